@@ -1,0 +1,386 @@
+//! `vbt`: generate, serve, fetch and verify Venice partitions, and the end-to-end demo.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use clap::{Args, Parser, Subcommand};
+use venice_blob_transfer::storage::{local, records};
+use venice_blob_transfer::{
+    BootstrapOutcome, BootstrapRequest, Config, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, Progress,
+    Result, TableFormat,
+};
+
+#[derive(Parser)]
+#[command(name = "vbt", version, about = "Peer-to-peer RocksDB partition bootstrap for Venice")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write a partition of deterministic records (and its metadata) that `verify` can check.
+    Gen {
+        #[command(flatten)]
+        part: PartArgs,
+        /// About how many MiB of records to write.
+        #[arg(long)]
+        size_mib: u64,
+    },
+    /// Serve every partition under --base-dir, or one fixed --snapshot-dir, to peers.
+    Serve {
+        #[arg(long, required_unless_present = "snapshot_dir")]
+        base_dir: Option<PathBuf>,
+        /// Serve this directory as the snapshot of --store/--version/--partition.
+        #[arg(long, requires_all = ["store", "version", "partition", "offset_record", "store_version_state"])]
+        snapshot_dir: Option<PathBuf>,
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long)]
+        version: Option<i32>,
+        #[arg(long)]
+        partition: Option<i32>,
+        /// File holding the offset record bytes (magic 24, version, Avro record).
+        #[arg(long)]
+        offset_record: Option<PathBuf>,
+        /// File holding the store-version state bytes (magic 25, version, Avro record).
+        #[arg(long)]
+        store_version_state: Option<PathBuf>,
+        /// The table format served (default: from rocksdb.plain.table.format.enabled).
+        #[arg(long)]
+        table_format: Option<TableFormat>,
+        #[command(flatten)]
+        conf: ConfArgs,
+    },
+    /// Bootstrap a partition from peers into --base-dir; prints a one-line JSON result.
+    Fetch {
+        #[command(flatten)]
+        part: PartArgs,
+        /// A peer as HOST[:PORT]; repeat for more. Tried one at a time, shuffled.
+        #[arg(long = "peer", required = true)]
+        peers: Vec<String>,
+        #[command(flatten)]
+        conf: ConfArgs,
+    },
+    /// Open a partition written by `gen` (or fetched from one) and check every record.
+    Verify {
+        #[command(flatten)]
+        part: PartArgs,
+    },
+    /// Generate a partition, serve it, bootstrap it into a second directory over loopback,
+    /// verify it, and report.
+    Demo {
+        #[arg(long, default_value_t = 256)]
+        size_mib: u64,
+        #[arg(long, default_value = "BLOCK_BASED_TABLE")]
+        table_format: TableFormat,
+        /// Keep the demo's files in this directory (default: a temporary one, removed after).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct PartArgs {
+    #[arg(long)]
+    base_dir: PathBuf,
+    #[arg(long)]
+    store: String,
+    #[arg(long)]
+    version: i32,
+    #[arg(long)]
+    partition: i32,
+    #[arg(long, default_value = "BLOCK_BASED_TABLE")]
+    table_format: TableFormat,
+}
+
+impl PartArgs {
+    fn id(&self) -> Result<PartitionId> {
+        PartitionId::new(&self.store, self.version, self.partition)
+    }
+}
+
+#[derive(Args)]
+struct ConfArgs {
+    /// A Java properties file with Venice (and vbt.*) settings.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// One setting, KEY=VALUE; repeat for more. Applied after --config.
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    defines: Vec<String>,
+}
+
+impl ConfArgs {
+    fn pairs(&self) -> Result<Vec<(String, String)>> {
+        let mut pairs = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+                venice_blob_transfer::config::parse_properties(&text)?
+            }
+            None => Vec::new(),
+        };
+        for d in &self.defines {
+            let (k, v) = d.split_once('=').ok_or_else(|| Error::invalid(format!("-D {d:?}: expected KEY=VALUE")))?;
+            pairs.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        Ok(pairs)
+    }
+}
+
+fn main() -> ExitCode {
+    StderrLogger::install();
+    match run(Cli::parse().cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vbt: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Gen { part, size_mib } => {
+            let (count, secs) = gen(&part.base_dir, &part.id()?, part.table_format, size_mib)?;
+            println!(
+                "{}",
+                serde_json::json!({"partition": part.id()?.replica(), "records": count, "seconds": round3(secs)})
+            );
+            Ok(())
+        }
+        Cmd::Verify { part } => {
+            let dir = part.id()?.partition_dir(&part.base_dir);
+            let n = records::verify(&dir, part.table_format)?;
+            println!("{}", serde_json::json!({"partition": part.id()?.replica(), "records": n, "ok": true}));
+            Ok(())
+        }
+        Cmd::Serve { base_dir, snapshot_dir, store, version, partition, offset_record, store_version_state, table_format, conf } => {
+            let mut pairs = conf.pairs()?;
+            if let Some(b) = &base_dir {
+                pairs.push(("vbt.base.dir".into(), b.display().to_string()));
+            }
+            if let Some(f) = table_format {
+                pairs.push(("rocksdb.plain.table.format.enabled".into(), (f == TableFormat::PlainTable).to_string()));
+            }
+            let config = Config::from_pairs(pairs)?;
+            let node = match snapshot_dir {
+                Some(dir) => {
+                    let id = PartitionId::new(store.unwrap_or_default(), version.unwrap_or(-1), partition.unwrap_or(-1))?;
+                    let read = |p: Option<PathBuf>| {
+                        let p = p.expect("required by clap");
+                        std::fs::read(&p).map_err(|e| Error::io(format!("read {}", p.display()), e))
+                    };
+                    let metadata = PartitionMetadata::new(&id, read(offset_record)?, read(store_version_state)?)?;
+                    Node::builder(config).snapshot_source(Arc::new(FixedSnapshot { id, dir, metadata })).build()?
+                }
+                None => Node::new(config)?,
+            };
+            let addr = node.start_server()?;
+            println!("{}", serde_json::json!({"listening": addr.to_string()}));
+            loop {
+                std::thread::park();
+            }
+        }
+        Cmd::Fetch { part, peers, conf } => {
+            let mut pairs = conf.pairs()?;
+            pairs.push(("vbt.base.dir".into(), part.base_dir.display().to_string()));
+            let node = Node::new(Config::from_pairs(pairs)?)?;
+            let mut req = BootstrapRequest::new(part.id()?, peers);
+            req.table_format = Some(part.table_format);
+            let meter = Meter::start("fetch");
+            req.progress = meter.callback();
+            let out = node.bootstrap_blocking(req);
+            meter.finish();
+            let out = out?;
+            println!("{}", result_json(&out));
+            Ok(())
+        }
+        Cmd::Demo { size_mib, table_format, work_dir } => demo(size_mib, table_format, work_dir),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn mb_per_s(bytes: u64, secs: f64) -> f64 {
+    round3(bytes as f64 / 1e6 / secs.max(1e-9))
+}
+
+fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
+    serde_json::json!({
+        "partition": o.id.replica(),
+        "peer": o.peer,
+        "files": o.files,
+        "bytes": o.bytes,
+        "seconds": round3(o.seconds),
+        "mb_per_s": mb_per_s(o.bytes, o.seconds),
+        "partition_dir": o.partition_dir.display().to_string(),
+        "offset_record": STANDARD.encode(&o.metadata.offset_record),
+        "store_version_state": STANDARD.encode(&o.metadata.store_version_state),
+        "failed_peers": o.failed_peers.iter().map(|f| serde_json::json!({"peer": f.peer, "error": f.error.message()})).collect::<Vec<_>>(),
+    })
+}
+
+/// Writes a `gen` partition and its metadata; returns (records, seconds).
+fn gen(base: &Path, id: &PartitionId, format: TableFormat, size_mib: u64) -> Result<(u64, f64)> {
+    let count = records::records_for_size(size_mib);
+    let dir = id.partition_dir(base);
+    std::fs::create_dir_all(id.version_dir(base)).map_err(|e| Error::io(format!("create {}", base.display()), e))?;
+    let started = Instant::now();
+    let meter = Meter::start("gen");
+    let cb = meter.callback();
+    records::generate(&dir, format, count, |done| {
+        if let Some(cb) = &cb {
+            cb(&Progress { peer: String::new(), file: String::new(), files_done: 0, bytes_done: done * (records::VALUE_SIZE as u64 + 16) });
+        }
+    })?;
+    meter.finish();
+    let (offset, svs) =
+        records::gen_metadata_blobs(count, venice_blob_transfer::config::DEFAULT_PARTITION_STATE_SCHEMA_VERSION, venice_blob_transfer::config::DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION);
+    local::write_metadata(base, id, &PartitionMetadata::new(id, offset, svs)?)?;
+    Ok((count, started.elapsed().as_secs_f64()))
+}
+
+fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>) -> Result<()> {
+    let temp;
+    let root = match work_dir {
+        Some(d) => d,
+        None => {
+            temp = TempDir::new()?;
+            temp.0.clone()
+        }
+    };
+    let (sender_base, receiver_base) = (root.join("sender"), root.join("receiver"));
+    let id = PartitionId::new("demoStore", 1, 0)?;
+    println!("vbt demo: {size_mib} MiB {format} partition {} in {}", id.replica(), root.display());
+
+    let (count, gen_secs) = gen(&sender_base, &id, format, size_mib)?;
+    println!("  1. generated {count} records with RocksDB in {gen_secs:.2}s");
+
+    let plain = (format == TableFormat::PlainTable).to_string();
+    let common = [("rocksdb.plain.table.format.enabled", plain.as_str()), ("vbt.server.bind.address", "127.0.0.1")];
+    let sender_base_s = sender_base.display().to_string();
+    let sender = Node::new(Config::from_pairs(
+        common.iter().copied().chain([("vbt.base.dir", sender_base_s.as_str()), ("davinci.p2p.blob.transfer.server.port", "0")]),
+    )?)?;
+    let addr = sender.start_server()?;
+    println!("  2. sender listening on {addr}");
+
+    let receiver_base_s = receiver_base.display().to_string();
+    let receiver = Node::new(Config::from_pairs(common.iter().copied().chain([("vbt.base.dir", receiver_base_s.as_str())]))?)?;
+    let mut req = BootstrapRequest::new(id.clone(), vec![addr.to_string()]);
+    let meter = Meter::start("bootstrap");
+    req.progress = meter.callback();
+    let out = receiver.bootstrap_blocking(req);
+    meter.finish();
+    let out = out?;
+    println!(
+        "  3. bootstrapped {} files, {} bytes from {} in {:.2}s: {:.1} MB/s, every byte MD5-checked, installed atomically",
+        out.files,
+        out.bytes,
+        out.peer,
+        out.seconds,
+        mb_per_s(out.bytes, out.seconds)
+    );
+    let started = Instant::now();
+    let verified = records::verify(&out.partition_dir, format)?;
+    println!("  4. verified all {verified} records in the received partition in {:.2}s", started.elapsed().as_secs_f64());
+    println!(
+        "  5. offset record ({} bytes) and store-version state ({} bytes) delivered with the partition",
+        out.metadata.offset_record.len(),
+        out.metadata.store_version_state.len()
+    );
+    println!("demo ok");
+    println!("{}", result_json(&out));
+    Ok(())
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let dir = std::env::temp_dir().join(format!("vbt-demo-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Progress on a terminal (files, bytes, rate), nothing when stderr is not one.
+struct Meter {
+    label: &'static str,
+    started: Instant,
+    last: Arc<Mutex<Instant>>,
+    tty: bool,
+}
+
+impl Meter {
+    fn start(label: &'static str) -> Meter {
+        let tty = std::io::stderr().is_terminal();
+        Meter { label, started: Instant::now(), last: Arc::new(Mutex::new(Instant::now())), tty }
+    }
+
+    fn callback(&self) -> Option<venice_blob_transfer::ProgressFn> {
+        if !self.tty {
+            return None;
+        }
+        let (label, started, last) = (self.label, self.started, self.last.clone());
+        Some(Arc::new(move |p: &Progress| {
+            let mut last = last.lock().unwrap();
+            if last.elapsed() < Duration::from_millis(200) {
+                return;
+            }
+            *last = Instant::now();
+            let secs = started.elapsed().as_secs_f64();
+            eprint!(
+                "\r  {label}: {} files, {:.1} MiB, {:.1} MB/s {:<40}",
+                p.files_done,
+                p.bytes_done as f64 / 1048576.0,
+                p.bytes_done as f64 / 1e6 / secs.max(1e-9),
+                p.file
+            );
+        }))
+    }
+
+    fn finish(&self) {
+        if self.tty {
+            eprint!("\r{:100}\r", "");
+        }
+    }
+}
+
+/// `log` to stderr; level from VBT_LOG (error, warn, info, debug; default warn).
+struct StderrLogger(log::LevelFilter);
+
+impl StderrLogger {
+    fn install() {
+        let level = std::env::var("VBT_LOG").ok().and_then(|l| l.parse().ok()).unwrap_or(log::LevelFilter::Warn);
+        if log::set_boxed_logger(Box::new(StderrLogger(level))).is_ok() {
+            log::set_max_level(level);
+        }
+    }
+}
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= self.0
+    }
+    fn log(&self, r: &log::Record) {
+        if self.enabled(r.metadata()) {
+            eprintln!("[{} {}] {}", r.level(), r.target(), r.args());
+        }
+    }
+    fn flush(&self) {}
+}

@@ -1,0 +1,164 @@
+//! One attempt on one peer: connect, send the request exactly as Venice's Java receiver does,
+//! decode the stream, write each file into the temp directory while hashing and counting, check
+//! size and MD5 at each file's end, require METADATA before COMPLETE. Nothing is installed here.
+
+use std::path::Path;
+
+use md5::{Digest, Md5};
+use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use super::peers::Peer;
+use super::reader::StreamReader;
+use super::{Progress, ProgressFn};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::decoder::ResponseHead;
+use crate::protocol::metadata::PartitionMetadata;
+use crate::protocol::request::encode_request;
+use crate::protocol::{hex, PartitionId, TableFormat};
+
+/// Largest body piece handled at once: the receive buffer is the only per-attempt memory.
+const PIECE: usize = 1 << 20;
+/// Longest refusal message we keep from a peer.
+const MAX_REFUSAL_BODY: u64 = 64 * 1024;
+
+/// What an attempt left in the temp directory.
+pub(crate) struct Received {
+    pub files: usize,
+    pub bytes: u64,
+    pub metadata: PartitionMetadata,
+}
+
+/// A connect failure: the peer never saw our request (no cleanup needed, peer marked bad).
+pub(crate) fn is_connect_failure(e: &Error) -> bool {
+    e.message().starts_with("connect to ")
+}
+
+pub(crate) async fn fetch(
+    peer: &Peer,
+    id: &PartitionId,
+    format: TableFormat,
+    cfg: &Config,
+    temp: &Path,
+    progress: Option<&ProgressFn>,
+) -> Result<Received> {
+    let stream = match timeout(cfg.connect_timeout, TcpStream::connect((peer.host.as_str(), peer.port))).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(Error::io(format!("connect to {peer}"), e)),
+        Err(_) => return Err(Error::new(ErrorKind::Timeout, format!("connect to {peer} timed out"))),
+    };
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let request = encode_request(id, format, cfg.partition_state_schema_version, cfg.store_version_state_schema_version);
+    wr.write_all(&request).await.map_err(|e| Error::io("sending request", e))?;
+    let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
+    receive_stream(&mut rx, peer, id, temp, progress).await
+    // Dropping the halves closes the connection, which is what frees the Java sender's slot.
+}
+
+async fn receive_stream<R: AsyncRead + Unpin>(
+    rx: &mut StreamReader<R>,
+    peer: &Peer,
+    id: &PartitionId,
+    temp: &Path,
+    progress: Option<&ProgressFn>,
+) -> Result<Received> {
+    let mut names: Vec<String> = Vec::new();
+    let mut bytes = 0u64;
+    let mut metadata = None;
+    loop {
+        let head = rx
+            .next_head()
+            .await?
+            .ok_or_else(|| Error::protocol("peer closed the connection before COMPLETE"))?;
+        match head {
+            ResponseHead::Refused { status, reason, body_len } => {
+                // Keep the peer's message when it comes with the refusal; never wait long for it.
+                let body = match body_len {
+                    Some(n) if n <= MAX_REFUSAL_BODY => rx.body(n).await.ok(),
+                    _ => None,
+                };
+                let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                return Err(Error::peer_status(status, format!("peer answered {status} {reason}: {body}")));
+            }
+            ResponseHead::File { name, len, md5_hex } => {
+                if metadata.is_some() {
+                    return Err(Error::protocol(format!("peer sent file {name:?} after METADATA")));
+                }
+                if names.contains(&name) {
+                    return Err(Error::protocol(format!("peer sent file {name:?} twice")));
+                }
+                if names.is_empty() {
+                    let parent = temp.parent().expect("temp dir has a parent");
+                    tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
+                    tokio::fs::create_dir(temp).await.map_err(|e| Error::io(format!("create {}", temp.display()), e))?;
+                }
+                receive_file(rx, &temp.join(&name), &name, len, &md5_hex, |done| {
+                    if let Some(p) = progress {
+                        p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
+                    }
+                })
+                .await?;
+                bytes += len;
+                names.push(name);
+            }
+            ResponseHead::Metadata { len } => {
+                if metadata.is_some() {
+                    return Err(Error::protocol("peer sent METADATA twice"));
+                }
+                let body = rx.body(len).await.map_err(|e| e.context("receiving METADATA"))?;
+                metadata = Some(PartitionMetadata::from_json(&body, id)?);
+            }
+            ResponseHead::Complete => {
+                let metadata =
+                    metadata.ok_or_else(|| Error::protocol("peer sent COMPLETE without a METADATA response"))?;
+                if names.is_empty() {
+                    return Err(Error::protocol("peer sent COMPLETE without any file"));
+                }
+                return Ok(Received { files: names.len(), bytes, metadata });
+            }
+        }
+    }
+}
+
+/// Streams one file body to `path`, hashing the bytes as they arrive (no second read).
+async fn receive_file<R: AsyncRead + Unpin>(
+    rx: &mut StreamReader<R>,
+    path: &Path,
+    name: &str,
+    len: u64,
+    md5_hex: &str,
+    mut on_progress: impl FnMut(u64),
+) -> Result<()> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map_err(|e| Error::io(format!("create {}", path.display()), e))?;
+    let mut hasher = Md5::new();
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(PIECE as u64) as usize;
+        let piece = rx
+            .body_piece(want)
+            .await
+            .map_err(|e| e.context(format!("file {name:?} after {done} of {len} bytes")))?;
+        hasher.update(piece);
+        file.write_all(piece).await.map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        done += piece.len() as u64;
+        on_progress(done);
+    }
+    file.flush().await.map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+    file.sync_all().await.map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
+    let got = hex(&hasher.finalize());
+    if got != md5_hex {
+        return Err(Error::new(
+            ErrorKind::Checksum,
+            format!("File checksum mismatch for file: {name}: peer announced MD5 {md5_hex}, the {len} bytes received hash to {got}"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The receiver: bootstrap one partition from peers.
+//!
+//! ```text
+//! bootstrap(partition, peers)
+//!   refuse if this partition is already in flight here; wait for a receive slot
+//!   prepare: target must hold no data; remove a leftover temp dir
+//!   connectivity check (parallel, cached) → shuffle → for each peer, one at a time:
+//!       attempt: GET → FILE* (into temp, hashed in-stream) → METADATA → COMPLETE
+//!       install: fsync, rename no-replace, fsync parent, RocksDB opens it
+//!       success → result with metadata; failure → clean temp, next peer
+//!   every peer failed → error listing each peer's cause (the host falls back to Kafka)
+//! ```
+
+mod attempt;
+mod install;
+pub mod peers;
+mod reader;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{watch, Semaphore};
+use tokio::time::timeout;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::metadata::PartitionMetadata;
+use crate::protocol::{PartitionId, TableFormat};
+use crate::runtime::until_true;
+use crate::storage::local::write_metadata;
+use peers::{ConnectivityCache, Peer};
+
+/// Progress of a running bootstrap, reported as bytes arrive.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub peer: String,
+    pub file: String,
+    pub files_done: usize,
+    pub bytes_done: u64,
+}
+
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// What to bootstrap and from whom.
+#[derive(Clone)]
+pub struct BootstrapRequest {
+    pub id: PartitionId,
+    /// The format to ask for; the node's own (`rocksdb.plain.table.format.enabled`) if `None`.
+    pub table_format: Option<TableFormat>,
+    /// `host[:port]` values; a missing port is the configured client port.
+    pub peers: Vec<String>,
+    /// Try peers in the given order instead of shuffling them (Venice's `shouldPreservePeerOrder`).
+    pub preserve_order: bool,
+    pub progress: Option<ProgressFn>,
+}
+
+impl BootstrapRequest {
+    pub fn new(id: PartitionId, peers: Vec<String>) -> Self {
+        BootstrapRequest { id, table_format: None, peers, preserve_order: false, progress: None }
+    }
+}
+
+/// A peer that was tried (or probed) and failed, with the reason.
+#[derive(Clone, Debug)]
+pub struct PeerFailure {
+    pub peer: String,
+    pub error: Error,
+}
+
+/// A partition installed and verified, with the metadata the host needs to resume from Kafka.
+#[derive(Clone, Debug)]
+pub struct BootstrapOutcome {
+    pub id: PartitionId,
+    pub peer: String,
+    pub files: usize,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub partition_dir: PathBuf,
+    pub metadata: PartitionMetadata,
+    /// Peers that failed before the one that served it.
+    pub failed_peers: Vec<PeerFailure>,
+}
+
+pub(crate) struct Receiver {
+    cfg: Arc<Config>,
+    base: PathBuf,
+    cache: ConnectivityCache,
+    in_flight: Arc<Mutex<HashSet<PartitionId>>>,
+    slots: Semaphore,
+    /// Record received metadata beside the partition (when vbt owns the base directory).
+    persist_metadata: bool,
+}
+
+/// Marks a partition as being received; removed on drop, on every path.
+pub(crate) struct InFlight {
+    set: Arc<Mutex<HashSet<PartitionId>>>,
+    id: PartitionId,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.set.lock().unwrap().remove(&self.id);
+    }
+}
+
+impl Receiver {
+    pub fn new(cfg: Arc<Config>, base: PathBuf, persist_metadata: bool) -> Self {
+        let slots = Semaphore::new(cfg.max_concurrent_receives);
+        Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata }
+    }
+
+    /// Claims the partition for one bootstrap; a second one while it runs is refused.
+    pub fn claim(&self, id: &PartitionId) -> Result<InFlight> {
+        if !self.in_flight.lock().unwrap().insert(id.clone()) {
+            return Err(Error::new(
+                ErrorKind::AlreadyInProgress,
+                format!("a bootstrap of {} is already in flight on this node", id.replica()),
+            ));
+        }
+        Ok(InFlight { set: self.in_flight.clone(), id: id.clone() })
+    }
+
+    pub fn parse_peers(&self, peers: &[String]) -> Result<Vec<Peer>> {
+        let default_port = self.cfg.client_port.or(self.cfg.server_port);
+        peers.iter().map(|p| Peer::parse(p, default_port)).collect()
+    }
+
+    /// Runs a claimed bootstrap to its end; `cancel` turning true stops it and cleans up.
+    pub async fn bootstrap(
+        &self,
+        req: BootstrapRequest,
+        _claim: InFlight,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Result<BootstrapOutcome> {
+        let id = req.id.clone();
+        let cancelled = || Error::new(ErrorKind::Cancelled, format!("bootstrap of {} was cancelled", id.replica()));
+        let _slot = tokio::select! {
+            s = self.slots.acquire() => s.map_err(|_| Error::new(ErrorKind::Shutdown, "receiver is shut down"))?,
+            _ = until_true(&mut cancel) => return Err(cancelled()),
+        };
+        let peers = self.parse_peers(&req.peers)?;
+        if peers.is_empty() {
+            return Err(Error::new(ErrorKind::NoPeers, format!("no peers to bootstrap {} from", id.replica())));
+        }
+        self.blocking({
+            let (base, id) = (self.base.clone(), id.clone());
+            move || install::prepare(&base, &id)
+        })
+        .await?;
+        let format = req.table_format.unwrap_or(self.cfg.table_format);
+        let (mut candidates, probe_failures) = tokio::select! {
+            r = self.cache.connectable(peers, &self.cfg) => r,
+            _ = until_true(&mut cancel) => return Err(cancelled()),
+        };
+        let mut failures: Vec<PeerFailure> =
+            probe_failures.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e }).collect();
+        if !req.preserve_order {
+            fastrand::shuffle(&mut candidates);
+        }
+        for peer in candidates {
+            let started = Instant::now();
+            let temp = id.temp_dir(&self.base);
+            let limit = self.cfg.receive_max_timeout;
+            let fetch = timeout(limit, attempt::fetch(&peer, &id, format, &self.cfg, &temp, req.progress.as_ref()));
+            let fetched = tokio::select! {
+                r = fetch => r.map_err(|_| Error::new(
+                    ErrorKind::Timeout,
+                    format!("transfer did not finish within {}s (blob.receive.max.timeout.in.min)", limit.as_secs()),
+                )).and_then(|r| r),
+                _ = until_true(&mut cancel) => Err(cancelled()),
+            };
+            // Once every byte is verified the install runs to its end: a cancel arriving now must
+            // not report "cancelled" for a partition that the rename then publishes.
+            let result = match fetched {
+                Ok(received) => self.install(&id, format, &received.metadata).await.map(|dir| (received, dir)),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok((received, partition_dir)) => {
+                    let seconds = started.elapsed().as_secs_f64();
+                    log::info!(
+                        "Replica {} successfully fetched blob from peer {peer} in {seconds:.3} seconds ({} files, {} bytes)",
+                        id.replica(),
+                        received.files,
+                        received.bytes
+                    );
+                    return Ok(BootstrapOutcome {
+                        id: id.clone(),
+                        peer: peer.to_string(),
+                        files: received.files,
+                        bytes: received.bytes,
+                        seconds,
+                        partition_dir,
+                        metadata: received.metadata,
+                        failed_peers: failures,
+                    });
+                }
+                Err(e) => {
+                    log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
+                    if attempt::is_connect_failure(&e) {
+                        self.cache.mark_bad(&peer);
+                    }
+                    // Venice skips cleanup after 404/412 because nothing was written; removing a
+                    // temp dir that may not exist costs nothing and guarantees no leftovers.
+                    let (base, id2) = (self.base.clone(), id.clone());
+                    if let Err(ce) = self.blocking(move || install::cleanup(&base, &id2)).await {
+                        log::error!("cleanup after failed attempt: {ce}");
+                    }
+                    if e.kind() == ErrorKind::Cancelled {
+                        return Err(e);
+                    }
+                    failures.push(PeerFailure { peer: peer.to_string(), error: e });
+                }
+            }
+            if *cancel.borrow() {
+                return Err(cancelled());
+            }
+        }
+        let list: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.peer, f.error)).collect();
+        Err(Error::new(
+            ErrorKind::AllPeersFailed,
+            format!(
+                "Replica {} failed to fetch from any of {} peer(s): {}",
+                id.replica(),
+                failures.len(),
+                list.join("; ")
+            ),
+        ))
+    }
+
+    async fn install(&self, id: &PartitionId, format: TableFormat, metadata: &PartitionMetadata) -> Result<PathBuf> {
+        let (base, id, verify, persist, m) =
+            (self.base.clone(), id.clone(), self.cfg.verify_rocksdb, self.persist_metadata, metadata.clone());
+        self.blocking(move || {
+            let dir = install::install(&base, &id, format, verify)?;
+            if persist {
+                if let Err(e) = write_metadata(&base, &id, &m) {
+                    let _ = crate::fsutil::remove_dir_if_exists(&dir);
+                    return Err(e.context("recording the partition's metadata"));
+                }
+            }
+            Ok(dir)
+        })
+        .await
+    }
+
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+        tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("blocking task failed: {e}")))?
+    }
+}

@@ -1,0 +1,366 @@
+//! One typed configuration, parsed from Venice's own key/value strings (so a JVM host can pass its
+//! properties straight through). Keys Venice lacks are named `vbt.*`. Unknown keys are ignored;
+//! a value that cannot be used is an error naming the key.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::protocol::TableFormat;
+
+/// Venice's Avro protocol versions at the reference commit (PARTITION_STATE, STORE_VERSION_STATE).
+pub const DEFAULT_PARTITION_STATE_SCHEMA_VERSION: u8 = 24;
+pub const DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION: u8 = 7;
+
+/// Every setting vbt uses, with Venice's defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `davinci.p2p.blob.transfer.server.port` (Venice default -1: unset). 0 picks a free port.
+    pub server_port: Option<u16>,
+    /// `vbt.server.bind.address` (0.0.0.0): the address the sender listens on.
+    pub bind_address: std::net::IpAddr,
+    /// `davinci.p2p.blob.transfer.client.port`: port dialled on peers given without one.
+    pub client_port: Option<u16>,
+    /// `vbt.base.dir`, else `<data.base.path>/rocksdb` (Venice's RocksDB base).
+    pub base_dir: Option<PathBuf>,
+    /// `rocksdb.plain.table.format.enabled`: the format this node serves and requests.
+    pub table_format: TableFormat,
+    /// `blob.transfer.snapshot.retention.time.in.min` (60); `vbt.snapshot.retention.ms` overrides.
+    pub snapshot_retention: Duration,
+    /// `blob.transfer.snapshot.cleanup.interval.in.mins` (120); `vbt.snapshot.cleanup.interval.ms`.
+    pub snapshot_cleanup_interval: Duration,
+    /// `blob.transfer.max.concurrent.snapshot.user` (30): transfers served at once.
+    pub max_concurrent_snapshot_users: usize,
+    /// `blob.transfer.max.chunk.size.bytes` (2 MiB, size units allowed): sender write size.
+    pub max_chunk_size: usize,
+    /// `blob.transfer.max.timeout.in.min` (60): sender limit for one transfer.
+    pub sender_max_timeout: Duration,
+    /// `vbt.server.idle.timeout.ms` (Venice's fixed 300 s): idle connection limit on the sender.
+    pub server_idle_timeout: Duration,
+    /// `blob.receive.max.timeout.in.min` (20): receiver limit for one attempt on one peer.
+    pub receive_max_timeout: Duration,
+    /// `blob.receive.reader.idle.time.in.seconds` (60): receiver gives up on a silent peer.
+    pub receive_reader_idle: Duration,
+    /// `blob.transfer.peers.connectivity.freshness.in.seconds` (30): good/bad peer cache TTL.
+    pub connectivity_freshness: Duration,
+    /// `vbt.peer.connect.timeout.ms` (Venice's fixed 30 s TCP connect).
+    pub connect_timeout: Duration,
+    /// `vbt.peer.probe.timeout.ms` (Venice's fixed 50 s per host).
+    pub probe_timeout_per_host: Duration,
+    /// `vbt.peer.probe.total.timeout.ms` (Venice's fixed 1 minute for the whole probe).
+    pub probe_timeout_total: Duration,
+    /// `blob.transfer.max.concurrent.blob.receive.replicas` (20): bootstraps run at once; more wait.
+    pub max_concurrent_receives: usize,
+    /// `vbt.receive.verify.rocksdb` (true): open an installed partition read-only to prove it.
+    pub verify_rocksdb: bool,
+    /// `vbt.partition.state.schema.version` (24): the PARTITION_STATE version this host writes.
+    pub partition_state_schema_version: u8,
+    /// `vbt.store.version.state.schema.version` (7): the STORE_VERSION_STATE version.
+    pub store_version_state_schema_version: u8,
+    /// `vbt.runtime.worker.threads` (min(cores, 4)): tokio worker threads.
+    pub worker_threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Config {
+            server_port: None,
+            bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            client_port: None,
+            base_dir: None,
+            table_format: TableFormat::BlockBased,
+            snapshot_retention: Duration::from_secs(60 * 60),
+            snapshot_cleanup_interval: Duration::from_secs(120 * 60),
+            max_concurrent_snapshot_users: 30,
+            max_chunk_size: 2 * 1024 * 1024,
+            sender_max_timeout: Duration::from_secs(60 * 60),
+            server_idle_timeout: Duration::from_secs(300),
+            receive_max_timeout: Duration::from_secs(20 * 60),
+            receive_reader_idle: Duration::from_secs(60),
+            connectivity_freshness: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(30),
+            probe_timeout_per_host: Duration::from_secs(50),
+            probe_timeout_total: Duration::from_secs(60),
+            max_concurrent_receives: 20,
+            verify_rocksdb: true,
+            partition_state_schema_version: DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
+            store_version_state_schema_version: DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
+            worker_threads: cores.clamp(1, 4),
+        }
+    }
+}
+
+impl Config {
+    /// Builds a config from key/value pairs, applied in order (a later key wins).
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Config> {
+        let mut c = Config::default();
+        let mut data_base_path = None;
+        for (k, v) in pairs {
+            let (k, v) = (k.as_ref().trim(), v.as_ref().trim());
+            if k == "data.base.path" {
+                data_base_path = Some(PathBuf::from(v));
+            }
+            c.set(k, v)?;
+        }
+        if c.base_dir.is_none() {
+            c.base_dir = data_base_path.map(|p| p.join("rocksdb"));
+        }
+        Ok(c)
+    }
+
+    /// Parses Java properties text (`key=value` or `key: value`, `#`/`!` comments).
+    pub fn from_properties(text: &str) -> Result<Config> {
+        Config::from_pairs(parse_properties(text)?)
+    }
+
+    /// Sets one key. Unknown keys are ignored (Venice hosts pass many); returns whether it was used.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        let v = value.trim();
+        match key {
+            "davinci.p2p.blob.transfer.server.port" => self.server_port = port(key, v)?,
+            "davinci.p2p.blob.transfer.client.port" => self.client_port = port(key, v)?,
+            "vbt.server.bind.address" => {
+                self.bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?
+            }
+            "vbt.base.dir" => self.base_dir = Some(PathBuf::from(nonempty(key, v)?)),
+            "data.base.path" => {
+                nonempty(key, v)?;
+            }
+            "rocksdb.plain.table.format.enabled" => {
+                self.table_format = if boolean(key, v)? {
+                    TableFormat::PlainTable
+                } else {
+                    TableFormat::BlockBased
+                }
+            }
+            "blob.transfer.snapshot.retention.time.in.min" => self.snapshot_retention = minutes(key, v)?,
+            "vbt.snapshot.retention.ms" => self.snapshot_retention = millis(key, v)?,
+            "blob.transfer.snapshot.cleanup.interval.in.mins" => {
+                self.snapshot_cleanup_interval = positive(key, minutes(key, v)?)?
+            }
+            "vbt.snapshot.cleanup.interval.ms" => {
+                self.snapshot_cleanup_interval = positive(key, millis(key, v)?)?
+            }
+            "blob.transfer.max.concurrent.snapshot.user" => {
+                self.max_concurrent_snapshot_users = count(key, v, 0)?
+            }
+            "blob.transfer.max.chunk.size.bytes" => self.max_chunk_size = size_bytes(key, v)?,
+            "blob.transfer.max.timeout.in.min" => self.sender_max_timeout = positive(key, minutes(key, v)?)?,
+            "vbt.server.idle.timeout.ms" => self.server_idle_timeout = positive(key, millis(key, v)?)?,
+            "blob.receive.max.timeout.in.min" => self.receive_max_timeout = positive(key, minutes(key, v)?)?,
+            "vbt.receive.max.timeout.ms" => self.receive_max_timeout = positive(key, millis(key, v)?)?,
+            "blob.receive.reader.idle.time.in.seconds" => {
+                self.receive_reader_idle = positive(key, seconds(key, v)?)?
+            }
+            "vbt.receive.reader.idle.ms" => self.receive_reader_idle = positive(key, millis(key, v)?)?,
+            "blob.transfer.peers.connectivity.freshness.in.seconds" => {
+                self.connectivity_freshness = seconds(key, v)?
+            }
+            "vbt.peer.connect.timeout.ms" => self.connect_timeout = positive(key, millis(key, v)?)?,
+            "vbt.peer.probe.timeout.ms" => self.probe_timeout_per_host = positive(key, millis(key, v)?)?,
+            "vbt.peer.probe.total.timeout.ms" => self.probe_timeout_total = positive(key, millis(key, v)?)?,
+            "blob.transfer.max.concurrent.blob.receive.replicas" => {
+                self.max_concurrent_receives = count(key, v, 1)?
+            }
+            "vbt.receive.verify.rocksdb" => self.verify_rocksdb = boolean(key, v)?,
+            "vbt.partition.state.schema.version" => self.partition_state_schema_version = schema(key, v)?,
+            "vbt.store.version.state.schema.version" => {
+                self.store_version_state_schema_version = schema(key, v)?
+            }
+            "vbt.runtime.worker.threads" => self.worker_threads = count(key, v, 1)?,
+            "blob.transfer.ssl.enabled" | "blob.transfer.acl.enabled" => {
+                if boolean(key, v)? {
+                    return Err(Error::config(format!(
+                        "{key}=true: TLS and ACL are not available in this build of vbt yet; \
+                         refusing to serve or fetch in plaintext when TLS was asked for"
+                    )));
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The directory that holds `<store>_v<N>/<store>_v<N>_<P>` partitions.
+    pub fn require_base_dir(&self) -> Result<&PathBuf> {
+        self.base_dir.as_ref().ok_or_else(|| {
+            Error::config("no base directory: set vbt.base.dir (or Venice's data.base.path)")
+        })
+    }
+}
+
+/// Java-properties parsing, enough for the files hosts write: one `key=value` (or `key: value`,
+/// or `key value`) per line, `#`/`!` comments, backslash line continuations.
+pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut logical = String::new();
+    for raw in text.lines() {
+        let line = raw.trim_start();
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!')) {
+            continue;
+        }
+        if let Some(stripped) = line.strip_suffix('\\') {
+            logical.push_str(stripped);
+            continue;
+        }
+        logical.push_str(line);
+        let entry = std::mem::take(&mut logical);
+        let split = entry.find(['=', ':', ' ', '\t']).unwrap_or(entry.len());
+        let key = entry[..split].trim();
+        let rest = entry[split..].trim_start();
+        let value = rest.strip_prefix(['=', ':']).unwrap_or(rest).trim();
+        if key.is_empty() {
+            return Err(Error::config(format!("properties line has no key: {entry:?}")));
+        }
+        out.push((key.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+fn bad(key: &str, value: &str, why: &str) -> Error {
+    Error::config(format!("invalid value {value:?} for {key}: {why}"))
+}
+
+fn nonempty<'a>(key: &str, v: &'a str) -> Result<&'a str> {
+    if v.is_empty() {
+        Err(bad(key, v, "must not be empty"))
+    } else {
+        Ok(v)
+    }
+}
+
+fn int(key: &str, v: &str) -> Result<i64> {
+    v.parse::<i64>().map_err(|_| bad(key, v, "expected an integer"))
+}
+
+fn port(key: &str, v: &str) -> Result<Option<u16>> {
+    match int(key, v)? {
+        -1 => Ok(None),
+        n if (0..=65535).contains(&n) => Ok(Some(n as u16)),
+        _ => Err(bad(key, v, "expected a port 0..65535, or -1 for unset")),
+    }
+}
+
+fn count(key: &str, v: &str, min: i64) -> Result<usize> {
+    let n = int(key, v)?;
+    if n < min {
+        return Err(bad(key, v, &format!("must be at least {min}")));
+    }
+    Ok(n as usize)
+}
+
+fn nonneg(key: &str, v: &str) -> Result<u64> {
+    let n = int(key, v)?;
+    if n < 0 {
+        return Err(bad(key, v, "must not be negative"));
+    }
+    Ok(n as u64)
+}
+
+fn minutes(key: &str, v: &str) -> Result<Duration> {
+    Ok(Duration::from_secs(nonneg(key, v)?.saturating_mul(60)))
+}
+fn seconds(key: &str, v: &str) -> Result<Duration> {
+    Ok(Duration::from_secs(nonneg(key, v)?))
+}
+fn millis(key: &str, v: &str) -> Result<Duration> {
+    Ok(Duration::from_millis(nonneg(key, v)?))
+}
+
+fn positive(key: &str, d: Duration) -> Result<Duration> {
+    if d.is_zero() {
+        Err(Error::config(format!("invalid value for {key}: must be greater than zero")))
+    } else {
+        Ok(d)
+    }
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad(key, v, "expected true or false")),
+    }
+}
+
+fn schema(key: &str, v: &str) -> Result<u8> {
+    match int(key, v)? {
+        n @ 0..=127 => Ok(n as u8),
+        _ => Err(bad(key, v, "expected an Avro protocol version 0..127")),
+    }
+}
+
+/// Venice's size syntax: a number with an optional `B`, `KB`, `MB`, `GB` suffix (powers of 1024).
+fn size_bytes(key: &str, v: &str) -> Result<usize> {
+    let upper = v.to_ascii_uppercase();
+    let (digits, mult) = [("GB", 1usize << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
+        .iter()
+        .find_map(|(suffix, m)| upper.strip_suffix(suffix).map(|d| (d.trim().to_string(), *m)))
+        .unwrap_or((upper.clone(), 1));
+    let n: usize = digits.parse().map_err(|_| bad(key, v, "expected a size such as 2097152 or 2MB"))?;
+    let bytes = n.checked_mul(mult).ok_or_else(|| bad(key, v, "too large"))?;
+    if bytes == 0 {
+        return Err(bad(key, v, "must be greater than zero"));
+    }
+    // Java clamps to Integer.MAX_VALUE; so do we.
+    Ok(bytes.min(i32::MAX as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_venice() {
+        let c = Config::default();
+        assert_eq!(c.max_concurrent_snapshot_users, 30);
+        assert_eq!(c.snapshot_retention, Duration::from_secs(3600));
+        assert_eq!(c.receive_max_timeout, Duration::from_secs(1200));
+        assert_eq!(c.max_chunk_size, 2 << 20);
+        assert_eq!(c.server_port, None);
+    }
+
+    #[test]
+    fn parses_venice_keys_and_ignores_unknown() {
+        let c = Config::from_pairs([
+            ("davinci.p2p.blob.transfer.server.port", "7000"),
+            ("blob.transfer.max.chunk.size.bytes", "512KB"),
+            ("rocksdb.plain.table.format.enabled", "true"),
+            ("some.unrelated.venice.key", "whatever"),
+            ("data.base.path", "/data"),
+        ])
+        .unwrap();
+        assert_eq!(c.server_port, Some(7000));
+        assert_eq!(c.max_chunk_size, 512 * 1024);
+        assert_eq!(c.table_format, TableFormat::PlainTable);
+        assert_eq!(c.base_dir, Some(PathBuf::from("/data/rocksdb")));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (k, v) in [
+            ("davinci.p2p.blob.transfer.server.port", "70000"),
+            ("blob.transfer.max.concurrent.snapshot.user", "-3"),
+            ("rocksdb.plain.table.format.enabled", "yes"),
+            ("blob.receive.max.timeout.in.min", "0"),
+            ("blob.transfer.max.chunk.size.bytes", "lots"),
+            ("blob.transfer.ssl.enabled", "true"),
+        ] {
+            let e = Config::from_pairs([(k, v)]).unwrap_err();
+            assert!(e.message().contains(k), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn properties_text() {
+        let c = Config::from_properties(
+            "# comment\nvbt.base.dir = /x\n! other\nblob.transfer.max.concurrent.snapshot.user: 4\n",
+        )
+        .unwrap();
+        assert_eq!(c.base_dir, Some(PathBuf::from("/x")));
+        assert_eq!(c.max_concurrent_snapshot_users, 4);
+    }
+}

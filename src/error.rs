@@ -1,0 +1,133 @@
+//! The core error type. Every failure carries a stable [`ErrorKind`] (the bindings map kinds to
+//! result codes and exception codes) and a message that names the cause.
+
+use std::fmt;
+
+/// Stable classes of failure. Numbers are part of the C/Java contract: never reuse one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorKind {
+    /// A bad argument from the caller (empty store name, negative partition, ...).
+    InvalidArgument = 1,
+    /// A configuration key with a value that cannot be used.
+    Config = 2,
+    /// Local file-system or socket I/O failed.
+    Io = 3,
+    /// A peer broke the protocol: malformed head, wrong size, bad metadata, hostile filename...
+    Protocol = 4,
+    /// A file's checksum did not match what the peer announced.
+    Checksum = 5,
+    /// A peer answered with a non-200 status.
+    PeerStatus = 6,
+    /// A time limit ran out.
+    Timeout = 7,
+    /// The operation was cancelled by the host.
+    Cancelled = 8,
+    /// No peer was found for the partition.
+    NoPeers = 9,
+    /// Every peer was tried and each one failed; the message lists the causes.
+    AllPeersFailed = 10,
+    /// A bootstrap of the same partition is already in flight on this node.
+    AlreadyInProgress = 11,
+    /// RocksDB refused an operation or the installed partition does not open.
+    Storage = 12,
+    /// The node is shutting down or already closed.
+    Shutdown = 13,
+    /// A bug in vbt (a caught panic, a broken invariant).
+    Internal = 14,
+    /// The partition asked for is not served here (a sender answers 404).
+    NotFound = 15,
+    /// The partition directory to install into already holds data.
+    PartitionExists = 16,
+}
+
+impl ErrorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::Config => "configuration error",
+            ErrorKind::Io => "I/O error",
+            ErrorKind::Protocol => "protocol error",
+            ErrorKind::Checksum => "checksum mismatch",
+            ErrorKind::PeerStatus => "peer refused",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::NoPeers => "no peers",
+            ErrorKind::AllPeersFailed => "all peers failed",
+            ErrorKind::AlreadyInProgress => "already in progress",
+            ErrorKind::Storage => "storage error",
+            ErrorKind::Shutdown => "node shut down",
+            ErrorKind::Internal => "internal error",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::PartitionExists => "partition exists",
+        }
+    }
+}
+
+/// A failure with its kind and a human-readable message naming the cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    /// For [`ErrorKind::PeerStatus`]: the HTTP status the peer sent.
+    status: Option<u16>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), status: None }
+    }
+    pub fn peer_status(status: u16, message: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::PeerStatus, message: message.into(), status: Some(status) }
+    }
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+    /// Prefixes the message with context, keeping the kind.
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+    pub fn protocol(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Protocol, message)
+    }
+    pub fn storage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Storage, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    /// An I/O error with the action and path that failed.
+    pub fn io(what: impl fmt::Display, err: std::io::Error) -> Self {
+        Self::new(ErrorKind::Io, format!("{what}: {err}"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rocksdb::Error> for Error {
+    fn from(e: rocksdb::Error) -> Self {
+        Error::storage(format!("RocksDB: {e}"))
+    }
+}

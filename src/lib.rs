@@ -1,0 +1,30 @@
+//! vbt: peer-to-peer bootstrap of RocksDB partitions for LinkedIn Venice.
+//!
+//! A node that needs a partition fetches a consistent RocksDB checkpoint from a peer that has it,
+//! over Venice's own blob-transfer protocol (so Java Venice nodes interoperate in both
+//! directions), verifies every byte as it arrives, installs it atomically, and returns the
+//! partition's offset record and store-version state so the host resumes Kafka from there.
+//!
+//! Start with [`Node`]: [`Node::start_server`] serves partitions, [`Node::bootstrap`] fetches one.
+//! Modules: [`protocol`] (wire format), [`server`] (sender), [`client`] (receiver),
+//! [`snapshot`] (snapshot sources and lifecycle), [`storage`] (RocksDB), [`config`], [`error`].
+
+pub mod client;
+pub mod config;
+pub mod error;
+mod fsutil;
+pub mod node;
+pub mod protocol;
+mod runtime;
+pub mod server;
+pub mod snapshot;
+pub mod storage;
+
+pub use client::peers::Peer;
+pub use client::{BootstrapOutcome, BootstrapRequest, PeerFailure, Progress, ProgressFn};
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
+pub use node::{Node, NodeBuilder, Operation};
+pub use protocol::metadata::PartitionMetadata;
+pub use protocol::{PartitionId, TableFormat};
+pub use snapshot::{FixedSnapshot, SnapshotSource};

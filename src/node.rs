@@ -1,0 +1,258 @@
+//! [`Node`]: the one object every binding wraps. It owns a tokio runtime, the sender (listener,
+//! admission, snapshots) and the receiver (peers, bootstraps). Its methods are synchronous and
+//! callable from any host thread; a bootstrap runs in the background as an [`Operation`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, watch};
+
+use crate::client::{BootstrapOutcome, BootstrapRequest, Receiver};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::request::LocalProtocol;
+use crate::protocol::PartitionId;
+use crate::server::{self, Admission, ServerHandle, ServerShared};
+use crate::snapshot::{SnapshotInfo, SnapshotManager, SnapshotSource};
+use crate::storage::local::LocalStorage;
+
+/// Builds a [`Node`]: a config and, optionally, the host's own snapshot source.
+pub struct NodeBuilder {
+    config: Config,
+    source: Option<Arc<dyn SnapshotSource>>,
+}
+
+impl NodeBuilder {
+    /// Serve snapshots from the host instead of from partitions vbt opens under the base dir.
+    pub fn snapshot_source(mut self, source: Arc<dyn SnapshotSource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    pub fn build(self) -> Result<Node> {
+        let config = Arc::new(self.config);
+        let base = config.base_dir.clone();
+        // vbt owns the base directory only when the host did not bring its own source.
+        let owns_storage = self.source.is_none();
+        let source: Option<Arc<dyn SnapshotSource>> = match (self.source, &base) {
+            (Some(s), _) => Some(s),
+            (None, Some(b)) => Some(Arc::new(LocalStorage::new(b.clone(), config.table_format))),
+            (None, None) => None,
+        };
+        let snapshots = source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention)));
+        let receiver = base.map(|b| Arc::new(Receiver::new(config.clone(), b, owns_storage)));
+        let runtime = crate::runtime::build(config.worker_threads)?;
+        Ok(Node {
+            inner: Arc::new(Inner {
+                admission: Admission::new(config.max_concurrent_snapshot_users),
+                config,
+                snapshots,
+                receiver,
+                server: Mutex::new(None),
+                ops: Mutex::new(HashMap::new()),
+                next_op: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
+            }),
+            runtime: Mutex::new(Some(runtime)),
+        })
+    }
+}
+
+struct Inner {
+    config: Arc<Config>,
+    admission: Arc<Admission>,
+    snapshots: Option<Arc<SnapshotManager>>,
+    receiver: Option<Arc<Receiver>>,
+    server: Mutex<Option<ServerHandle>>,
+    ops: Mutex<HashMap<u64, watch::Sender<bool>>>,
+    next_op: AtomicU64,
+    closed: AtomicBool,
+}
+
+/// A vbt node: sender and receiver of partitions.
+pub struct Node {
+    inner: Arc<Inner>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+}
+
+/// A bootstrap running in the background. Its result is delivered exactly once.
+pub struct Operation {
+    id: u64,
+    rx: oneshot::Receiver<Result<BootstrapOutcome>>,
+}
+
+impl Operation {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+    /// Blocks the calling thread until the bootstrap ends. Not for use inside async code.
+    pub fn wait(self) -> Result<BootstrapOutcome> {
+        self.rx.blocking_recv().unwrap_or_else(|_| Err(lost()))
+    }
+    /// Awaits the end of the bootstrap, from any async runtime.
+    pub async fn finish(self) -> Result<BootstrapOutcome> {
+        self.rx.await.unwrap_or_else(|_| Err(lost()))
+    }
+}
+
+fn lost() -> Error {
+    Error::new(ErrorKind::Shutdown, "the node shut down before the bootstrap finished")
+}
+
+fn closed() -> Error {
+    Error::new(ErrorKind::Shutdown, "the node is closed")
+}
+
+impl Node {
+    pub fn builder(config: Config) -> NodeBuilder {
+        NodeBuilder { config, source: None }
+    }
+
+    /// A node serving and receiving partitions under the config's base directory.
+    pub fn new(config: Config) -> Result<Node> {
+        Node::builder(config).build()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn handle(&self) -> Result<tokio::runtime::Handle> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(closed());
+        }
+        self.runtime.lock().unwrap().as_ref().map(|r| r.handle().clone()).ok_or_else(closed)
+    }
+
+    /// Starts the sender on `davinci.p2p.blob.transfer.server.port` (0 picks a free port) and
+    /// returns the address it is bound to.
+    pub fn start_server(&self) -> Result<SocketAddr> {
+        let handle = self.handle()?;
+        let cfg = &self.inner.config;
+        let port = cfg
+            .server_port
+            .ok_or_else(|| Error::config("davinci.p2p.blob.transfer.server.port is not set"))?;
+        let snapshots = self.inner.snapshots.clone().ok_or_else(|| {
+            Error::config("nothing to serve: set vbt.base.dir (or data.base.path), or give the node a snapshot source")
+        })?;
+        let mut server = self.inner.server.lock().unwrap();
+        if let Some(s) = server.as_ref() {
+            return Err(Error::invalid(format!("the server is already listening on {}", s.addr)));
+        }
+        let addr = SocketAddr::new(cfg.bind_address, port);
+        let std_listener = std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("listen on {addr}"), e))?;
+        std_listener.set_nonblocking(true).map_err(|e| Error::io("listener", e))?;
+        let _enter = handle.enter();
+        let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| Error::io("listener", e))?;
+        let shared = Arc::new(ServerShared {
+            config: cfg.clone(),
+            local: LocalProtocol {
+                table_format: cfg.table_format,
+                partition_state_version: cfg.partition_state_schema_version,
+                store_version_state_version: cfg.store_version_state_schema_version,
+            },
+            admission: self.inner.admission.clone(),
+            snapshots,
+        });
+        let started = server::spawn(listener, shared);
+        let bound = started.addr;
+        *server = Some(started);
+        Ok(bound)
+    }
+
+    /// Starts a bootstrap. Checks (closed node, no base dir, bad peers, partition already in
+    /// flight) fail here, synchronously; after `Ok` the operation's result arrives exactly once.
+    pub fn bootstrap(&self, req: BootstrapRequest) -> Result<Operation> {
+        let handle = self.handle()?;
+        let receiver = self.inner.receiver.clone().ok_or_else(|| {
+            Error::config("no base directory to install partitions into: set vbt.base.dir (or data.base.path)")
+        })?;
+        receiver.parse_peers(&req.peers)?;
+        let claim = receiver.claim(&req.id)?;
+        let id = self.inner.next_op.fetch_add(1, Ordering::SeqCst);
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        self.inner.ops.lock().unwrap().insert(id, cancel_tx);
+        let (tx, rx) = oneshot::channel();
+        let inner = self.inner.clone();
+        handle.spawn(async move {
+            let result = receiver.bootstrap(req, claim, cancel_rx).await;
+            inner.ops.lock().unwrap().remove(&id);
+            let _ = tx.send(result);
+        });
+        Ok(Operation { id, rx })
+    }
+
+    /// Bootstraps and waits for the result (from a thread that is not running async code).
+    pub fn bootstrap_blocking(&self, req: BootstrapRequest) -> Result<BootstrapOutcome> {
+        self.bootstrap(req)?.wait()
+    }
+
+    /// Asks a running bootstrap to stop; returns false if no such operation is running.
+    pub fn cancel(&self, op_id: u64) -> bool {
+        match self.inner.ops.lock().unwrap().get(&op_id) {
+            Some(tx) => tx.send(true).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The address the sender listens on, if started.
+    pub fn server_addr(&self) -> Option<SocketAddr> {
+        self.inner.server.lock().unwrap().as_ref().map(|s| s.addr)
+    }
+
+    /// Transfers being served right now.
+    pub fn active_transfers(&self) -> usize {
+        self.inner.admission.active()
+    }
+
+    /// Uses of all snapshots right now (0 when nothing is being served).
+    pub fn snapshot_users(&self) -> usize {
+        self.inner.snapshots.as_ref().map_or(0, |s| s.total_users())
+    }
+
+    pub fn snapshot_info(&self, id: &PartitionId) -> Option<SnapshotInfo> {
+        self.inner.snapshots.as_ref()?.info(id)
+    }
+
+    /// Runs the stale-snapshot cleanup now; returns how many snapshots it removed.
+    pub fn cleanup_snapshots(&self) -> Result<usize> {
+        let handle = self.handle()?;
+        let snapshots = self.inner.snapshots.clone().ok_or_else(|| Error::config("this node serves no snapshots"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        handle.spawn(async move {
+            let _ = tx.send(snapshots.cleanup().await);
+        });
+        rx.recv().map_err(|_| closed())
+    }
+
+    /// Cancels running bootstraps and waits (up to 30 s) for their results to be delivered,
+    /// stops the server, shuts the runtime down. Idempotent; also done on drop.
+    pub fn close(&self) {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for tx in self.inner.ops.lock().unwrap().values() {
+            let _ = tx.send(true);
+        }
+        let in_async = tokio::runtime::Handle::try_current().is_ok();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !in_async && !self.inner.ops.lock().unwrap().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if let Some(s) = self.inner.server.lock().unwrap().take() {
+            s.stop();
+        }
+        if let Some(rt) = self.runtime.lock().unwrap().take() {
+            crate::runtime::shutdown(rt);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,153 @@
+//! The receiver's strict decoder for the sender's response stream (reference §2). It parses one
+//! head at a time and classifies it; the caller reads the body (its length is in the head).
+//! Anything a Venice sender would never produce is an error naming what was wrong.
+
+use super::{
+    check_file_name, HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, MAX_METADATA_BODY,
+    MAX_RESPONSE_HEAD, TRANSFER_STATUS_COMPLETED, TRANSFER_TYPE_METADATA,
+};
+use crate::error::{Error, Result};
+
+/// One response head of the stream, classified as Venice's client classifies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseHead {
+    /// A checkpoint file: `len` raw bytes follow.
+    File { name: String, len: u64, md5_hex: String },
+    /// The partition metadata JSON: `len` bytes follow.
+    Metadata { len: u64 },
+    /// End of transfer: nothing follows.
+    Complete,
+    /// A refusal: status, reason phrase, and the length of the message body if announced.
+    Refused { status: u16, reason: String, body_len: Option<u64> },
+}
+
+/// Parses one head at the front of `buf`. `Ok(None)`: more bytes are needed.
+pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut resp = httparse::Response::new(&mut headers);
+    let used = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() >= MAX_RESPONSE_HEAD => {
+            return Err(Error::protocol(format!("response head larger than {MAX_RESPONSE_HEAD} bytes")))
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(Error::protocol(format!("malformed response head: {e}"))),
+    };
+    let status = resp.code.unwrap_or(0);
+    let mut content_length: Option<u64> = None;
+    let mut kind = None;
+    let mut completed = false;
+    let mut disposition = None;
+    let mut md5 = None;
+    for h in resp.headers.iter() {
+        let value = std::str::from_utf8(h.value)
+            .map_err(|_| Error::protocol(format!("response header {} is not UTF-8", h.name)))?
+            .trim();
+        let name = h.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| Error::protocol(format!("bad content-length {value:?}")))?;
+            if content_length.is_some_and(|m| m != n) {
+                return Err(Error::protocol("conflicting content-length headers"));
+            }
+            content_length = Some(n);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(Error::protocol(format!(
+                "response uses transfer-encoding {value:?}; Venice frames every body with content-length"
+            )));
+        } else if name.eq_ignore_ascii_case(HEADER_TRANSFER_TYPE) {
+            kind = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case(HEADER_TRANSFER_STATUS) {
+            completed = value == TRANSFER_STATUS_COMPLETED;
+        } else if name.eq_ignore_ascii_case("content-disposition") {
+            disposition = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("content-md5") {
+            md5 = Some(value.to_string());
+        }
+    }
+    if status != 200 {
+        let reason = resp.reason.unwrap_or("").to_string();
+        return Ok(Some((ResponseHead::Refused { status, reason, body_len: content_length }, used)));
+    }
+    let head = if kind.as_deref() == Some(TRANSFER_TYPE_METADATA) {
+        let len = content_length.ok_or_else(|| Error::protocol("METADATA response has no content-length"))?;
+        if len > MAX_METADATA_BODY {
+            return Err(Error::protocol(format!("METADATA body of {len} bytes is over the 100 MiB limit")));
+        }
+        ResponseHead::Metadata { len }
+    } else if completed {
+        if content_length.unwrap_or(0) != 0 {
+            return Err(Error::protocol("COMPLETE response announces a body"));
+        }
+        ResponseHead::Complete
+    } else {
+        let disposition =
+            disposition.ok_or_else(|| Error::protocol("FILE response has no content-disposition (no file name)"))?;
+        let name = file_name(&disposition)
+            .ok_or_else(|| Error::protocol(format!("no file name in content-disposition {disposition:?}")))?;
+        check_file_name(&name)?;
+        let len = content_length
+            .ok_or_else(|| Error::protocol(format!("FILE response for {name:?} has no content-length")))?;
+        let md5_hex = md5.ok_or_else(|| Error::protocol(format!("FILE response for {name:?} has no content-md5")))?;
+        if md5_hex.len() != 32 || !md5_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::protocol(format!(
+                "FILE response for {name:?} has content-md5 {md5_hex:?}, not 32 hex digits"
+            )));
+        }
+        ResponseHead::File { name, len, md5_hex: md5_hex.to_ascii_lowercase() }
+    };
+    Ok(Some((head, used)))
+}
+
+/// Java's `filename="(.+?)"`: the shortest non-empty run up to a closing quote.
+fn file_name(disposition: &str) -> Option<String> {
+    let start = disposition.find("filename=\"")? + "filename=\"".len();
+    let rest = &disposition[start..];
+    let end = rest.char_indices().skip(1).find(|(_, c)| *c == '"')?.0;
+    Some(rest[..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::response;
+
+    #[test]
+    fn classifies_venice_heads() {
+        let h = response::file_head("000001.sst", 5, "5d41402abc4b2a76b9719d911017c592");
+        let (head, n) = parse_response_head(&h).unwrap().unwrap();
+        assert_eq!(n, h.len());
+        assert_eq!(
+            head,
+            ResponseHead::File { name: "000001.sst".into(), len: 5, md5_hex: "5d41402abc4b2a76b9719d911017c592".into() }
+        );
+        let m = response::metadata_response(b"{}");
+        assert_eq!(parse_response_head(&m).unwrap().unwrap().0, ResponseHead::Metadata { len: 2 });
+        let c = response::complete_response();
+        assert_eq!(parse_response_head(&c).unwrap().unwrap().0, ResponseHead::Complete);
+        let e = response::error_response(429, "busy");
+        assert!(matches!(
+            parse_response_head(&e).unwrap().unwrap().0,
+            ResponseHead::Refused { status: 429, body_len: Some(4), .. }
+        ));
+        assert!(parse_response_head(&h[..h.len() - 1]).unwrap().is_none());
+    }
+
+    #[test]
+    fn rejects_what_venice_never_sends() {
+        let bad = [
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-disposition: attachment; filename=\"a\"\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-md5: 5d41402abc4b2a76b9719d911017c592\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-disposition: attachment; filename=\"../x\"\r\ncontent-md5: 5d41402abc4b2a76b9719d911017c592\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-disposition: attachment; filename=\"a\"\r\ncontent-md5: 5d41402abc4b2a76b9719d911017c592\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-disposition: attachment; filename=\"a\"\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nX-Blob-Transfer-Type: METADATA\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+            "garbage\r\n\r\n",
+        ];
+        for b in bad {
+            assert!(parse_response_head(b.as_bytes()).is_err(), "{b}");
+        }
+    }
+}

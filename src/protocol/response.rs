@@ -1,0 +1,59 @@
+//! Response heads exactly as Venice's Netty sender writes them (reference §1.4, §2.1–§2.3):
+//! lower-case standard header names, the custom headers in their own spelling, this order.
+
+use super::{HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, TRANSFER_STATUS_COMPLETED};
+
+/// Netty's reason phrases for the statuses a sender emits.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        412 => "Precondition Failed",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        _ => "Unknown Status",
+    }
+}
+
+/// The head of one FILE response; the `len` raw bytes of the file follow it.
+pub fn file_head(name: &str, len: u64, md5_hex: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: application/octet-stream\r\n\
+         content-disposition: attachment; filename=\"{name}\"\r\ncontent-md5: {md5_hex}\r\n\
+         {HEADER_TRANSFER_TYPE}: FILE\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// The whole METADATA response, head and JSON body.
+pub fn metadata_response(json: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/json\r\n\
+         {HEADER_TRANSFER_TYPE}: METADATA\r\n\r\n",
+        json.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(json);
+    out
+}
+
+/// The COMPLETE response: no body and, as in Venice, no content-length.
+pub fn complete_response() -> Vec<u8> {
+    format!("HTTP/1.1 200 OK\r\n{HEADER_TRANSFER_STATUS}: {TRANSFER_STATUS_COMPLETED}\r\n\r\n").into_bytes()
+}
+
+/// A refusal (`NettyUtils.setupResponseAndFlush`): text/plain with a content-length.
+pub fn error_response(status: u16, body: &str) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
+        reason(status),
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    out
+}

@@ -1,0 +1,169 @@
+//! One sender connection:
+//! read head → validate (Venice's order) → admit → acquire snapshot → FILE* → METADATA → COMPLETE
+//! → release → keep the connection until the peer closes it or it idles out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use super::ServerShared;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::request::{parse_request_head, validate, RawRequest, Rejection};
+use crate::protocol::response;
+use crate::snapshot::{SnapshotFile, SnapshotLease};
+
+/// How a request ended, for what happens to the connection afterwards.
+enum Outcome {
+    /// The stream (or a refusal that keeps the connection) was written.
+    Done,
+    /// Close now: a refusal Venice closes after, or a failure mid-stream.
+    Close,
+}
+
+pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<ServerShared>) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let idle = shared.config.server_idle_timeout;
+    let mut buf = Vec::with_capacity(4096);
+    let raw = loop {
+        match parse_request_head(&buf) {
+            Ok(Some((raw, _))) => break raw,
+            Ok(None) => {}
+            Err(e) => {
+                log::warn!("{peer}: {e}");
+                let _ = wr.write_all(&response::error_response(400, "Request decoding failed")).await;
+                linger(&mut rd, idle).await;
+                return;
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        match timeout(idle, rd.read(&mut chunk)).await {
+            // A connectivity probe opens and closes without a word: nothing to do.
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    match serve_request(&raw, peer, &shared, &mut wr).await {
+        Outcome::Done => linger(&mut rd, idle).await,
+        Outcome::Close => {}
+    }
+    let _ = wr.shutdown().await;
+}
+
+/// Reads and discards until the peer closes or the connection idles out (Venice's 300 s).
+async fn linger(rd: &mut OwnedReadHalf, idle: std::time::Duration) {
+    let mut sink = [0u8; 1024];
+    while let Ok(Ok(n)) = timeout(idle, rd.read(&mut sink)).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+async fn reject<W: AsyncWrite + Unpin>(wr: &mut W, peer: SocketAddr, r: Rejection) -> Outcome {
+    log::info!("{peer}: refused with {}: {}", r.status, r.body);
+    let sent = wr.write_all(&response::error_response(r.status, &r.body)).await;
+    if r.close || sent.is_err() {
+        Outcome::Close
+    } else {
+        Outcome::Done
+    }
+}
+
+async fn serve_request<W: AsyncWrite + Unpin>(
+    raw: &RawRequest,
+    peer: SocketAddr,
+    shared: &ServerShared,
+    wr: &mut W,
+) -> Outcome {
+    let (id, _format) = match validate(raw, &shared.local) {
+        Ok(v) => v,
+        Err(r) => return reject(wr, peer, r).await,
+    };
+    let Some(_admitted) = shared.admission.try_acquire() else {
+        let limit = shared.admission.limit();
+        let body = format!(
+            "The number of concurrent snapshot users exceeds the limit of {limit}, won't be able to process the request for {}",
+            id.replica()
+        );
+        return reject(wr, peer, Rejection::new(429, body)).await;
+    };
+    let lease = match shared.snapshots.acquire(&id).await {
+        Ok(l) => l,
+        Err(e) if e.kind() == ErrorKind::Internal => return reject(wr, peer, Rejection::closing(500, e.message())).await,
+        Err(e) => return reject(wr, peer, Rejection::new(404, e.message())).await,
+    };
+    let started = Instant::now();
+    log::info!("Start transferring {} files for replica {} to remote host {peer}", lease.files.len(), id.replica());
+    let limit = shared.config.sender_max_timeout;
+    match timeout(limit, send_stream(&lease, shared, started, wr)).await {
+        Ok(Ok(())) => {
+            log::info!(
+                "All files sent successfully for replica {} to {peer}: {} bytes in {:.3}s",
+                id.replica(),
+                lease.total_bytes(),
+                started.elapsed().as_secs_f64()
+            );
+            Outcome::Done
+        }
+        Ok(Err(e)) => {
+            log::warn!("transfer of {} to {peer} failed: {e}", id.replica());
+            Outcome::Close
+        }
+        Err(_) => {
+            log::warn!("transfer of {} to {peer} exceeded {}s; closing", id.replica(), limit.as_secs());
+            Outcome::Close
+        }
+    }
+    // `lease` and `_admitted` drop here: the use ends as soon as the stream is written.
+}
+
+async fn send_stream<W: AsyncWrite + Unpin>(
+    lease: &SnapshotLease,
+    shared: &ServerShared,
+    started: Instant,
+    wr: &mut W,
+) -> Result<()> {
+    let limit = shared.config.sender_max_timeout;
+    let mut buf = vec![0u8; shared.config.max_chunk_size.clamp(16 * 1024, 1 << 20)];
+    for file in &lease.files {
+        if started.elapsed() > limit {
+            // Venice's between-files check: a 408 in the middle of the stream.
+            let body = format!("Timeout for transferring blob {} file {}", lease.id.replica(), file.name);
+            let _ = wr.write_all(&response::error_response(408, &body)).await;
+            return Err(Error::new(ErrorKind::Timeout, body));
+        }
+        send_file(file, wr, &mut buf).await?;
+    }
+    let json = lease.metadata.to_json();
+    wr.write_all(&response::metadata_response(&json)).await.map_err(|e| Error::io("send metadata", e))?;
+    wr.write_all(&response::complete_response()).await.map_err(|e| Error::io("send COMPLETE", e))?;
+    wr.flush().await.map_err(|e| Error::io("flush", e))
+}
+
+async fn send_file<W: AsyncWrite + Unpin>(file: &SnapshotFile, wr: &mut W, buf: &mut [u8]) -> Result<()> {
+    let md5 = file.md5().await?;
+    let mut f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
+    wr.write_all(&response::file_head(&file.name, file.len, &md5))
+        .await
+        .map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
+    let mut left = file.len;
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let n = f.read(&mut buf[..want]).await.map_err(|e| Error::io(format!("read {}", file.path.display()), e))?;
+        if n == 0 {
+            return Err(Error::io(
+                format!("read {}", file.path.display()),
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"),
+            ));
+        }
+        wr.write_all(&buf[..n]).await.map_err(|e| Error::io(format!("send {}", file.name), e))?;
+        left -= n as u64;
+    }
+    Ok(())
+}

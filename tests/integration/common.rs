@@ -1,0 +1,163 @@
+//! Shared test helpers: nodes, generated partitions, the Venice vectors, and scripted peers.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use venice_blob_transfer::storage::{local, records};
+use venice_blob_transfer::{BootstrapRequest, Config, Node, PartitionId, PartitionMetadata, TableFormat};
+
+pub fn vector(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/venice-wire").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("vector {}: {e}", path.display()))
+}
+
+pub fn my_store() -> PartitionId {
+    PartitionId::new("myStore", 1, 0).unwrap()
+}
+
+/// The vectors' metadata: offsetRecord 18 18 01 02 03 04, storeVersionState 19 07 05 06 07 08.
+pub fn vector_metadata(id: &PartitionId) -> PartitionMetadata {
+    PartitionMetadata::new(id, vec![24, 24, 1, 2, 3, 4], vec![25, 7, 5, 6, 7, 8]).unwrap()
+}
+
+pub fn config(pairs: &[(&str, &str)]) -> Config {
+    let mut all: Vec<(&str, &str)> = vec![("vbt.server.bind.address", "127.0.0.1"), ("vbt.runtime.worker.threads", "2")];
+    all.extend_from_slice(pairs);
+    Config::from_pairs(all).unwrap()
+}
+
+pub fn format_pair(format: TableFormat) -> (&'static str, &'static str) {
+    ("rocksdb.plain.table.format.enabled", if format == TableFormat::PlainTable { "true" } else { "false" })
+}
+
+/// A node serving `base` on a free loopback port.
+pub fn sender(base: &Path, format: TableFormat, extra: &[(&str, &str)]) -> (Node, SocketAddr) {
+    let b = base.display().to_string();
+    let mut pairs = vec![("vbt.base.dir", b.as_str()), ("davinci.p2p.blob.transfer.server.port", "0"), format_pair(format)];
+    pairs.extend_from_slice(extra);
+    let node = Node::new(config(&pairs)).unwrap();
+    let addr = node.start_server().unwrap();
+    (node, addr)
+}
+
+/// A node that installs into `base`.
+pub fn receiver(base: &Path, format: TableFormat, extra: &[(&str, &str)]) -> Node {
+    let b = base.display().to_string();
+    let mut pairs = vec![("vbt.base.dir", b.as_str()), format_pair(format)];
+    pairs.extend_from_slice(extra);
+    Node::new(config(&pairs)).unwrap()
+}
+
+/// Writes a `vbt gen` partition (with metadata) of `records` records under `base`.
+pub fn gen_partition(base: &Path, id: &PartitionId, format: TableFormat, count: u64) {
+    std::fs::create_dir_all(id.version_dir(base)).unwrap();
+    records::generate(&id.partition_dir(base), format, count, |_| {}).unwrap();
+    let (o, s) = records::gen_metadata_blobs(count, 24, 7);
+    local::write_metadata(base, id, &PartitionMetadata::new(id, o, s).unwrap()).unwrap();
+}
+
+pub fn request(id: &PartitionId, peers: &[String]) -> BootstrapRequest {
+    let mut r = BootstrapRequest::new(id.clone(), peers.to_vec());
+    r.preserve_order = true;
+    r
+}
+
+/// Names of the entries of a directory, sorted (empty if it does not exist).
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.unwrap().file_name().into_string().unwrap()).collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+/// Polls `f` until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+/// Reads one request head (up to the blank line) from a connection.
+pub fn read_head(s: &mut TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => break,
+        }
+    }
+    head
+}
+
+/// A scripted peer: for every connection, reads the request head, records it, writes `reply`,
+/// then closes (or keeps the connection open until the client closes, if `linger`).
+pub struct ScriptedPeer {
+    pub addr: SocketAddr,
+    pub requests: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    pub served: Arc<AtomicUsize>,
+}
+
+impl ScriptedPeer {
+    pub fn start(reply: Vec<u8>, linger: bool) -> ScriptedPeer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let served = Arc::new(AtomicUsize::new(0));
+        let (req2, served2) = (requests.clone(), served.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut s) = conn else { continue };
+                let (reply, req2, served2) = (reply.clone(), req2.clone(), served2.clone());
+                thread::spawn(move || {
+                    let head = read_head(&mut s);
+                    if head.is_empty() {
+                        return; // a connectivity probe
+                    }
+                    req2.lock().unwrap().push(head);
+                    let _ = s.write_all(&reply);
+                    served2.fetch_add(1, Ordering::SeqCst);
+                    if linger {
+                        let mut sink = [0u8; 64];
+                        while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+                    }
+                });
+            }
+        });
+        ScriptedPeer { addr, requests, served }
+    }
+
+    pub fn peer(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn dead_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = l.local_addr().unwrap();
+    drop(l);
+    a.to_string()
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn path_of(d: &tempfile::TempDir) -> PathBuf {
+    d.path().to_path_buf()
+}

@@ -1,7 +1,9 @@
 //! Integration tests: real sockets on loopback, real RocksDB partitions in temp dirs.
 //! One test binary (modules below) so the RocksDB-linked executable is built once.
 
+mod cli;
 mod common;
 mod faults;
+mod lifecycle;
 mod transfer;
 mod vectors;

@@ -1,0 +1,108 @@
+//! The `vbt` command end to end: gen → serve → fetch → verify, as an operator runs it.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use crate::common::*;
+
+fn vbt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vbt")).args(args).output().expect("vbt runs")
+}
+
+/// Starts `vbt serve ...` and returns it with the address it printed.
+fn serve(args: &[&str]) -> (KillOnDrop, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vbt"))
+        .arg("serve")
+        .args(args)
+        .args(["-D", "davinci.p2p.blob.transfer.server.port=0", "-D", "vbt.server.bind.address=127.0.0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    (KillOnDrop(child), v["listening"].as_str().unwrap().to_string())
+}
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn gen_serve_fetch_verify() {
+    let (a, b) = (tempdir(), tempdir());
+    let part = ["--store", "cliStore", "--version", "2", "--partition", "1"];
+    let out = vbt(&[&["gen", "--base-dir", &s(a.path()), "--size-mib", "4"][..], &part].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_server, addr) = serve(&["--base-dir", &s(a.path())]);
+
+    let out = vbt(&[&["fetch", "--base-dir", &s(b.path()), "--peer", &addr][..], &part].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["peer"], addr.as_str());
+    assert!(r["bytes"].as_u64().unwrap() > 4_000_000);
+    use base64::Engine;
+    let offset = base64::engine::general_purpose::STANDARD.decode(r["offset_record"].as_str().unwrap()).unwrap();
+    assert_eq!(offset[..2], [24, 24], "magic 24, version 24: {r}");
+    assert_eq!(out.stdout.iter().filter(|&&c| c == b'\n').count(), 1, "one line of JSON");
+
+    let out = vbt(&[&["verify", "--base-dir", &s(b.path())][..], &part].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Every peer failing: exit status 1 and a message naming each peer's cause.
+    let dead = dead_port();
+    let c = tempdir();
+    let out = vbt(&[&["fetch", "--base-dir", &s(c.path()), "--peer", &dead, "--peer", &addr, "--table-format", "PLAIN_TABLE"][..], &part].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&dead) && err.contains(&addr) && err.contains("Table format mismatch"), "{err}");
+}
+
+#[test]
+fn serve_a_fixed_snapshot_directory() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("file1"), b"hello").unwrap();
+    std::fs::write(dir.path().join("file2"), b"world").unwrap();
+    std::fs::write(dir.path().join("or.bin"), [24, 24, 1, 2, 3, 4]).unwrap();
+    std::fs::write(dir.path().join("svs.bin"), [25, 7, 5, 6, 7, 8]).unwrap();
+    let snap = dir.path().join("snap");
+    std::fs::create_dir(&snap).unwrap();
+    for f in ["file1", "file2"] {
+        std::fs::rename(dir.path().join(f), snap.join(f)).unwrap();
+    }
+    let (_server, addr) = serve(&[
+        "--snapshot-dir", &s(&snap), "--store", "myStore", "--version", "1", "--partition", "0",
+        "--offset-record", &s(&dir.path().join("or.bin")), "--store-version-state", &s(&dir.path().join("svs.bin")),
+    ]);
+    // The stream a Java receiver gets is the one a Java sender sends.
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    use std::io::{Read, Write};
+    conn.write_all(&vector("java-receiver.request.bin")).unwrap();
+    let want = vector("java-sender-2files.response.bin");
+    let mut got = vec![0u8; want.len()];
+    conn.read_exact(&mut got).unwrap();
+    // Our order is by name (file1 first); Java's is listing order (file2 first here).
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.find("filename=\"file1\"").unwrap() < text.find("filename=\"file2\"").unwrap());
+    assert_eq!(got.len(), want.len());
+    assert!(text.ends_with("HTTP/1.1 200 OK\r\nX-Blob-Transfer-Status: Completed\r\n\r\n"));
+}
+
+#[test]
+fn bad_config_value_is_a_clear_error() {
+    let a = tempdir();
+    let out = vbt(&["serve", "--base-dir", &s(a.path()), "-D", "blob.transfer.max.concurrent.snapshot.user=lots"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("blob.transfer.max.concurrent.snapshot.user"), "{err}");
+}

@@ -23,6 +23,9 @@ pub struct Config {
     pub client_port: Option<u16>,
     /// `vbt.base.dir`, else `<data.base.path>/rocksdb` (Venice's RocksDB base).
     pub base_dir: Option<PathBuf>,
+    /// `vbt.snapshot.dir`: where a host snapshot source is asked to create checkpoints
+    /// (default `<base>/.vbt_host_snapshots`).
+    pub snapshot_root: Option<PathBuf>,
     /// `rocksdb.plain.table.format.enabled`: the format this node serves and requests.
     pub table_format: TableFormat,
     /// `blob.transfer.snapshot.retention.time.in.min` (60); `vbt.snapshot.retention.ms` overrides.
@@ -69,6 +72,7 @@ impl Default for Config {
             bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             client_port: None,
             base_dir: None,
+            snapshot_root: None,
             table_format: TableFormat::BlockBased,
             snapshot_retention: Duration::from_secs(60 * 60),
             snapshot_cleanup_interval: Duration::from_secs(120 * 60),
@@ -126,6 +130,7 @@ impl Config {
                 self.bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?
             }
             "vbt.base.dir" => self.base_dir = Some(PathBuf::from(nonempty(key, v)?)),
+            "vbt.snapshot.dir" => self.snapshot_root = Some(PathBuf::from(nonempty(key, v)?)),
             "data.base.path" => {
                 nonempty(key, v)?;
             }
@@ -182,6 +187,15 @@ impl Config {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Where a host snapshot source creates checkpoints.
+    pub fn host_snapshot_root(&self) -> Result<PathBuf> {
+        match (&self.snapshot_root, &self.base_dir) {
+            (Some(r), _) => Ok(r.clone()),
+            (None, Some(b)) => Ok(b.join(".vbt_host_snapshots")),
+            (None, None) => Err(Error::config("no directory for host snapshots: set vbt.snapshot.dir or vbt.base.dir")),
+        }
     }
 
     /// The directory that holds `<store>_v<N>/<store>_v<N>_<P>` partitions.

@@ -42,6 +42,58 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in code order. The C result enum and Java's `Code` enum mirror this list
+    /// (with 0 = OK before it); a test checks that they agree.
+    pub const ALL: [ErrorKind; 16] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::Config,
+        ErrorKind::Io,
+        ErrorKind::Protocol,
+        ErrorKind::Checksum,
+        ErrorKind::PeerStatus,
+        ErrorKind::Timeout,
+        ErrorKind::Cancelled,
+        ErrorKind::NoPeers,
+        ErrorKind::AllPeersFailed,
+        ErrorKind::AlreadyInProgress,
+        ErrorKind::Storage,
+        ErrorKind::Shutdown,
+        ErrorKind::Internal,
+        ErrorKind::NotFound,
+        ErrorKind::PartitionExists,
+    ];
+
+    /// The stable number of this kind (never 0, which means success in the bindings).
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_code(code: u32) -> Option<ErrorKind> {
+        ErrorKind::ALL.iter().copied().find(|k| k.code() == code)
+    }
+
+    /// SCREAMING_SNAKE name used by the C enum (`VBT_<NAME>`) and the Java `Code` enum.
+    pub fn constant_name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorKind::Config => "CONFIG",
+            ErrorKind::Io => "IO",
+            ErrorKind::Protocol => "PROTOCOL",
+            ErrorKind::Checksum => "CHECKSUM",
+            ErrorKind::PeerStatus => "PEER_STATUS",
+            ErrorKind::Timeout => "TIMEOUT",
+            ErrorKind::Cancelled => "CANCELLED",
+            ErrorKind::NoPeers => "NO_PEERS",
+            ErrorKind::AllPeersFailed => "ALL_PEERS_FAILED",
+            ErrorKind::AlreadyInProgress => "ALREADY_IN_PROGRESS",
+            ErrorKind::Storage => "STORAGE",
+            ErrorKind::Shutdown => "SHUTDOWN",
+            ErrorKind::Internal => "INTERNAL",
+            ErrorKind::NotFound => "NOT_FOUND",
+            ErrorKind::PartitionExists => "PARTITION_EXISTS",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ErrorKind::InvalidArgument => "invalid argument",
@@ -129,5 +181,19 @@ impl std::error::Error for Error {}
 impl From<rocksdb::Error> for Error {
     fn from(e: rocksdb::Error) -> Self {
         Error::storage(format!("RocksDB: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn codes_are_dense_and_stable() {
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(k.code(), i as u32 + 1);
+            assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
+        }
+        assert_eq!(ErrorKind::from_code(0), None);
     }
 }

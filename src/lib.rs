@@ -9,10 +9,14 @@
 //! Modules: [`protocol`] (wire format), [`server`] (sender), [`client`] (receiver),
 //! [`snapshot`] (snapshot sources and lifecycle), [`storage`] (RocksDB), [`config`], [`error`].
 
+pub mod callback;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod ffi;
 mod fsutil;
+pub mod logging;
+pub mod jni;
 pub mod node;
 pub mod protocol;
 mod runtime;
@@ -21,10 +25,10 @@ pub mod snapshot;
 pub mod storage;
 
 pub use client::peers::Peer;
-pub use client::{BootstrapOutcome, BootstrapRequest, PeerFailure, Progress, ProgressFn};
+pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
-pub use snapshot::{FixedSnapshot, SnapshotSource};
+pub use snapshot::{FixedSnapshot, HostSnapshotSource, SnapshotSource};

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
-use crate::client::{BootstrapOutcome, BootstrapRequest, Receiver};
+use crate::callback::Dispatcher;
+use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Receiver};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::request::LocalProtocol;
@@ -23,12 +24,19 @@ use crate::storage::local::LocalStorage;
 pub struct NodeBuilder {
     config: Config,
     source: Option<Arc<dyn SnapshotSource>>,
+    discovery: Option<Arc<dyn PeerDiscovery>>,
 }
 
 impl NodeBuilder {
     /// Serve snapshots from the host instead of from partitions vbt opens under the base dir.
     pub fn snapshot_source(mut self, source: Arc<dyn SnapshotSource>) -> Self {
         self.source = Some(source);
+        self
+    }
+
+    /// Ask `discovery` for peers when a bootstrap request names none.
+    pub fn peer_discovery(mut self, discovery: Arc<dyn PeerDiscovery>) -> Self {
+        self.discovery = Some(discovery);
         self
     }
 
@@ -43,8 +51,9 @@ impl NodeBuilder {
             (None, None) => None,
         };
         let snapshots = source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention)));
-        let receiver = base.map(|b| Arc::new(Receiver::new(config.clone(), b, owns_storage)));
+        let receiver = base.map(|b| Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery)));
         let runtime = crate::runtime::build(config.worker_threads)?;
+        let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
         Ok(Node {
             inner: Arc::new(Inner {
                 admission: Admission::new(config.max_concurrent_snapshot_users),
@@ -55,6 +64,7 @@ impl NodeBuilder {
                 ops: Mutex::new(HashMap::new()),
                 next_op: AtomicU64::new(1),
                 closed: AtomicBool::new(false),
+                dispatcher,
             }),
             runtime: Mutex::new(Some(runtime)),
         })
@@ -70,6 +80,7 @@ struct Inner {
     ops: Mutex<HashMap<u64, watch::Sender<bool>>>,
     next_op: AtomicU64,
     closed: AtomicBool,
+    dispatcher: Arc<Dispatcher>,
 }
 
 /// A vbt node: sender and receiver of partitions.
@@ -108,7 +119,7 @@ fn closed() -> Error {
 
 impl Node {
     pub fn builder(config: Config) -> NodeBuilder {
-        NodeBuilder { config, source: None }
+        NodeBuilder { config, source: None, discovery: None }
     }
 
     /// A node serving and receiving partitions under the config's base directory.
@@ -166,6 +177,26 @@ impl Node {
     /// Starts a bootstrap. Checks (closed node, no base dir, bad peers, partition already in
     /// flight) fail here, synchronously; after `Ok` the operation's result arrives exactly once.
     pub fn bootstrap(&self, req: BootstrapRequest) -> Result<Operation> {
+        let (tx, rx) = oneshot::channel();
+        let id = self.start_op(req, move |result| {
+            let _ = tx.send(result);
+        })?;
+        Ok(Operation { id, rx })
+    }
+
+    /// Starts a bootstrap whose result is passed to `done` exactly once, on the node's callback
+    /// thread (never inside this call, never on a runtime worker): on success, failure, cancel,
+    /// or node shutdown. Returns the operation id for [`Node::cancel`].
+    pub fn bootstrap_with_callback(
+        &self,
+        req: BootstrapRequest,
+        done: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static,
+    ) -> Result<u64> {
+        let completion = Completion { done: Some(Box::new(done)), dispatcher: self.inner.dispatcher.clone() };
+        self.start_op(req, move |result| completion.complete(result))
+    }
+
+    fn start_op(&self, req: BootstrapRequest, finish: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static) -> Result<u64> {
         let handle = self.handle()?;
         let receiver = self.inner.receiver.clone().ok_or_else(|| {
             Error::config("no base directory to install partitions into: set vbt.base.dir (or data.base.path)")
@@ -175,14 +206,13 @@ impl Node {
         let id = self.inner.next_op.fetch_add(1, Ordering::SeqCst);
         let (cancel_tx, cancel_rx) = watch::channel(false);
         self.inner.ops.lock().unwrap().insert(id, cancel_tx);
-        let (tx, rx) = oneshot::channel();
         let inner = self.inner.clone();
         handle.spawn(async move {
             let result = receiver.bootstrap(req, claim, cancel_rx).await;
             inner.ops.lock().unwrap().remove(&id);
-            let _ = tx.send(result);
+            finish(result);
         });
-        Ok(Operation { id, rx })
+        Ok(id)
     }
 
     /// Bootstraps and waits for the result (from a thread that is not running async code).
@@ -246,8 +276,40 @@ impl Node {
             s.stop();
         }
         if let Some(rt) = self.runtime.lock().unwrap().take() {
+            // Tasks dropped here deliver their completions with a shutdown error (Completion's drop).
             crate::runtime::shutdown(rt);
         }
+        self.inner.dispatcher.shutdown();
+    }
+}
+
+type DoneFn = Box<dyn FnOnce(Result<BootstrapOutcome>) + Send>;
+
+/// A completion owed to the host: delivered once on the callback thread, with a shutdown error if
+/// the operation is dropped before it finishes.
+struct Completion {
+    done: Option<DoneFn>,
+    dispatcher: Arc<Dispatcher>,
+}
+
+impl Completion {
+    fn complete(mut self, result: Result<BootstrapOutcome>) {
+        self.deliver(result);
+    }
+
+    fn deliver(&mut self, result: Result<BootstrapOutcome>) {
+        let Some(done) = self.done.take() else { return };
+        if let Err(job) = self.dispatcher.dispatch(Box::new(move || done(result))) {
+            // The dispatcher is gone (node closed from inside a callback): still exactly once,
+            // still off the runtime.
+            let _ = std::thread::Builder::new().name("vbt-callbacks-late".into()).spawn(job);
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        self.deliver(Err(lost()));
     }
 }
 

@@ -43,13 +43,21 @@ pub struct Progress {
 
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
+/// Where peers come from when a request names none (the host's list or its discovery service).
+/// Called off the async workers; it may block.
+pub trait PeerDiscovery: Send + Sync + 'static {
+    /// `host[:port]` values of peers that have the partition.
+    fn discover(&self, id: &PartitionId) -> Result<Vec<String>>;
+}
+
 /// What to bootstrap and from whom.
 #[derive(Clone)]
 pub struct BootstrapRequest {
     pub id: PartitionId,
     /// The format to ask for; the node's own (`rocksdb.plain.table.format.enabled`) if `None`.
     pub table_format: Option<TableFormat>,
-    /// `host[:port]` values; a missing port is the configured client port.
+    /// `host[:port]` values; a missing port is the configured client port. Empty: ask the node's
+    /// peer discovery.
     pub peers: Vec<String>,
     /// Try peers in the given order instead of shuffling them (Venice's `shouldPreservePeerOrder`).
     pub preserve_order: bool,
@@ -91,6 +99,7 @@ pub(crate) struct Receiver {
     slots: Semaphore,
     /// Record received metadata beside the partition (when vbt owns the base directory).
     persist_metadata: bool,
+    discovery: Option<Arc<dyn PeerDiscovery>>,
 }
 
 /// Marks a partition as being received; removed on drop, on every path.
@@ -106,9 +115,21 @@ impl Drop for InFlight {
 }
 
 impl Receiver {
-    pub fn new(cfg: Arc<Config>, base: PathBuf, persist_metadata: bool) -> Self {
+    pub fn new(cfg: Arc<Config>, base: PathBuf, persist_metadata: bool, discovery: Option<Arc<dyn PeerDiscovery>>) -> Self {
         let slots = Semaphore::new(cfg.max_concurrent_receives);
-        Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata }
+        Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery }
+    }
+
+    /// The request's peers, or the discovery's when it names none.
+    async fn peers(&self, req: &BootstrapRequest) -> Result<Vec<Peer>> {
+        let names = match (&self.discovery, req.peers.is_empty()) {
+            (Some(d), true) => {
+                let (d, id) = (d.clone(), req.id.clone());
+                self.blocking(move || d.discover(&id)).await.map_err(|e| e.context("peer discovery"))?
+            }
+            _ => req.peers.clone(),
+        };
+        self.parse_peers(&names)
     }
 
     /// Claims the partition for one bootstrap; a second one while it runs is refused.
@@ -140,7 +161,7 @@ impl Receiver {
             s = self.slots.acquire() => s.map_err(|_| Error::new(ErrorKind::Shutdown, "receiver is shut down"))?,
             _ = until_true(&mut cancel) => return Err(cancelled()),
         };
-        let peers = self.parse_peers(&req.peers)?;
+        let peers = self.peers(&req).await?;
         if peers.is_empty() {
             return Err(Error::new(ErrorKind::NoPeers, format!("no peers to bootstrap {} from", id.replica())));
         }

@@ -8,7 +8,7 @@ mod checksum;
 mod source;
 
 pub use checksum::md5_file;
-pub use source::{FixedSnapshot, SnapshotSource};
+pub use source::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotSource};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

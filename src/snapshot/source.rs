@@ -56,3 +56,33 @@ impl SnapshotSource for FixedSnapshot {
         Ok(())
     }
 }
+
+/// The host creates checkpoints itself (a JVM host that owns its RocksDB): vbt names a directory
+/// under `root`, the host captures the partition's metadata, then writes its checkpoint there, and
+/// returns (offset record, store-version state).
+pub struct HostSnapshotSource {
+    root: PathBuf,
+    create: Box<HostCreateFn>,
+}
+
+/// `(partition, directory) -> (offset record, store-version state)`.
+pub type HostCreateFn = dyn Fn(&PartitionId, &Path) -> Result<(Vec<u8>, Vec<u8>)> + Send + Sync;
+
+impl HostSnapshotSource {
+    pub fn new(root: impl Into<PathBuf>, create: Box<HostCreateFn>) -> Self {
+        HostSnapshotSource { root: root.into(), create }
+    }
+}
+
+impl SnapshotSource for HostSnapshotSource {
+    fn snapshot_dir(&self, id: &PartitionId) -> Result<PathBuf> {
+        Ok(self.root.join(format!("{}_{}", id.topic(), id.partition)))
+    }
+
+    fn create_snapshot(&self, id: &PartitionId, dir: &Path) -> Result<PartitionMetadata> {
+        self.remove_snapshot(id, dir)?;
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
+        let (offset_record, store_version_state) = (self.create)(id, dir).map_err(|e| e.context(format!("host snapshot of {}", id.replica())))?;
+        PartitionMetadata::new(id, offset_record, store_version_state)
+    }
+}

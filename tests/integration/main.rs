@@ -4,6 +4,6 @@
 mod cli;
 mod common;
 mod faults;
-mod lifecycle;
+mod node;
 mod transfer;
 mod vectors;

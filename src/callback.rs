@@ -1,0 +1,68 @@
+//! The completion dispatcher: one dedicated library thread per node that runs completion
+//! callbacks in order. Never a tokio worker (a slow host callback must not stall transfers), never
+//! inside the call that started the operation. A callback may call back into the library,
+//! including closing the node: the thread then finishes what is queued and exits by itself.
+
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::thread::{self, JoinHandle, ThreadId};
+
+use crate::error::{Error, Result};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub struct Dispatcher {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: ThreadId,
+}
+
+impl Dispatcher {
+    pub fn start(name: &str) -> Result<Dispatcher> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                for job in rx {
+                    // A panicking callback must not take the other completions down with it.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                        log::error!("a completion callback panicked");
+                    }
+                }
+            })
+            .map_err(|e| Error::io("starting the callback thread", e))?;
+        let thread_id = handle.thread().id();
+        Ok(Dispatcher { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(handle)), thread_id })
+    }
+
+    /// Queues a job; returns it back if the dispatcher is already shut down.
+    pub fn dispatch(&self, job: Job) -> std::result::Result<(), Job> {
+        match self.tx.lock().unwrap().as_ref() {
+            Some(tx) => tx.send(job).map_err(|e| e.0),
+            None => Err(job),
+        }
+    }
+
+    pub fn on_dispatcher_thread(&self) -> bool {
+        thread::current().id() == self.thread_id
+    }
+
+    /// Stops taking jobs, lets the thread run every queued one, and joins it — unless called
+    /// from the dispatcher thread itself (a callback closing the node), which then drains and
+    /// exits once the current callback returns.
+    pub fn shutdown(&self) {
+        self.tx.lock().unwrap().take();
+        let handle = self.thread.lock().unwrap().take();
+        if let Some(h) = handle {
+            if !self.on_dispatcher_thread() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod faults;
 mod node;
+mod lifecycle;
 mod transfer;
 mod vectors;

@@ -62,6 +62,26 @@ pub struct Config {
     pub store_version_state_schema_version: u8,
     /// `vbt.runtime.worker.threads` (min(cores, 4)): tokio worker threads.
     pub worker_threads: usize,
+    /// `blob.transfer.ssl.enabled` (false): mutual TLS on both ends.
+    pub ssl_enabled: bool,
+    /// `blob.transfer.acl.enabled` (false): Venice's issuer-DN rule on the sender (needs TLS).
+    pub acl_enabled: bool,
+    /// `vbt.ssl.cert.chain.path`, `vbt.ssl.private.key.path`, `vbt.ssl.trust.ca.path` (PEM),
+    /// `vbt.ssl.acl.allowed.subjects`.
+    pub tls: crate::tls::TlsFiles,
+    /// `blob.transfer.service.write.limit.bytes.per.sec` (150 MiB/s; 0 = unlimited).
+    pub write_limit: u64,
+    /// `blob.transfer.client.read.limit.bytes.per.sec` (150 MiB/s; 0 = unlimited).
+    pub read_limit: u64,
+    /// `server.adaptive.throttler.enabled` and `server.blob.transfer.adaptive.throttler.enabled`.
+    pub adaptive_throttler: (bool, bool),
+    /// `server.blob.transfer.adaptive.throttler.update.percentage` (20).
+    pub adaptive_step_percent: u32,
+    /// `server.adaptive.throttler.signal.idle.threshold` (10).
+    pub adaptive_idle_threshold: u32,
+    /// `server.adaptive.throttler.signal.refresh.interval.in.seconds` (30);
+    /// `vbt.adaptive.throttler.interval.ms` overrides.
+    pub adaptive_interval: Duration,
 }
 
 impl Default for Config {
@@ -91,6 +111,15 @@ impl Default for Config {
             partition_state_schema_version: DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
             store_version_state_schema_version: DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
             worker_threads: cores.clamp(1, 4),
+            ssl_enabled: false,
+            acl_enabled: false,
+            tls: crate::tls::TlsFiles::default(),
+            write_limit: 157_286_400,
+            read_limit: 157_286_400,
+            adaptive_throttler: (false, false),
+            adaptive_step_percent: 20,
+            adaptive_idle_threshold: 10,
+            adaptive_interval: Duration::from_secs(30),
         }
     }
 }
@@ -112,6 +141,7 @@ impl Config {
         if c.base_dir.is_none() {
             c.base_dir = data_base_path.map(|p| p.join("rocksdb"));
         }
+        c.validate()?;
         Ok(c)
     }
 
@@ -176,17 +206,40 @@ impl Config {
                 self.store_version_state_schema_version = schema(key, v)?
             }
             "vbt.runtime.worker.threads" => self.worker_threads = count(key, v, 1)?,
-            "blob.transfer.ssl.enabled" | "blob.transfer.acl.enabled" => {
-                if boolean(key, v)? {
-                    return Err(Error::config(format!(
-                        "{key}=true: TLS and ACL are not available in this build of vbt yet; \
-                         refusing to serve or fetch in plaintext when TLS was asked for"
-                    )));
-                }
+            "blob.transfer.ssl.enabled" => self.ssl_enabled = boolean(key, v)?,
+            "blob.transfer.acl.enabled" => self.acl_enabled = boolean(key, v)?,
+            "vbt.ssl.cert.chain.path" => self.tls.cert_chain = Some(PathBuf::from(nonempty(key, v)?)),
+            "vbt.ssl.private.key.path" => self.tls.private_key = Some(PathBuf::from(nonempty(key, v)?)),
+            "vbt.ssl.trust.ca.path" => self.tls.trust_ca = Some(PathBuf::from(nonempty(key, v)?)),
+            "vbt.ssl.acl.allowed.subjects" => {
+                self.tls.allowed_subjects =
+                    v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
             }
+            "blob.transfer.service.write.limit.bytes.per.sec" => self.write_limit = nonneg(key, v)?,
+            "blob.transfer.client.read.limit.bytes.per.sec" => self.read_limit = nonneg(key, v)?,
+            "server.adaptive.throttler.enabled" => self.adaptive_throttler.0 = boolean(key, v)?,
+            "server.blob.transfer.adaptive.throttler.enabled" => self.adaptive_throttler.1 = boolean(key, v)?,
+            "server.blob.transfer.adaptive.throttler.update.percentage" => {
+                self.adaptive_step_percent = count(key, v, 1)?.min(180) as u32
+            }
+            "server.adaptive.throttler.signal.idle.threshold" => self.adaptive_idle_threshold = count(key, v, 1)? as u32,
+            "server.adaptive.throttler.signal.refresh.interval.in.seconds" => {
+                self.adaptive_interval = positive(key, seconds(key, v)?)?
+            }
+            "vbt.adaptive.throttler.interval.ms" => self.adaptive_interval = positive(key, millis(key, v)?)?,
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Checks that keys which only make sense together are set together.
+    pub fn validate(&self) -> Result<()> {
+        if self.acl_enabled && !self.ssl_enabled {
+            return Err(Error::config(
+                "blob.transfer.acl.enabled=true needs blob.transfer.ssl.enabled=true (the ACL reads the peer's certificate)",
+            ));
+        }
+        Ok(())
     }
 
     /// Where a host snapshot source creates checkpoints.
@@ -361,7 +414,8 @@ mod tests {
             ("rocksdb.plain.table.format.enabled", "yes"),
             ("blob.receive.max.timeout.in.min", "0"),
             ("blob.transfer.max.chunk.size.bytes", "lots"),
-            ("blob.transfer.ssl.enabled", "true"),
+            ("blob.transfer.acl.enabled", "true"),
+            ("blob.transfer.client.read.limit.bytes.per.sec", "-1"),
         ] {
             let e = Config::from_pairs([(k, v)]).unwrap_err();
             assert!(e.message().contains(k), "{k}: {e}");

@@ -23,6 +23,8 @@ mod runtime;
 pub mod server;
 pub mod snapshot;
 pub mod storage;
+pub mod throttle;
+pub mod tls;
 
 pub use client::peers::Peer;
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
@@ -32,3 +34,4 @@ pub use node::{Node, NodeBuilder, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
 pub use snapshot::{FixedSnapshot, HostSnapshotSource, SnapshotSource};
+pub use throttle::Signal;

@@ -19,6 +19,8 @@ use crate::protocol::PartitionId;
 use crate::server::{self, Admission, ServerHandle, ServerShared};
 use crate::snapshot::{SnapshotInfo, SnapshotManager, SnapshotSource};
 use crate::storage::local::LocalStorage;
+use crate::throttle::{Adaptive, RateLimiter, Signal};
+use crate::tls::Tls;
 
 /// Builds a [`Node`]: a config and, optionally, the host's own snapshot source.
 pub struct NodeBuilder {
@@ -41,8 +43,19 @@ impl NodeBuilder {
     }
 
     pub fn build(self) -> Result<Node> {
+        self.config.validate()?;
         let config = Arc::new(self.config);
         let base = config.base_dir.clone();
+        let tls = Tls::from_config(&config)?;
+        let write_limit = RateLimiter::new(config.write_limit);
+        let read_limit = RateLimiter::new(config.read_limit);
+        let adaptive = (config.adaptive_throttler == (true, true)).then(|| {
+            Arc::new(Adaptive::new(
+                vec![write_limit.clone(), read_limit.clone()],
+                config.adaptive_step_percent,
+                config.adaptive_idle_threshold,
+            ))
+        });
         // vbt owns the base directory only when the host did not bring its own source.
         let owns_storage = self.source.is_none();
         let source: Option<Arc<dyn SnapshotSource>> = match (self.source, &base) {
@@ -51,8 +64,21 @@ impl NodeBuilder {
             (None, None) => None,
         };
         let snapshots = source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention)));
-        let receiver = base.map(|b| Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery)));
+        let receiver = base.map(|b| {
+            Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery, tls.clone(), read_limit.clone()))
+        });
         let runtime = crate::runtime::build(config.worker_threads)?;
+        if let Some(a) = adaptive.clone() {
+            // Venice's AdaptiveThrottlerSignalService tick.
+            let every = config.adaptive_interval;
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    a.tick();
+                }
+            });
+        }
         let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
         Ok(Node {
             inner: Arc::new(Inner {
@@ -65,6 +91,10 @@ impl NodeBuilder {
                 next_op: AtomicU64::new(1),
                 closed: AtomicBool::new(false),
                 dispatcher,
+                tls,
+                write_limit,
+                read_limit,
+                adaptive,
             }),
             runtime: Mutex::new(Some(runtime)),
         })
@@ -81,6 +111,10 @@ struct Inner {
     next_op: AtomicU64,
     closed: AtomicBool,
     dispatcher: Arc<Dispatcher>,
+    tls: Option<Arc<Tls>>,
+    write_limit: Arc<RateLimiter>,
+    read_limit: Arc<RateLimiter>,
+    adaptive: Option<Arc<Adaptive>>,
 }
 
 /// A vbt node: sender and receiver of partitions.
@@ -167,6 +201,8 @@ impl Node {
             },
             admission: self.inner.admission.clone(),
             snapshots,
+            tls: self.inner.tls.clone(),
+            write_limit: self.inner.write_limit.clone(),
         });
         let started = server::spawn(listener, shared);
         let bound = started.addr;
@@ -226,6 +262,43 @@ impl Node {
             Some(tx) => tx.send(true).is_ok(),
             None => false,
         }
+    }
+
+    /// Changes the global send limit (bytes/s, 0 = unlimited) for every connection, now.
+    pub fn set_write_limit(&self, bytes_per_sec: u64) {
+        self.inner.write_limit.set_base(bytes_per_sec);
+    }
+
+    /// Changes the global receive limit (bytes/s, 0 = unlimited) for every connection, now.
+    pub fn set_read_limit(&self, bytes_per_sec: u64) {
+        self.inner.read_limit.set_base(bytes_per_sec);
+    }
+
+    /// The limits in force (write, read), after the adaptive factor.
+    pub fn effective_limits(&self) -> (u64, u64) {
+        (self.inner.write_limit.effective(), self.inner.read_limit.effective())
+    }
+
+    /// Raises or clears an adaptive-throttling signal from the host (read latency or lag too high
+    /// → `Limiter`; room to go faster → `Booster`). Read at each tick. Errors if adaptive
+    /// throttling is off.
+    pub fn set_throttle_signal(&self, signal: Signal, on: bool) -> Result<()> {
+        self.adaptive()?.set_signal(signal, on);
+        Ok(())
+    }
+
+    /// Runs one adaptive tick now (they also run every refresh interval); returns the factor (%).
+    pub fn throttle_tick(&self) -> Result<u32> {
+        Ok(self.adaptive()?.tick())
+    }
+
+    fn adaptive(&self) -> Result<&Arc<Adaptive>> {
+        self.inner.adaptive.as_ref().ok_or_else(|| {
+            Error::config(
+                "adaptive throttling is off: set server.adaptive.throttler.enabled and \
+                 server.blob.transfer.adaptive.throttler.enabled to true",
+            )
+        })
     }
 
     /// The address the sender listens on, if started.

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use md5::{Digest, Md5};
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -18,6 +18,8 @@ use crate::protocol::decoder::ResponseHead;
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::request::encode_request;
 use crate::protocol::{hex, PartitionId, TableFormat};
+use crate::throttle::RateLimiter;
+use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
 
 /// Largest body piece handled at once: the receive buffer is the only per-attempt memory.
 const PIECE: usize = 1 << 20;
@@ -36,11 +38,18 @@ pub(crate) fn is_connect_failure(e: &Error) -> bool {
     e.message().starts_with("connect to ")
 }
 
+/// What every attempt of a node shares: TLS state and the global read limiter.
+pub(crate) struct Transport {
+    pub tls: Option<std::sync::Arc<Tls>>,
+    pub read_limit: std::sync::Arc<RateLimiter>,
+}
+
 pub(crate) async fn fetch(
     peer: &Peer,
     id: &PartitionId,
     format: TableFormat,
     cfg: &Config,
+    transport: &Transport,
     temp: &Path,
     progress: Option<&ProgressFn>,
 ) -> Result<Received> {
@@ -50,12 +59,40 @@ pub(crate) async fn fetch(
         Err(_) => return Err(Error::new(ErrorKind::Timeout, format!("connect to {peer} timed out"))),
     };
     let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    match &transport.tls {
+        None => exchange(stream, peer, id, format, cfg, transport, temp, progress).await,
+        Some(tls) => {
+            let connector = tokio_rustls::TlsConnector::from(tls.client.clone());
+            let tls_stream = match timeout(HANDSHAKE_TIMEOUT, connector.connect(Tls::server_name(&peer.host)?, stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return Err(Error::io(format!("TLS handshake with {peer} failed"), e)),
+                Err(_) => return Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {peer} did not finish in time"))),
+            };
+            exchange(tls_stream, peer, id, format, cfg, transport, temp, progress).await
+        }
+    }
+    // Dropping the stream closes the connection, which is what frees a Java sender's slot.
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    peer: &Peer,
+    id: &PartitionId,
+    format: TableFormat,
+    cfg: &Config,
+    transport: &Transport,
+    temp: &Path,
+    progress: Option<&ProgressFn>,
+) -> Result<Received> {
+    let (rd, mut wr) = tokio::io::split(stream);
     let request = encode_request(id, format, cfg.partition_state_schema_version, cfg.store_version_state_schema_version);
     wr.write_all(&request).await.map_err(|e| Error::io("sending request", e))?;
+    wr.flush().await.map_err(|e| Error::io("sending request", e))?;
     let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
-    receive_stream(&mut rx, peer, id, temp, progress).await
-    // Dropping the halves closes the connection, which is what frees the Java sender's slot.
+    let result = receive_stream(&mut rx, peer, id, temp, &transport.read_limit, progress).await;
+    let _ = wr.shutdown().await;
+    result
 }
 
 async fn receive_stream<R: AsyncRead + Unpin>(
@@ -63,6 +100,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(
     peer: &Peer,
     id: &PartitionId,
     temp: &Path,
+    read_limit: &RateLimiter,
     progress: Option<&ProgressFn>,
 ) -> Result<Received> {
     let mut names: Vec<String> = Vec::new();
@@ -95,7 +133,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                     tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
                     tokio::fs::create_dir(temp).await.map_err(|e| Error::io(format!("create {}", temp.display()), e))?;
                 }
-                receive_file(rx, &temp.join(&name), &name, len, &md5_hex, |done| {
+                receive_file(rx, &temp.join(&name), &name, len, &md5_hex, read_limit, |done| {
                     if let Some(p) = progress {
                         p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
                     }
@@ -130,6 +168,7 @@ async fn receive_file<R: AsyncRead + Unpin>(
     name: &str,
     len: u64,
     md5_hex: &str,
+    read_limit: &RateLimiter,
     mut on_progress: impl FnMut(u64),
 ) -> Result<()> {
     let mut file = tokio::fs::OpenOptions::new()
@@ -148,7 +187,9 @@ async fn receive_file<R: AsyncRead + Unpin>(
             .map_err(|e| e.context(format!("file {name:?} after {done} of {len} bytes")))?;
         hasher.update(piece);
         file.write_all(piece).await.map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-        done += piece.len() as u64;
+        let n = piece.len();
+        read_limit.acquire(n).await;
+        done += n as u64;
         on_progress(done);
     }
     file.flush().await.map_err(|e| Error::io(format!("write {}", path.display()), e))?;

@@ -100,6 +100,7 @@ pub(crate) struct Receiver {
     /// Record received metadata beside the partition (when vbt owns the base directory).
     persist_metadata: bool,
     discovery: Option<Arc<dyn PeerDiscovery>>,
+    transport: attempt::Transport,
 }
 
 /// Marks a partition as being received; removed on drop, on every path.
@@ -115,9 +116,17 @@ impl Drop for InFlight {
 }
 
 impl Receiver {
-    pub fn new(cfg: Arc<Config>, base: PathBuf, persist_metadata: bool, discovery: Option<Arc<dyn PeerDiscovery>>) -> Self {
+    pub fn new(
+        cfg: Arc<Config>,
+        base: PathBuf,
+        persist_metadata: bool,
+        discovery: Option<Arc<dyn PeerDiscovery>>,
+        tls: Option<Arc<crate::tls::Tls>>,
+        read_limit: Arc<crate::throttle::RateLimiter>,
+    ) -> Self {
         let slots = Semaphore::new(cfg.max_concurrent_receives);
-        Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery }
+        let transport = attempt::Transport { tls, read_limit };
+        Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport }
     }
 
     /// The request's peers, or the discovery's when it names none.
@@ -184,7 +193,7 @@ impl Receiver {
             let started = Instant::now();
             let temp = id.temp_dir(&self.base);
             let limit = self.cfg.receive_max_timeout;
-            let fetch = timeout(limit, attempt::fetch(&peer, &id, format, &self.cfg, &temp, req.progress.as_ref()));
+            let fetch = timeout(limit, attempt::fetch(&peer, &id, format, &self.cfg, &self.transport, &temp, req.progress.as_ref()));
             let fetched = tokio::select! {
                 r = fetch => r.map_err(|_| Error::new(
                     ErrorKind::Timeout,

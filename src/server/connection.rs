@@ -6,9 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 
 use super::ServerShared;
@@ -25,9 +23,12 @@ enum Outcome {
     Close,
 }
 
-pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<ServerShared>) {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+/// Serves one connection (plaintext or TLS). `acl` is Venice's verdict on the peer's certificate.
+pub(super) async fn handle<S>(stream: S, peer: SocketAddr, shared: Arc<ServerShared>, acl: Result<(), String>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let idle = shared.config.server_idle_timeout;
     let mut buf = Vec::with_capacity(4096);
     let raw = loop {
@@ -48,6 +49,13 @@ pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Serv
             Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
         }
     };
+    if let Err(why) = acl {
+        // Venice's ACL handler: 403 with an empty body, then close.
+        log::warn!("{peer}: refused by the ACL: {why}");
+        let _ = wr.write_all(&response::error_response(403, "")).await;
+        let _ = wr.shutdown().await;
+        return;
+    }
     match serve_request(&raw, peer, &shared, &mut wr).await {
         Outcome::Done => linger(&mut rd, idle).await,
         Outcome::Close => {}
@@ -56,7 +64,7 @@ pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Serv
 }
 
 /// Reads and discards until the peer closes or the connection idles out (Venice's 300 s).
-async fn linger(rd: &mut OwnedReadHalf, idle: std::time::Duration) {
+async fn linger<R: AsyncRead + Unpin>(rd: &mut R, idle: std::time::Duration) {
     let mut sink = [0u8; 1024];
     while let Ok(Ok(n)) = timeout(idle, rd.read(&mut sink)).await {
         if n == 0 {
@@ -138,7 +146,7 @@ async fn send_stream<W: AsyncWrite + Unpin>(
             let _ = wr.write_all(&response::error_response(408, &body)).await;
             return Err(Error::new(ErrorKind::Timeout, body));
         }
-        send_file(file, wr, &mut buf).await?;
+        send_file(file, wr, &mut buf, &shared.write_limit).await?;
     }
     let json = lease.metadata.to_json();
     wr.write_all(&response::metadata_response(&json)).await.map_err(|e| Error::io("send metadata", e))?;
@@ -146,7 +154,12 @@ async fn send_stream<W: AsyncWrite + Unpin>(
     wr.flush().await.map_err(|e| Error::io("flush", e))
 }
 
-async fn send_file<W: AsyncWrite + Unpin>(file: &SnapshotFile, wr: &mut W, buf: &mut [u8]) -> Result<()> {
+async fn send_file<W: AsyncWrite + Unpin>(
+    file: &SnapshotFile,
+    wr: &mut W,
+    buf: &mut [u8],
+    limit: &crate::throttle::RateLimiter,
+) -> Result<()> {
     let md5 = file.md5().await?;
     let mut f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
     wr.write_all(&response::file_head(&file.name, file.len, &md5))
@@ -163,6 +176,7 @@ async fn send_file<W: AsyncWrite + Unpin>(file: &SnapshotFile, wr: &mut W, buf: 
             ));
         }
         wr.write_all(&buf[..n]).await.map_err(|e| Error::io(format!("send {}", file.name), e))?;
+        limit.acquire(n).await;
         left -= n as u64;
     }
     Ok(())

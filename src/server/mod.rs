@@ -17,6 +17,8 @@ use crate::config::Config;
 use crate::protocol::request::LocalProtocol;
 use crate::runtime::until_true;
 use crate::snapshot::SnapshotManager;
+use crate::throttle::RateLimiter;
+use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
 
 /// What every connection of one server shares.
 pub(crate) struct ServerShared {
@@ -24,6 +26,9 @@ pub(crate) struct ServerShared {
     pub local: LocalProtocol,
     pub admission: Arc<Admission>,
     pub snapshots: Arc<SnapshotManager>,
+    pub tls: Option<Arc<Tls>>,
+    /// The node's global write limiter, shared by every connection.
+    pub write_limit: Arc<RateLimiter>,
 }
 
 /// A running server; dropping it (or `stop`) stops accepting and closes its connections.
@@ -67,7 +72,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, stopped: 
                     tokio::spawn(async move {
                         tokio::select! {
                             _ = until_true(&mut stopped) => {}
-                            _ = connection::handle(stream, peer, shared) => {}
+                            _ = accept_connection(stream, peer, shared) => {}
                         }
                     });
                 }
@@ -80,6 +85,24 @@ async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, stopped: 
         }
     }
     log::info!("vbt sender stopped");
+}
+
+/// Plaintext, or a TLS handshake (bounded) and Venice's ACL, then the connection itself.
+async fn accept_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<ServerShared>) {
+    let _ = stream.set_nodelay(true);
+    let Some(tls) = shared.tls.clone() else {
+        return connection::handle(stream, peer, shared, Ok(())).await;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls_stream)) => {
+            let acl = tls.check_peer(tls_stream.get_ref().1.peer_certificates());
+            connection::handle(tls_stream, peer, shared, acl).await
+        }
+        // A plaintext request, a bad or missing certificate: closed without an answer, as Venice.
+        Ok(Err(e)) => log::info!("{peer}: TLS handshake failed: {e}"),
+        Err(_) => log::info!("{peer}: TLS handshake did not finish within {}s", HANDSHAKE_TIMEOUT.as_secs()),
+    }
 }
 
 /// Venice's cleanup scheduler: initial delay 0, then every cleanup interval.

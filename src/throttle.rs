@@ -1,0 +1,184 @@
+//! Global traffic shaping: one limiter per direction shared by every connection of a node
+//! (Venice's `GlobalChannelTrafficShapingHandler`, reference §3.8), plus Venice's adaptive
+//! throttling (§3.9): a factor of 20–200 % of the configured base, moved by host signals.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A byte-rate limiter (0 = unlimited). Callers take what they move and then wait off any debt,
+/// so over a transfer of N bytes at R bytes/s at least (N − one piece)/R seconds pass.
+pub struct RateLimiter {
+    base: AtomicU64,
+    factor: AtomicU32,
+    state: Mutex<Bucket>,
+}
+
+struct Bucket {
+    /// Bytes that may still pass now; negative = debt to wait off.
+    credit: f64,
+    at: Instant,
+}
+
+/// Credit never accumulates beyond this many seconds of traffic (keeps bursts short).
+const MAX_BURST: Duration = Duration::from_millis(50);
+
+impl RateLimiter {
+    pub fn new(bytes_per_sec: u64) -> Arc<Self> {
+        Arc::new(RateLimiter {
+            base: AtomicU64::new(bytes_per_sec),
+            factor: AtomicU32::new(100),
+            state: Mutex::new(Bucket { credit: 0.0, at: Instant::now() }),
+        })
+    }
+
+    /// The configured limit (before the adaptive factor); 0 = unlimited.
+    pub fn base(&self) -> u64 {
+        self.base.load(Ordering::Relaxed)
+    }
+
+    /// Changes the limit at run time; every connection sees it from its next piece.
+    pub fn set_base(&self, bytes_per_sec: u64) {
+        self.base.store(bytes_per_sec, Ordering::Relaxed);
+    }
+
+    fn set_factor(&self, percent: u32) {
+        self.factor.store(percent, Ordering::Relaxed);
+    }
+
+    /// The limit in force: base × factor / 100 (0 = unlimited).
+    pub fn effective(&self) -> u64 {
+        self.base() * self.factor.load(Ordering::Relaxed) as u64 / 100
+    }
+
+    /// Accounts for `n` bytes moved and waits as long as the rate requires.
+    pub async fn acquire(&self, n: usize) {
+        let rate = self.effective();
+        if rate == 0 {
+            return;
+        }
+        let wait = {
+            let mut b = self.state.lock().unwrap();
+            let now = Instant::now();
+            let refill = now.duration_since(b.at).as_secs_f64() * rate as f64;
+            b.credit = (b.credit + refill).min(rate as f64 * MAX_BURST.as_secs_f64());
+            b.at = now;
+            b.credit -= n as f64;
+            if b.credit >= 0.0 {
+                return;
+            }
+            Duration::from_secs_f64(-b.credit / rate as f64)
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// A sign from the host: slow blob traffic down (read latency high, lag high) or speed it up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Limiter,
+    Booster,
+}
+
+/// The adaptive factor shared by the read and write limiters.
+pub struct Adaptive {
+    limiters: Vec<Arc<RateLimiter>>,
+    step: u32,
+    idle_threshold: u32,
+    factor: AtomicU32,
+    idle_ticks: AtomicU32,
+    limiter_signal: AtomicBool,
+    booster_signal: AtomicBool,
+}
+
+impl Adaptive {
+    pub const MIN: u32 = 20;
+    pub const MAX: u32 = 200;
+
+    pub fn new(limiters: Vec<Arc<RateLimiter>>, step: u32, idle_threshold: u32) -> Self {
+        Adaptive {
+            limiters,
+            step,
+            idle_threshold,
+            factor: AtomicU32::new(100),
+            idle_ticks: AtomicU32::new(0),
+            limiter_signal: AtomicBool::new(false),
+            booster_signal: AtomicBool::new(false),
+        }
+    }
+
+    pub fn factor(&self) -> u32 {
+        self.factor.load(Ordering::SeqCst)
+    }
+
+    /// Raises or clears a signal; signals are read at the next tick.
+    pub fn set_signal(&self, signal: Signal, on: bool) {
+        match signal {
+            Signal::Limiter => self.limiter_signal.store(on, Ordering::SeqCst),
+            Signal::Booster => self.booster_signal.store(on, Ordering::SeqCst),
+        }
+    }
+
+    /// One tick of Venice's rule: a limiter signal lowers the factor by one step; else a booster
+    /// raises it; with no signal at all, `idle_threshold` quiet ticks in a row raise it.
+    pub fn tick(&self) -> u32 {
+        let f = self.factor();
+        let next = if self.limiter_signal.load(Ordering::SeqCst) {
+            self.idle_ticks.store(0, Ordering::SeqCst);
+            f.saturating_sub(self.step).max(Self::MIN)
+        } else if self.booster_signal.load(Ordering::SeqCst) {
+            self.idle_ticks.store(0, Ordering::SeqCst);
+            (f + self.step).min(Self::MAX)
+        } else if self.idle_ticks.fetch_add(1, Ordering::SeqCst) + 1 >= self.idle_threshold {
+            self.idle_ticks.store(0, Ordering::SeqCst);
+            (f + self.step).min(Self::MAX)
+        } else {
+            f
+        };
+        self.factor.store(next, Ordering::SeqCst);
+        for l in &self.limiters {
+            l.set_factor(next);
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adaptive_follows_venice_rule() {
+        let l = RateLimiter::new(1000);
+        let a = Adaptive::new(vec![l.clone()], 20, 3);
+        a.set_signal(Signal::Limiter, true);
+        let down: Vec<u32> = (0..6).map(|_| a.tick()).collect();
+        assert_eq!(down, [80, 60, 40, 20, 20, 20]);
+        assert_eq!(l.effective(), 200);
+        a.set_signal(Signal::Booster, true);
+        assert_eq!(a.tick(), 20, "a limiter signal overrides a booster");
+        a.set_signal(Signal::Limiter, false);
+        assert_eq!((0..10).map(|_| a.tick()).last(), Some(200));
+        a.set_signal(Signal::Booster, false);
+        let l2 = RateLimiter::new(1000);
+        let quiet = Adaptive::new(vec![l2.clone()], 20, 3);
+        let seq: Vec<u32> = (0..7).map(|_| quiet.tick()).collect();
+        assert_eq!(seq, [100, 100, 120, 120, 120, 140, 140]);
+        assert_eq!(l2.effective(), 1400);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limiter_spaces_out_traffic() {
+        let l = RateLimiter::new(1_000_000);
+        let start = tokio::time::Instant::now();
+        for _ in 0..10 {
+            l.acquire(100_000).await;
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(900), "{took:?}");
+        l.set_base(0);
+        let t = tokio::time::Instant::now();
+        l.acquire(10_000_000).await;
+        assert!(t.elapsed() < Duration::from_millis(1));
+    }
+}

@@ -184,6 +184,7 @@ impl Config {
             }
             "blob.transfer.max.chunk.size.bytes" => self.max_chunk_size = size_bytes(key, v)?,
             "blob.transfer.max.timeout.in.min" => self.sender_max_timeout = positive(key, minutes(key, v)?)?,
+            "vbt.sender.max.timeout.ms" => self.sender_max_timeout = positive(key, millis(key, v)?)?,
             "vbt.server.idle.timeout.ms" => self.server_idle_timeout = positive(key, millis(key, v)?)?,
             "blob.receive.max.timeout.in.min" => self.receive_max_timeout = positive(key, minutes(key, v)?)?,
             "vbt.receive.max.timeout.ms" => self.receive_max_timeout = positive(key, millis(key, v)?)?,

@@ -5,6 +5,8 @@ mod cli;
 mod common;
 mod faults;
 mod node;
+mod tls;
 mod lifecycle;
+mod limits;
 mod transfer;
 mod vectors;

@@ -1,0 +1,180 @@
+//! Mutual TLS as Venice does it, with certificates generated at test time from two CAs.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use venice_blob_transfer::tls::testcerts::{write_node, Ca};
+use venice_blob_transfer::storage::records;
+use venice_blob_transfer::{ErrorKind, Node, PartitionId, TableFormat};
+
+use crate::common::*;
+
+struct Pki {
+    dir: tempfile::TempDir,
+    ca1: Ca,
+    ca2: Ca,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempdir();
+        let (ca1, ca2) = (Ca::new("vbt test CA one").unwrap(), Ca::new("vbt test CA two").unwrap());
+        std::fs::write(dir.path().join("trust1.pem"), &ca1.pem).unwrap();
+        std::fs::write(dir.path().join("trust-both.pem"), format!("{}{}", ca1.pem, ca2.pem)).unwrap();
+        Pki { dir, ca1, ca2 }
+    }
+    /// Config pairs for a node named `name` with a certificate from `ca` trusting `trust`.
+    fn node(&self, name: &str, ca: &Ca, expired: bool, trust: &str) -> Vec<(String, String)> {
+        let cert = ca.issue(name, expired).unwrap();
+        write_node(self.dir.path(), name, &cert, &self.dir.path().join(trust)).unwrap()
+    }
+}
+
+fn with(base: &[(String, String)], more: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v = base.to_vec();
+    v.extend(more.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+    v
+}
+
+fn tls_sender(base: &Path, pairs: Vec<(String, String)>) -> (Node, String) {
+    let b = base.display().to_string();
+    let mut pairs = with(&pairs, &[("vbt.base.dir", &b), ("davinci.p2p.blob.transfer.server.port", "0")]);
+    pairs.push(("vbt.server.bind.address".into(), "127.0.0.1".into()));
+    let node = Node::new(venice_blob_transfer::Config::from_pairs(pairs).unwrap()).unwrap();
+    let addr = node.start_server().unwrap().to_string();
+    (node, addr)
+}
+
+fn tls_receiver(base: &Path, pairs: Vec<(String, String)>) -> Node {
+    let b = base.display().to_string();
+    Node::new(venice_blob_transfer::Config::from_pairs(with(&pairs, &[("vbt.base.dir", &b)])).unwrap()).unwrap()
+}
+
+fn partition(base: &Path) -> PartitionId {
+    let id = PartitionId::new("tlsStore", 1, 0).unwrap();
+    gen_partition(base, &id, TableFormat::BlockBased, 2000);
+    id
+}
+
+#[test]
+fn same_issuer_peers_transfer() {
+    let pki = Pki::new();
+    let a = tempdir();
+    let id = partition(a.path());
+    let (_s, addr) = tls_sender(a.path(), pki.node("a", &pki.ca1, false, "trust1.pem"));
+    let b = tempdir();
+    let out = tls_receiver(b.path(), pki.node("b", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap();
+    assert_eq!(records::verify(&out.partition_dir, TableFormat::BlockBased).unwrap(), 2000);
+}
+
+#[test]
+fn other_issuer_is_refused_on_both_sides() {
+    let pki = Pki::new();
+    let a = tempdir();
+    let id = partition(a.path());
+    // The sender trusts both CAs, so the chain is fine, but Venice's ACL wants its own issuer: 403.
+    let (sender, addr) = tls_sender(a.path(), pki.node("a", &pki.ca1, false, "trust-both.pem"));
+    let c = tempdir();
+    let err = tls_receiver(c.path(), pki.node("c", &pki.ca2, false, "trust-both.pem"))
+        .bootstrap_blocking(request(&id, &[addr.clone()]))
+        .unwrap_err();
+    assert!(err.message().contains("403 Forbidden"), "{err}");
+    assert!(!id.partition_dir(c.path()).exists() && !id.temp_dir(c.path()).exists());
+    assert_eq!(sender.snapshot_info(&id), None, "refused before any snapshot work");
+    // A receiver that trusts only its own CA refuses a sender from the other CA.
+    let d = tempdir();
+    let (_s2, addr2) = tls_sender(a.path(), pki.node("c2", &pki.ca2, false, "trust-both.pem"));
+    let err = tls_receiver(d.path(), pki.node("b", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr2])).unwrap_err();
+    assert!(err.message().contains("TLS handshake"), "{err}");
+}
+
+#[test]
+fn expired_certificate_is_refused() {
+    let pki = Pki::new();
+    let a = tempdir();
+    let id = partition(a.path());
+    let (_s, addr) = tls_sender(a.path(), pki.node("a", &pki.ca1, false, "trust1.pem"));
+    let b = tempdir();
+    let err = tls_receiver(b.path(), pki.node("old", &pki.ca1, true, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AllPeersFailed);
+    assert!(!id.partition_dir(b.path()).exists());
+}
+
+#[test]
+fn client_without_certificate_and_plaintext_client_get_no_answer() {
+    let pki = Pki::new();
+    let a = tempdir();
+    let id = partition(a.path());
+    let (_s, addr) = tls_sender(a.path(), pki.node("a", &pki.ca1, false, "trust1.pem"));
+    // Plaintext request to the TLS port: closed without a response.
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(&venice_blob_transfer::protocol::request::encode_request(&id, TableFormat::BlockBased, 24, 7)).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(!String::from_utf8_lossy(&got).contains("HTTP/1.1"), "no HTTP answer: {got:?}");
+    // A TLS client that trusts the sender but has no certificate: the handshake fails.
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(pki.ca1.pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let answered = rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let Ok(mut tls) = connector.connect(name, tcp).await else { return false };
+        // TLS 1.3: the server's verdict on our (missing) certificate arrives after the handshake.
+        let _ = tls.write_all(&venice_blob_transfer::protocol::request::encode_request(&id, TableFormat::BlockBased, 24, 7)).await;
+        let mut buf = Vec::new();
+        let _ = tls.read_to_end(&mut buf).await;
+        String::from_utf8_lossy(&buf).contains("HTTP/1.1 200")
+    });
+    assert!(!answered, "a client without a certificate must not get the partition");
+}
+
+use rustls_pki_types::pem::PemObject;
+
+#[test]
+fn tls_receiver_against_plaintext_sender_fails_cleanly_then_next_peer() {
+    let pki = Pki::new();
+    let a = tempdir();
+    let id = partition(a.path());
+    let (_plain, plain_addr) = sender(a.path(), TableFormat::BlockBased, &[]);
+    let plain_addr = plain_addr.to_string();
+    let a2 = tempdir();
+    partition(a2.path());
+    let (_tls, tls_addr) = tls_sender(a2.path(), pki.node("a", &pki.ca1, false, "trust1.pem"));
+    let b = tempdir();
+    let out = tls_receiver(b.path(), pki.node("b", &pki.ca1, false, "trust1.pem"))
+        .bootstrap_blocking(request(&id, &[plain_addr.clone(), tls_addr.clone()]))
+        .unwrap();
+    assert_eq!(out.peer, tls_addr);
+    assert_eq!(out.failed_peers[0].peer, plain_addr);
+    assert!(out.failed_peers[0].error.message().contains("TLS handshake"), "{:?}", out.failed_peers);
+}
+
+#[test]
+fn tls_settings_are_checked_when_the_node_is_made() {
+    let err = venice_blob_transfer::Config::from_pairs([("blob.transfer.ssl.enabled", "true")])
+        .and_then(Node::new)
+        .err()
+        .unwrap();
+    assert!(err.message().contains("vbt.ssl.cert.chain.path"), "{err}");
+    let err = venice_blob_transfer::Config::from_pairs([
+        ("blob.transfer.ssl.enabled", "true"),
+        ("vbt.ssl.cert.chain.path", "/nonexistent.crt"),
+        ("vbt.ssl.private.key.path", "/nonexistent.key"),
+        ("vbt.ssl.trust.ca.path", "/nonexistent.pem"),
+    ])
+    .and_then(Node::new)
+    .err()
+    .unwrap();
+    assert!(err.message().contains("/nonexistent.crt"), "{err}");
+}

@@ -82,6 +82,13 @@ enum Cmd {
         /// Keep the demo's files in this directory (default: a temporary one, removed after).
         #[arg(long)]
         work_dir: Option<PathBuf>,
+        /// Run both nodes in mutual TLS with Venice's ACL, with certificates generated now.
+        #[arg(long)]
+        tls: bool,
+        /// Settings for both nodes (e.g. limits); by default the demo lifts Venice's 150 MiB/s
+        /// limits so it shows what the machine can do.
+        #[command(flatten)]
+        conf: ConfArgs,
     },
 }
 
@@ -200,7 +207,7 @@ fn run(cmd: Cmd) -> Result<()> {
             println!("{}", result_json(&out));
             Ok(())
         }
-        Cmd::Demo { size_mib, table_format, work_dir } => demo(size_mib, table_format, work_dir),
+        Cmd::Demo { size_mib, table_format, work_dir, tls, conf } => demo(size_mib, table_format, work_dir, tls, conf),
     }
 }
 
@@ -247,7 +254,7 @@ fn gen(base: &Path, id: &PartitionId, format: TableFormat, size_mib: u64) -> Res
     Ok((count, started.elapsed().as_secs_f64()))
 }
 
-fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>) -> Result<()> {
+fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool, conf: ConfArgs) -> Result<()> {
     let temp;
     let root = match work_dir {
         Some(d) => d,
@@ -258,22 +265,48 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>) -> Result
     };
     let (sender_base, receiver_base) = (root.join("sender"), root.join("receiver"));
     let id = PartitionId::new("demoStore", 1, 0)?;
-    println!("vbt demo: {size_mib} MiB {format} partition {} in {}", id.replica(), root.display());
+    let mode = if tls { "mutual TLS" } else { "plaintext" };
+    println!("vbt demo: {size_mib} MiB {format} partition {} over {mode}, in {}", id.replica(), root.display());
 
     let (count, gen_secs) = gen(&sender_base, &id, format, size_mib)?;
     println!("  1. generated {count} records with RocksDB in {gen_secs:.2}s");
 
-    let plain = (format == TableFormat::PlainTable).to_string();
-    let common = [("rocksdb.plain.table.format.enabled", plain.as_str()), ("vbt.server.bind.address", "127.0.0.1")];
-    let sender_base_s = sender_base.display().to_string();
-    let sender = Node::new(Config::from_pairs(
-        common.iter().copied().chain([("vbt.base.dir", sender_base_s.as_str()), ("davinci.p2p.blob.transfer.server.port", "0")]),
+    // Both nodes: the demo's defaults, then TLS material, then the user's settings (which win).
+    let common: Vec<(String, String)> = vec![
+        ("rocksdb.plain.table.format.enabled".into(), (format == TableFormat::PlainTable).to_string()),
+        ("vbt.server.bind.address".into(), "127.0.0.1".into()),
+        ("blob.transfer.service.write.limit.bytes.per.sec".into(), "0".into()),
+        ("blob.transfer.client.read.limit.bytes.per.sec".into(), "0".into()),
+    ];
+    let mut per_node: [Vec<(String, String)>; 2] = [Vec::new(), Vec::new()];
+    if tls {
+        use venice_blob_transfer::tls::testcerts::{write_node, Ca};
+        let pki = root.join("pki");
+        std::fs::create_dir_all(&pki).map_err(|e| Error::io(format!("create {}", pki.display()), e))?;
+        let ca = Ca::new("vbt demo CA")?;
+        let trust = pki.join("ca.pem");
+        std::fs::write(&trust, &ca.pem).map_err(|e| Error::io(format!("write {}", trust.display()), e))?;
+        for (i, name) in ["sender", "receiver"].iter().enumerate() {
+            per_node[i] = write_node(&pki, name, &ca.issue(&format!("vbt demo {name}"), false)?, &trust)?;
+        }
+        println!("     generated a CA and a certificate for each node in {}", pki.display());
+    }
+    let user = conf.pairs()?;
+    let node_config = |i: usize, extra: Vec<(String, String)>| -> Result<Config> {
+        let all = common.iter().cloned().chain(per_node[i].iter().cloned()).chain(extra).chain(user.iter().cloned());
+        Config::from_pairs(all.collect::<Vec<_>>())
+    };
+    let sender = Node::new(node_config(
+        0,
+        vec![
+            ("vbt.base.dir".into(), sender_base.display().to_string()),
+            ("davinci.p2p.blob.transfer.server.port".into(), "0".into()),
+        ],
     )?)?;
     let addr = sender.start_server()?;
     println!("  2. sender listening on {addr}");
 
-    let receiver_base_s = receiver_base.display().to_string();
-    let receiver = Node::new(Config::from_pairs(common.iter().copied().chain([("vbt.base.dir", receiver_base_s.as_str())]))?)?;
+    let receiver = Node::new(node_config(1, vec![("vbt.base.dir".into(), receiver_base.display().to_string())])?)?;
     let mut req = BootstrapRequest::new(id.clone(), vec![addr.to_string()]);
     let meter = Meter::start("bootstrap");
     req.progress = meter.callback();

@@ -106,3 +106,13 @@ fn bad_config_value_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("blob.transfer.max.concurrent.snapshot.user"), "{err}");
 }
+
+#[test]
+fn demo_runs_in_plaintext_and_mutual_tls() {
+    for extra in [&[][..], &["--tls"][..]] {
+        let out = vbt(&[&["demo", "--size-mib", "8"][..], extra].concat());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("demo ok"), "{extra:?}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains(if extra.is_empty() { "over plaintext" } else { "over mutual TLS" }));
+    }
+}

@@ -56,6 +56,10 @@ pub struct Config {
     pub max_concurrent_receives: usize,
     /// `vbt.receive.verify.rocksdb` (true): open an installed partition read-only to prove it.
     pub verify_rocksdb: bool,
+    /// `vbt.checksum.fast` (false): ask senders for XXH3-128 instead of MD5. Java senders ignore
+    /// the request header and send MD5, so it is safe in a mixed cluster; off by default so the
+    /// request is byte for byte Venice's.
+    pub fast_checksum: bool,
     /// `vbt.partition.state.schema.version` (24): the PARTITION_STATE version this host writes.
     pub partition_state_schema_version: u8,
     /// `vbt.store.version.state.schema.version` (7): the STORE_VERSION_STATE version.
@@ -108,6 +112,7 @@ impl Default for Config {
             probe_timeout_total: Duration::from_secs(60),
             max_concurrent_receives: 20,
             verify_rocksdb: true,
+            fast_checksum: false,
             partition_state_schema_version: DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
             store_version_state_schema_version: DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
             worker_threads: cores.clamp(1, 4),
@@ -202,6 +207,7 @@ impl Config {
                 self.max_concurrent_receives = count(key, v, 1)?
             }
             "vbt.receive.verify.rocksdb" => self.verify_rocksdb = boolean(key, v)?,
+            "vbt.checksum.fast" => self.fast_checksum = boolean(key, v)?,
             "vbt.partition.state.schema.version" => self.partition_state_schema_version = schema(key, v)?,
             "vbt.store.version.state.schema.version" => {
                 self.store_version_state_schema_version = schema(key, v)?

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -16,8 +15,9 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::decoder::ResponseHead;
 use crate::protocol::metadata::PartitionMetadata;
-use crate::protocol::request::encode_request;
-use crate::protocol::{hex, PartitionId, TableFormat};
+use crate::protocol::checksum::{Announced, Hasher};
+use crate::protocol::request::encode_request_with;
+use crate::protocol::{PartitionId, TableFormat};
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
 
@@ -86,7 +86,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     progress: Option<&ProgressFn>,
 ) -> Result<Received> {
     let (rd, mut wr) = tokio::io::split(stream);
-    let request = encode_request(id, format, cfg.partition_state_schema_version, cfg.store_version_state_schema_version);
+    let request = encode_request_with(
+        id,
+        format,
+        cfg.partition_state_schema_version,
+        cfg.store_version_state_schema_version,
+        cfg.fast_checksum,
+    );
     wr.write_all(&request).await.map_err(|e| Error::io("sending request", e))?;
     wr.flush().await.map_err(|e| Error::io("sending request", e))?;
     let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
@@ -121,7 +127,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                 let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
                 return Err(Error::peer_status(status, format!("peer answered {status} {reason}: {body}")));
             }
-            ResponseHead::File { name, len, md5_hex } => {
+            ResponseHead::File { name, len, checksum } => {
                 if metadata.is_some() {
                     return Err(Error::protocol(format!("peer sent file {name:?} after METADATA")));
                 }
@@ -133,7 +139,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                     tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
                     tokio::fs::create_dir(temp).await.map_err(|e| Error::io(format!("create {}", temp.display()), e))?;
                 }
-                receive_file(rx, &temp.join(&name), &name, len, &md5_hex, read_limit, |done| {
+                receive_file(rx, &temp.join(&name), &name, len, &checksum, read_limit, |done| {
                     if let Some(p) = progress {
                         p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
                     }
@@ -167,7 +173,7 @@ async fn receive_file<R: AsyncRead + Unpin>(
     path: &Path,
     name: &str,
     len: u64,
-    md5_hex: &str,
+    announced: &Announced,
     read_limit: &RateLimiter,
     mut on_progress: impl FnMut(u64),
 ) -> Result<()> {
@@ -177,7 +183,7 @@ async fn receive_file<R: AsyncRead + Unpin>(
         .open(path)
         .await
         .map_err(|e| Error::io(format!("create {}", path.display()), e))?;
-    let mut hasher = Md5::new();
+    let mut hasher = Hasher::new(announced.algorithm);
     let mut done = 0u64;
     while done < len {
         let want = (len - done).min(PIECE as u64) as usize;
@@ -194,11 +200,15 @@ async fn receive_file<R: AsyncRead + Unpin>(
     }
     file.flush().await.map_err(|e| Error::io(format!("write {}", path.display()), e))?;
     file.sync_all().await.map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
-    let got = hex(&hasher.finalize());
-    if got != md5_hex {
+    let got = hasher.finish_hex();
+    if got != announced.hex {
         return Err(Error::new(
             ErrorKind::Checksum,
-            format!("File checksum mismatch for file: {name}: peer announced MD5 {md5_hex}, the {len} bytes received hash to {got}"),
+            format!(
+                "File checksum mismatch for file: {name}: peer announced {} {}, the {len} bytes received hash to {got}",
+                announced.algorithm.name(),
+                announced.hex
+            ),
         ));
     }
     Ok(())

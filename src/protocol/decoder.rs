@@ -2,6 +2,7 @@
 //! head at a time and classifies it; the caller reads the body (its length is in the head).
 //! Anything a Venice sender would never produce is an error naming what was wrong.
 
+use super::checksum::{Algorithm, Announced, HEADER_FILE, XXH3_128};
 use super::{
     check_file_name, HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, MAX_METADATA_BODY,
     MAX_RESPONSE_HEAD, TRANSFER_STATUS_COMPLETED, TRANSFER_TYPE_METADATA,
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResponseHead {
     /// A checkpoint file: `len` raw bytes follow.
-    File { name: String, len: u64, md5_hex: String },
+    File { name: String, len: u64, checksum: Announced },
     /// The partition metadata JSON: `len` bytes follow.
     Metadata { len: u64 },
     /// End of transfer: nothing follows.
@@ -39,6 +40,7 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
     let mut completed = false;
     let mut disposition = None;
     let mut md5 = None;
+    let mut fast = None;
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value)
             .map_err(|_| Error::protocol(format!("response header {} is not UTF-8", h.name)))?
@@ -64,6 +66,8 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
             disposition = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("content-md5") {
             md5 = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case(HEADER_FILE) {
+            fast = Some(value.to_string());
         }
     }
     if status != 200 {
@@ -89,15 +93,27 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
         check_file_name(&name)?;
         let len = content_length
             .ok_or_else(|| Error::protocol(format!("FILE response for {name:?} has no content-length")))?;
-        let md5_hex = md5.ok_or_else(|| Error::protocol(format!("FILE response for {name:?} has no content-md5")))?;
-        if md5_hex.len() != 32 || !md5_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::protocol(format!(
-                "FILE response for {name:?} has content-md5 {md5_hex:?}, not 32 hex digits"
-            )));
-        }
-        ResponseHead::File { name, len, md5_hex: md5_hex.to_ascii_lowercase() }
+        // A fast checksum (only sent to a vbt receiver that asked) wins over MD5.
+        let checksum = match (fast, md5) {
+            (Some(v), _) => {
+                let hex = v.strip_prefix(XXH3_128).map(str::trim).filter(|h| is_hex(h, 32)).ok_or_else(|| {
+                    Error::protocol(format!("FILE response for {name:?} has {HEADER_FILE} {v:?}, not \"{XXH3_128} <32 hex digits>\""))
+                })?;
+                Announced { algorithm: Algorithm::Xxh3_128, hex: hex.to_ascii_lowercase() }
+            }
+            (None, Some(m)) if is_hex(&m, 32) => Announced { algorithm: Algorithm::Md5, hex: m.to_ascii_lowercase() },
+            (None, Some(m)) => {
+                return Err(Error::protocol(format!("FILE response for {name:?} has content-md5 {m:?}, not 32 hex digits")))
+            }
+            (None, None) => return Err(Error::protocol(format!("FILE response for {name:?} has no content-md5"))),
+        };
+        ResponseHead::File { name, len, checksum }
     };
     Ok(Some((head, used)))
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Java's `filename="(.+?)"`: the shortest non-empty run up to a closing quote.
@@ -120,7 +136,11 @@ mod tests {
         assert_eq!(n, h.len());
         assert_eq!(
             head,
-            ResponseHead::File { name: "000001.sst".into(), len: 5, md5_hex: "5d41402abc4b2a76b9719d911017c592".into() }
+            ResponseHead::File {
+                name: "000001.sst".into(),
+                len: 5,
+                checksum: Announced { algorithm: Algorithm::Md5, hex: "5d41402abc4b2a76b9719d911017c592".into() }
+            }
         );
         let m = response::metadata_response(b"{}");
         assert_eq!(parse_response_head(&m).unwrap().unwrap().0, ResponseHead::Metadata { len: 2 });

@@ -17,6 +17,7 @@
 //! Any non-200 head in that stream is an error. One GET, N+2 responses: no standard HTTP client
 //! or server can express it, so the codec here is our own, on top of `httparse`.
 
+pub mod checksum;
 pub mod decoder;
 pub mod metadata;
 pub mod request;

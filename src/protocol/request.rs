@@ -9,9 +9,20 @@ use crate::error::{Error, Result};
 
 /// The request bytes a Java receiver sends: no Host, no Content-Length, no Connection.
 pub fn encode_request(id: &PartitionId, format: TableFormat, ps_version: u8, svs_version: u8) -> Vec<u8> {
+    encode_request_with(id, format, ps_version, svs_version, false)
+}
+
+/// The Java request, plus (when `ask_fast_checksum`) the header that asks a vbt sender for XXH3
+/// checksums; Java senders ignore it.
+pub fn encode_request_with(id: &PartitionId, format: TableFormat, ps_version: u8, svs_version: u8, ask_fast_checksum: bool) -> Vec<u8> {
+    let ask = if ask_fast_checksum {
+        format!("{}: {}\r\n", super::checksum::HEADER_ASK, super::checksum::XXH3_128)
+    } else {
+        String::new()
+    };
     format!(
         "GET /{}/{}/{}/{} HTTP/1.1\r\n{HEADER_PARTITION_STATE_VERSION}: {ps_version}\r\n\
-         {HEADER_STORE_VERSION_STATE_VERSION}: {svs_version}\r\n\r\n",
+         {HEADER_STORE_VERSION_STATE_VERSION}: {svs_version}\r\n{ask}\r\n",
         id.store, id.version, id.partition, format
     )
     .into_bytes()
@@ -30,6 +41,15 @@ pub struct RawRequest {
 impl RawRequest {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The checksum the requester wants: XXH3-128 if it asked (only vbt receivers do), else MD5.
+    pub fn checksum(&self) -> super::checksum::Algorithm {
+        use super::checksum::{Algorithm, HEADER_ASK, XXH3_128};
+        match self.header(HEADER_ASK) {
+            Some(v) if v.split(',').any(|a| a.trim().eq_ignore_ascii_case(XXH3_128)) => Algorithm::Xxh3_128,
+            _ => Algorithm::Md5,
+        }
     }
 }
 

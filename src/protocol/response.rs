@@ -19,6 +19,19 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// The head of a FILE response for a receiver that asked for the fast checksum: Venice's head
+/// with `x-vbt-checksum` in place of `content-md5`.
+pub fn file_head_fast(name: &str, len: u64, xxh3_hex: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: application/octet-stream\r\n\
+         content-disposition: attachment; filename=\"{name}\"\r\n{}: {} {xxh3_hex}\r\n\
+         {HEADER_TRANSFER_TYPE}: FILE\r\n\r\n",
+        super::checksum::HEADER_FILE,
+        super::checksum::XXH3_128
+    )
+    .into_bytes()
+}
+
 /// The head of one FILE response; the `len` raw bytes of the file follow it.
 pub fn file_head(name: &str, len: u64, md5_hex: &str) -> Vec<u8> {
     format!(

@@ -11,6 +11,7 @@ use tokio::time::timeout;
 
 use super::ServerShared;
 use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::checksum::Algorithm;
 use crate::protocol::request::{parse_request_head, validate, RawRequest, Rejection};
 use crate::protocol::response;
 use crate::snapshot::{SnapshotFile, SnapshotLease};
@@ -109,7 +110,9 @@ async fn serve_request<W: AsyncWrite + Unpin>(
     let started = Instant::now();
     log::info!("Start transferring {} files for replica {} to remote host {peer}", lease.files.len(), id.replica());
     let limit = shared.config.sender_max_timeout;
-    match timeout(limit, send_stream(&lease, shared, started, wr)).await {
+    let algorithm = raw.checksum();
+    lease.warm_checksums(algorithm);
+    match timeout(limit, send_stream(&lease, shared, algorithm, started, wr)).await {
         Ok(Ok(())) => {
             log::info!(
                 "All files sent successfully for replica {} to {peer}: {} bytes in {:.3}s",
@@ -134,6 +137,7 @@ async fn serve_request<W: AsyncWrite + Unpin>(
 async fn send_stream<W: AsyncWrite + Unpin>(
     lease: &SnapshotLease,
     shared: &ServerShared,
+    algorithm: Algorithm,
     started: Instant,
     wr: &mut W,
 ) -> Result<()> {
@@ -146,7 +150,7 @@ async fn send_stream<W: AsyncWrite + Unpin>(
             let _ = wr.write_all(&response::error_response(408, &body)).await;
             return Err(Error::new(ErrorKind::Timeout, body));
         }
-        send_file(file, wr, &mut buf, &shared.write_limit).await?;
+        send_file(file, algorithm, wr, &mut buf, &shared.write_limit).await?;
     }
     let json = lease.metadata.to_json();
     wr.write_all(&response::metadata_response(&json)).await.map_err(|e| Error::io("send metadata", e))?;
@@ -156,13 +160,18 @@ async fn send_stream<W: AsyncWrite + Unpin>(
 
 async fn send_file<W: AsyncWrite + Unpin>(
     file: &SnapshotFile,
+    algorithm: Algorithm,
     wr: &mut W,
     buf: &mut [u8],
     limit: &crate::throttle::RateLimiter,
 ) -> Result<()> {
-    let md5 = file.md5().await?;
+    let sum = file.checksum(algorithm).await?;
     let mut f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
-    wr.write_all(&response::file_head(&file.name, file.len, &md5))
+    let head = match algorithm {
+        Algorithm::Md5 => response::file_head(&file.name, file.len, &sum),
+        Algorithm::Xxh3_128 => response::file_head_fast(&file.name, file.len, &sum),
+    };
+    wr.write_all(&head)
         .await
         .map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
     let mut left = file.len;

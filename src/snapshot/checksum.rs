@@ -1,17 +1,15 @@
-//! Venice-compatible file checksums (lower-case hex MD5).
+//! File checksums computed on the sender (blocking; run off the async workers).
 
 use std::io::Read;
 use std::path::Path;
 
-use md5::{Digest, Md5};
-
 use crate::error::{Error, Result};
-use crate::protocol::hex;
+use crate::protocol::checksum::{Algorithm, Hasher};
 
-/// MD5 of a whole file, read in 1 MiB pieces. Blocking: call it off the async workers.
-pub fn md5_file(path: &Path) -> Result<String> {
+/// Checksum of a whole file, read in 1 MiB pieces, as lower-case hex.
+pub fn checksum_file(path: &Path, algorithm: Algorithm) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(format!("open {}", path.display()), e))?;
-    let mut hasher = Md5::new();
+    let mut hasher = Hasher::new(algorithm);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
@@ -20,5 +18,10 @@ pub fn md5_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hasher.finish_hex())
+}
+
+/// Venice's lower-case hex MD5 of a file.
+pub fn md5_file(path: &Path) -> Result<String> {
+    checksum_file(path, Algorithm::Md5)
 }

@@ -7,7 +7,7 @@
 mod checksum;
 mod source;
 
-pub use checksum::md5_file;
+pub use checksum::{checksum_file, md5_file};
 pub use source::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotSource};
 
 use std::collections::HashMap;
@@ -19,31 +19,41 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::checksum::Algorithm;
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::PartitionId;
 
-/// One file of a snapshot, with its MD5 computed at most once per snapshot.
+/// One file of a snapshot, with each checksum computed at most once per snapshot.
 pub struct SnapshotFile {
     pub name: String,
     pub path: PathBuf,
     pub len: u64,
     md5: OnceCell<String>,
+    xxh3: OnceCell<String>,
 }
 
 impl SnapshotFile {
-    /// The file's lower-case hex MD5; computed off the I/O threads the first time it is asked for.
-    pub async fn md5(&self) -> Result<String> {
-        self.md5
-            .get_or_try_init(|| {
-                let path = self.path.clone();
-                async move {
-                    tokio::task::spawn_blocking(move || md5_file(&path))
-                        .await
-                        .map_err(|e| Error::internal(format!("checksum task failed: {e}")))?
-                }
-            })
-            .await
-            .cloned()
+    fn new(name: String, path: PathBuf, len: u64) -> Self {
+        SnapshotFile { name, path, len, md5: OnceCell::new(), xxh3: OnceCell::new() }
+    }
+
+    /// The file's checksum in lower-case hex; computed off the I/O threads the first time any
+    /// request asks for it, then cached with the snapshot.
+    pub async fn checksum(&self, algorithm: Algorithm) -> Result<String> {
+        let cell = match algorithm {
+            Algorithm::Md5 => &self.md5,
+            Algorithm::Xxh3_128 => &self.xxh3,
+        };
+        cell.get_or_try_init(|| {
+            let path = self.path.clone();
+            async move {
+                tokio::task::spawn_blocking(move || checksum_file(&path, algorithm))
+                    .await
+                    .map_err(|e| Error::internal(format!("checksum task failed: {e}")))?
+            }
+        })
+        .await
+        .cloned()
     }
 }
 
@@ -70,6 +80,23 @@ impl Snapshot {
 
 /// A use of a snapshot; the use ends when the lease is dropped.
 pub struct SnapshotLease(Arc<Snapshot>);
+
+impl SnapshotLease {
+    /// Computes every file's checksum in sending order, ahead of the sender that will need
+    /// them: hashing file i+1 overlaps sending file i, and nothing waits for the whole snapshot.
+    /// Results are shared with every other request for this snapshot.
+    pub fn warm_checksums(&self, algorithm: Algorithm) {
+        let snap = self.0.clone();
+        tokio::spawn(async move {
+            for f in &snap.files {
+                if let Err(e) = f.checksum(algorithm).await {
+                    log::warn!("{} checksum of {} failed: {e}", algorithm.name(), f.path.display());
+                    break;
+                }
+            }
+        });
+    }
+}
 
 impl std::ops::Deref for SnapshotLease {
     type Target = Snapshot;
@@ -135,16 +162,6 @@ impl SnapshotManager {
             *current = None;
             let snap = self.create(id).await?;
             log::info!("created snapshot of {id}: {} files, {} bytes", snap.files.len(), snap.total_bytes());
-            // Checksums of every file, in sending order, ahead of the senders that will need them.
-            let warm = snap.clone();
-            tokio::spawn(async move {
-                for f in &warm.files {
-                    if let Err(e) = f.md5().await {
-                        log::warn!("checksum of {} failed: {e}", f.path.display());
-                        break;
-                    }
-                }
-            });
             *current = Some(snap);
         }
         let snap = current.as_ref().expect("set above").clone();
@@ -230,7 +247,7 @@ fn list_files(dir: &std::path::Path) -> Result<Vec<SnapshotFile>> {
         if !meta.is_file() {
             return Err(Error::internal(format!("snapshot {} holds {name:?}, which is not a regular file", dir.display())));
         }
-        files.push(SnapshotFile { name, path: entry.path(), len: meta.len(), md5: OnceCell::new() });
+        files.push(SnapshotFile::new(name, entry.path(), meta.len()));
     }
     if files.is_empty() {
         return Err(Error::internal(format!("Failed to access files at {}", dir.display())));

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod fastsum;
 mod faults;
 mod node;
 mod tls;

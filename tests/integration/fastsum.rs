@@ -1,0 +1,74 @@
+//! The fast-checksum extension: used only when both ends are vbt and the receiver asked.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use venice_blob_transfer::protocol::checksum::HEADER_ASK;
+use venice_blob_transfer::protocol::request::{encode_request, encode_request_with};
+use venice_blob_transfer::protocol::response::{complete_response, file_head_fast, metadata_response};
+use venice_blob_transfer::storage::records;
+use venice_blob_transfer::{PartitionId, TableFormat};
+
+use crate::common::*;
+
+fn raw_stream(addr: &str, request: &[u8]) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn vbt_to_vbt_uses_xxh3_and_java_receivers_never_see_it() {
+    let a = tempdir();
+    let id = PartitionId::new("fast", 1, 0).unwrap();
+    gen_partition(a.path(), &id, TableFormat::BlockBased, 2000);
+    let (_s, addr) = sender(a.path(), TableFormat::BlockBased, &[]);
+    let addr = addr.to_string();
+    // A Java receiver's request: MD5 only.
+    let java = raw_stream(&addr, &encode_request(&id, TableFormat::BlockBased, 24, 7));
+    assert!(java.contains("content-md5: ") && !java.contains("x-vbt-checksum"), "{}", &java[..300]);
+    // A vbt receiver that asks: XXH3-128 only, no MD5 computed for it.
+    let vbt = raw_stream(&addr, &encode_request_with(&id, TableFormat::BlockBased, 24, 7, true));
+    assert!(vbt.contains("x-vbt-checksum: xxh3-128 ") && !vbt.contains("content-md5"), "{}", &vbt[..300]);
+    assert!(vbt.ends_with("X-Blob-Transfer-Status: Completed\r\n\r\n"));
+    // And a whole bootstrap with it verifies every record.
+    let b = tempdir();
+    let node = receiver(b.path(), TableFormat::BlockBased, &[("vbt.checksum.fast", "true")]);
+    let out = node.bootstrap_blocking(request(&id, &[addr])).unwrap();
+    assert_eq!(records::verify(&out.partition_dir, TableFormat::BlockBased).unwrap(), 2000);
+}
+
+#[test]
+fn asking_receiver_still_takes_md5_from_a_java_sender() {
+    let peer = ScriptedPeer::start(vector("java-sender-2files.response.bin"), true);
+    let base = tempdir();
+    let node = receiver(base.path(), TableFormat::BlockBased, &[("vbt.checksum.fast", "true"), ("vbt.receive.verify.rocksdb", "false")]);
+    node.bootstrap_blocking(request(&my_store(), &[peer.peer()])).unwrap();
+    // Its request is the Java one plus exactly one header line.
+    let sent = String::from_utf8(peer.requests.lock().unwrap()[0].clone()).unwrap();
+    let java = String::from_utf8(vector("java-receiver.request.bin")).unwrap();
+    assert_eq!(sent.replace(&format!("{HEADER_ASK}: xxh3-128\r\n"), ""), java);
+}
+
+#[test]
+fn wrong_xxh3_is_a_checksum_mismatch() {
+    let mut s = file_head_fast("file1", 5, "0123456789abcdef0123456789abcdef");
+    s.extend_from_slice(b"hello");
+    s.extend_from_slice(&metadata_response(&vector_metadata(&my_store()).to_json()));
+    s.extend_from_slice(&complete_response());
+    let peer = ScriptedPeer::start(s, true);
+    let base = tempdir();
+    let node = receiver(base.path(), TableFormat::BlockBased, &[("vbt.checksum.fast", "true"), ("vbt.receive.verify.rocksdb", "false")]);
+    let err = node.bootstrap_blocking(request(&my_store(), &[peer.peer()])).unwrap_err();
+    assert!(err.message().contains("checksum mismatch") && err.message().contains("XXH3-128"), "{err}");
+    assert!(!my_store().temp_dir(base.path()).exists());
+}

@@ -72,6 +72,24 @@ enum Cmd {
         #[command(flatten)]
         part: PartArgs,
     },
+    /// Write a CA and node certificates (PEM) for mutual TLS tests and benchmarks; prints the
+    /// -D settings each node needs.
+    GenCerts {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Node names; one certificate each, all from one CA.
+        #[arg(long = "node", default_values_t = ["sender".to_string(), "receiver".to_string()])]
+        nodes: Vec<String>,
+    },
+    /// Benchmark baseline: re-write every record of a partition into a fresh one with ordinary
+    /// WAL-backed writes (what a Kafka replay amounts to); prints seconds.
+    Reingest {
+        #[command(flatten)]
+        part: PartArgs,
+        /// Base directory to write the fresh copy into.
+        #[arg(long)]
+        into: PathBuf,
+    },
     /// Generate a partition, serve it, bootstrap it into a second directory over loopback,
     /// verify it, and report.
     Demo {
@@ -207,6 +225,28 @@ fn run(cmd: Cmd) -> Result<()> {
             println!("{}", result_json(&out));
             Ok(())
         }
+        Cmd::GenCerts { dir, nodes } => {
+            use venice_blob_transfer::tls::testcerts::{write_node, Ca};
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+            let ca = Ca::new("vbt CA")?;
+            let trust = dir.join("ca.pem");
+            std::fs::write(&trust, &ca.pem).map_err(|e| Error::io(format!("write {}", trust.display()), e))?;
+            let mut out = serde_json::Map::new();
+            for n in &nodes {
+                let pairs = write_node(&dir, n, &ca.issue(n, false)?, &trust)?;
+                out.insert(n.clone(), pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect());
+            }
+            println!("{}", serde_json::Value::Object(out));
+            Ok(())
+        }
+        Cmd::Reingest { part, into } => {
+            let id = part.id()?;
+            std::fs::create_dir_all(id.version_dir(&into)).map_err(|e| Error::io(format!("create {}", into.display()), e))?;
+            let started = Instant::now();
+            let n = records::reingest(&id.partition_dir(&part.base_dir), &id.partition_dir(&into), part.table_format)?;
+            println!("{}", serde_json::json!({"partition": id.replica(), "records": n, "seconds": round3(started.elapsed().as_secs_f64())}));
+            Ok(())
+        }
         Cmd::Demo { size_mib, table_format, work_dir, tls, conf } => demo(size_mib, table_format, work_dir, tls, conf),
     }
 }
@@ -226,6 +266,7 @@ fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
         "files": o.files,
         "bytes": o.bytes,
         "seconds": round3(o.seconds),
+        "first_byte_seconds": round3(o.first_byte_seconds),
         "mb_per_s": mb_per_s(o.bytes, o.seconds),
         "partition_dir": o.partition_dir.display().to_string(),
         "offset_record": STANDARD.encode(&o.metadata.offset_record),

@@ -31,6 +31,8 @@ pub(crate) struct Received {
     pub files: usize,
     pub bytes: u64,
     pub metadata: PartitionMetadata,
+    /// From sending the request to the first byte of the first file.
+    pub first_byte: std::time::Duration,
 }
 
 /// A connect failure: the peer never saw our request (no cleanup needed, peer marked bad).
@@ -96,7 +98,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     wr.write_all(&request).await.map_err(|e| Error::io("sending request", e))?;
     wr.flush().await.map_err(|e| Error::io("sending request", e))?;
     let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
-    let result = receive_stream(&mut rx, peer, id, temp, &transport.read_limit, progress).await;
+    let sent = std::time::Instant::now();
+    let result = receive_stream(&mut rx, peer, id, temp, &transport.read_limit, progress, sent).await;
     let _ = wr.shutdown().await;
     result
 }
@@ -108,7 +111,9 @@ async fn receive_stream<R: AsyncRead + Unpin>(
     temp: &Path,
     read_limit: &RateLimiter,
     progress: Option<&ProgressFn>,
+    sent: std::time::Instant,
 ) -> Result<Received> {
+    let mut first_byte = None;
     let mut names: Vec<String> = Vec::new();
     let mut bytes = 0u64;
     let mut metadata = None;
@@ -134,6 +139,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                 if names.contains(&name) {
                     return Err(Error::protocol(format!("peer sent file {name:?} twice")));
                 }
+                first_byte.get_or_insert_with(|| sent.elapsed());
                 if names.is_empty() {
                     let parent = temp.parent().expect("temp dir has a parent");
                     tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
@@ -161,7 +167,8 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                 if names.is_empty() {
                     return Err(Error::protocol("peer sent COMPLETE without any file"));
                 }
-                return Ok(Received { files: names.len(), bytes, metadata });
+                let first_byte = first_byte.unwrap_or_default();
+                return Ok(Received { files: names.len(), bytes, metadata, first_byte });
             }
         }
     }

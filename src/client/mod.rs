@@ -85,6 +85,8 @@ pub struct BootstrapOutcome {
     pub files: usize,
     pub bytes: u64,
     pub seconds: f64,
+    /// From sending the request to the first FILE head (the sender's snapshot and checksum wait).
+    pub first_byte_seconds: f64,
     pub partition_dir: PathBuf,
     pub metadata: PartitionMetadata,
     /// Peers that failed before the one that served it.
@@ -222,6 +224,7 @@ impl Receiver {
                         files: received.files,
                         bytes: received.bytes,
                         seconds,
+                        first_byte_seconds: received.first_byte.as_secs_f64(),
                         partition_dir,
                         metadata: received.metadata,
                         failed_peers: failures,

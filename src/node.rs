@@ -213,42 +213,52 @@ impl Node {
     /// Starts a bootstrap. Checks (closed node, no base dir, bad peers, partition already in
     /// flight) fail here, synchronously; after `Ok` the operation's result arrives exactly once.
     pub fn bootstrap(&self, req: BootstrapRequest) -> Result<Operation> {
+        let accepted = self.accept(req)?;
         let (tx, rx) = oneshot::channel();
-        let id = self.start_op(req, move |result| {
+        let id = self.spawn_op(accepted, move |result| {
             let _ = tx.send(result);
-        })?;
+        });
         Ok(Operation { id, rx })
     }
 
     /// Starts a bootstrap whose result is passed to `done` exactly once, on the node's callback
     /// thread (never inside this call, never on a runtime worker): on success, failure, cancel,
-    /// or node shutdown. Returns the operation id for [`Node::cancel`].
+    /// or node shutdown. If this call returns an error, `done` is never called.
+    /// Returns the operation id for [`Node::cancel`].
     pub fn bootstrap_with_callback(
         &self,
         req: BootstrapRequest,
         done: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static,
     ) -> Result<u64> {
+        // Every check first: the completion only exists once the operation is accepted.
+        let accepted = self.accept(req)?;
         let completion = Completion { done: Some(Box::new(done)), dispatcher: self.inner.dispatcher.clone() };
-        self.start_op(req, move |result| completion.complete(result))
+        Ok(self.spawn_op(accepted, move |result| completion.complete(result)))
     }
 
-    fn start_op(&self, req: BootstrapRequest, finish: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static) -> Result<u64> {
+    /// The synchronous checks of a bootstrap; what they produce is all `spawn_op` needs.
+    fn accept(&self, req: BootstrapRequest) -> Result<Accepted> {
         let handle = self.handle()?;
         let receiver = self.inner.receiver.clone().ok_or_else(|| {
             Error::config("no base directory to install partitions into: set vbt.base.dir (or data.base.path)")
         })?;
         receiver.parse_peers(&req.peers)?;
         let claim = receiver.claim(&req.id)?;
+        Ok(Accepted { handle, receiver, claim, req })
+    }
+
+    fn spawn_op(&self, a: Accepted, finish: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static) -> u64 {
         let id = self.inner.next_op.fetch_add(1, Ordering::SeqCst);
         let (cancel_tx, cancel_rx) = watch::channel(false);
         self.inner.ops.lock().unwrap().insert(id, cancel_tx);
         let inner = self.inner.clone();
+        let Accepted { handle, receiver, claim, req } = a;
         handle.spawn(async move {
             let result = receiver.bootstrap(req, claim, cancel_rx).await;
             inner.ops.lock().unwrap().remove(&id);
             finish(result);
         });
-        Ok(id)
+        id
     }
 
     /// Bootstraps and waits for the result (from a thread that is not running async code).
@@ -354,6 +364,14 @@ impl Node {
         }
         self.inner.dispatcher.shutdown();
     }
+}
+
+/// A bootstrap that passed its synchronous checks.
+struct Accepted {
+    handle: tokio::runtime::Handle,
+    receiver: Arc<Receiver>,
+    claim: crate::client::InFlight,
+    req: BootstrapRequest,
 }
 
 type DoneFn = Box<dyn FnOnce(Result<BootstrapOutcome>) + Send>;

@@ -15,14 +15,15 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::decoder::ResponseHead;
 use crate::protocol::metadata::PartitionMetadata;
-use crate::protocol::checksum::{Announced, Hasher};
+use super::sink::{Sink, BUFFER_SIZE};
+use crate::protocol::checksum::Announced;
 use crate::protocol::request::encode_request_with;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
 
-/// Largest body piece handled at once: the receive buffer is the only per-attempt memory.
-const PIECE: usize = 1 << 20;
+/// The stream reader's own buffer: heads and small bodies (file bodies bypass it).
+const PIECE: usize = 64 * 1024;
 /// Longest refusal message we keep from a peer.
 const MAX_REFUSAL_BODY: u64 = 64 * 1024;
 
@@ -114,6 +115,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(
     sent: std::time::Instant,
 ) -> Result<Received> {
     let mut first_byte = None;
+    let mut sink = Sink::start();
     let mut names: Vec<String> = Vec::new();
     let mut bytes = 0u64;
     let mut metadata = None;
@@ -145,7 +147,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                     tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
                     tokio::fs::create_dir(temp).await.map_err(|e| Error::io(format!("create {}", temp.display()), e))?;
                 }
-                receive_file(rx, &temp.join(&name), &name, len, &checksum, read_limit, |done| {
+                receive_file(rx, &mut sink, &temp.join(&name), &name, len, &checksum, read_limit, |done| {
                     if let Some(p) = progress {
                         p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
                     }
@@ -174,9 +176,12 @@ async fn receive_stream<R: AsyncRead + Unpin>(
     }
 }
 
-/// Streams one file body to `path`, hashing the bytes as they arrive (no second read).
+/// Streams one file body to `path`: the socket is read here, the writer thread hashes and writes
+/// (no second read of the file).
+#[allow(clippy::too_many_arguments)]
 async fn receive_file<R: AsyncRead + Unpin>(
     rx: &mut StreamReader<R>,
+    sink: &mut Sink,
     path: &Path,
     name: &str,
     len: u64,
@@ -184,30 +189,22 @@ async fn receive_file<R: AsyncRead + Unpin>(
     read_limit: &RateLimiter,
     mut on_progress: impl FnMut(u64),
 ) -> Result<()> {
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .await
-        .map_err(|e| Error::io(format!("create {}", path.display()), e))?;
-    let mut hasher = Hasher::new(announced.algorithm);
+    sink.open(path.to_path_buf(), announced.algorithm).await?;
     let mut done = 0u64;
     while done < len {
-        let want = (len - done).min(PIECE as u64) as usize;
-        let piece = rx
-            .body_piece(want)
-            .await
-            .map_err(|e| e.context(format!("file {name:?} after {done} of {len} bytes")))?;
-        hasher.update(piece);
-        file.write_all(piece).await.map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-        let n = piece.len();
+        let mut buf = sink.buffer().await?;
+        let want = (len - done).min(BUFFER_SIZE as u64) as usize;
+        let read = rx.read_into(&mut buf, want).await;
+        let n = buf.len();
+        if n > 0 {
+            sink.write(buf).await?;
+        }
+        read.map_err(|e| e.context(format!("file {name:?} after {} of {len} bytes", done + n as u64)))?;
         read_limit.acquire(n).await;
         done += n as u64;
         on_progress(done);
     }
-    file.flush().await.map_err(|e| Error::io(format!("write {}", path.display()), e))?;
-    file.sync_all().await.map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
-    let got = hasher.finish_hex();
+    let got = sink.finish().await?;
     if got != announced.hex {
         return Err(Error::new(
             ErrorKind::Checksum,

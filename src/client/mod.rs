@@ -15,6 +15,7 @@ mod attempt;
 mod install;
 pub mod peers;
 mod reader;
+mod sink;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -106,7 +107,7 @@ pub(crate) struct Receiver {
 }
 
 /// Marks a partition as being received; removed on drop, on every path.
-pub(crate) struct InFlight {
+pub struct InFlight {
     set: Arc<Mutex<HashSet<PartitionId>>>,
     id: PartitionId,
 }

@@ -70,6 +70,38 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
         Ok(piece)
     }
 
+    /// Appends up to `want` body bytes to `buf` — the buffered ones first, the rest straight from
+    /// the socket into `buf` (no second copy) — until `want` bytes or the buffer's room are in.
+    pub async fn read_into(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<()> {
+        let take = want.min(self.end - self.start);
+        buf.extend_from_slice(&self.buf[self.start..self.start + take]);
+        self.start += take;
+        while buf.len() < want {
+            let at = buf.len();
+            buf.resize(want, 0);
+            let read = timeout(self.idle, self.inner.read(&mut buf[at..])).await;
+            let n = match read {
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => {
+                    buf.truncate(at);
+                    return Err(Error::io("reading from peer", e));
+                }
+                Err(_) => {
+                    buf.truncate(at);
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("peer sent nothing for {}s before completing the transfer (reader idle)", self.idle.as_secs_f64()),
+                    ));
+                }
+            };
+            buf.truncate(at + n);
+            if n == 0 {
+                return Err(Error::protocol("peer closed the connection in the middle of a body"));
+            }
+        }
+        Ok(())
+    }
+
     /// A whole body of `len` bytes, for the small ones (metadata, refusal messages).
     pub async fn body(&mut self, len: u64) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(len.min(1 << 20) as usize);

@@ -24,12 +24,25 @@ enum Outcome {
     Close,
 }
 
+/// A sender connection: plaintext TCP (which can send file bytes straight from the page cache) or
+/// TLS. Reading the request, writing the stream and lingering happen one after the other, so the
+/// stream is never split.
+pub(super) trait Conn: AsyncRead + AsyncWrite + Unpin + Send {
+    fn plain_tcp(&self) -> Option<&tokio::net::TcpStream> {
+        None
+    }
+}
+
+impl Conn for tokio::net::TcpStream {
+    fn plain_tcp(&self) -> Option<&tokio::net::TcpStream> {
+        Some(self)
+    }
+}
+
+impl Conn for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {}
+
 /// Serves one connection (plaintext or TLS). `acl` is Venice's verdict on the peer's certificate.
-pub(super) async fn handle<S>(stream: S, peer: SocketAddr, shared: Arc<ServerShared>, acl: Result<(), String>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-{
-    let (mut rd, mut wr) = tokio::io::split(stream);
+pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc<ServerShared>, acl: Result<(), String>) {
     let idle = shared.config.server_idle_timeout;
     let mut buf = Vec::with_capacity(4096);
     let raw = loop {
@@ -38,13 +51,13 @@ where
             Ok(None) => {}
             Err(e) => {
                 log::warn!("{peer}: {e}");
-                let _ = wr.write_all(&response::error_response(400, "Request decoding failed")).await;
-                linger(&mut rd, idle).await;
+                let _ = stream.write_all(&response::error_response(400, "Request decoding failed")).await;
+                linger(&mut stream, idle).await;
                 return;
             }
         }
         let mut chunk = [0u8; 4096];
-        match timeout(idle, rd.read(&mut chunk)).await {
+        match timeout(idle, stream.read(&mut chunk)).await {
             // A connectivity probe opens and closes without a word: nothing to do.
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
             Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
@@ -53,15 +66,15 @@ where
     if let Err(why) = acl {
         // Venice's ACL handler: 403 with an empty body, then close.
         log::warn!("{peer}: refused by the ACL: {why}");
-        let _ = wr.write_all(&response::error_response(403, "")).await;
-        let _ = wr.shutdown().await;
+        let _ = stream.write_all(&response::error_response(403, "")).await;
+        let _ = stream.shutdown().await;
         return;
     }
-    match serve_request(&raw, peer, &shared, &mut wr).await {
-        Outcome::Done => linger(&mut rd, idle).await,
+    match serve_request(&raw, peer, &shared, &mut stream).await {
+        Outcome::Done => linger(&mut stream, idle).await,
         Outcome::Close => {}
     }
-    let _ = wr.shutdown().await;
+    let _ = stream.shutdown().await;
 }
 
 /// Reads and discards until the peer closes or the connection idles out (Venice's 300 s).
@@ -84,12 +97,7 @@ async fn reject<W: AsyncWrite + Unpin>(wr: &mut W, peer: SocketAddr, r: Rejectio
     }
 }
 
-async fn serve_request<W: AsyncWrite + Unpin>(
-    raw: &RawRequest,
-    peer: SocketAddr,
-    shared: &ServerShared,
-    wr: &mut W,
-) -> Outcome {
+async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &ServerShared, wr: &mut S) -> Outcome {
     let (id, _format) = match validate(raw, &shared.local) {
         Ok(v) => v,
         Err(r) => return reject(wr, peer, r).await,
@@ -134,12 +142,12 @@ async fn serve_request<W: AsyncWrite + Unpin>(
     // `lease` and `_admitted` drop here: the use ends as soon as the stream is written.
 }
 
-async fn send_stream<W: AsyncWrite + Unpin>(
+async fn send_stream<S: Conn>(
     lease: &SnapshotLease,
     shared: &ServerShared,
     algorithm: Algorithm,
     started: Instant,
-    wr: &mut W,
+    wr: &mut S,
 ) -> Result<()> {
     let limit = shared.config.sender_max_timeout;
     let mut buf = vec![0u8; shared.config.max_chunk_size.clamp(16 * 1024, 1 << 20)];
@@ -158,15 +166,15 @@ async fn send_stream<W: AsyncWrite + Unpin>(
     wr.flush().await.map_err(|e| Error::io("flush", e))
 }
 
-async fn send_file<W: AsyncWrite + Unpin>(
+async fn send_file<S: Conn>(
     file: &SnapshotFile,
     algorithm: Algorithm,
-    wr: &mut W,
+    wr: &mut S,
     buf: &mut [u8],
     limit: &crate::throttle::RateLimiter,
 ) -> Result<()> {
     let sum = file.checksum(algorithm).await?;
-    let mut f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
+    let f = std::fs::File::open(&file.path).map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
     let head = match algorithm {
         Algorithm::Md5 => response::file_head(&file.name, file.len, &sum),
         Algorithm::Xxh3_128 => response::file_head_fast(&file.name, file.len, &sum),
@@ -174,17 +182,64 @@ async fn send_file<W: AsyncWrite + Unpin>(
     wr.write_all(&head)
         .await
         .map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
-    let mut left = file.len;
+    let sent = match wr.plain_tcp() {
+        Some(tcp) => sendfile_all(tcp, &f, file.len, limit).await,
+        None => copy_file(tokio::fs::File::from_std(f), file.len, wr, buf, limit).await,
+    };
+    sent.map_err(|e| Error::io(format!("send {}", file.name), e))
+}
+
+/// Plaintext: the kernel moves file pages to the socket (no copies through user space). The
+/// snapshot's files were just read for their checksums, so they are in the page cache and the
+/// call does not wait for the disk.
+async fn sendfile_all(
+    tcp: &tokio::net::TcpStream,
+    file: &std::fs::File,
+    len: u64,
+    limit: &crate::throttle::RateLimiter,
+) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let mut offset: libc::off_t = 0;
+    while (offset as u64) < len {
+        let chunk = ((len - offset as u64) as usize).min(1 << 20);
+        tcp.writable().await?;
+        let sent = tcp.try_io(tokio::io::Interest::WRITABLE, || {
+            // SAFETY: both descriptors are open for the call; `offset` is a valid in/out pointer.
+            let n = unsafe { libc::sendfile(tcp.as_raw_fd(), file.as_raw_fd(), &mut offset, chunk) };
+            if n < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        });
+        match sent {
+            Ok(0) => {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"))
+            }
+            Ok(n) => limit.acquire(n).await,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// TLS: read the file in large pieces and hand each to rustls whole (large records, few writes).
+async fn copy_file<W: AsyncWrite + Unpin>(
+    mut f: tokio::fs::File,
+    len: u64,
+    wr: &mut W,
+    buf: &mut [u8],
+    limit: &crate::throttle::RateLimiter,
+) -> std::io::Result<()> {
+    let mut left = len;
     while left > 0 {
         let want = buf.len().min(left as usize);
-        let n = f.read(&mut buf[..want]).await.map_err(|e| Error::io(format!("read {}", file.path.display()), e))?;
+        let n = f.read(&mut buf[..want]).await?;
         if n == 0 {
-            return Err(Error::io(
-                format!("read {}", file.path.display()),
-                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"),
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"));
         }
-        wr.write_all(&buf[..n]).await.map_err(|e| Error::io(format!("send {}", file.name), e))?;
+        wr.write_all(&buf[..n]).await?;
         limit.acquire(n).await;
         left -= n as u64;
     }

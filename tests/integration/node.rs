@@ -116,3 +116,13 @@ fn discovery_and_host_snapshot_source() {
     assert_eq!(*asked.lock().unwrap(), vec![id.clone()]);
     assert_eq!(records::verify(&out.partition_dir, TableFormat::BlockBased).unwrap(), 500);
 }
+
+#[test]
+fn refused_bootstrap_never_calls_back() {
+    let base = tempdir();
+    let node = receiver(base.path(), TableFormat::BlockBased, &[]);
+    let (tx, rx) = mpsc::channel::<()>();
+    let err = node.bootstrap_with_callback(request(&my_store(), &["no-port-here".to_string()]), move |_| tx.send(()).unwrap());
+    assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "a refused call must not complete later");
+}

@@ -1,0 +1,145 @@
+//! Where received bytes go. Three stages run at once: the async side reads the socket into a
+//! buffer, one thread hashes it, another writes it to the file. A buffer goes back to the pool
+//! when both are done with it. The pool is the attempt's whole memory budget: when the disk (or
+//! the hash) is slower than the network, reading waits for a free buffer.
+
+use std::io::Write;
+use std::os::unix::io::AsRawFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, Result};
+use crate::protocol::checksum::{Algorithm, Hasher};
+
+/// Buffers in flight between the socket and the disk, and the size of each.
+const BUFFERS: usize = 4;
+pub(crate) const BUFFER_SIZE: usize = 1 << 20;
+
+/// A pool buffer shared by the hasher and the writer; back to the pool on the last drop.
+struct Shared {
+    bytes: Vec<u8>,
+    pool: mpsc::Sender<Vec<u8>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let _ = self.pool.try_send(std::mem::take(&mut self.bytes));
+    }
+}
+
+enum WriteCmd {
+    Open(PathBuf),
+    Data(Arc<Shared>),
+    Finish(oneshot::Sender<Result<()>>),
+}
+
+enum HashCmd {
+    Open(Algorithm),
+    Data(Arc<Shared>),
+    Finish(oneshot::Sender<String>),
+}
+
+pub(crate) struct Sink {
+    writes: mpsc::Sender<WriteCmd>,
+    hashes: mpsc::Sender<HashCmd>,
+    free: mpsc::Receiver<Vec<u8>>,
+    pool: mpsc::Sender<Vec<u8>>,
+}
+
+fn gone() -> Error {
+    Error::internal("a file writer thread stopped")
+}
+
+impl Sink {
+    pub fn start() -> Sink {
+        let (writes, write_rx) = mpsc::channel(BUFFERS + 2);
+        let (hashes, hash_rx) = mpsc::channel(BUFFERS + 2);
+        let (pool, free) = mpsc::channel(BUFFERS);
+        for _ in 0..BUFFERS {
+            pool.try_send(Vec::with_capacity(BUFFER_SIZE)).expect("room for every buffer");
+        }
+        tokio::task::spawn_blocking(move || writer(write_rx));
+        tokio::task::spawn_blocking(move || hasher(hash_rx));
+        Sink { writes, hashes, free, pool }
+    }
+
+    pub async fn open(&self, path: PathBuf, algorithm: Algorithm) -> Result<()> {
+        self.writes.send(WriteCmd::Open(path)).await.map_err(|_| gone())?;
+        self.hashes.send(HashCmd::Open(algorithm)).await.map_err(|_| gone())
+    }
+
+    /// An empty buffer; waits while every buffer is still being hashed or written (back-pressure).
+    pub async fn buffer(&mut self) -> Result<Vec<u8>> {
+        let mut b = self.free.recv().await.ok_or_else(gone)?;
+        b.clear();
+        Ok(b)
+    }
+
+    pub async fn write(&self, bytes: Vec<u8>) -> Result<()> {
+        let shared = Arc::new(Shared { bytes, pool: self.pool.clone() });
+        self.hashes.send(HashCmd::Data(shared.clone())).await.map_err(|_| gone())?;
+        self.writes.send(WriteCmd::Data(shared)).await.map_err(|_| gone())
+    }
+
+    /// Waits until the current file is hashed and written; returns its checksum in hex.
+    pub async fn finish(&self) -> Result<String> {
+        let (wtx, wrx) = oneshot::channel();
+        let (htx, hrx) = oneshot::channel();
+        self.writes.send(WriteCmd::Finish(wtx)).await.map_err(|_| gone())?;
+        self.hashes.send(HashCmd::Finish(htx)).await.map_err(|_| gone())?;
+        wrx.await.map_err(|_| gone())??;
+        hrx.await.map_err(|_| gone())
+    }
+}
+
+fn writer(mut cmds: mpsc::Receiver<WriteCmd>) {
+    let mut file: Option<(std::fs::File, PathBuf)> = None;
+    let mut error: Option<Error> = None;
+    while let Some(cmd) = cmds.blocking_recv() {
+        match cmd {
+            WriteCmd::Open(path) => match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(f) => file = Some((f, path)),
+                Err(e) => error = Some(Error::io(format!("create {}", path.display()), e)),
+            },
+            WriteCmd::Data(buf) => {
+                if let (Some((f, path)), None) = (file.as_mut(), &error) {
+                    if let Err(e) = f.write_all(&buf.bytes) {
+                        error = Some(Error::io(format!("write {}", path.display()), e));
+                    }
+                }
+            }
+            WriteCmd::Finish(reply) => {
+                let result = match (file.take(), error.take()) {
+                    (_, Some(e)) => Err(e),
+                    (Some((f, _)), None) => {
+                        // Start writing the file back now; install() waits for it (fdatasync).
+                        // SAFETY: a valid open descriptor; the call only schedules writeback.
+                        unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+                        Ok(())
+                    }
+                    (None, None) => Err(Error::internal("finish without an open file")),
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+fn hasher(mut cmds: mpsc::Receiver<HashCmd>) {
+    let mut current: Option<Hasher> = None;
+    while let Some(cmd) = cmds.blocking_recv() {
+        match cmd {
+            HashCmd::Open(a) => current = Some(Hasher::new(a)),
+            HashCmd::Data(buf) => {
+                if let Some(h) = current.as_mut() {
+                    h.update(&buf.bytes);
+                }
+            }
+            HashCmd::Finish(reply) => {
+                let _ = reply.send(current.take().map(Hasher::finish_hex).unwrap_or_default());
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! `vbt_config`: Venice-style key/value settings plus the host's callbacks, from which nodes are
+//! made.
+
+use std::ffi::{c_char, c_void};
+
+use super::boundary::str_arg;
+use super::callbacks::{vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_snapshot_fn, DiscoveryFn, LogFn, SnapshotFn};
+use super::handle::{borrow_mut, free, into_raw, write_out, Opaque, UserData};
+use super::result::vbt_result;
+use crate::config::{parse_properties, Config};
+use crate::error::Result;
+
+/// Settings for a node: Venice's own keys (`davinci.p2p.blob.transfer.server.port`,
+/// `blob.transfer.max.concurrent.snapshot.user`, `data.base.path`, ...) and vbt's `vbt.*` keys,
+/// plus the host's snapshot source, peer discovery and log sink.
+///
+/// Methods: `vbt_config_new`, `vbt_config_set`, `vbt_config_set_properties`,
+/// `vbt_config_set_snapshot_source`, `vbt_config_set_peer_discovery`, `vbt_config_set_log_sink`,
+/// `vbt_config_set_log_level`, `vbt_config_free`; used by `vbt_node_new`.
+///
+/// Each value is checked when it is set; the whole is checked when a node is made from it. A
+/// config is not safe to modify from two threads at once; once built, nodes do not refer to it.
+pub struct vbt_config {
+    /// Accepted pairs, in order (a later key wins when the node is made).
+    pairs: Vec<(String, String)>,
+    pub(crate) snapshot: Option<(SnapshotFn, UserData)>,
+    pub(crate) discovery: Option<(DiscoveryFn, UserData)>,
+    pub(crate) log_sink: Option<(LogFn, UserData)>,
+    pub(crate) log_level: log::LevelFilter,
+}
+
+impl Opaque for vbt_config {
+    const NAME: &'static str = "vbt_config";
+}
+
+impl vbt_config {
+    /// The core configuration (`data.base.path` and the other cross-key rules applied).
+    pub(crate) fn build(&self) -> Result<Config> {
+        Config::from_pairs(self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// Checks each pair's value, then keeps them all, or none.
+    fn add(&mut self, pairs: Vec<(String, String)>) -> Result<()> {
+        let mut scratch = Config::default();
+        let mut used = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let k = k.trim().to_string();
+            if scratch.set(&k, &v)? {
+                used.push((k, v));
+            }
+        }
+        self.pairs.extend(used);
+        Ok(())
+    }
+}
+
+/// Creates an empty config (every setting at Venice's default) and stores it in `*out`; free it
+/// with `vbt_config_free`.
+#[no_mangle]
+pub extern "C" fn vbt_config_new(out: *mut *mut vbt_config) -> vbt_result {
+    ffi_boundary!([out] {
+        let config = vbt_config {
+            pairs: Vec::new(),
+            snapshot: None,
+            discovery: None,
+            log_sink: None,
+            log_level: log::LevelFilter::Info,
+        };
+        // SAFETY: `out` is a writable pointer (checked non-NULL by the boundary).
+        unsafe { write_out(out, into_raw(config)) }
+    })
+}
+
+/// Sets one key to a value (both copied). Unknown keys are ignored and return `VBT_OK` (Venice
+/// hosts pass many). A value that cannot be used returns `VBT_CONFIG`, with a last-error message
+/// that names the key, and leaves the config unchanged.
+#[no_mangle]
+pub extern "C" fn vbt_config_set(config: *mut vbt_config, key: *const c_char, value: *const c_char) -> vbt_result {
+    ffi_boundary!([config, key, value] {
+        // SAFETY: C strings and a live config, per the contract.
+        let (key, value) = unsafe { (str_arg(key, "key")?, str_arg(value, "value")?) };
+        let config = unsafe { borrow_mut(config) }?;
+        config.add(vec![(key, value)])
+    })
+}
+
+/// Sets every `key=value` (or `key: value`) line of Java properties text, with `#`/`!` comments
+/// and backslash continuations, as `vbt_config_set` would. If any value is bad, returns
+/// `VBT_CONFIG` naming the key and sets none of them.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_properties(config: *mut vbt_config, text: *const c_char) -> vbt_result {
+    ffi_boundary!([config, text] {
+        // SAFETY: a C string and a live config, per the contract.
+        let text = unsafe { str_arg(text, "text") }?;
+        let config = unsafe { borrow_mut(config) }?;
+        config.add(parse_properties(&text)?)
+    })
+}
+
+/// Makes nodes built from this config serve snapshots that the host creates (a host that owns its
+/// RocksDB) instead of partitions vbt opens under `vbt.base.dir`. vbt names each snapshot's
+/// directory under `vbt.snapshot.dir` (default `<vbt.base.dir>/.vbt_host_snapshots`); see
+/// `vbt_snapshot_fn`. `user_data` is passed back to `callback` as is and must stay valid until
+/// every node made from this config is freed. Replaces an earlier snapshot source.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_snapshot_source(
+    config: *mut vbt_config,
+    callback: vbt_snapshot_fn,
+    user_data: *mut c_void,
+) -> vbt_result {
+    ffi_boundary!([config, callback] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.snapshot = callback.map(|f| (f, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// Makes nodes built from this config ask `callback` for peers when a bootstrap request names
+/// none; see `vbt_peer_discovery_fn`. `user_data` must stay valid until every node made from this
+/// config is freed. Replaces an earlier discovery callback.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_peer_discovery(
+    config: *mut vbt_config,
+    callback: vbt_peer_discovery_fn,
+    user_data: *mut c_void,
+) -> vbt_result {
+    ffi_boundary!([config, callback] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.discovery = callback.map(|f| (f, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// Sends vbt's log records to `callback`; see `vbt_log_fn`.
+///
+/// **Process-wide:** logging has one destination per process. The sink is installed when a node is
+/// made from this config (replacing any sink installed before, by C or by Java) and removed when
+/// that node is freed, if no later node replaced it; `vbt_node_free` returns only after calls in
+/// progress have returned, so `user_data` need only outlive that node. Records come from every
+/// node in the process, at `vbt_config_set_log_level`'s threshold (default `VBT_LOG_INFO`).
+#[no_mangle]
+pub extern "C" fn vbt_config_set_log_sink(config: *mut vbt_config, callback: vbt_log_fn, user_data: *mut c_void) -> vbt_result {
+    ffi_boundary!([config, callback] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.log_sink = callback.map(|f| (f, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// The most verbose level the log sink receives: a `vbt_log_level` (`VBT_LOG_OFF` .. `VBT_LOG_TRACE`,
+/// default `VBT_LOG_INFO`). Another number returns `VBT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_log_level(config: *mut vbt_config, level: u32) -> vbt_result {
+    ffi_boundary!([config] {
+        let filter = vbt_log_level::filter(level)?;
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.log_level = filter;
+        Ok(())
+    })
+}
+
+/// Frees a config. NULL is a no-op. Nodes made from it are not affected.
+#[no_mangle]
+pub extern "C" fn vbt_config_free(config: *mut vbt_config) {
+    ffi_boundary!([] -> () {
+        // SAFETY: NULL or a config from vbt_config_new, given up here.
+        unsafe { free(config) };
+        Ok(())
+    })
+}

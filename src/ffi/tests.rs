@@ -1,0 +1,127 @@
+//! Checks of the C ABI that need no C compiler: the committed header matches the code, every
+//! export goes through the boundary, and the completion contract holds through the exports.
+//! The C tests (`bindings/c/`, run by `scripts/test-c`) exercise it from C.
+
+use std::ffi::{c_void, CStr, CString};
+use std::path::Path;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::bootstrap::*;
+use super::config::*;
+use super::node::*;
+use super::result::*;
+
+#[test]
+fn committed_header_matches_the_code() {
+    let generated = std::fs::read_to_string(concat!(env!("OUT_DIR"), "/vbt.h")).unwrap();
+    assert!(!generated.is_empty(), "build.rs could not generate the header (see the build warnings)");
+    let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vbt.h"))
+        .unwrap_or_default();
+    assert!(
+        committed == generated,
+        "include/vbt.h differs from what cbindgen generates from src/ffi now: \
+         run `VBT_UPDATE_HEADER=1 cargo build` and commit include/vbt.h"
+    );
+}
+
+/// No export is written by hand outside the boundary macro, and each is `#[no_mangle]`.
+#[test]
+fn every_export_goes_through_the_boundary() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ffi");
+    let mut exports = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.contains("extern \"C\" fn vbt_") {
+                continue;
+            }
+            exports += 1;
+            let name = line.split("fn ").nth(1).unwrap().split('(').next().unwrap();
+            assert!(line.starts_with("pub extern \"C\" fn"), "{name}: exports are `pub extern \"C\" fn`");
+            assert!(lines[..i].iter().rev().find(|l| !l.trim_start().starts_with("///")) == Some(&"#[no_mangle]"), "{name}: #[no_mangle]");
+            // The body starts with the boundary, right after the signature.
+            let open = (i..lines.len()).find(|&j| lines[j].trim_end().ends_with('{')).unwrap();
+            let first = lines[open + 1].trim_start();
+            assert!(first.starts_with("ffi_boundary!("), "{}: {name} does not start with ffi_boundary!", path.display());
+        }
+    }
+    assert!(exports >= 30, "found only {exports} exports");
+}
+
+fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(vbt_last_error_message()) }.to_str().unwrap().to_owned()
+}
+
+unsafe extern "C" fn count_completion(user_data: *mut c_void, result: *const vbt_bootstrap_result) {
+    let counter = unsafe { &*(user_data as *const AtomicUsize) };
+    assert!(!result.is_null());
+    counter.fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn refused_bootstraps_never_call_back_and_accepted_ones_once() {
+    let base = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = ptr::null_mut();
+    assert_eq!(vbt_config_new(&mut config), vbt_result::VBT_OK);
+    let dir = cstr(&base.path().display().to_string());
+    assert_eq!(vbt_config_set(config, c"vbt.base.dir".as_ptr(), dir.as_ptr()), vbt_result::VBT_OK);
+    let mut node = ptr::null_mut();
+    assert_eq!(vbt_node_new(config, &mut node), vbt_result::VBT_OK);
+    vbt_config_free(config);
+
+    let counter = Box::new(AtomicUsize::new(0));
+    let user_data = &*counter as *const AtomicUsize as *mut c_void;
+    let mut request = ptr::null_mut();
+    assert_eq!(vbt_bootstrap_request_new(c"s".as_ptr(), 1, 0, &mut request), vbt_result::VBT_OK);
+
+    // A malformed peer is refused synchronously; the callback must not run for it.
+    assert_eq!(vbt_bootstrap_request_add_peer(request, c"host:notaport".as_ptr()), vbt_result::VBT_OK);
+    let mut op = 0;
+    let rc = vbt_node_bootstrap_partition(node, request, Some(count_completion), user_data, &mut op);
+    assert_eq!(rc, vbt_result::VBT_INVALID_ARGUMENT, "{}", last_error());
+    assert_eq!(op, 0, "outputs are written only on success");
+    vbt_bootstrap_request_free(request);
+
+    // One accepted (a peer that never answers), then the same partition again: refused.
+    assert_eq!(vbt_bootstrap_request_new(c"s".as_ptr(), 1, 0, &mut request), vbt_result::VBT_OK);
+    let peer = cstr(&silent.local_addr().unwrap().to_string());
+    assert_eq!(vbt_bootstrap_request_add_peer(request, peer.as_ptr()), vbt_result::VBT_OK);
+    assert_eq!(vbt_node_bootstrap_partition(node, request, Some(count_completion), user_data, &mut op), vbt_result::VBT_OK);
+    assert_eq!(
+        vbt_node_bootstrap_partition(node, request, Some(count_completion), user_data, ptr::null_mut()),
+        vbt_result::VBT_ALREADY_IN_PROGRESS
+    );
+    vbt_bootstrap_request_free(request);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(counter.load(Ordering::SeqCst), 0, "no callback for refused calls");
+    assert_eq!(vbt_node_cancel(node, op + 1000), vbt_result::VBT_NOT_FOUND);
+    vbt_node_free(node); // delivers the accepted one before returning
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(counter.load(Ordering::SeqCst), 1, "exactly once");
+}
+
+#[test]
+fn config_errors_name_the_key_and_change_nothing() {
+    let mut config = ptr::null_mut();
+    assert_eq!(vbt_config_new(&mut config), vbt_result::VBT_OK);
+    let props = c"vbt.base.dir=/tmp/x\nblob.transfer.max.concurrent.snapshot.user=-3\n";
+    assert_eq!(vbt_config_set_properties(config, props.as_ptr()), vbt_result::VBT_CONFIG);
+    assert!(last_error().contains("blob.transfer.max.concurrent.snapshot.user"), "{}", last_error());
+    assert_eq!(vbt_config_set(config, c"no.such.key".as_ptr(), c"whatever".as_ptr()), vbt_result::VBT_OK);
+    assert_eq!(last_error(), "");
+    assert_eq!(vbt_config_set(config, c"data.base.path".as_ptr(), c"/data".as_ptr()), vbt_result::VBT_OK);
+    let built = unsafe { &*config }.build().unwrap();
+    assert_eq!(built.base_dir.as_deref(), Some(Path::new("/data/rocksdb")), "nothing from the refused text");
+    vbt_config_free(config);
+    vbt_config_free(ptr::null_mut());
+}

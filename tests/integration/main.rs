@@ -9,5 +9,6 @@ mod node;
 mod tls;
 mod lifecycle;
 mod limits;
+mod mutation;
 mod transfer;
 mod vectors;

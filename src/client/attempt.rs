@@ -47,73 +47,61 @@ pub(crate) struct Transport {
     pub read_limit: std::sync::Arc<RateLimiter>,
 }
 
-pub(crate) async fn fetch(
-    peer: &Peer,
-    id: &PartitionId,
-    format: TableFormat,
-    cfg: &Config,
-    transport: &Transport,
-    temp: &Path,
-    progress: Option<&ProgressFn>,
-) -> Result<Received> {
-    let stream = match timeout(cfg.connect_timeout, TcpStream::connect((peer.host.as_str(), peer.port))).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(Error::io(format!("connect to {peer}"), e)),
-        Err(_) => return Err(Error::new(ErrorKind::Timeout, format!("connect to {peer} timed out"))),
-    };
-    let _ = stream.set_nodelay(true);
-    match &transport.tls {
-        None => exchange(stream, peer, id, format, cfg, transport, temp, progress).await,
-        Some(tls) => {
-            let connector = tokio_rustls::TlsConnector::from(tls.client.clone());
-            let tls_stream = match timeout(HANDSHAKE_TIMEOUT, connector.connect(Tls::server_name(&peer.host)?, stream)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return Err(Error::io(format!("TLS handshake with {peer} failed"), e)),
-                Err(_) => return Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {peer} did not finish in time"))),
-            };
-            exchange(tls_stream, peer, id, format, cfg, transport, temp, progress).await
+/// One attempt on one peer: everything it needs.
+pub(crate) struct Attempt<'a> {
+    pub peer: &'a Peer,
+    pub id: &'a PartitionId,
+    pub format: TableFormat,
+    pub cfg: &'a Config,
+    pub transport: &'a Transport,
+    pub temp: &'a Path,
+    pub progress: Option<&'a ProgressFn>,
+}
+
+impl Attempt<'_> {
+    /// Connects (and shakes hands, with TLS), then runs the exchange. Dropping the stream at the
+    /// end closes the connection, which is what frees a Java sender's slot.
+    pub async fn fetch(&self) -> Result<Received> {
+        let peer = self.peer;
+        let stream = match timeout(self.cfg.connect_timeout, TcpStream::connect((peer.host.as_str(), peer.port))).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(Error::io(format!("connect to {peer}"), e)),
+            Err(_) => return Err(Error::new(ErrorKind::Timeout, format!("connect to {peer} timed out"))),
+        };
+        let _ = stream.set_nodelay(true);
+        let Some(tls) = &self.transport.tls else {
+            return self.exchange(stream).await;
+        };
+        let connector = tokio_rustls::TlsConnector::from(tls.client.clone());
+        match timeout(HANDSHAKE_TIMEOUT, connector.connect(Tls::server_name(&peer.host)?, stream)).await {
+            Ok(Ok(s)) => self.exchange(s).await,
+            Ok(Err(e)) => Err(Error::io(format!("TLS handshake with {peer} failed"), e)),
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {peer} did not finish in time"))),
         }
     }
-    // Dropping the stream closes the connection, which is what frees a Java sender's slot.
+
+    async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) -> Result<Received> {
+        let (rd, mut wr) = tokio::io::split(stream);
+        let cfg = self.cfg;
+        let request = encode_request_with(
+            self.id,
+            self.format,
+            cfg.partition_state_schema_version,
+            cfg.store_version_state_schema_version,
+            cfg.fast_checksum,
+        );
+        wr.write_all(&request).await.map_err(|e| Error::io("sending request", e))?;
+        wr.flush().await.map_err(|e| Error::io("sending request", e))?;
+        let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
+        let sent = std::time::Instant::now();
+        let result = receive_stream(&mut rx, self, sent).await;
+        let _ = wr.shutdown().await;
+        result
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    peer: &Peer,
-    id: &PartitionId,
-    format: TableFormat,
-    cfg: &Config,
-    transport: &Transport,
-    temp: &Path,
-    progress: Option<&ProgressFn>,
-) -> Result<Received> {
-    let (rd, mut wr) = tokio::io::split(stream);
-    let request = encode_request_with(
-        id,
-        format,
-        cfg.partition_state_schema_version,
-        cfg.store_version_state_schema_version,
-        cfg.fast_checksum,
-    );
-    wr.write_all(&request).await.map_err(|e| Error::io("sending request", e))?;
-    wr.flush().await.map_err(|e| Error::io("sending request", e))?;
-    let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
-    let sent = std::time::Instant::now();
-    let result = receive_stream(&mut rx, peer, id, temp, &transport.read_limit, progress, sent).await;
-    let _ = wr.shutdown().await;
-    result
-}
-
-async fn receive_stream<R: AsyncRead + Unpin>(
-    rx: &mut StreamReader<R>,
-    peer: &Peer,
-    id: &PartitionId,
-    temp: &Path,
-    read_limit: &RateLimiter,
-    progress: Option<&ProgressFn>,
-    sent: std::time::Instant,
-) -> Result<Received> {
+async fn receive_stream<R: AsyncRead + Unpin>(rx: &mut StreamReader<R>, a: &Attempt<'_>, sent: std::time::Instant) -> Result<Received> {
+    let (peer, id, temp, read_limit, progress) = (a.peer, a.id, a.temp, &*a.transport.read_limit, a.progress);
     let mut first_byte = None;
     let mut sink = Sink::start();
     let mut names: Vec<String> = Vec::new();

@@ -196,7 +196,16 @@ impl Receiver {
             let started = Instant::now();
             let temp = id.temp_dir(&self.base);
             let limit = self.cfg.receive_max_timeout;
-            let fetch = timeout(limit, attempt::fetch(&peer, &id, format, &self.cfg, &self.transport, &temp, req.progress.as_ref()));
+            let attempt = attempt::Attempt {
+                peer: &peer,
+                id: &id,
+                format,
+                cfg: &self.cfg,
+                transport: &self.transport,
+                temp: &temp,
+                progress: req.progress.as_ref(),
+            };
+            let fetch = timeout(limit, attempt.fetch());
             let fetched = tokio::select! {
                 r = fetch => r.map_err(|_| Error::new(
                     ErrorKind::Timeout,

@@ -113,7 +113,17 @@ impl Drop for SnapshotLease {
 
 #[derive(Default)]
 struct Slot {
+    /// Held while a snapshot is checked, created or removed (the per-partition lock).
     current: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
+    /// The same snapshot, for readers that must not wait behind a checkpoint being made.
+    published: Mutex<Option<Arc<Snapshot>>>,
+}
+
+impl Slot {
+    fn publish(&self, current: &mut Option<Arc<Snapshot>>, snap: Option<Arc<Snapshot>>) {
+        *self.published.lock().unwrap() = snap.clone();
+        *current = snap;
+    }
 }
 
 /// What a test or an operator can see of one partition's snapshot.
@@ -159,10 +169,10 @@ impl SnapshotManager {
                     ),
                 ));
             }
-            *current = None;
+            slot.publish(&mut current, None);
             let snap = self.create(id).await?;
             log::info!("created snapshot of {id}: {} files, {} bytes", snap.files.len(), snap.total_bytes());
-            *current = Some(snap);
+            slot.publish(&mut current, Some(snap));
         }
         let snap = current.as_ref().expect("set above").clone();
         snap.users.fetch_add(1, Ordering::SeqCst);
@@ -210,7 +220,7 @@ impl SnapshotManager {
             match tokio::task::spawn_blocking(move || source.remove_snapshot(&id2, &dir)).await {
                 Ok(Ok(())) => {
                     log::info!("removed stale snapshot of {id}");
-                    *current = None;
+                    slot.publish(&mut current, None);
                     removed += 1;
                 }
                 Ok(Err(e)) => log::warn!("removing stale snapshot of {id}: {e}"),
@@ -222,17 +232,14 @@ impl SnapshotManager {
 
     pub fn info(&self, id: &PartitionId) -> Option<SnapshotInfo> {
         let slot = self.slots.lock().unwrap().get(id)?.clone();
-        let current = slot.current.try_lock().ok()?;
-        current.as_ref().map(|s| SnapshotInfo { generation: s.generation, users: s.users(), files: s.files.len() })
+        let snap = slot.published.lock().unwrap().clone()?;
+        Some(SnapshotInfo { generation: snap.generation, users: snap.users(), files: snap.files.len() })
     }
 
     /// Total uses of all snapshots (0 when no transfer is being served).
     pub fn total_users(&self) -> usize {
         let slots: Vec<_> = self.slots.lock().unwrap().values().cloned().collect();
-        slots
-            .iter()
-            .filter_map(|s| s.current.try_lock().ok().and_then(|c| c.as_ref().map(|s| s.users())))
-            .sum()
+        slots.iter().filter_map(|s| s.published.lock().unwrap().as_ref().map(|s| s.users())).sum()
     }
 }
 

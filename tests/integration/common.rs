@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 use venice_blob_transfer::storage::{local, records};
 use venice_blob_transfer::{BootstrapRequest, Config, Node, PartitionId, PartitionMetadata, TableFormat};
 
+/// A Venice wire vector: from `$VBT_VECTORS`, else `shared/` beside the checkout (as in CI).
 pub fn vector(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/venice-wire").join(name);
+    let dir = std::env::var_os("VBT_VECTORS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/venice-wire"));
+    let path = dir.join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("vector {}: {e}", path.display()))
 }
 

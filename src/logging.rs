@@ -36,6 +36,9 @@ pub fn set_sink(sink: Option<LogSink>, level: log::LevelFilter) -> bool {
     if installed {
         log::set_max_level(if sink.is_some() { level } else { log::LevelFilter::Off });
     }
-    *SINK.write().unwrap() = sink.map(|s| (s, level));
+    // Drop the old sink only after the lock is released: dropping it may log (JNI does), and
+    // logging takes the same lock.
+    let old = std::mem::replace(&mut *SINK.write().unwrap(), sink.map(|s| (s, level)));
+    drop(old);
     installed
 }

@@ -2,6 +2,7 @@
 //! One test binary (modules below) so the RocksDB-linked executable is built once.
 
 mod cli;
+mod codes;
 mod common;
 mod fastsum;
 mod faults;

@@ -1,0 +1,351 @@
+package org.venicedb.blobtransfer;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A vbt node: serves partitions to peers and bootstraps partitions from them, over Venice's own
+ * blob-transfer protocol. It runs on the native library's own threads; every method may be called
+ * from any thread.
+ *
+ * <pre>{@code
+ * Map<String, String> config = new HashMap<>();
+ * config.put("vbt.base.dir", "/data/rocksdb");
+ * config.put("davinci.p2p.blob.transfer.server.port", "7700");
+ * try (BlobTransferNode node = BlobTransferNode.open(config)) {
+ *     node.startServer();
+ *     BootstrapResult r = node.bootstrapPartition("myStore", 1, 0, null, Arrays.asList("peer-a:7700")).join();
+ *     // resume Kafka from r.offsetRecord()
+ * }
+ * }</pre>
+ *
+ * <p>Configuration uses Venice's own keys (a Venice host can pass its properties straight
+ * through; unknown keys are ignored) and {@code vbt.*} keys for the rest; a bad value throws
+ * {@link BlobTransferException} with {@link BlobTransferException.Code#CONFIG} naming the key.
+ * A node with a {@link SnapshotSource} serves the host's checkpoints, created under
+ * {@code vbt.snapshot.dir} (default {@code <vbt.base.dir>/.vbt_host_snapshots}).
+ *
+ * <p>{@link #close()} cancels running bootstraps (their futures complete with
+ * {@link BlobTransferException.Code#CANCELLED}), stops the server and frees the native node. It is
+ * idempotent, may race any other call, and every call after it throws
+ * {@link IllegalStateException}.
+ */
+public final class BlobTransferNode implements AutoCloseable {
+    static {
+        NativeLibrary.ensureLoaded();
+    }
+
+    private static final class DefaultExecutorHolder {
+        static final Executor INSTANCE = defaultExecutor();
+    }
+
+    /** A small pool of daemon threads that complete bootstrap futures. */
+    private static Executor defaultExecutor() {
+        AtomicInteger seq = new AtomicInteger();
+        ThreadFactory factory = r -> {
+            Thread t = new Thread(r, "vbt-completion-" + seq.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), factory);
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    // Handle lifetime: every native call holds the read lock (taken with tryLock, so no call ever
+    // waits); close() marks the node closing, takes the write lock (waiting only for calls already
+    // inside native code, which are all short), zeroes the handle, releases, then frees the
+    // native node. No native call can therefore use a freed node, and a callback that calls the
+    // node while it closes gets IllegalStateException instead of a deadlock.
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private long handle; // guarded by lock
+    private final Executor completionExecutor;
+
+    private BlobTransferNode(long handle, Executor completionExecutor) {
+        this.handle = handle;
+        this.completionExecutor = completionExecutor;
+    }
+
+    /** A node configured by {@code config} (see the class docs). */
+    public static BlobTransferNode open(Map<String, String> config) {
+        return builder().config(config).open();
+    }
+
+    /** A node configured by {@code config}; property defaults are included. */
+    public static BlobTransferNode open(Properties config) {
+        return builder().config(config).open();
+    }
+
+    /**
+     * A node that serves the host's checkpoints through {@code source} and finds peers through
+     * {@code discovery} when a bootstrap names none; either may be null.
+     */
+    public static BlobTransferNode open(Map<String, String> config, SnapshotSource source, PeerDiscovery discovery) {
+        return builder().config(config).snapshotSource(source).peerDiscovery(discovery).open();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link BlobTransferNode}. */
+    public static final class Builder {
+        private final Map<String, String> config = new LinkedHashMap<>();
+        private SnapshotSource source;
+        private PeerDiscovery discovery;
+        private LogSink logSink;
+        private LogSink.Level logLevel = LogSink.Level.INFO;
+        private Executor executor;
+
+        private Builder() {}
+
+        /** Adds every entry (later entries win). */
+        public Builder config(Map<String, String> entries) {
+            Objects.requireNonNull(entries, "config");
+            for (Map.Entry<String, String> e : entries.entrySet()) {
+                set(e.getKey(), e.getValue());
+            }
+            return this;
+        }
+
+        /** Adds every property, defaults included. */
+        public Builder config(Properties properties) {
+            Objects.requireNonNull(properties, "config");
+            for (String key : properties.stringPropertyNames()) {
+                set(key, properties.getProperty(key));
+            }
+            return this;
+        }
+
+        public Builder set(String key, String value) {
+            config.put(Objects.requireNonNull(key, "config key"),
+                    Objects.requireNonNull(value, () -> "value of config key " + key));
+            return this;
+        }
+
+        /** Serve the host's checkpoints instead of partitions under the base directory. */
+        public Builder snapshotSource(SnapshotSource source) {
+            this.source = source;
+            return this;
+        }
+
+        /** Ask {@code discovery} for peers when a bootstrap names none. */
+        public Builder peerDiscovery(PeerDiscovery discovery) {
+            this.discovery = discovery;
+            return this;
+        }
+
+        /**
+         * Installs {@code sink} as the process-wide log sink when the node opens (see
+         * {@link BlobTransferNode#setLogSink}); it stays installed after the node closes.
+         */
+        public Builder logSink(LogSink sink, LogSink.Level level) {
+            this.logSink = sink;
+            this.logLevel = Objects.requireNonNull(level, "level");
+            return this;
+        }
+
+        /**
+         * Where bootstrap futures are completed (default: a small pool of daemon threads named
+         * {@code vbt-completion-N}). It should hand tasks to other threads: an executor that runs
+         * them inline runs user continuations on vbt's callback thread, delaying other completions.
+         */
+        public Builder completionExecutor(Executor executor) {
+            this.executor = executor;
+            return this;
+        }
+
+        public BlobTransferNode open() {
+            if (logSink != null) {
+                setLogSink(logSink, logLevel);
+            }
+            String[] keys = config.keySet().toArray(new String[0]);
+            String[] values = config.values().toArray(new String[0]);
+            long handle = nativeOpen(keys, values,
+                    source == null ? null : new SnapshotSourceAdapter(source),
+                    discovery == null ? null : new PeerDiscoveryAdapter(discovery));
+            return new BlobTransferNode(handle, executor != null ? executor : DefaultExecutorHolder.INSTANCE);
+        }
+    }
+
+    /**
+     * Starts serving on {@code davinci.p2p.blob.transfer.server.port} ({@code 0} picks a free port)
+     * and returns the port it is bound to.
+     */
+    public int startServer() {
+        long h = enter();
+        try {
+            return nativeStartServer(h);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Bootstraps one partition from peers into the base directory.
+     *
+     * @param tableFormat {@code BLOCK_BASED_TABLE} or {@code PLAIN_TABLE}; null for the node's own
+     *     ({@code rocksdb.plain.table.format.enabled})
+     * @param peers {@code host[:port]} values tried in turn until one succeeds; null or empty to ask
+     *     the node's {@link PeerDiscovery}
+     * @return completes with the installed partition, or exceptionally with a
+     *     {@link BlobTransferException} (every peer failed, cancelled, node closed, ...)
+     * @throws BlobTransferException at once for a bad argument ({@code INVALID_ARGUMENT}), a node
+     *     without a base directory ({@code CONFIG}), or a bootstrap of the same partition already in
+     *     flight on this node ({@code ALREADY_IN_PROGRESS})
+     * @throws IllegalStateException if the node is closed
+     */
+    public BootstrapFuture bootstrapPartition(String store, int version, int partition, String tableFormat,
+            List<String> peers) {
+        Objects.requireNonNull(store, "store");
+        String[] peerArray = peers == null ? new String[0] : new ArrayList<>(peers).toArray(new String[0]);
+        for (String p : peerArray) {
+            Objects.requireNonNull(p, "peers must not contain null");
+        }
+        BootstrapFuture future = new BootstrapFuture(this, completionExecutor);
+        long h = enter();
+        try {
+            future.started(nativeBootstrap(h, store, version, partition, tableFormat, peerArray, future));
+        } finally {
+            exit();
+        }
+        return future;
+    }
+
+    /** Bootstraps in the node's own table format from the peers {@link PeerDiscovery} names. */
+    public BootstrapFuture bootstrapPartition(String store, int version, int partition) {
+        return bootstrapPartition(store, version, partition, null, Collections.<String>emptyList());
+    }
+
+    /**
+     * Asks a running bootstrap to stop (its future then completes with
+     * {@link BlobTransferException.Code#CANCELLED}); false if it is not running.
+     */
+    public boolean cancel(long opId) {
+        long h = enter();
+        try {
+            return nativeCancel(h, opId);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Like {@link #cancel(long)}, but false instead of an exception when the node is closed. */
+    boolean cancelQuietly(long opId) {
+        if (opId <= 0 || closing.get() || !lock.readLock().tryLock()) {
+            return false;
+        }
+        try {
+            return handle != 0 && nativeCancel(handle, opId);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public boolean isClosed() {
+        return closing.get();
+    }
+
+    /**
+     * Cancels running bootstraps and completes their futures, stops the server, frees the native
+     * node. Idempotent: a second call (or one racing the first) returns at once. Called from
+     * inside a call on this node (a log sink), the close finishes on another thread.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        if (lock.getReadHoldCount() > 0) {
+            // This thread is inside a native call of this node (a log record forwarded to the
+            // host): waiting for the write lock here would wait for ourselves.
+            Thread t = new Thread(this::release, "vbt-close");
+            t.setDaemon(true);
+            t.start();
+            return;
+        }
+        release();
+    }
+
+    private void release() {
+        long h;
+        lock.writeLock().lock();
+        try {
+            h = handle;
+            handle = 0;
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (h != 0) {
+            nativeClose(h);
+        }
+    }
+
+    /**
+     * Forwards the native library's log records at {@code level} and above to {@code sink}
+     * (process-wide, replacing any earlier sink); null stops forwarding.
+     *
+     * @return false if another Rust logger already owns this process's log records
+     */
+    public static boolean setLogSink(LogSink sink, LogSink.Level level) {
+        Objects.requireNonNull(level, "level");
+        return nativeSetLogSink(sink == null ? null : new LogSinkAdapter(sink), sink == null ? 0 : level.number());
+    }
+
+    /** The version of the loaded native library. */
+    public static String libraryVersion() {
+        return NativeLibrary.nativeVersion();
+    }
+
+    private long enter() {
+        if (closing.get() || !lock.readLock().tryLock()) {
+            throw closed();
+        }
+        if (handle == 0) {
+            lock.readLock().unlock();
+            throw closed();
+        }
+        return handle;
+    }
+
+    private void exit() {
+        lock.readLock().unlock();
+    }
+
+    private static IllegalStateException closed() {
+        return new IllegalStateException("the BlobTransferNode is closed");
+    }
+
+    @Override
+    public String toString() {
+        return "BlobTransferNode[" + (closing.get() ? "closed" : "open") + "]";
+    }
+
+    private static native long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source,
+            PeerDiscoveryAdapter discovery);
+
+    private static native int nativeStartServer(long handle);
+
+    private static native long nativeBootstrap(long handle, String store, int version, int partition,
+            String tableFormat, String[] peers, BootstrapFuture future);
+
+    private static native boolean nativeCancel(long handle, long opId);
+
+    private static native void nativeClose(long handle);
+
+    private static native boolean nativeSetLogSink(LogSinkAdapter sink, int level);
+}

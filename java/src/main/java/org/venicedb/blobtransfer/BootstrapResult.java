@@ -1,0 +1,130 @@
+package org.venicedb.blobtransfer;
+
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A partition installed and verified, with what the host needs to resume from Kafka: the offset
+ * record and the store-version state that arrived with it (Venice's serialised forms).
+ */
+public final class BootstrapResult {
+    /** A peer that was tried (or probed) and failed before the one that served the partition. */
+    public static final class FailedPeer {
+        private final String peer;
+        private final BlobTransferException.Code code;
+        private final String message;
+
+        FailedPeer(String peer, BlobTransferException.Code code, String message) {
+            this.peer = peer;
+            this.code = code;
+            this.message = message;
+        }
+
+        public String peer() {
+            return peer;
+        }
+
+        public BlobTransferException.Code code() {
+            return code;
+        }
+
+        public String message() {
+            return message;
+        }
+
+        @Override
+        public String toString() {
+            return peer + ": " + code + " " + message;
+        }
+    }
+
+    private final String peer;
+    private final int files;
+    private final long bytes;
+    private final double seconds;
+    private final Path partitionDirectory;
+    private final byte[] offsetRecord;
+    private final byte[] storeVersionState;
+    private final List<FailedPeer> failedPeers;
+
+    BootstrapResult(String peer, int files, long bytes, double seconds, String partitionDirectory,
+            byte[] offsetRecord, byte[] storeVersionState, String[] failedNames, int[] failedCodes,
+            String[] failedMessages) {
+        this.peer = peer;
+        this.files = files;
+        this.bytes = bytes;
+        this.seconds = seconds;
+        this.partitionDirectory = Paths.get(partitionDirectory);
+        this.offsetRecord = offsetRecord;
+        this.storeVersionState = storeVersionState;
+        List<FailedPeer> failed = new ArrayList<>(failedNames.length);
+        for (int i = 0; i < failedNames.length; i++) {
+            failed.add(new FailedPeer(failedNames[i], BlobTransferException.Code.fromNumber(failedCodes[i]),
+                    failedMessages[i]));
+        }
+        this.failedPeers = Collections.unmodifiableList(failed);
+    }
+
+    /** The peer ({@code host:port}) that served the partition. */
+    public String peer() {
+        return peer;
+    }
+
+    /** Files received. */
+    public int files() {
+        return files;
+    }
+
+    /** Bytes received (file contents). */
+    public long bytes() {
+        return bytes;
+    }
+
+    /** Time spent on the successful peer. */
+    public double seconds() {
+        return seconds;
+    }
+
+    /** Where the partition was installed ({@code <base>/<store>_v<N>/<store>_v<N>_<P>}). */
+    public Path partitionDirectory() {
+        return partitionDirectory;
+    }
+
+    /** The partition's offset record ({@code OffsetRecord.toBytes()}: resume Kafka from here). */
+    public byte[] offsetRecord() {
+        return offsetRecord.clone();
+    }
+
+    /** The store-version state that came with the partition. */
+    public byte[] storeVersionState() {
+        return storeVersionState.clone();
+    }
+
+    /** Peers that failed before the one that served it, each with its cause. */
+    public List<FailedPeer> failedPeers() {
+        return failedPeers;
+    }
+
+    /** One line naming each failed peer and its cause; empty when none failed. */
+    public String failedPeersSummary() {
+        StringBuilder sb = new StringBuilder();
+        for (FailedPeer f : failedPeers) {
+            if (sb.length() > 0) {
+                sb.append("; ");
+            }
+            sb.append(f);
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "BootstrapResult[peer=" + peer + ", files=" + files + ", bytes=" + bytes + ", seconds=" + seconds
+                + ", partitionDirectory=" + partitionDirectory + ", offsetRecord=" + offsetRecord.length
+                + " bytes, storeVersionState=" + storeVersionState.length + " bytes, failedPeers=" + failedPeers
+                + "]";
+    }
+}

@@ -1,0 +1,180 @@
+//! Native methods of `org.venicedb.blobtransfer.BlobTransferNode`.
+//!
+//! The handle is the address of a `Box<Node>`. The Java class never passes a handle that was
+//! closed (it zeroes its field under the write side of a lock before calling `nativeClose`, and
+//! every other call holds the read side), so the only invalid value that reaches here is 0,
+//! which throws `IllegalStateException`.
+
+use std::sync::{Arc, Mutex};
+
+use jni::objects::{JClass, JObject, JObjectArray, JString};
+use jni::sys::{jboolean, jint, jlong, JNI_FALSE, JNI_TRUE};
+use jni::JNIEnv;
+
+use super::callbacks::{self, JavaDiscovery};
+use super::exceptions::{guard, JniError};
+use super::{remember_vm, string_arg, string_array};
+use crate::client::BootstrapRequest;
+use crate::config::Config;
+use crate::error::Error;
+use crate::logging::LogSink;
+use crate::node::Node;
+use crate::protocol::{PartitionId, TableFormat};
+
+fn node<'a>(handle: jlong) -> Result<&'a Node, JniError> {
+    if handle == 0 {
+        return Err(JniError::IllegalState("the BlobTransferNode is closed".into()));
+    }
+    // SAFETY: a non-zero handle is a live Box<Node> from nativeOpen; the Java side frees it only
+    // after every call holding it has returned (see the module docs).
+    Ok(unsafe { &*(handle as *const Node) })
+}
+
+/// `long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source, PeerDiscoveryAdapter discovery)`
+#[no_mangle]
+pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpen<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    keys: JObjectArray<'local>,
+    values: JObjectArray<'local>,
+    source: JObject<'local>,
+    discovery: JObject<'local>,
+) -> jlong {
+    guard(&mut env, 0, |env| {
+        remember_vm(env)?;
+        let keys = string_array(env, &keys, "config key")?;
+        let values = string_array(env, &values, "config value")?;
+        if keys.len() != values.len() {
+            return Err(Error::invalid("config keys and values differ in number").into());
+        }
+        let config = Config::from_pairs(keys.iter().zip(values.iter()))?;
+        let mut builder = Node::builder(config.clone());
+        if !source.is_null() {
+            let root = config.host_snapshot_root()?;
+            builder = builder.snapshot_source(Arc::new(callbacks::snapshot_source(env, &source, root)?));
+        }
+        if !discovery.is_null() {
+            builder = builder.peer_discovery(Arc::new(JavaDiscovery::new(env, &discovery)?));
+        }
+        let node = builder.build()?;
+        Ok(Box::into_raw(Box::new(node)) as jlong)
+    })
+}
+
+/// `int nativeStartServer(long handle)`: the bound port.
+#[no_mangle]
+pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeStartServer<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jint {
+    guard(&mut env, -1, |_env| {
+        let addr = node(handle)?.start_server()?;
+        Ok(jint::from(addr.port()))
+    })
+}
+
+/// `long nativeBootstrap(long handle, String store, int version, int partition, String tableFormat,
+/// String[] peers, BootstrapFuture future)`: the operation id. The future gets exactly one of
+/// `onNativeSuccess` / `onNativeFailure`, on the node's callback thread, if this returns.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBootstrap<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    store: JString<'local>,
+    version: jint,
+    partition: jint,
+    table_format: JString<'local>,
+    peers: JObjectArray<'local>,
+    future: JObject<'local>,
+) -> jlong {
+    guard(&mut env, 0, |env| {
+        let node = node(handle)?;
+        let store = string_arg(env, &store, "store")?;
+        let id = PartitionId::new(store, version, partition)?;
+        let format = if table_format.is_null() {
+            None
+        } else {
+            Some(string_arg(env, &table_format, "tableFormat")?.parse::<TableFormat>()?)
+        };
+        let peers = string_array(env, &peers, "peers")?;
+        if future.is_null() {
+            return Err(Error::invalid("future must not be null").into());
+        }
+        let mut req = BootstrapRequest::new(id, peers);
+        req.table_format = format;
+        let done = callbacks::completion(env, &future)?;
+        let op = node.bootstrap_with_callback(req, done)?;
+        Ok(op as jlong)
+    })
+}
+
+/// `boolean nativeCancel(long handle, long opId)`: false if no such operation is running.
+#[no_mangle]
+pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeCancel<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    op: jlong,
+) -> jboolean {
+    guard(&mut env, JNI_FALSE, |_env| {
+        let cancelled = op > 0 && node(handle)?.cancel(op as u64);
+        Ok(if cancelled { JNI_TRUE } else { JNI_FALSE })
+    })
+}
+
+/// `void nativeClose(long handle)`: cancels running bootstraps, delivers their completions, stops
+/// the server and the runtime, frees the node. The Java side calls it once per handle.
+#[no_mangle]
+pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeClose<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    guard(&mut env, (), |_env| {
+        if handle == 0 {
+            return Ok(());
+        }
+        // SAFETY: see `node`; the Java side passes each handle here exactly once, after it can no
+        // longer be used by any other call.
+        let node = unsafe { Box::from_raw(handle as *mut Node) };
+        node.close();
+        drop(node);
+        Ok(())
+    })
+}
+
+/// `boolean nativeSetLogSink(LogSinkAdapter sink, int level)`: process-wide; null stops
+/// forwarding. `level` 0 = off, 1 = ERROR … 5 = TRACE. False if another Rust logger was installed
+/// in this process first.
+#[no_mangle]
+pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeSetLogSink<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    sink: JObject<'local>,
+    level: jint,
+) -> jboolean {
+    guard(&mut env, JNI_FALSE, |env| {
+        remember_vm(env)?;
+        let filter = match level {
+            0 => log::LevelFilter::Off,
+            1 => log::LevelFilter::Error,
+            2 => log::LevelFilter::Warn,
+            3 => log::LevelFilter::Info,
+            4 => log::LevelFilter::Debug,
+            5 => log::LevelFilter::Trace,
+            other => return Err(Error::invalid(format!("log level {other} is not 0..5")).into()),
+        };
+        let sink = if sink.is_null() { None } else { Some(callbacks::log_sink(env, &sink)?) };
+        // `set_sink` drops the sink it replaces while holding the logger's lock; dropping ours
+        // deletes a global reference, which logs (jni traces), which takes that lock again. So we
+        // keep the installed sink alive here too and let the old one go after `set_sink`.
+        static INSTALLED: Mutex<Option<LogSink>> = Mutex::new(None);
+        let installed = crate::logging::set_sink(sink.clone(), filter);
+        let previous = std::mem::replace(&mut *INSTALLED.lock().unwrap_or_else(|e| e.into_inner()), sink);
+        drop(previous);
+        Ok(if installed { JNI_TRUE } else { JNI_FALSE })
+    })
+}

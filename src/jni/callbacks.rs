@@ -1,0 +1,368 @@
+//! Calling Java from vbt's own threads: bootstrap completions (the node's `vbt-callbacks`
+//! thread), the host's snapshot source and peer discovery (tokio blocking threads), and the log
+//! sink (whichever thread logs).
+//!
+//! Each call attaches the current thread as a daemon (`attach_current_thread_as_daemon`: it stays
+//! attached until it exits, and never keeps the JVM alive), runs inside a local-reference frame
+//! (attached threads have no native frame to free references), and checks for a pending exception
+//! after every Java call: an exception thrown by host code becomes a vbt [`Error`] (its code taken
+//! from a `BlobTransferException`), one thrown by our own Java glue is described and cleared.
+//! Java objects are held as [`JavaRef`]s and reached through their own methods, so no
+//! `FindClass` runs on a library thread (whose class loader may not see the application's).
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jni::objects::{GlobalRef, JByteArray, JObject, JObjectArray, JValue, JValueOwned};
+use jni::{JNIEnv, JavaVM};
+
+use super::exceptions::JniError;
+use super::{java_string, java_vm, string_array};
+use crate::client::{BootstrapOutcome, PeerDiscovery};
+use crate::error::{Error, ErrorKind, Result};
+use crate::logging::LogSink;
+use crate::protocol::PartitionId;
+use crate::snapshot::HostSnapshotSource;
+
+/// A global reference that attaches the dropping thread (as a daemon) before deleting itself,
+/// so it can be dropped on any library thread without jni's "detached thread" fallback.
+pub(crate) struct JavaRef {
+    global: Option<GlobalRef>,
+}
+
+impl JavaRef {
+    pub(crate) fn new(env: &JNIEnv, obj: &JObject) -> std::result::Result<JavaRef, JniError> {
+        if obj.is_null() {
+            return Err(Error::invalid("a callback object must not be null").into());
+        }
+        Ok(JavaRef { global: Some(env.new_global_ref(obj)?) })
+    }
+
+    pub(crate) fn as_obj(&self) -> &JObject<'static> {
+        self.global.as_ref().expect("present until drop").as_obj()
+    }
+}
+
+impl Drop for JavaRef {
+    fn drop(&mut self) {
+        if let Some(vm) = java_vm() {
+            let _ = attach(vm);
+        }
+        drop(self.global.take());
+    }
+}
+
+/// This thread's JNI environment, attaching it as a daemon if it is not attached yet. A thread
+/// attached here gets its Rust name as its Java name (`vbt-callbacks`, `vbt-worker-3`, ...), so
+/// host thread dumps and logs say whose it is. jni detaches it when the thread exits.
+pub(crate) fn attach(vm: &'static JavaVM) -> jni::errors::Result<JNIEnv<'static>> {
+    if let Ok(env) = vm.get_env() {
+        return Ok(env);
+    }
+    let mut env = vm.attach_current_thread_as_daemon()?;
+    // thread::current() panics while a thread's locals are being destroyed: no name then.
+    let name = std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned)).ok().flatten();
+    if let Some(name) = name {
+        let _ = env.with_local_frame(4, |env| -> jni::errors::Result<()> {
+            let thread =
+                env.call_static_method("java/lang/Thread", "currentThread", "()Ljava/lang/Thread;", &[])?.l()?;
+            let name = env.new_string(name)?;
+            env.call_method(&thread, "setName", "(Ljava/lang/String;)V", &[JValue::Object(&name)])?;
+            Ok(())
+        });
+        let _ = env.exception_clear();
+    }
+    Ok(env)
+}
+
+fn to_error(e: JniError) -> Error {
+    match e {
+        JniError::Vbt(e) => e,
+        other => Error::internal(other.to_string()),
+    }
+}
+
+/// Runs `f` with this thread attached to the JVM (as a daemon) inside a local-reference frame.
+/// No Java exception is pending when it returns.
+pub(crate) fn with_java<T>(f: impl FnOnce(&mut JNIEnv) -> std::result::Result<T, JniError>) -> Result<T> {
+    let vm = java_vm().ok_or_else(|| Error::internal("the JVM is unknown: JNI_OnLoad did not run"))?;
+    let mut env = attach(vm).map_err(|e| Error::internal(format!("attaching a vbt thread to the JVM: {e}")))?;
+    if env.exception_check().unwrap_or(true) {
+        return Err(Error::internal("a Java exception is pending on this thread"));
+    }
+    let result = env.with_local_frame(32, |env| {
+        let r = f(env);
+        clear_unexpected(env);
+        r
+    });
+    clear_unexpected(&mut env);
+    result.map_err(to_error)
+}
+
+/// Describes (stderr) and clears an exception our own Java glue left pending; there should be none.
+fn clear_unexpected(env: &mut JNIEnv) {
+    if env.exception_check().unwrap_or(false) {
+        let _ = env.exception_describe();
+        let _ = env.exception_clear();
+    }
+}
+
+/// Calls a method of a host callback adapter. A Java exception it throws is cleared and returned
+/// as an [`Error`]: with the code of a `BlobTransferException`, else `default`.
+fn call_host<'local>(
+    env: &mut JNIEnv<'local>,
+    adapter: &JObject,
+    name: &str,
+    sig: &str,
+    args: &[JValue],
+    default: ErrorKind,
+    what: &str,
+) -> std::result::Result<JValueOwned<'local>, JniError> {
+    match env.call_method(adapter, name, sig, args) {
+        Ok(v) => Ok(v),
+        Err(jni::errors::Error::JavaException) => Err(java_exception(env, adapter, default, what).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Takes the pending exception and converts it, asking the adapter (`NativeCallback` in Java) for
+/// its code and message.
+fn java_exception(env: &mut JNIEnv, adapter: &JObject, default: ErrorKind, what: &str) -> Error {
+    let throwable = match env.exception_occurred() {
+        Ok(t) => t,
+        Err(_) => JObject::null().into(),
+    };
+    let _ = env.exception_clear();
+    if throwable.is_null() {
+        return Error::new(default, format!("{what} failed"));
+    }
+    let code = match env.call_method(
+        adapter,
+        "errorCode",
+        "(Ljava/lang/Throwable;I)I",
+        &[JValue::Object(&throwable), JValue::Int(default.code() as i32)],
+    ) {
+        Ok(v) => v.i().unwrap_or(default.code() as i32),
+        Err(_) => {
+            clear_unexpected(env);
+            default.code() as i32
+        }
+    };
+    let message = match env.call_method(
+        adapter,
+        "errorMessage",
+        "(Ljava/lang/Throwable;)Ljava/lang/String;",
+        &[JValue::Object(&throwable)],
+    ) {
+        Ok(v) => match v.l() {
+            Ok(obj) if !obj.is_null() => java_string(env, &obj.into()).unwrap_or_default(),
+            _ => String::new(),
+        },
+        Err(_) => {
+            clear_unexpected(env);
+            String::new()
+        }
+    };
+    let _ = env.delete_local_ref(throwable);
+    let kind = u32::try_from(code).ok().and_then(ErrorKind::from_code).unwrap_or(default);
+    Error::new(kind, format!("{what} threw {message}"))
+}
+
+/// The host's Java `SnapshotSource` (through `SnapshotSourceAdapter.createSnapshot`), called on a
+/// tokio blocking thread with the directory vbt names under `root`.
+pub(crate) fn snapshot_source(
+    env: &JNIEnv,
+    adapter: &JObject,
+    root: PathBuf,
+) -> std::result::Result<HostSnapshotSource, JniError> {
+    let adapter = JavaRef::new(env, adapter)?;
+    Ok(HostSnapshotSource::new(
+        root,
+        Box::new(move |id: &PartitionId, dir: &std::path::Path| {
+            with_java(|env| {
+                let dir = dir
+                    .to_str()
+                    .ok_or_else(|| Error::invalid(format!("snapshot directory {} is not UTF-8", dir.display())))?;
+                let store = env.new_string(&id.store)?;
+                let dir = env.new_string(dir)?;
+                let value = call_host(
+                    env,
+                    adapter.as_obj(),
+                    "createSnapshot",
+                    "(Ljava/lang/String;IILjava/lang/String;)[[B",
+                    &[JValue::Object(&store), JValue::Int(id.version), JValue::Int(id.partition), JValue::Object(&dir)],
+                    ErrorKind::Io,
+                    "SnapshotSource.createSnapshot",
+                )?;
+                let pair = JObjectArray::from(value.l()?);
+                if pair.is_null() || env.get_array_length(&pair)? != 2 {
+                    return Err(Error::internal("SnapshotSourceAdapter returned no metadata pair").into());
+                }
+                let mut blob = |i| -> std::result::Result<Vec<u8>, JniError> {
+                    let bytes = JByteArray::from(env.get_object_array_element(&pair, i)?);
+                    if bytes.is_null() {
+                        return Err(Error::invalid("SnapshotSource returned a null metadata array").into());
+                    }
+                    let v = env.convert_byte_array(&bytes)?;
+                    env.delete_local_ref(bytes)?;
+                    Ok(v)
+                };
+                Ok((blob(0)?, blob(1)?))
+            })
+        }),
+    ))
+}
+
+/// The host's Java `PeerDiscovery` (through `PeerDiscoveryAdapter.discover`), called on a tokio
+/// blocking thread. An exception it throws fails the bootstrap (code `NO_PEERS` unless it is a
+/// `BlobTransferException`).
+pub(crate) struct JavaDiscovery {
+    adapter: JavaRef,
+}
+
+impl JavaDiscovery {
+    pub(crate) fn new(env: &JNIEnv, adapter: &JObject) -> std::result::Result<JavaDiscovery, JniError> {
+        Ok(JavaDiscovery { adapter: JavaRef::new(env, adapter)? })
+    }
+}
+
+impl PeerDiscovery for JavaDiscovery {
+    fn discover(&self, id: &PartitionId) -> Result<Vec<String>> {
+        with_java(|env| {
+            let store = env.new_string(&id.store)?;
+            let value = call_host(
+                env,
+                self.adapter.as_obj(),
+                "discover",
+                "(Ljava/lang/String;II)[Ljava/lang/String;",
+                &[JValue::Object(&store), JValue::Int(id.version), JValue::Int(id.partition)],
+                ErrorKind::NoPeers,
+                "PeerDiscovery.discoverPeers",
+            )?;
+            let peers = JObjectArray::from(value.l()?);
+            string_array(env, &peers, "discovered peers")
+        })
+    }
+}
+
+/// A bootstrap's completion: hands the result to the Java `BootstrapFuture`
+/// (`onNativeSuccess` / `onNativeFailure`), which passes it to its executor at once. Runs on the
+/// node's `vbt-callbacks` thread, exactly once.
+pub(crate) fn completion(
+    env: &JNIEnv,
+    future: &JObject,
+) -> std::result::Result<impl FnOnce(Result<BootstrapOutcome>) + Send + 'static, JniError> {
+    let future = JavaRef::new(env, future)?;
+    Ok(move |result: Result<BootstrapOutcome>| {
+        if let Err(e) = with_java(|env| deliver(env, future.as_obj(), result)) {
+            log::error!("could not hand a bootstrap result to Java: {e}");
+        }
+    })
+}
+
+fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>) -> std::result::Result<(), JniError> {
+    match result {
+        Ok(out) => {
+            let peer = env.new_string(&out.peer)?;
+            let dir = env.new_string(out.partition_dir.to_string_lossy())?;
+            let offset_record = env.byte_array_from_slice(&out.metadata.offset_record)?;
+            let store_version_state = env.byte_array_from_slice(&out.metadata.store_version_state)?;
+            let n = i32::try_from(out.failed_peers.len()).map_err(|_| Error::internal("too many failed peers"))?;
+            let names = env.new_object_array(n, "java/lang/String", JObject::null())?;
+            let messages = env.new_object_array(n, "java/lang/String", JObject::null())?;
+            let codes = env.new_int_array(n)?;
+            let mut code_values = Vec::with_capacity(out.failed_peers.len());
+            for (i, f) in out.failed_peers.iter().enumerate() {
+                env.with_local_frame(4, |env| -> std::result::Result<(), JniError> {
+                    let name = env.new_string(&f.peer)?;
+                    let message = env.new_string(f.error.message())?;
+                    env.set_object_array_element(&names, i as i32, &name)?;
+                    env.set_object_array_element(&messages, i as i32, &message)?;
+                    Ok(())
+                })?;
+                code_values.push(f.error.kind().code() as i32);
+            }
+            env.set_int_array_region(&codes, 0, &code_values)?;
+            env.call_method(
+                future,
+                "onNativeSuccess",
+                "(Ljava/lang/String;IJDLjava/lang/String;[B[B[Ljava/lang/String;[I[Ljava/lang/String;)V",
+                &[
+                    JValue::Object(&peer),
+                    JValue::Int(i32::try_from(out.files).unwrap_or(i32::MAX)),
+                    JValue::Long(i64::try_from(out.bytes).unwrap_or(i64::MAX)),
+                    JValue::Double(out.seconds),
+                    JValue::Object(&dir),
+                    JValue::Object(&offset_record),
+                    JValue::Object(&store_version_state),
+                    JValue::Object(&names),
+                    JValue::Object(&codes),
+                    JValue::Object(&messages),
+                ],
+            )?;
+        }
+        Err(e) => {
+            let message = env.new_string(e.message())?;
+            env.call_method(
+                future,
+                "onNativeFailure",
+                "(ILjava/lang/String;I)V",
+                &[
+                    JValue::Int(e.kind().code() as i32),
+                    JValue::Object(&message),
+                    JValue::Int(e.status().map_or(-1, i32::from)),
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+thread_local! {
+    static IN_SINK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The process-wide log sink: forwards records to `LogSinkAdapter.log(level, target, message)`
+/// (level 1 = ERROR … 5 = TRACE). Records from the `jni` crate itself are dropped (they describe
+/// the very calls that forward them), and so are records logged while the sink runs on the same
+/// thread or while a Java exception is pending on it.
+pub(crate) fn log_sink(env: &JNIEnv, adapter: &JObject) -> std::result::Result<LogSink, JniError> {
+    let adapter = JavaRef::new(env, adapter)?;
+    Ok(Arc::new(move |level: log::Level, target: &str, message: &str| {
+        if target == "jni" || target.starts_with("jni::") || IN_SINK.with(|f| f.replace(true)) {
+            return;
+        }
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                IN_SINK.with(|f| f.set(false));
+            }
+        }
+        let _reset = Reset;
+        forward_log(&adapter, level, target, message);
+    }))
+}
+
+fn forward_log(adapter: &JavaRef, level: log::Level, target: &str, message: &str) {
+    let Some(vm) = java_vm() else { return };
+    let Ok(mut env) = attach(vm) else { return };
+    // On a Java thread that is about to throw, no other JNI call is allowed: drop the record.
+    if env.exception_check().unwrap_or(true) {
+        return;
+    }
+    let _ = env.with_local_frame(4, |env| -> std::result::Result<(), JniError> {
+        let target = env.new_string(target)?;
+        let message = env.new_string(message)?;
+        let _ = env.call_method(
+            adapter.as_obj(),
+            "log",
+            "(ILjava/lang/String;Ljava/lang/String;)V",
+            &[JValue::Int(level as i32), JValue::Object(&target), JValue::Object(&message)],
+        );
+        // A host logger that throws loses that record, nothing more.
+        let _ = env.exception_clear();
+        Ok(())
+    });
+    let _ = env.exception_clear();
+}

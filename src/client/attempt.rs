@@ -94,16 +94,22 @@ impl Attempt<'_> {
         wr.flush().await.map_err(|e| Error::io("sending request", e))?;
         let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
         let sent = std::time::Instant::now();
-        let result = receive_stream(&mut rx, self, sent).await;
+        let mut sink = Sink::start();
+        let result = receive_stream(&mut rx, &mut sink, self, sent).await;
+        sink.shutdown().await;
         let _ = wr.shutdown().await;
         result
     }
 }
 
-async fn receive_stream<R: AsyncRead + Unpin>(rx: &mut StreamReader<R>, a: &Attempt<'_>, sent: std::time::Instant) -> Result<Received> {
+async fn receive_stream<R: AsyncRead + Unpin>(
+    rx: &mut StreamReader<R>,
+    sink: &mut Sink,
+    a: &Attempt<'_>,
+    sent: std::time::Instant,
+) -> Result<Received> {
     let (peer, id, temp, read_limit, progress) = (a.peer, a.id, a.temp, &*a.transport.read_limit, a.progress);
     let mut first_byte = None;
-    let mut sink = Sink::start();
     let mut names: Vec<String> = Vec::new();
     let mut bytes = 0u64;
     let mut metadata = None;
@@ -135,7 +141,7 @@ async fn receive_stream<R: AsyncRead + Unpin>(rx: &mut StreamReader<R>, a: &Atte
                     tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
                     tokio::fs::create_dir(temp).await.map_err(|e| Error::io(format!("create {}", temp.display()), e))?;
                 }
-                receive_file(rx, &mut sink, &temp.join(&name), &name, len, &checksum, read_limit, |done| {
+                receive_file(rx, sink, &temp.join(&name), &name, len, &checksum, read_limit, |done| {
                     if let Some(p) = progress {
                         p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
                     }

@@ -56,7 +56,19 @@ pub(crate) fn install(base: &Path, id: &PartitionId, format: TableFormat, verify
     Ok(target)
 }
 
-/// After a failed attempt: remove the temp directory it may have left.
+/// After a failed attempt: remove the temp directory it may have left. A cancelled attempt's
+/// writer may still be finishing one file for a moment, so a failed removal is retried briefly.
 pub(crate) fn cleanup(base: &Path, id: &PartitionId) -> Result<()> {
-    remove_dir_if_exists(&id.temp_dir(base))
+    let temp = id.temp_dir(base);
+    let mut tries = 0;
+    loop {
+        match remove_dir_if_exists(&temp) {
+            Err(e) if tries < 20 => {
+                tries += 1;
+                log::debug!("retrying removal of {}: {e}", temp.display());
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }

@@ -46,6 +46,7 @@ pub(crate) struct Sink {
     hashes: mpsc::Sender<HashCmd>,
     free: mpsc::Receiver<Vec<u8>>,
     pool: mpsc::Sender<Vec<u8>>,
+    threads: [tokio::task::JoinHandle<()>; 2],
 }
 
 fn gone() -> Error {
@@ -60,9 +61,18 @@ impl Sink {
         for _ in 0..BUFFERS {
             pool.try_send(Vec::with_capacity(BUFFER_SIZE)).expect("room for every buffer");
         }
-        tokio::task::spawn_blocking(move || writer(write_rx));
-        tokio::task::spawn_blocking(move || hasher(hash_rx));
-        Sink { writes, hashes, free, pool }
+        let threads = [tokio::task::spawn_blocking(move || writer(write_rx)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
+        Sink { writes, hashes, free, pool, threads }
+    }
+
+    /// Stops both threads and waits for them, so nothing touches the temp directory afterwards
+    /// (its cleanup must not race with a file still being created).
+    pub async fn shutdown(self) {
+        let Sink { writes, hashes, threads, .. } = self;
+        drop((writes, hashes));
+        for t in threads {
+            let _ = t.await;
+        }
     }
 
     pub async fn open(&self, path: PathBuf, algorithm: Algorithm) -> Result<()> {
@@ -98,6 +108,10 @@ fn writer(mut cmds: mpsc::Receiver<WriteCmd>) {
     let mut file: Option<(std::fs::File, PathBuf)> = None;
     let mut error: Option<Error> = None;
     while let Some(cmd) = cmds.blocking_recv() {
+        if cmds.is_closed() {
+            // The attempt is over (failed or cancelled): create and write nothing more.
+            break;
+        }
         match cmd {
             WriteCmd::Open(path) => match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(f) => file = Some((f, path)),

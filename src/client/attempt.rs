@@ -15,8 +15,8 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::decoder::ResponseHead;
 use crate::protocol::metadata::PartitionMetadata;
-use super::sink::{Sink, BUFFER_SIZE};
-use crate::protocol::checksum::Announced;
+use super::sink::{Finished, Sink, BUFFER_SIZE};
+use crate::protocol::checksum::{Algorithm, Announced};
 use crate::protocol::request::encode_request_with;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::throttle::RateLimiter;
@@ -102,11 +102,37 @@ impl Attempt<'_> {
     }
 }
 
+/// A file whose checksum is still being computed.
+type Pending = (String, u64, Announced, Finished);
+
 async fn receive_stream<R: AsyncRead + Unpin>(
     rx: &mut StreamReader<R>,
     sink: &mut Sink,
     a: &Attempt<'_>,
     sent: std::time::Instant,
+) -> Result<Received> {
+    let mut finishing: Vec<Pending> = Vec::new();
+    match stream_loop(rx, sink, a, sent, &mut finishing).await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            // A bad checksum earlier in the stream is the root cause of what broke later (a wrong
+            // content-length shows up as a garbled next head): report it first.
+            for (name, len, announced, finished) in finishing {
+                if let Ok(got) = finished.checksum().await {
+                    check_checksum(&name, len, &announced, got)?;
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn stream_loop<R: AsyncRead + Unpin>(
+    rx: &mut StreamReader<R>,
+    sink: &mut Sink,
+    a: &Attempt<'_>,
+    sent: std::time::Instant,
+    finishing: &mut Vec<Pending>,
 ) -> Result<Received> {
     let (peer, id, temp, read_limit, progress) = (a.peer, a.id, a.temp, &*a.transport.read_limit, a.progress);
     let mut first_byte = None;
@@ -141,12 +167,14 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                     tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
                     tokio::fs::create_dir(temp).await.map_err(|e| Error::io(format!("create {}", temp.display()), e))?;
                 }
-                receive_file(rx, sink, &temp.join(&name), &name, len, &checksum, read_limit, |done| {
+                let finished = receive_file(rx, sink, &temp.join(&name), len, checksum.algorithm, read_limit, |done| {
                     if let Some(p) = progress {
                         p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
                     }
                 })
-                .await?;
+                .await
+                .map_err(|e| e.context(format!("file {name:?}")))?;
+                finishing.push((name.clone(), len, checksum, finished));
                 bytes += len;
                 names.push(name);
             }
@@ -163,6 +191,11 @@ async fn receive_stream<R: AsyncRead + Unpin>(
                 if names.is_empty() {
                     return Err(Error::protocol("peer sent COMPLETE without any file"));
                 }
+                // Every checksum is checked before COMPLETE counts.
+                for (name, len, announced, finished) in finishing.drain(..) {
+                    check_checksum(&name, len, &announced, finished.checksum().await?)?;
+                }
+                sink.sync_all().await?;
                 let first_byte = first_byte.unwrap_or_default();
                 return Ok(Received { files: names.len(), bytes, metadata, first_byte });
             }
@@ -170,20 +203,19 @@ async fn receive_stream<R: AsyncRead + Unpin>(
     }
 }
 
-/// Streams one file body to `path`: the socket is read here, the writer thread hashes and writes
-/// (no second read of the file).
+/// Streams one file body to `path`: the socket is read here; the writer threads hash and write
+/// (no second read of the file). Returns without waiting for the checksum.
 #[allow(clippy::too_many_arguments)]
 async fn receive_file<R: AsyncRead + Unpin>(
     rx: &mut StreamReader<R>,
     sink: &mut Sink,
     path: &Path,
-    name: &str,
     len: u64,
-    announced: &Announced,
+    algorithm: Algorithm,
     read_limit: &RateLimiter,
     mut on_progress: impl FnMut(u64),
-) -> Result<()> {
-    sink.open(path.to_path_buf(), announced.algorithm).await?;
+) -> Result<Finished> {
+    sink.open(path.to_path_buf(), algorithm).await?;
     let mut done = 0u64;
     while done < len {
         let mut buf = sink.buffer().await?;
@@ -193,12 +225,15 @@ async fn receive_file<R: AsyncRead + Unpin>(
         if n > 0 {
             sink.write(buf).await?;
         }
-        read.map_err(|e| e.context(format!("file {name:?} after {} of {len} bytes", done + n as u64)))?;
+        read.map_err(|e| e.context(format!("after {} of {len} bytes", done + n as u64)))?;
         read_limit.acquire(n).await;
         done += n as u64;
         on_progress(done);
     }
-    let got = sink.finish().await?;
+    sink.finish().await
+}
+
+fn check_checksum(name: &str, len: u64, announced: &Announced, got: String) -> Result<()> {
     if got != announced.hex {
         return Err(Error::new(
             ErrorKind::Checksum,

@@ -1,5 +1,5 @@
-//! Installing a received partition: crash-safe and never over existing data. The files were
-//! fsynced as they completed; here the temp directory is fsynced, renamed onto the partition
+//! Installing a received partition: crash-safe and never over existing data. Every file was
+//! fdatasynced by the writer before COMPLETE was accepted; here the temp directory is fsynced, renamed onto the partition
 //! directory with no-replace semantics, the parent fsynced, and the result opened by RocksDB.
 //! All blocking: run off the async workers.
 
@@ -29,13 +29,7 @@ pub(crate) fn install(base: &Path, id: &PartitionId, format: TableFormat, verify
     let temp = id.temp_dir(base);
     let target = id.partition_dir(base);
     let parent = id.version_dir(base);
-    // Each file's writeback started when it arrived; wait for all of it, then the directory.
-    for entry in std::fs::read_dir(&temp).map_err(|e| Error::io(format!("list {}", temp.display()), e))? {
-        let path = entry.map_err(|e| Error::io(format!("list {}", temp.display()), e))?.path();
-        std::fs::File::open(&path)
-            .and_then(|f| f.sync_data())
-            .map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
-    }
+    // The files were made durable as they arrived (client::sink); now the directory entries.
     sync_dir(&temp)?;
     if target.is_dir() {
         // An empty directory (e.g. made by the host) may be replaced; prepare() refused data.

@@ -33,6 +33,8 @@ enum WriteCmd {
     Open(PathBuf),
     Data(Arc<Shared>),
     Finish(oneshot::Sender<Result<()>>),
+    /// Make every finished file durable (fdatasync the one still pending).
+    SyncAll(oneshot::Sender<Result<()>>),
 }
 
 enum HashCmd {
@@ -93,19 +95,49 @@ impl Sink {
         self.writes.send(WriteCmd::Data(shared)).await.map_err(|_| gone())
     }
 
-    /// Waits until the current file is hashed and written; returns its checksum in hex.
-    pub async fn finish(&self) -> Result<String> {
-        let (wtx, wrx) = oneshot::channel();
-        let (htx, hrx) = oneshot::channel();
+    /// Ends the current file. Does not wait: the returned [`Finished`] resolves to the file's
+    /// checksum once it is hashed and written, while the caller goes on with the next file.
+    pub async fn finish(&self) -> Result<Finished> {
+        let (wtx, written) = oneshot::channel();
+        let (htx, hashed) = oneshot::channel();
         self.writes.send(WriteCmd::Finish(wtx)).await.map_err(|_| gone())?;
         self.hashes.send(HashCmd::Finish(htx)).await.map_err(|_| gone())?;
-        wrx.await.map_err(|_| gone())??;
-        hrx.await.map_err(|_| gone())
+        Ok(Finished { written, hashed })
+    }
+
+    /// Waits until every finished file is on stable storage.
+    pub async fn sync_all(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.writes.send(WriteCmd::SyncAll(tx)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+}
+
+/// A file being finished: its checksum, and whether it was written.
+pub(crate) struct Finished {
+    written: oneshot::Receiver<Result<()>>,
+    hashed: oneshot::Receiver<String>,
+}
+
+impl Finished {
+    pub async fn checksum(self) -> Result<String> {
+        self.written.await.map_err(|_| gone())??;
+        self.hashed.await.map_err(|_| gone())
+    }
+}
+
+/// fdatasync of a finished file, lagging one file behind: by the time the next file ends, this
+/// one's writeback (started when it ended) is done and the call returns at once.
+fn sync_pending(pending: &mut Option<(std::fs::File, PathBuf)>) -> Result<()> {
+    match pending.take() {
+        Some((f, path)) => f.sync_data().map_err(|e| Error::io(format!("fsync {}", path.display()), e)),
+        None => Ok(()),
     }
 }
 
 fn writer(mut cmds: mpsc::Receiver<WriteCmd>) {
     let mut file: Option<(std::fs::File, PathBuf)> = None;
+    let mut pending: Option<(std::fs::File, PathBuf)> = None;
     let mut error: Option<Error> = None;
     while let Some(cmd) = cmds.blocking_recv() {
         if cmds.is_closed() {
@@ -127,15 +159,20 @@ fn writer(mut cmds: mpsc::Receiver<WriteCmd>) {
             WriteCmd::Finish(reply) => {
                 let result = match (file.take(), error.take()) {
                     (_, Some(e)) => Err(e),
-                    (Some((f, _)), None) => {
-                        // Start writing the file back now; install() waits for it (fdatasync).
+                    (Some((f, path)), None) => {
+                        // Start this file's writeback now, and make the previous one durable.
                         // SAFETY: a valid open descriptor; the call only schedules writeback.
                         unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-                        Ok(())
+                        let synced = sync_pending(&mut pending);
+                        pending = Some((f, path));
+                        synced
                     }
                     (None, None) => Err(Error::internal("finish without an open file")),
                 };
                 let _ = reply.send(result);
+            }
+            WriteCmd::SyncAll(reply) => {
+                let _ = reply.send(sync_pending(&mut pending));
             }
         }
     }

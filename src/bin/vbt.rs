@@ -266,7 +266,7 @@ fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
         "files": o.files,
         "bytes": o.bytes,
         "seconds": round3(o.seconds),
-        "first_byte_seconds": round3(o.first_byte_seconds),
+        "first_byte_seconds": (o.first_byte_seconds * 1e6).round() / 1e6,
         "mb_per_s": mb_per_s(o.bytes, o.seconds),
         "partition_dir": o.partition_dir.display().to_string(),
         "offset_record": STANDARD.encode(&o.metadata.offset_record),

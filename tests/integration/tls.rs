@@ -178,3 +178,22 @@ fn tls_settings_are_checked_when_the_node_is_made() {
     .unwrap();
     assert!(err.message().contains("/nonexistent.crt"), "{err}");
 }
+
+#[test]
+fn subject_allow_list_narrows_the_acl() {
+    let pki = Pki::new();
+    let a = tempdir();
+    let id = partition(a.path());
+    // Same issuer, but only "CN=allowed" is on the sender's list.
+    let mut sender_pairs = pki.node("a", &pki.ca1, false, "trust1.pem");
+    sender_pairs.push(("vbt.ssl.acl.allowed.subjects".into(), "CN=allowed; CN=also-allowed".into()));
+    let (_s, addr) = tls_sender(a.path(), sender_pairs);
+    let refused = tempdir();
+    let err = tls_receiver(refused.path(), pki.node("other", &pki.ca1, false, "trust1.pem"))
+        .bootstrap_blocking(request(&id, &[addr.clone()]))
+        .unwrap_err();
+    assert!(err.message().contains("403 Forbidden"), "{err}");
+    let ok = tempdir();
+    let out = tls_receiver(ok.path(), pki.node("allowed", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap();
+    assert_eq!(out.files > 0, true);
+}

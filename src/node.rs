@@ -215,7 +215,8 @@ impl Node {
     pub fn bootstrap(&self, req: BootstrapRequest) -> Result<Operation> {
         let accepted = self.accept(req)?;
         let (tx, rx) = oneshot::channel();
-        let id = self.spawn_op(accepted, move |result| {
+        let id = accepted.id;
+        self.spawn_op(accepted, move |result| {
             let _ = tx.send(result);
         });
         Ok(Operation { id, rx })
@@ -224,16 +225,19 @@ impl Node {
     /// Starts a bootstrap whose result is passed to `done` exactly once, on the node's callback
     /// thread (never inside this call, never on a runtime worker): on success, failure, cancel,
     /// or node shutdown. If this call returns an error, `done` is never called.
-    /// Returns the operation id for [`Node::cancel`].
+    /// Returns the operation id for [`Node::cancel`]; `done` gets it too, since it may run before
+    /// this call returns.
     pub fn bootstrap_with_callback(
         &self,
         req: BootstrapRequest,
-        done: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static,
+        done: impl FnOnce(u64, Result<BootstrapOutcome>) + Send + 'static,
     ) -> Result<u64> {
         // Every check first: the completion only exists once the operation is accepted.
         let accepted = self.accept(req)?;
-        let completion = Completion { done: Some(Box::new(done)), dispatcher: self.inner.dispatcher.clone() };
-        Ok(self.spawn_op(accepted, move |result| completion.complete(result)))
+        let id = accepted.id;
+        let completion = Completion { id, done: Some(Box::new(done)), dispatcher: self.inner.dispatcher.clone() };
+        self.spawn_op(accepted, move |result| completion.complete(result));
+        Ok(id)
     }
 
     /// The synchronous checks of a bootstrap; what they produce is all `spawn_op` needs.
@@ -244,21 +248,20 @@ impl Node {
         })?;
         receiver.parse_peers(&req.peers)?;
         let claim = receiver.claim(&req.id)?;
-        Ok(Accepted { handle, receiver, claim, req })
+        let id = self.inner.next_op.fetch_add(1, Ordering::SeqCst);
+        Ok(Accepted { id, handle, receiver, claim, req })
     }
 
-    fn spawn_op(&self, a: Accepted, finish: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static) -> u64 {
-        let id = self.inner.next_op.fetch_add(1, Ordering::SeqCst);
+    fn spawn_op(&self, a: Accepted, finish: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static) {
+        let Accepted { id, handle, receiver, claim, req } = a;
         let (cancel_tx, cancel_rx) = watch::channel(false);
         self.inner.ops.lock().unwrap().insert(id, cancel_tx);
         let inner = self.inner.clone();
-        let Accepted { handle, receiver, claim, req } = a;
         handle.spawn(async move {
             let result = receiver.bootstrap(req, claim, cancel_rx).await;
             inner.ops.lock().unwrap().remove(&id);
             finish(result);
         });
-        id
     }
 
     /// Bootstraps and waits for the result (from a thread that is not running async code).
@@ -368,17 +371,19 @@ impl Node {
 
 /// A bootstrap that passed its synchronous checks.
 struct Accepted {
+    id: u64,
     handle: tokio::runtime::Handle,
     receiver: Arc<Receiver>,
     claim: crate::client::InFlight,
     req: BootstrapRequest,
 }
 
-type DoneFn = Box<dyn FnOnce(Result<BootstrapOutcome>) + Send>;
+type DoneFn = Box<dyn FnOnce(u64, Result<BootstrapOutcome>) + Send>;
 
 /// A completion owed to the host: delivered once on the callback thread, with a shutdown error if
 /// the operation is dropped before it finishes.
 struct Completion {
+    id: u64,
     done: Option<DoneFn>,
     dispatcher: Arc<Dispatcher>,
 }
@@ -390,7 +395,8 @@ impl Completion {
 
     fn deliver(&mut self, result: Result<BootstrapOutcome>) {
         let Some(done) = self.done.take() else { return };
-        if let Err(job) = self.dispatcher.dispatch(Box::new(move || done(result))) {
+        let id = self.id;
+        if let Err(job) = self.dispatcher.dispatch(Box::new(move || done(id, result))) {
             // The dispatcher is gone (node closed from inside a callback): still exactly once,
             // still off the runtime.
             let _ = std::thread::Builder::new().name("vbt-callbacks-late".into()).spawn(job);

@@ -2,7 +2,7 @@
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 use super::bootstrap::{vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn};
 use super::callbacks::{install_log_sink, snapshot_adapter, HostDiscovery, LogSinkRegistration};
@@ -76,49 +76,6 @@ pub extern "C" fn vbt_node_start_server(node: *const vbt_node, out_port: *mut u1
     })
 }
 
-/// Whether the initiating call accepted the operation; the completion waits for the answer (a
-/// few instructions after the core returns) so it can report the op id, and so that a refused
-/// operation never reaches the host's callback.
-#[derive(Default)]
-struct Gate {
-    state: Mutex<Option<Option<u64>>>,
-    decided: Condvar,
-}
-
-impl Gate {
-    fn decide(&self, op_id: Option<u64>) {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(op_id);
-        self.decided.notify_all();
-    }
-    fn wait(&self) -> Option<u64> {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(decided) = *s {
-                return decided;
-            }
-            s = self.decided.wait(s).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-}
-
-/// Marks the operation refused unless [`Decision::accept`] ran (also if the call panics).
-struct Decision(Arc<Gate>, bool);
-
-impl Decision {
-    fn accept(mut self, op_id: u64) {
-        self.0.decide(Some(op_id));
-        self.1 = true;
-    }
-}
-
-impl Drop for Decision {
-    fn drop(&mut self) {
-        if !self.1 {
-            self.0.decide(None);
-        }
-    }
-}
-
 /// Starts bootstrapping the partition `request` names (the request is copied) and, if
 /// `out_op_id` is not NULL, stores the operation's id there for `vbt_node_cancel`.
 ///
@@ -145,12 +102,8 @@ pub extern "C" fn vbt_node_bootstrap_partition(
         let request = unsafe { borrow(request) }?.request.clone();
         let callback = callback.ok_or_else(|| Error::invalid("callback is NULL"))?;
         let user_data = UserData::new(user_data);
-        let gate = Arc::new(Gate::default());
-        let decision = Decision(gate.clone(), false);
-        let op_id = node.bootstrap_with_callback(request, move |outcome| {
-            // The core may drop (and so "complete") an operation it refused; the host already
-            // got that error from the call, so the callback is not run for it.
-            let Some(op_id) = gate.wait() else { return };
+        // The core never calls back for a refused call, and hands the op id to the completion.
+        let op_id = node.bootstrap_with_callback(request, move |op_id, outcome| {
             let result = vbt_bootstrap_result::new(op_id, outcome);
             let delivered = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: the host's callback with its own user_data; `result` lives across the call.
@@ -160,7 +113,6 @@ pub extern "C" fn vbt_node_bootstrap_partition(
                 log::error!("the completion callback of operation {op_id} unwound");
             }
         })?;
-        decision.accept(op_id);
         if !out_op_id.is_null() {
             // SAFETY: non-NULL and writable per the contract.
             unsafe { write_out(out_op_id, op_id) }?;

@@ -106,7 +106,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
         let mut req = BootstrapRequest::new(id, peers);
         req.table_format = format;
         let done = callbacks::completion(env, &future)?;
-        let op = node.bootstrap_with_callback(req, done)?;
+        let op = node.bootstrap_with_callback(req, move |_op, result| done(result))?;
         Ok(op as jlong)
     })
 }

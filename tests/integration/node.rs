@@ -19,7 +19,7 @@ fn completion_runs_once_on_the_callback_thread() {
     let node = receiver(base.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
     let (tx, rx) = mpsc::channel();
     let caller = std::thread::current().id();
-    node.bootstrap_with_callback(request(&id, &[good.peer()]), move |r| {
+    node.bootstrap_with_callback(request(&id, &[good.peer()]), move |_op, r| {
         let t = std::thread::current();
         tx.send((r.map(|o| o.files), t.name().map(String::from), t.id() != caller)).unwrap();
     })
@@ -41,7 +41,7 @@ fn close_with_work_in_flight_delivers_every_completion() {
     for p in 0..3 {
         let tx = tx.clone();
         let id = PartitionId::new("inFlight", 1, p).unwrap();
-        node.bootstrap_with_callback(request(&id, &[peer.clone()]), move |r| tx.send(r.unwrap_err().kind()).unwrap()).unwrap();
+        node.bootstrap_with_callback(request(&id, &[peer.clone()]), move |_op, r| tx.send(r.unwrap_err().kind()).unwrap()).unwrap();
     }
     std::thread::sleep(Duration::from_millis(200));
     node.close();
@@ -65,7 +65,7 @@ fn node_can_be_dropped_from_inside_its_callback() {
     guard
         .as_ref()
         .unwrap()
-        .bootstrap_with_callback(request(&my_store(), &[good.peer()]), move |r| {
+        .bootstrap_with_callback(request(&my_store(), &[good.peer()]), move |_op, r| {
             let n = holder.lock().unwrap().take();
             drop(n); // closes the node on its own callback thread
             tx.send(r.is_ok()).unwrap();
@@ -122,7 +122,7 @@ fn refused_bootstrap_never_calls_back() {
     let base = tempdir();
     let node = receiver(base.path(), TableFormat::BlockBased, &[]);
     let (tx, rx) = mpsc::channel::<()>();
-    let err = node.bootstrap_with_callback(request(&my_store(), &["no-port-here".to_string()]), move |_| tx.send(()).unwrap());
+    let err = node.bootstrap_with_callback(request(&my_store(), &["no-port-here".to_string()]), move |_, _| tx.send(()).unwrap());
     assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "a refused call must not complete later");
 }

@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::peers::Peer;
+use super::peers::{ConnectivityCache, Peer};
 use super::reader::StreamReader;
 use super::{Progress, ProgressFn};
 use crate::config::Config;
@@ -36,11 +36,6 @@ pub(crate) struct Received {
     pub first_byte: std::time::Duration,
 }
 
-/// A connect failure: the peer never saw our request (no cleanup needed, peer marked bad).
-pub(crate) fn is_connect_failure(e: &Error) -> bool {
-    e.message().starts_with("connect to ")
-}
-
 /// What every attempt of a node shares: TLS state and the global read limiter.
 pub(crate) struct Transport {
     pub tls: Option<std::sync::Arc<Tls>>,
@@ -56,6 +51,8 @@ pub(crate) struct Attempt<'a> {
     pub transport: &'a Transport,
     pub temp: &'a Path,
     pub progress: Option<&'a ProgressFn>,
+    /// Peers that refuse connections are remembered here (Venice's unconnectable-host cache).
+    pub cache: &'a ConnectivityCache,
 }
 
 impl Attempt<'_> {
@@ -65,8 +62,14 @@ impl Attempt<'_> {
         let peer = self.peer;
         let stream = match timeout(self.cfg.connect_timeout, TcpStream::connect((peer.host.as_str(), peer.port))).await {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(Error::io(format!("connect to {peer}"), e)),
-            Err(_) => return Err(Error::new(ErrorKind::Timeout, format!("connect to {peer} timed out"))),
+            Ok(Err(e)) => {
+                self.cache.mark_bad(peer);
+                return Err(Error::io(format!("connect to {peer}"), e));
+            }
+            Err(_) => {
+                self.cache.mark_bad(peer);
+                return Err(Error::new(ErrorKind::Timeout, format!("connect to {peer} timed out")));
+            }
         };
         let _ = stream.set_nodelay(true);
         let Some(tls) = &self.transport.tls else {

@@ -204,6 +204,7 @@ impl Receiver {
                 transport: &self.transport,
                 temp: &temp,
                 progress: req.progress.as_ref(),
+                cache: &self.cache,
             };
             let fetch = timeout(limit, attempt.fetch());
             let fetched = tokio::select! {
@@ -242,9 +243,6 @@ impl Receiver {
                 }
                 Err(e) => {
                     log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
-                    if attempt::is_connect_failure(&e) {
-                        self.cache.mark_bad(&peer);
-                    }
                     // Venice skips cleanup after 404/412 because nothing was written; removing a
                     // temp dir that may not exist costs nothing and guarantees no leftovers.
                     let (base, id2) = (self.base.clone(), id.clone());

@@ -174,7 +174,7 @@ async fn send_file<S: Conn>(
     limit: &crate::throttle::RateLimiter,
 ) -> Result<()> {
     let sum = file.checksum(algorithm).await?;
-    let f = std::fs::File::open(&file.path).map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
+    let f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
     let head = match algorithm {
         Algorithm::Md5 => response::file_head(&file.name, file.len, &sum),
         Algorithm::Xxh3_128 => response::file_head_fast(&file.name, file.len, &sum),
@@ -183,8 +183,8 @@ async fn send_file<S: Conn>(
         .await
         .map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
     let sent = match wr.plain_tcp() {
-        Some(tcp) => sendfile_all(tcp, &f, file.len, limit).await,
-        None => copy_file(tokio::fs::File::from_std(f), file.len, wr, buf, limit).await,
+        Some(tcp) => sendfile_all(tcp, &f.into_std().await, file.len, limit).await,
+        None => copy_file(f, file.len, wr, buf, limit).await,
     };
     sent.map_err(|e| Error::io(format!("send {}", file.name), e))
 }

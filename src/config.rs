@@ -12,6 +12,9 @@ use crate::protocol::TableFormat;
 pub const DEFAULT_PARTITION_STATE_SCHEMA_VERSION: u8 = 24;
 pub const DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION: u8 = 7;
 
+/// Largest concurrency cap (`vbt.server.max.connections`, ...); larger values mean this many.
+pub const MAX_CONCURRENCY: usize = 1_000_000;
+
 /// Every setting vbt uses, with Venice's defaults.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -86,6 +89,19 @@ pub struct Config {
     /// `server.adaptive.throttler.signal.refresh.interval.in.seconds` (30);
     /// `vbt.adaptive.throttler.interval.ms` overrides.
     pub adaptive_interval: Duration,
+    /// `vbt.server.request.head.timeout.ms` (30 s): how long the sender waits for a request head
+    /// after accepting a connection.
+    pub request_head_timeout: Duration,
+    /// `vbt.server.max.connections` (unset): connections the sender keeps open at once; `None`
+    /// lets the server derive it from the open-file limit.
+    pub max_connections: Option<usize>,
+    /// `vbt.server.shutdown.grace.ms` (30 s): how long running transfers may finish when the
+    /// node closes; 0 ends them at once.
+    pub shutdown_grace: Duration,
+    /// `vbt.allow.plaintext` (false): allow plaintext (no TLS, no ACL) beyond loopback.
+    pub allow_plaintext: bool,
+    /// `blob.transfer.manager.enabled` (true): Venice's switch for blob transfer as a whole.
+    pub manager_enabled: bool,
 }
 
 impl Default for Config {
@@ -125,6 +141,11 @@ impl Default for Config {
             adaptive_step_percent: 20,
             adaptive_idle_threshold: 10,
             adaptive_interval: Duration::from_secs(30),
+            request_head_timeout: Duration::from_secs(30),
+            max_connections: None,
+            shutdown_grace: Duration::from_secs(30),
+            allow_plaintext: false,
+            manager_enabled: true,
         }
     }
 }
@@ -234,6 +255,13 @@ impl Config {
                 self.adaptive_interval = positive(key, seconds(key, v)?)?
             }
             "vbt.adaptive.throttler.interval.ms" => self.adaptive_interval = positive(key, millis(key, v)?)?,
+            "vbt.server.request.head.timeout.ms" => self.request_head_timeout = positive(key, millis(key, v)?)?,
+            "vbt.server.max.connections" => {
+                self.max_connections = Some(count(key, v, 1)?.min(MAX_CONCURRENCY))
+            }
+            "vbt.server.shutdown.grace.ms" => self.shutdown_grace = millis(key, v)?,
+            "vbt.allow.plaintext" => self.allow_plaintext = boolean(key, v)?,
+            "blob.transfer.manager.enabled" => self.manager_enabled = boolean(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -424,6 +452,31 @@ mod tests {
             ("blob.transfer.acl.enabled", "true"),
             ("blob.transfer.client.read.limit.bytes.per.sec", "-1"),
         ] {
+            let e = Config::from_pairs([(k, v)]).unwrap_err();
+            assert!(e.message().contains(k), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn server_and_switch_keys() {
+        let d = Config::default();
+        assert_eq!(d.request_head_timeout, Duration::from_secs(30));
+        assert_eq!(d.max_connections, None);
+        assert_eq!(d.shutdown_grace, Duration::from_secs(30));
+        assert!(!d.allow_plaintext && d.manager_enabled);
+        let c = Config::from_pairs([
+            ("vbt.server.request.head.timeout.ms", "1500"),
+            ("vbt.server.max.connections", "64"),
+            ("vbt.server.shutdown.grace.ms", "0"),
+            ("vbt.allow.plaintext", "true"),
+            ("blob.transfer.manager.enabled", "false"),
+        ])
+        .unwrap();
+        assert_eq!(c.request_head_timeout, Duration::from_millis(1500));
+        assert_eq!(c.max_connections, Some(64));
+        assert_eq!(c.shutdown_grace, Duration::ZERO);
+        assert!(c.allow_plaintext && !c.manager_enabled);
+        for (k, v) in [("vbt.server.request.head.timeout.ms", "0"), ("vbt.server.max.connections", "0")] {
             let e = Config::from_pairs([(k, v)]).unwrap_err();
             assert!(e.message().contains(k), "{k}: {e}");
         }

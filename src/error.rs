@@ -178,12 +178,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<rocksdb::Error> for Error {
-    fn from(e: rocksdb::Error) -> Self {
-        Error::storage(format!("RocksDB: {e}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::ErrorKind;

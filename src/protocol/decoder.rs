@@ -27,6 +27,11 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut resp = httparse::Response::new(&mut headers);
     let used = match resp.parse(buf) {
+        // Refused however it arrives: else a long head passed when one read brought all of it
+        // and failed when it came in pieces (caught by fuzz/fuzz_targets/response_stream.rs).
+        Ok(httparse::Status::Complete(n)) if n > MAX_RESPONSE_HEAD => {
+            return Err(Error::protocol(format!("response head larger than {MAX_RESPONSE_HEAD} bytes")))
+        }
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() >= MAX_RESPONSE_HEAD => {
             return Err(Error::protocol(format!("response head larger than {MAX_RESPONSE_HEAD} bytes")))
@@ -169,5 +174,19 @@ mod tests {
         for b in bad {
             assert!(parse_response_head(b.as_bytes()).is_err(), "{b}");
         }
+    }
+
+    #[test]
+    fn head_limit_does_not_depend_on_reads() {
+        let pad = "x".repeat(MAX_RESPONSE_HEAD);
+        let head = format!("HTTP/1.1 200 OK\r\nX-Blob-Transfer-Status: Completed\r\nx-pad: {pad}\r\n\r\n");
+        // In one read, and cut at the limit: refused both ways.
+        assert!(parse_response_head(head.as_bytes()).is_err());
+        assert!(parse_response_head(&head.as_bytes()[..MAX_RESPONSE_HEAD]).is_err());
+        // A head of exactly the limit still passes.
+        let fit = &pad[..pad.len() - (head.len() - MAX_RESPONSE_HEAD)];
+        let head = format!("HTTP/1.1 200 OK\r\nX-Blob-Transfer-Status: Completed\r\nx-pad: {fit}\r\n\r\n");
+        assert_eq!(head.len(), MAX_RESPONSE_HEAD);
+        assert_eq!(parse_response_head(head.as_bytes()).unwrap(), Some((ResponseHead::Complete, MAX_RESPONSE_HEAD)));
     }
 }

@@ -11,6 +11,13 @@ use rocksdb::{BlockBasedOptions, DBCompressionType, KeyEncodingType, Options, Pl
 use crate::error::{Error, Result};
 use crate::protocol::TableFormat;
 
+// Here rather than in error.rs, so the error type (and the protocol code) builds without RocksDB.
+impl From<rocksdb::Error> for Error {
+    fn from(e: rocksdb::Error) -> Self {
+        Error::storage(format!("RocksDB: {e}"))
+    }
+}
+
 /// Block-based table `format_version` vbt writes. RocksDB 11.8 defaults to 7, which RocksDB 9.x
 /// (Venice's RocksJava 9.11) cannot read; 5 is read by every RocksDB since 6.6.
 pub const BLOCK_BASED_FORMAT_VERSION: i32 = 5;

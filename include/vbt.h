@@ -147,6 +147,11 @@ typedef enum vbt_result {
      * The partition directory to install into already holds data.
      */
     VBT_PARTITION_EXISTS = 16,
+    /**
+     * Blob transfer is switched off for this node (`blob.transfer.manager.enabled=false`):
+     * nothing was started.
+     */
+    VBT_DISABLED = 17,
 } vbt_result;
 
 /**

@@ -13,13 +13,40 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# librocksdb-sys generates its bindings with libclang.
+# librocksdb-sys generates its bindings with libclang. bindgen (clang-sys) loads `libclang.so` or
+# `libclang-<N>.so*`; `libclang-cpp.so*` (on a fresh image, from libclang-cpp14) is a different
+# library and does not count. Prints the first usable path; exits 1 when there is none.
+# $1: directories to search (default: LIBCLANG_PATH, then the usual system locations).
+find_libclang() {
+    local dirs="${1:-${LIBCLANG_PATH:-} /usr/lib/llvm-*/lib /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib}"
+    local d f
+    for d in $dirs; do
+        for f in "$d"/libclang.so "$d"/libclang.so.* "$d"/libclang-[0-9]*.so*; do
+            [ -e "$f" ] && { echo "$f"; return 0; }
+        done
+    done
+    return 1
+}
+
 ensure_build_deps() {
-    if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ldconfig -p | grep -q libclang; then
-        echo "installing libclang-dev (needed to build the bundled RocksDB)"
+    if ! find_libclang >/dev/null; then
+        echo "installing libclang-dev (bindgen needs it to build the bundled RocksDB)"
         apt_install libclang-dev
+        find_libclang >/dev/null || { echo "libclang still missing after installing libclang-dev" >&2; return 1; }
     fi
     command -v cc >/dev/null || apt_install gcc g++
+    command -v c++ >/dev/null || apt_install g++
+}
+
+# The first build compiles the bundled RocksDB for 12-17 minutes on 2 cores; say so and show
+# cargo's progress then, instead of a silent --quiet build that looks like a hang.
+cargo_build() {
+    if [ ! -d "$CARGO_TARGET_DIR/debug/build" ] || ! ls "$CARGO_TARGET_DIR"/debug/build/librocksdb-sys-*/out >/dev/null 2>&1; then
+        echo "first build: compiling the bundled RocksDB into $CARGO_TARGET_DIR (12-17 minutes on 2 cores; later builds take seconds)"
+        cargo build "$@"
+    else
+        cargo build --quiet "$@"
+    fi
 }
 
 # The independent RocksDB 9 (rocksdict bundles 9.8.4) the compatibility tests open partitions with.
@@ -32,3 +59,7 @@ ensure_rocksdb9_python() {
             || "$py" -m pip install -q --break-system-packages -r tests/rocksdb9/requirements.txt
     fi
 }
+
+# The tests build with the crash/fault points compiled in (inactive unless a test sets one), and
+# every test script uses the same features so the crate is built once.
+TEST_FEATURES=(--features failpoints)

@@ -39,12 +39,14 @@ pub enum ErrorKind {
     NotFound = 15,
     /// The partition directory to install into already holds data.
     PartitionExists = 16,
+    /// Blob transfer is switched off for this node (`blob.transfer.manager.enabled=false`).
+    Disabled = 17,
 }
 
 impl ErrorKind {
     /// Every kind, in code order. The C result enum and Java's `Code` enum mirror this list
     /// (with 0 = OK before it); a test checks that they agree.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::InvalidArgument,
         ErrorKind::Config,
         ErrorKind::Io,
@@ -61,6 +63,7 @@ impl ErrorKind {
         ErrorKind::Internal,
         ErrorKind::NotFound,
         ErrorKind::PartitionExists,
+        ErrorKind::Disabled,
     ];
 
     /// The stable number of this kind (never 0, which means success in the bindings).
@@ -91,6 +94,7 @@ impl ErrorKind {
             ErrorKind::Internal => "INTERNAL",
             ErrorKind::NotFound => "NOT_FOUND",
             ErrorKind::PartitionExists => "PARTITION_EXISTS",
+            ErrorKind::Disabled => "DISABLED",
         }
     }
 
@@ -112,6 +116,7 @@ impl ErrorKind {
             ErrorKind::Internal => "internal error",
             ErrorKind::NotFound => "not found",
             ErrorKind::PartitionExists => "partition exists",
+            ErrorKind::Disabled => "blob transfer disabled",
         }
     }
 }

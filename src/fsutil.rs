@@ -49,3 +49,86 @@ pub fn remove_dir_if_exists(dir: &Path) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Takes an exclusive `flock` on `path` (created if missing) without waiting. `Ok(None)` when
+/// another open file description holds it — another process, or another attempt in this one.
+/// The lock lives as long as the returned file and dies with the process, so a crash never
+/// leaves it held.
+pub fn try_lock_file(path: &Path) -> Result<Option<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::io(format!("open lock file {}", path.display()), e))?;
+    // SAFETY: a valid open descriptor for the duration of the call.
+    if unsafe { libc::flock(std::os::unix::io::AsRawFd::as_raw_fd(&f), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(Some(f));
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(None),
+        _ => Err(Error::io(format!("lock {}", path.display()), err)),
+    }
+}
+
+/// Opens a directory as a handle, refusing a symlink in its place.
+pub fn open_dir(dir: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| Error::io(format!("open directory {}", dir.display()), e))
+}
+
+/// Creates a new file `name` inside the directory `dir` refers to. Relative to the handle, not to
+/// a path, so nothing that renames or replaces the directory can redirect the write; O_EXCL and
+/// O_NOFOLLOW refuse an existing file or a symlink.
+pub fn create_file_in(dir: &std::fs::File, name: &str) -> std::io::Result<std::fs::File> {
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    let c = CString::new(name).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in file name"))?;
+    // SAFETY: a valid directory descriptor and a NUL-terminated name; the returned descriptor is
+    // owned by the File from here on.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o644 as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
+/// Removes a directory's entries one by one, then the directory. The crash tests stop a process
+/// half way through (`cleanup-midway`) to prove a half-removed temp directory is handled.
+pub fn remove_dir_stepwise(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(format!("list {}", dir.display()), e)),
+    };
+    for (i, entry) in entries.enumerate() {
+        let path = entry.map_err(|e| Error::io(format!("list {}", dir.display()), e))?.path();
+        let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        match removed {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(format!("remove {}", path.display()), e))
+            }
+            _ => {}
+        }
+        if i == 0 {
+            crate::failpoint!("cleanup-midway");
+        }
+    }
+    remove_dir_if_exists(dir)
+}

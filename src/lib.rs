@@ -9,6 +9,16 @@
 //! Modules: [`protocol`] (wire format), [`server`] (sender), [`client`] (receiver),
 //! [`snapshot`] (snapshot sources and lifecycle), [`storage`] (RocksDB), [`config`], [`error`].
 
+/// A named fault point for the crash and fault tests (TiKV's fail-rs, `failpoints` feature);
+/// compiles to nothing otherwise. Names are listed in the README (Crash safety).
+macro_rules! failpoint {
+    ($name:literal) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name);
+    };
+}
+pub(crate) use failpoint;
+
 pub mod callback;
 pub mod client;
 pub mod config;
@@ -19,7 +29,7 @@ pub mod logging;
 pub mod jni;
 pub mod node;
 pub mod protocol;
-mod runtime;
+pub(crate) mod runtime;
 pub mod server;
 pub mod snapshot;
 pub mod storage;

@@ -67,6 +67,10 @@ impl NodeBuilder {
         let receiver = base.map(|b| {
             Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery, tls.clone(), read_limit.clone()))
         });
+        if let Some(r) = &receiver {
+            // Leftovers of a crash (ours or another process's) are repaired before anything runs.
+            r.reconcile()?;
+        }
         let runtime = crate::runtime::build(config.worker_threads)?;
         if let Some(a) = adaptive.clone() {
             // Venice's AdaptiveThrottlerSignalService tick.
@@ -147,6 +151,15 @@ fn lost() -> Error {
     Error::new(ErrorKind::Shutdown, "the node shut down before the bootstrap finished")
 }
 
+/// Venice's application switch, `blob.transfer.manager.enabled`.
+fn enabled(cfg: &Config) -> Result<()> {
+    if cfg.manager_enabled {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::Disabled, "blob transfer is disabled (blob.transfer.manager.enabled=false)"))
+    }
+}
+
 fn closed() -> Error {
     Error::new(ErrorKind::Shutdown, "the node is closed")
 }
@@ -177,9 +190,20 @@ impl Node {
     pub fn start_server(&self) -> Result<SocketAddr> {
         let handle = self.handle()?;
         let cfg = &self.inner.config;
+        enabled(cfg)?;
         let port = cfg
             .server_port
             .ok_or_else(|| Error::config("davinci.p2p.blob.transfer.server.port is not set"))?;
+        if !cfg.ssl_enabled && !cfg.bind_address.is_loopback() && !cfg.allow_plaintext {
+            // Venice never serves partitions without TLS and its ACL; neither do we, off loopback.
+            return Err(Error::config(format!(
+                "refusing to serve partitions in plaintext on {} (not a loopback address): set \
+                 blob.transfer.ssl.enabled=true and blob.transfer.acl.enabled=true (with the vbt.ssl.* \
+                 files), or bind to loopback (vbt.server.bind.address=127.0.0.1), or allow it \
+                 deliberately with vbt.allow.plaintext=true (trusted networks and tests only)",
+                cfg.bind_address
+            )));
+        }
         let snapshots = self.inner.snapshots.clone().ok_or_else(|| {
             Error::config("nothing to serve: set vbt.base.dir (or data.base.path), or give the node a snapshot source")
         })?;
@@ -187,6 +211,8 @@ impl Node {
         if let Some(s) = server.as_ref() {
             return Err(Error::invalid(format!("the server is already listening on {}", s.addr)));
         }
+        // As servers do: many peers, each connection a descriptor.
+        crate::server::raise_nofile_limit();
         let addr = SocketAddr::new(cfg.bind_address, port);
         let std_listener = std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("listen on {addr}"), e))?;
         std_listener.set_nonblocking(true).map_err(|e| Error::io("listener", e))?;
@@ -243,6 +269,7 @@ impl Node {
     /// The synchronous checks of a bootstrap; what they produce is all `spawn_op` needs.
     fn accept(&self, req: BootstrapRequest) -> Result<Accepted> {
         let handle = self.handle()?;
+        enabled(&self.inner.config)?;
         let receiver = self.inner.receiver.clone().ok_or_else(|| {
             Error::config("no base directory to install partitions into: set vbt.base.dir (or data.base.path)")
         })?;
@@ -257,8 +284,18 @@ impl Node {
         let (cancel_tx, cancel_rx) = watch::channel(false);
         self.inner.ops.lock().unwrap().insert(id, cancel_tx);
         let inner = self.inner.clone();
+        let replica = req.id.replica();
         handle.spawn(async move {
-            let result = receiver.bootstrap(req, claim, cancel_rx).await;
+            // Its own task, so a panic inside is caught here and reported as one (its guards have
+            // cleaned up by then), instead of surfacing as a lost operation.
+            let result = match tokio::spawn(async move { receiver.bootstrap(req, claim, cancel_rx).await }).await {
+                Ok(r) => r,
+                Err(e) if e.is_panic() => Err(Error::internal(format!(
+                    "bootstrap of {replica} panicked: {}",
+                    crate::runtime::panic_message(&*e.into_panic())
+                ))),
+                Err(_) => Err(lost()),
+            };
             inner.ops.lock().unwrap().remove(&id);
             finish(result);
         });
@@ -342,6 +379,15 @@ impl Node {
             let _ = tx.send(snapshots.cleanup().await);
         });
         rx.recv().map_err(|_| closed())
+    }
+
+    /// Stops the sender gracefully: no new connections, idle ones closed, transfers in flight may
+    /// finish for up to `grace`, then the rest are ended (their receivers fail fast and move on)
+    /// and every snapshot use is released. Blocks the caller for at most `grace` and a moment.
+    /// Returns how many transfers were ended unfinished. A node without a server returns 0.
+    pub fn stop_server(&self, grace: Duration) -> usize {
+        let server = self.inner.server.lock().unwrap().take();
+        server.map_or(0, |s| s.stop_gracefully(grace))
     }
 
     /// Cancels running bootstraps and waits (up to 30 s) for their results to be delivered,

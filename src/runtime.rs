@@ -30,3 +30,12 @@ pub(crate) fn shutdown(rt: tokio::runtime::Runtime) {
 pub(crate) async fn until_true(rx: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|v| *v).await;
 }
+
+/// The message of a caught panic's payload (the one place both bindings and the core read it).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}

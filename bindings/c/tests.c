@@ -235,7 +235,8 @@ static int test_result_names(void) {
     CHECK(strcmp(vbt_result_name(8), "VBT_CANCELLED") == 0);
     CHECK(strcmp(vbt_result_name(16), "VBT_PARTITION_EXISTS") == 0);
     CHECK(VBT_CANCELLED == 8 && VBT_PARTITION_EXISTS == 16 && VBT_CONFIG == 2);
-    CHECK(strcmp(vbt_result_name(17), "VBT_UNKNOWN") == 0);
+    CHECK(strcmp(vbt_result_name(17), "VBT_DISABLED") == 0);
+    CHECK(strcmp(vbt_result_name(18), "VBT_UNKNOWN") == 0);
     CHECK(strcmp(vbt_result_name(0xFFFFFFFFu), "VBT_UNKNOWN") == 0);
     CHECK(strcmp(vbt_result_message(VBT_CANCELLED), "cancelled") == 0);
     CHECK(strcmp(vbt_result_message(12345), "unknown result code") == 0);
@@ -414,6 +415,27 @@ static int test_config_keys_and_values(void) {
     CHECK(port == 0);
     vbt_node_free(node);
     vbt_config_free(config);
+    return 0;
+}
+
+/* Venice's switch: blob.transfer.manager.enabled=false starts nothing and says why. */
+static int test_manager_disabled(void) {
+    vbt_node *node = NULL;
+    uint16_t port = 0;
+    uint64_t op = 0;
+    struct completions c;
+    char dir[4096];
+    make_dir(dir, sizeof dir, "disabled");
+    const char *pairs[] = {"vbt.base.dir", dir, "davinci.p2p.blob.transfer.server.port", "0",
+                           "vbt.server.bind.address", "127.0.0.1", "blob.transfer.manager.enabled", "false", NULL};
+    completions_init(&c);
+    CHECK_OK(node_from(&node, pairs));
+    CHECK_RC(vbt_node_start_server(node, &port), VBT_DISABLED);
+    CHECK_MESSAGE("blob.transfer.manager.enabled=false");
+    CHECK(port == 0);
+    CHECK_RC(start(node, 0, "127.0.0.1:9", &c, &op), VBT_DISABLED);
+    CHECK_MESSAGE("blob transfer is disabled");
+    vbt_node_free(node);
     return 0;
 }
 
@@ -884,6 +906,7 @@ static const struct {
     {"null_arguments", test_null_arguments},
     {"bad_utf8", test_bad_utf8},
     {"config_keys_and_values", test_config_keys_and_values},
+    {"manager_disabled", test_manager_disabled},
     {"bootstrap_and_result", test_bootstrap_and_result},
     {"failed_peer_summary", test_failed_peer_summary},
     {"refused_bootstrap_never_calls_back", test_refused_bootstrap_never_calls_back},

@@ -159,6 +159,8 @@ impl ConfArgs {
 
 fn main() -> ExitCode {
     StderrLogger::install();
+    #[cfg(feature = "failpoints")]
+    let _failpoints = failpoints::setup();
     match run(Cli::parse().cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -205,11 +207,32 @@ fn run(cmd: Cmd) -> Result<()> {
                 }
                 None => Node::new(config)?,
             };
+            // Registered before the port opens: from then on a signal means a graceful stop.
+            let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+                .map_err(|e| Error::io("installing SIGTERM/SIGINT handlers", e))?;
             let addr = node.start_server()?;
-            println!("{}", serde_json::json!({"listening": addr.to_string()}));
-            loop {
-                std::thread::park();
+            let cfg = node.config();
+            // What is exposed, at a glance: address, TLS and ACL.
+            println!(
+                "{}",
+                serde_json::json!({"listening": addr.to_string(), "tls": cfg.ssl_enabled, "acl": cfg.acl_enabled,
+                    "loopback_only": addr.ip().is_loopback()})
+            );
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            let signal = signals.forever().next().unwrap_or(signal_hook::consts::SIGTERM);
+            let grace = cfg.shutdown_grace;
+            eprintln!(
+                "vbt serve: signal {signal}: stopping; transfers in flight may finish for {:.1}s (vbt.server.shutdown.grace.ms)",
+                grace.as_secs_f64()
+            );
+            let cut = node.stop_server(grace);
+            if cut > 0 {
+                eprintln!("vbt serve: ended {cut} unfinished transfer(s) after the grace period");
             }
+            node.close();
+            eprintln!("vbt serve: stopped");
+            Ok(())
         }
         Cmd::Fetch { part, peers, conf } => {
             let mut pairs = conf.pairs()?;
@@ -373,6 +396,24 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool
     println!("demo ok");
     println!("{}", result_json(&out));
     Ok(())
+}
+
+/// Test builds only: `FAILPOINTS=name=action;...` (fail-rs actions, e.g. `panic`, `sleep(100)`)
+/// and `VBT_KILL_AT=name[,name]`, which SIGKILLs the process at that point: a crash at exactly
+/// that instruction, with no destructor or cleanup running.
+#[cfg(feature = "failpoints")]
+mod failpoints {
+    pub fn setup() -> fail::FailScenario<'static> {
+        let scenario = fail::FailScenario::setup();
+        for name in std::env::var("VBT_KILL_AT").unwrap_or_default().split(',').filter(|n| !n.is_empty()) {
+            fail::cfg_callback(name, || {
+                // SAFETY: kill(2) on our own pid; nothing after it runs.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            })
+            .expect("a valid fail point name");
+        }
+        scenario
+    }
 }
 
 /// A temporary directory removed on drop.

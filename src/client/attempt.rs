@@ -2,7 +2,7 @@
 //! decode the stream, write each file into the temp directory while hashing and counting, check
 //! size and MD5 at each file's end, require METADATA before COMPLETE. Nothing is installed here.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,6 +34,8 @@ pub(crate) struct Received {
     pub metadata: PartitionMetadata,
     /// From sending the request to the first byte of the first file.
     pub first_byte: std::time::Duration,
+    /// The temp directory this attempt made, as a handle: every file was created through it.
+    pub dir: std::sync::Arc<std::fs::File>,
 }
 
 /// What every attempt of a node shares: TLS state and the global read limiter.
@@ -73,6 +75,7 @@ impl Attempt<'_> {
         };
         let _ = stream.set_nodelay(true);
         let Some(tls) = &self.transport.tls else {
+            warn_plaintext(&stream);
             return self.exchange(stream).await;
         };
         let connector = tokio_rustls::TlsConnector::from(tls.client.clone());
@@ -102,6 +105,19 @@ impl Attempt<'_> {
         sink.shutdown().await;
         let _ = wr.shutdown().await;
         result
+    }
+}
+
+/// Fetching in plaintext sends nothing secret, but off loopback the operator should know (once).
+fn warn_plaintext(stream: &TcpStream) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if let Ok(addr) = stream.peer_addr() {
+        if !addr.ip().is_loopback() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            log::warn!(
+                "fetching partitions in plaintext from {addr}, which is not on loopback; Venice runs blob \
+                 transfer only with blob.transfer.ssl.enabled=true and blob.transfer.acl.enabled=true"
+            );
+        }
     }
 }
 
@@ -139,6 +155,7 @@ async fn stream_loop<R: AsyncRead + Unpin>(
 ) -> Result<Received> {
     let (peer, id, temp, read_limit, progress) = (a.peer, a.id, a.temp, &*a.transport.read_limit, a.progress);
     let mut first_byte = None;
+    let mut dir: Option<std::sync::Arc<std::fs::File>> = None;
     let mut names: Vec<String> = Vec::new();
     let mut bytes = 0u64;
     let mut metadata = None;
@@ -165,18 +182,24 @@ async fn stream_loop<R: AsyncRead + Unpin>(
                     return Err(Error::protocol(format!("peer sent file {name:?} twice")));
                 }
                 first_byte.get_or_insert_with(|| sent.elapsed());
-                if names.is_empty() {
-                    let parent = temp.parent().expect("temp dir has a parent");
-                    tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
-                    tokio::fs::create_dir(temp).await.map_err(|e| Error::io(format!("create {}", temp.display()), e))?;
-                }
-                let finished = receive_file(rx, sink, &temp.join(&name), len, checksum.algorithm, read_limit, |done| {
+                let handle = match &dir {
+                    Some(d) => d.clone(),
+                    None => {
+                        let temp = temp.to_path_buf();
+                        let made = tokio::task::spawn_blocking(move || make_temp_dir(&temp))
+                            .await
+                            .map_err(|e| Error::internal(format!("creating the temp directory: {e}")))??;
+                        dir.insert(std::sync::Arc::new(made)).clone()
+                    }
+                };
+                let finished = receive_file(rx, sink, (handle, temp.join(&name)), len, checksum.algorithm, read_limit, |done| {
                     if let Some(p) = progress {
                         p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
                     }
                 })
                 .await
                 .map_err(|e| e.context(format!("file {name:?}")))?;
+                crate::failpoint!("recv-after-file");
                 finishing.push((name.clone(), len, checksum, finished));
                 bytes += len;
                 names.push(name);
@@ -200,7 +223,8 @@ async fn stream_loop<R: AsyncRead + Unpin>(
                 }
                 sink.sync_all().await?;
                 let first_byte = first_byte.unwrap_or_default();
-                return Ok(Received { files: names.len(), bytes, metadata, first_byte });
+                let dir = dir.expect("a file arrived, so the temp directory exists");
+                return Ok(Received { files: names.len(), bytes, metadata, first_byte, dir });
             }
         }
     }
@@ -212,13 +236,13 @@ async fn stream_loop<R: AsyncRead + Unpin>(
 async fn receive_file<R: AsyncRead + Unpin>(
     rx: &mut StreamReader<R>,
     sink: &mut Sink,
-    path: &Path,
+    file: (std::sync::Arc<std::fs::File>, PathBuf),
     len: u64,
     algorithm: Algorithm,
     read_limit: &RateLimiter,
     mut on_progress: impl FnMut(u64),
 ) -> Result<Finished> {
-    sink.open(path.to_path_buf(), algorithm).await?;
+    sink.open(file.0, file.1, algorithm).await?;
     let mut done = 0u64;
     while done < len {
         let mut buf = sink.buffer().await?;
@@ -234,6 +258,22 @@ async fn receive_file<R: AsyncRead + Unpin>(
         on_progress(done);
     }
     sink.finish().await
+}
+
+/// Creates this attempt's temp directory (and the version directory above it) and opens it. The
+/// version directory may be removed by a failing bootstrap of a sibling partition between the
+/// two steps (it removes it only when empty), so that race is retried.
+fn make_temp_dir(temp: &Path) -> Result<std::fs::File> {
+    let parent = temp.parent().expect("temp dir has a parent");
+    let mut tries = 0;
+    loop {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
+        match std::fs::create_dir(temp) {
+            Ok(()) => return crate::fsutil::open_dir(temp),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => tries += 1,
+            Err(e) => return Err(Error::io(format!("create {}", temp.display()), e)),
+        }
+    }
 }
 
 fn check_checksum(name: &str, len: u64, announced: &Announced, got: String) -> Result<()> {

@@ -30,7 +30,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::runtime::until_true;
-use crate::storage::local::write_metadata;
 use peers::{ConnectivityCache, Peer};
 
 /// Progress of a running bootstrap, reported as bytes arrive.
@@ -106,10 +105,12 @@ pub(crate) struct Receiver {
     transport: attempt::Transport,
 }
 
-/// Marks a partition as being received; removed on drop, on every path.
+/// Marks a partition as being received, in this process and (by its lock) in every process
+/// sharing the base directory; released on drop, on every path.
 pub struct InFlight {
     set: Arc<Mutex<HashSet<PartitionId>>>,
     id: PartitionId,
+    _lock: install::PartitionLock,
 }
 
 impl Drop for InFlight {
@@ -144,7 +145,8 @@ impl Receiver {
         self.parse_peers(&names)
     }
 
-    /// Claims the partition for one bootstrap; a second one while it runs is refused.
+    /// Claims the partition for one bootstrap; a second one while it runs is refused, whether
+    /// it comes from this node or from another process using the same base directory.
     pub fn claim(&self, id: &PartitionId) -> Result<InFlight> {
         if !self.in_flight.lock().unwrap().insert(id.clone()) {
             return Err(Error::new(
@@ -152,7 +154,23 @@ impl Receiver {
                 format!("a bootstrap of {} is already in flight on this node", id.replica()),
             ));
         }
-        Ok(InFlight { set: self.in_flight.clone(), id: id.clone() })
+        match install::lock(&self.base, id) {
+            Ok(lock) => Ok(InFlight { set: self.in_flight.clone(), id: id.clone(), _lock: lock }),
+            Err(e) => {
+                self.in_flight.lock().unwrap().remove(id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Start-up repair of leftovers in a base directory vbt owns (see [`install`]).
+    pub fn reconcile(&self) -> Result<()> {
+        if self.persist_metadata {
+            for line in install::reconcile_base(&self.base)? {
+                log::warn!("start-up: {line}");
+            }
+        }
+        Ok(())
     }
 
     pub fn parse_peers(&self, peers: &[String]) -> Result<Vec<Peer>> {
@@ -177,11 +195,20 @@ impl Receiver {
         if peers.is_empty() {
             return Err(Error::new(ErrorKind::NoPeers, format!("no peers to bootstrap {} from", id.replica())));
         }
-        self.blocking({
-            let (base, id) = (self.base.clone(), id.clone());
-            move || install::prepare(&base, &id)
-        })
-        .await?;
+        let prepared = self
+            .blocking({
+                let (base, id, owns) = (self.base.clone(), id.clone(), self.persist_metadata);
+                move || install::prepare(&base, &id, owns)
+            })
+            .await?;
+        // From here on, whatever ends this bootstrap without an install (failure, cancel, node
+        // shutdown, a panic) removes what it wrote.
+        let mut scratch = install::Scratch {
+            base: self.base.clone(),
+            id: id.clone(),
+            version_dir_existed: prepared.version_dir_existed,
+            installed: false,
+        };
         let format = req.table_format.unwrap_or(self.cfg.table_format);
         let (mut candidates, probe_failures) = tokio::select! {
             r = self.cache.connectable(peers, &self.cfg) => r,
@@ -217,11 +244,12 @@ impl Receiver {
             // Once every byte is verified the install runs to its end: a cancel arriving now must
             // not report "cancelled" for a partition that the rename then publishes.
             let result = match fetched {
-                Ok(received) => self.install(&id, format, &received.metadata).await.map(|dir| (received, dir)),
+                Ok(received) => self.install(&id, format, &received).await.map(|dir| (received, dir)),
                 Err(e) => Err(e),
             };
             match result {
                 Ok((received, partition_dir)) => {
+                    scratch.installed = true;
                     let seconds = started.elapsed().as_secs_f64();
                     log::info!(
                         "Replica {} successfully fetched blob from peer {peer} in {seconds:.3} seconds ({} files, {} bytes)",
@@ -271,20 +299,11 @@ impl Receiver {
         ))
     }
 
-    async fn install(&self, id: &PartitionId, format: TableFormat, metadata: &PartitionMetadata) -> Result<PathBuf> {
-        let (base, id, verify, persist, m) =
-            (self.base.clone(), id.clone(), self.cfg.verify_rocksdb, self.persist_metadata, metadata.clone());
-        self.blocking(move || {
-            let dir = install::install(&base, &id, format, verify)?;
-            if persist {
-                if let Err(e) = write_metadata(&base, &id, &m) {
-                    let _ = crate::fsutil::remove_dir_if_exists(&dir);
-                    return Err(e.context("recording the partition's metadata"));
-                }
-            }
-            Ok(dir)
-        })
-        .await
+    async fn install(&self, id: &PartitionId, format: TableFormat, received: &attempt::Received) -> Result<PathBuf> {
+        let (base, id, verify) = (self.base.clone(), id.clone(), self.cfg.verify_rocksdb);
+        let metadata = self.persist_metadata.then(|| received.metadata.clone());
+        let dir = received.dir.clone();
+        self.blocking(move || install::install(&base, &id, format, verify, &dir, metadata.as_ref())).await
     }
 
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,7 +30,8 @@ impl Drop for Shared {
 }
 
 enum WriteCmd {
-    Open(PathBuf),
+    /// A new file in the directory the handle refers to; the path is for messages only.
+    Open(Arc<std::fs::File>, PathBuf),
     Data(Arc<Shared>),
     Finish(oneshot::Sender<Result<()>>),
     /// Make every finished file durable (fdatasync the one still pending).
@@ -49,6 +50,9 @@ pub(crate) struct Sink {
     free: mpsc::Receiver<Vec<u8>>,
     pool: mpsc::Sender<Vec<u8>>,
     threads: [tokio::task::JoinHandle<()>; 2],
+    /// The writer's first failure (e.g. a full disk): it stops there, and the attempt fails with
+    /// this at its next step instead of downloading the rest of the partition.
+    failure: Arc<OnceLock<Error>>,
 }
 
 fn gone() -> Error {
@@ -63,8 +67,16 @@ impl Sink {
         for _ in 0..BUFFERS {
             pool.try_send(Vec::with_capacity(BUFFER_SIZE)).expect("room for every buffer");
         }
-        let threads = [tokio::task::spawn_blocking(move || writer(write_rx)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
-        Sink { writes, hashes, free, pool, threads }
+        let failure = Arc::new(OnceLock::new());
+        let wf = failure.clone();
+        let threads =
+            [tokio::task::spawn_blocking(move || writer(write_rx, &wf)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
+        Sink { writes, hashes, free, pool, threads, failure }
+    }
+
+    /// Why the writer stopped, if it did.
+    fn stopped(&self) -> Error {
+        self.failure.get().cloned().unwrap_or_else(gone)
     }
 
     /// Stops both threads and waits for them, so nothing touches the temp directory afterwards
@@ -77,13 +89,16 @@ impl Sink {
         }
     }
 
-    pub async fn open(&self, path: PathBuf, algorithm: Algorithm) -> Result<()> {
-        self.writes.send(WriteCmd::Open(path)).await.map_err(|_| gone())?;
+    pub async fn open(&self, dir: Arc<std::fs::File>, path: PathBuf, algorithm: Algorithm) -> Result<()> {
+        self.writes.send(WriteCmd::Open(dir, path)).await.map_err(|_| self.stopped())?;
         self.hashes.send(HashCmd::Open(algorithm)).await.map_err(|_| gone())
     }
 
     /// An empty buffer; waits while every buffer is still being hashed or written (back-pressure).
     pub async fn buffer(&mut self) -> Result<Vec<u8>> {
+        if let Some(e) = self.failure.get() {
+            return Err(e.clone());
+        }
         let mut b = self.free.recv().await.ok_or_else(gone)?;
         b.clear();
         Ok(b)
@@ -92,7 +107,7 @@ impl Sink {
     pub async fn write(&self, bytes: Vec<u8>) -> Result<()> {
         let shared = Arc::new(Shared { bytes, pool: self.pool.clone() });
         self.hashes.send(HashCmd::Data(shared.clone())).await.map_err(|_| gone())?;
-        self.writes.send(WriteCmd::Data(shared)).await.map_err(|_| gone())
+        self.writes.send(WriteCmd::Data(shared)).await.map_err(|_| self.stopped())
     }
 
     /// Ends the current file. Does not wait: the returned [`Finished`] resolves to the file's
@@ -100,7 +115,7 @@ impl Sink {
     pub async fn finish(&self) -> Result<Finished> {
         let (wtx, written) = oneshot::channel();
         let (htx, hashed) = oneshot::channel();
-        self.writes.send(WriteCmd::Finish(wtx)).await.map_err(|_| gone())?;
+        self.writes.send(WriteCmd::Finish(wtx)).await.map_err(|_| self.stopped())?;
         self.hashes.send(HashCmd::Finish(htx)).await.map_err(|_| gone())?;
         Ok(Finished { written, hashed })
     }
@@ -108,8 +123,8 @@ impl Sink {
     /// Waits until every finished file is on stable storage.
     pub async fn sync_all(&self) -> Result<()> {
         let (tx, rx) = oneshot::channel();
-        self.writes.send(WriteCmd::SyncAll(tx)).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        self.writes.send(WriteCmd::SyncAll(tx)).await.map_err(|_| self.stopped())?;
+        rx.await.map_err(|_| self.stopped())?
     }
 }
 
@@ -130,36 +145,37 @@ impl Finished {
 /// one's writeback (started when it ended) is done and the call returns at once.
 fn sync_pending(pending: &mut Option<(std::fs::File, PathBuf)>) -> Result<()> {
     match pending.take() {
-        Some((f, path)) => f.sync_data().map_err(|e| Error::io(format!("fsync {}", path.display()), e)),
+        Some((f, path)) => {
+            f.sync_data().map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
+            crate::failpoint!("recv-after-file-sync");
+            Ok(())
+        }
         None => Ok(()),
     }
 }
 
-fn writer(mut cmds: mpsc::Receiver<WriteCmd>) {
+fn writer(mut cmds: mpsc::Receiver<WriteCmd>, failure: &OnceLock<Error>) {
     let mut file: Option<(std::fs::File, PathBuf)> = None;
     let mut pending: Option<(std::fs::File, PathBuf)> = None;
-    let mut error: Option<Error> = None;
     while let Some(cmd) = cmds.blocking_recv() {
         if cmds.is_closed() {
             // The attempt is over (failed or cancelled): create and write nothing more.
             break;
         }
-        match cmd {
-            WriteCmd::Open(path) => match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(f) => file = Some((f, path)),
-                Err(e) => error = Some(Error::io(format!("create {}", path.display()), e)),
-            },
-            WriteCmd::Data(buf) => {
-                if let (Some((f, path)), None) = (file.as_mut(), &error) {
-                    if let Err(e) = f.write_all(&buf.bytes) {
-                        error = Some(Error::io(format!("write {}", path.display()), e));
-                    }
-                }
+        let step = match cmd {
+            WriteCmd::Open(dir, path) => {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                crate::fsutil::create_file_in(&dir, &name)
+                    .map(|f| file = Some((f, path.clone())))
+                    .map_err(|e| Error::io(format!("create {}", path.display()), e))
             }
+            WriteCmd::Data(buf) => match file.as_mut() {
+                Some((f, path)) => f.write_all(&buf.bytes).map_err(|e| Error::io(format!("write {}", path.display()), e)),
+                None => Err(Error::internal("data without an open file")),
+            },
             WriteCmd::Finish(reply) => {
-                let result = match (file.take(), error.take()) {
-                    (_, Some(e)) => Err(e),
-                    (Some((f, path)), None) => {
+                let result = match file.take() {
+                    Some((f, path)) => {
                         // Start this file's writeback now, and make the previous one durable.
                         // SAFETY: a valid open descriptor; the call only schedules writeback.
                         unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
@@ -167,13 +183,22 @@ fn writer(mut cmds: mpsc::Receiver<WriteCmd>) {
                         pending = Some((f, path));
                         synced
                     }
-                    (None, None) => Err(Error::internal("finish without an open file")),
+                    None => Err(Error::internal("finish without an open file")),
                 };
-                let _ = reply.send(result);
+                let _ = reply.send(result.clone());
+                result
             }
             WriteCmd::SyncAll(reply) => {
-                let _ = reply.send(sync_pending(&mut pending));
+                let result = sync_pending(&mut pending);
+                let _ = reply.send(result.clone());
+                result
             }
+        };
+        if let Err(e) = step {
+            // Stop at the first failure; dropping `cmds` makes the attempt's next send fail, and
+            // it reports this error.
+            let _ = failure.set(e);
+            break;
         }
     }
 }

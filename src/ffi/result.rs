@@ -51,6 +51,9 @@ pub enum vbt_result {
     VBT_NOT_FOUND = 15,
     /// The partition directory to install into already holds data.
     VBT_PARTITION_EXISTS = 16,
+    /// Blob transfer is switched off for this node (`blob.transfer.manager.enabled=false`):
+    /// nothing was started.
+    VBT_DISABLED = 17,
 }
 
 impl vbt_result {
@@ -74,6 +77,7 @@ impl vbt_result {
             ErrorKind::Internal => VBT_INTERNAL,
             ErrorKind::NotFound => VBT_NOT_FOUND,
             ErrorKind::PartitionExists => VBT_PARTITION_EXISTS,
+            ErrorKind::Disabled => VBT_DISABLED,
         }
     }
 

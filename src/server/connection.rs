@@ -41,9 +41,29 @@ impl Conn for tokio::net::TcpStream {
 
 impl Conn for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {}
 
+/// A connection's place in the server's table, and the signals that close it while it is idle.
+pub(super) struct Slot {
+    pub slot: super::conns::Slot,
+    pub evicted: super::conns::Evicted,
+    pub drain: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Slot {
+    /// Resolves when this idle connection must close: the table needs room, or the server drains.
+    pub async fn closed(&mut self) {
+        tokio::select! {
+            Ok(()) = &mut self.evicted => {}
+            _ = crate::runtime::until_true(&mut self.drain) => {}
+        }
+    }
+}
+
 /// Serves one connection (plaintext or TLS). `acl` is Venice's verdict on the peer's certificate.
-pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc<ServerShared>, acl: Result<(), String>) {
+pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc<ServerShared>, acl: Result<(), String>, mut slot: Slot) {
     let idle = shared.config.server_idle_timeout;
+    // The whole head must arrive within this; a connection that sends nothing (or dribbles)
+    // does not hold its descriptor for Venice's 300 s idle limit.
+    let head_deadline = tokio::time::Instant::now() + shared.config.request_head_timeout;
     let mut buf = Vec::with_capacity(4096);
     let raw = loop {
         match parse_request_head(&buf) {
@@ -52,17 +72,22 @@ pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc
             Err(e) => {
                 log::warn!("{peer}: {e}");
                 let _ = stream.write_all(&response::error_response(400, "Request decoding failed")).await;
-                linger(&mut stream, idle).await;
+                linger(&mut stream, idle, &mut slot).await;
                 return;
             }
         }
         let mut chunk = [0u8; 4096];
-        match timeout(idle, stream.read(&mut chunk)).await {
+        let read = tokio::select! {
+            r = tokio::time::timeout_at(head_deadline, stream.read(&mut chunk)) => r,
+            _ = slot.closed() => return,
+        };
+        match read {
             // A connectivity probe opens and closes without a word: nothing to do.
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
             Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
         }
     };
+    slot.slot.busy();
     if let Err(why) = acl {
         // Venice's ACL handler: 403 with an empty body, then close.
         log::warn!("{peer}: refused by the ACL: {why}");
@@ -71,18 +96,24 @@ pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc
         return;
     }
     match serve_request(&raw, peer, &shared, &mut stream).await {
-        Outcome::Done => linger(&mut stream, idle).await,
+        Outcome::Done => linger(&mut stream, idle, &mut slot).await,
         Outcome::Close => {}
     }
     let _ = stream.shutdown().await;
 }
 
-/// Reads and discards until the peer closes or the connection idles out (Venice's 300 s).
-async fn linger<R: AsyncRead + Unpin>(rd: &mut R, idle: std::time::Duration) {
+/// Reads and discards until the peer closes, the connection idles out (Venice's 300 s), or the
+/// server needs its descriptor (it counts as idle now) or drains.
+async fn linger<R: AsyncRead + Unpin>(rd: &mut R, idle: std::time::Duration, slot: &mut Slot) {
+    slot.evicted = slot.slot.idle();
     let mut sink = [0u8; 1024];
-    while let Ok(Ok(n)) = timeout(idle, rd.read(&mut sink)).await {
-        if n == 0 {
-            break;
+    loop {
+        tokio::select! {
+            r = timeout(idle, rd.read(&mut sink)) => match r {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            },
+            _ = slot.closed() => return,
         }
     }
 }

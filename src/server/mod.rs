@@ -3,12 +3,15 @@
 //! snapshot uses are guards, so every path — error, broken connection, shutdown — releases them.
 
 mod admission;
+mod conns;
 mod connection;
 
 pub use admission::{Admission, AdmissionGuard};
+pub(crate) use conns::raise_nofile_limit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -19,6 +22,7 @@ use crate::runtime::until_true;
 use crate::snapshot::SnapshotManager;
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
+use conns::Connections;
 
 /// What every connection of one server shares.
 pub(crate) struct ServerShared {
@@ -31,15 +35,46 @@ pub(crate) struct ServerShared {
     pub write_limit: Arc<RateLimiter>,
 }
 
+/// Stop signals, in two steps: `drain` stops accepting and closes connections that are not
+/// serving a transfer (waiting for a request, lingering after one); `abort` ends the rest.
+#[derive(Clone)]
+struct Stops {
+    drain: watch::Receiver<bool>,
+    abort: watch::Receiver<bool>,
+}
+
 /// A running server; dropping it (or `stop`) stops accepting and closes its connections.
 pub struct ServerHandle {
     pub addr: SocketAddr,
-    stop: watch::Sender<bool>,
+    drain: watch::Sender<bool>,
+    abort: watch::Sender<bool>,
+    admission: Arc<Admission>,
 }
 
 impl ServerHandle {
+    /// Stops at once: no new connections, and every open one is closed.
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
+        let _ = self.drain.send(true);
+        let _ = self.abort.send(true);
+    }
+
+    /// Stops gracefully (blocking the caller, at most `grace` plus a moment): stops accepting,
+    /// closes idle connections, lets transfers in flight finish for up to `grace`, then ends the
+    /// rest, so their receivers fail fast and move on. Returns how many were ended unfinished.
+    pub fn stop_gracefully(&self, grace: Duration) -> usize {
+        let _ = self.drain.send(true);
+        let deadline = Instant::now() + grace;
+        while self.admission.active() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let cut = self.admission.active();
+        let _ = self.abort.send(true);
+        // Ended transfers drop their admission and snapshot uses as their tasks unwind.
+        let settle = Instant::now() + Duration::from_secs(2);
+        while self.admission.active() > 0 && Instant::now() < settle {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        cut
     }
 }
 
@@ -53,51 +88,72 @@ impl Drop for ServerHandle {
 /// cleanup of stale snapshots.
 pub(crate) fn spawn(listener: TcpListener, shared: Arc<ServerShared>) -> ServerHandle {
     let addr = listener.local_addr().expect("bound listener has an address");
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(accept_loop(listener, shared.clone(), stopped.clone()));
-    tokio::spawn(cleanup_loop(shared, stopped));
-    log::info!("vbt sender listening on {addr}");
-    ServerHandle { addr, stop }
+    let (drain, drain_rx) = watch::channel(false);
+    let (abort, abort_rx) = watch::channel(false);
+    let stops = Stops { drain: drain_rx, abort: abort_rx };
+    let table = Connections::new(shared.config.max_connections.unwrap_or_else(conns::default_cap));
+    log::info!("vbt sender listening on {addr} (at most {} connections)", table.cap());
+    let admission = shared.admission.clone();
+    tokio::spawn(accept_loop(listener, shared.clone(), table, stops.clone()));
+    tokio::spawn(cleanup_loop(shared, stops.abort));
+    ServerHandle { addr, drain, abort, admission }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, stopped: watch::Receiver<bool>) {
-    let mut stop = stopped.clone();
+async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, table: Arc<Connections>, stops: Stops) {
+    let mut drain = stops.drain.clone();
+    let mut warned: Option<Instant> = None;
     loop {
         tokio::select! {
-            _ = until_true(&mut stop) => break,
+            _ = until_true(&mut drain) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Some((slot, evicted)) = table.admit() else {
+                        log::debug!("{peer}: closed at once: all {} connections are serving transfers", table.cap());
+                        continue;
+                    };
                     let shared = shared.clone();
-                    let mut stopped = stopped.clone();
+                    let mut abort = stops.abort.clone();
+                    let drain = stops.drain.clone();
                     tokio::spawn(async move {
                         tokio::select! {
-                            _ = until_true(&mut stopped) => {}
-                            _ = accept_connection(stream, peer, shared) => {}
+                            _ = until_true(&mut abort) => {}
+                            _ = accept_connection(stream, peer, shared, connection::Slot { slot, evicted, drain }) => {}
                         }
                     });
                 }
                 Err(e) => {
-                    // Out of descriptors and the like: back off instead of spinning.
-                    log::warn!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    let out_of_files = matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE));
+                    // Out of descriptors: make room by closing the oldest idle connection.
+                    let evicted = out_of_files && table.evict_oldest();
+                    if warned.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        log::warn!("accept failed: {e} ({} connections open{})", table.open(),
+                            if evicted { "; closed the oldest idle one" } else { "" });
+                        warned = Some(Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_millis(if evicted { 1 } else { 100 })).await;
                 }
             }
         }
     }
-    log::info!("vbt sender stopped");
+    log::info!("vbt sender stopped accepting");
 }
 
 /// Plaintext, or a TLS handshake (bounded) and Venice's ACL, then the connection itself.
-async fn accept_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<ServerShared>) {
+async fn accept_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<ServerShared>, slot: connection::Slot) {
     let _ = stream.set_nodelay(true);
     let Some(tls) = shared.tls.clone() else {
-        return connection::handle(stream, peer, shared, Ok(())).await;
+        return connection::handle(stream, peer, shared, Ok(()), slot).await;
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+    let mut slot = slot;
+    let handshake = tokio::select! {
+        h = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => h,
+        _ = slot.closed() => return,
+    };
+    match handshake {
         Ok(Ok(tls_stream)) => {
             let acl = tls.check_peer(tls_stream.get_ref().1.peer_certificates());
-            connection::handle(tls_stream, peer, shared, acl).await
+            connection::handle(tls_stream, peer, shared, acl, slot).await
         }
         // A plaintext request, a bad or missing certificate: closed without an answer, as Venice.
         Ok(Err(e)) => log::info!("{peer}: TLS handshake failed: {e}"),

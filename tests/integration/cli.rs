@@ -1,42 +1,6 @@
 //! The `vbt` command end to end: gen → serve → fetch → verify, as an operator runs it.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-
 use crate::common::*;
-
-fn vbt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vbt")).args(args).output().expect("vbt runs")
-}
-
-/// Starts `vbt serve ...` and returns it with the address it printed.
-fn serve(args: &[&str]) -> (KillOnDrop, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vbt"))
-        .arg("serve")
-        .args(args)
-        .args(["-D", "davinci.p2p.blob.transfer.server.port=0", "-D", "vbt.server.bind.address=127.0.0.1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-    (KillOnDrop(child), v["listening"].as_str().unwrap().to_string())
-}
-
-struct KillOnDrop(Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
 
 #[test]
 fn gen_serve_fetch_verify() {

@@ -165,3 +165,66 @@ pub fn tempdir() -> tempfile::TempDir {
 pub fn path_of(d: &tempfile::TempDir) -> PathBuf {
     d.path().to_path_buf()
 }
+
+/// Runs the `vbt` command to its end.
+pub fn vbt(args: &[&str]) -> std::process::Output {
+    vbt_env(args, &[])
+}
+
+/// Runs the `vbt` command with extra environment (e.g. `FAILPOINTS`, `VBT_KILL_AT`).
+pub fn vbt_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vbt")).args(args).envs(env.iter().copied()).output().expect("vbt runs")
+}
+
+/// Starts `vbt serve ...` on a free loopback port and returns it with the address it printed.
+pub fn serve(args: &[&str]) -> (KillOnDrop, String) {
+    serve_with(std::process::Command::new(env!("CARGO_BIN_EXE_vbt")), args)
+}
+
+/// `serve`, from a prepared command (e.g. with a resource limit set before exec).
+pub fn serve_with(mut cmd: std::process::Command, args: &[&str]) -> (KillOnDrop, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .arg("serve")
+        .args(args)
+        .args(["-D", "davinci.p2p.blob.transfer.server.port=0", "-D", "vbt.server.bind.address=127.0.0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    (KillOnDrop(child), v["listening"].as_str().unwrap().to_string())
+}
+
+/// A child process killed (if still running) and reaped on drop.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Every path under `dir`, relative, sorted: what a test asserts is (not) left behind.
+pub fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(root).unwrap().display().to_string());
+            if p.is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}

@@ -198,6 +198,9 @@ fn existing_partition_data_is_never_replaced() {
     let dir = id.partition_dir(base.path());
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("precious"), b"data").unwrap();
+    // Installed: the partition and its metadata (a directory without metadata was never
+    // installed; start-up removes it, see crash.rs).
+    venice_blob_transfer::storage::local::write_metadata(base.path(), &id, &vector_metadata(&id)).unwrap();
     let node = receiver(base.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
     let err = node.bootstrap_blocking(request(&id, &[good.peer()])).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PartitionExists, "{err}");

@@ -4,12 +4,15 @@
 mod cli;
 mod codes;
 mod common;
+mod crash;
 mod fastsum;
+mod hardening;
 mod faults;
 mod node;
 mod tls;
 mod lifecycle;
 mod limits;
 mod mutation;
+mod scripts;
 mod transfer;
 mod vectors;

@@ -40,7 +40,8 @@ public class BlobTransferException extends RuntimeException {
         SHUTDOWN(13),
         INTERNAL(14),
         NOT_FOUND(15),
-        PARTITION_EXISTS(16);
+        PARTITION_EXISTS(16),
+        DISABLED(17);
 
         private final int number;
 

@@ -25,10 +25,11 @@ class ErrorCodeTest {
         BlobTransferNode.libraryVersion(); // loads the library
         String[] nativeNames = NativeLibrary.nativeCodeNames();
         assertArrayEquals(NativeLibrary.javaCodeNames(), nativeNames);
-        assertEquals(17, nativeNames.length);
+        assertEquals(18, nativeNames.length);
         assertEquals("OK", nativeNames[0]);
         assertEquals("INVALID_ARGUMENT", nativeNames[1]);
         assertEquals("PARTITION_EXISTS", nativeNames[16]);
+        assertEquals("DISABLED", nativeNames[17]);
         for (BlobTransferException.Code c : BlobTransferException.Code.values()) {
             assertEquals(c.name(), nativeNames[c.number()]);
             assertEquals(c, BlobTransferException.Code.fromNumber(c.number()));
@@ -40,6 +41,20 @@ class ErrorCodeTest {
         assertEquals(BlobTransferException.Code.INTERNAL, BlobTransferException.Code.fromNumber(999));
         assertEquals(404, new BlobTransferException(6, "m", 404).httpStatus().getAsInt());
         assertFalse(BlobTransferNode.libraryVersion().isEmpty());
+    }
+
+    @Test
+    void managerDisabledStartsNothing() {
+        try (BlobTransferNode node = BlobTransferNode.open(config("davinci.p2p.blob.transfer.server.port", "0",
+                "vbt.server.bind.address", "127.0.0.1", "blob.transfer.manager.enabled", "false",
+                "vbt.base.dir", System.getProperty("java.io.tmpdir") + "/vbt-java-disabled"))) {
+            BlobTransferException e = assertThrows(BlobTransferException.class, node::startServer);
+            assertEquals(BlobTransferException.Code.DISABLED, e.code());
+            assertTrue(e.getMessage().contains("blob.transfer.manager.enabled=false"), e.getMessage());
+            e = assertThrows(BlobTransferException.class,
+                    () -> node.bootstrapPartition("offStore", 1, 0, "BLOCK_BASED_TABLE", java.util.List.of("127.0.0.1:9")));
+            assertEquals(BlobTransferException.Code.DISABLED, e.code());
+        }
     }
 
     @Test

@@ -1,0 +1,211 @@
+//! Never down, never stuck: an idle-connection flood, a full disk, a graceful stop, and
+//! Venice's security rules for the sender (secure by default).
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use venice_blob_transfer::{Config, ErrorKind, Node, PartitionId, TableFormat};
+
+use crate::common::*;
+
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Raises this process's soft open-file limit to `want` if the hard limit allows it.
+fn raise_own_nofile(want: u64) -> bool {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid pointers to a local struct.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
+        if r.rlim_cur >= want {
+            return true;
+        }
+        if r.rlim_max < want {
+            return false;
+        }
+        r.rlim_cur = want;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &r) == 0
+    }
+}
+
+#[test]
+fn a_flood_of_idle_connections_does_not_take_the_sender_off_the_air() {
+    if !raise_own_nofile(4096) {
+        eprintln!("skipped: this process cannot open 2,000 connections (hard open-file limit too low)");
+        return;
+    }
+    let src = tempdir();
+    let id = PartitionId::new("floodStore", 1, 0).unwrap();
+    gen_partition(src.path(), &id, TableFormat::BlockBased, 2000);
+    // The sender runs with the usual soft and hard limit of 1024 open files.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vbt"));
+    // SAFETY: only an async-signal-safe syscall between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let r = libc::rlimit { rlim_cur: 1024, rlim_max: 1024 };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (server, addr) = serve_with(cmd, &["--base-dir", &s(src.path())]);
+    let pid = server.0.id();
+    let fetch = |into: &Path| {
+        let node = receiver(into, TableFormat::BlockBased, &[("vbt.peer.connect.timeout.ms", "30000")]);
+        let started = Instant::now();
+        let out = node.bootstrap_blocking(request(&id, &[addr.clone()]));
+        (out, started.elapsed())
+    };
+    // Warm up (the sender opens the partition and makes its snapshot), then the baseline.
+    let warm = tempdir();
+    fetch(warm.path()).0.expect("warm-up fetch");
+    std::thread::sleep(Duration::from_millis(300));
+    let baseline = open_files(pid);
+
+    let mut idle = Vec::new();
+    for _ in 0..2000 {
+        if let Ok(c) = std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)) {
+            idle.push(c);
+        }
+    }
+    assert!(idle.len() >= 1500, "only {} idle connections opened", idle.len());
+    let dst = tempdir();
+    let (out, took) = fetch(dst.path());
+    let out = out.expect("a fetch completes while 2,000 idle connections are held");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert_eq!(out.files, entries(&out.partition_dir).len());
+    drop(idle);
+    assert!(
+        eventually(Duration::from_secs(10), || open_files(pid) <= baseline),
+        "open files {} did not return to the baseline {baseline}",
+        open_files(pid)
+    );
+}
+
+#[test]
+fn a_full_disk_fails_at_once_naming_it_and_leaves_nothing() {
+    let mnt = tempdir();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs", &s(mnt.path())])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root and mount rights)");
+        return;
+    }
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(s(mnt.path()));
+    let src = tempdir();
+    let id = PartitionId::new("fullStore", 1, 0).unwrap();
+    gen_partition(src.path(), &id, TableFormat::BlockBased, 150 * 1024);
+    let (_sender, addr) = sender(src.path(), TableFormat::BlockBased, &[]);
+    // 32 MiB/s: the 64 MiB disk fills after about 2 s, the whole partition would take about 5 s.
+    let node = receiver(mnt.path(), TableFormat::BlockBased, &[("blob.transfer.client.read.limit.bytes.per.sec", "33554432")]);
+    let started = Instant::now();
+    let err = node.bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap_err();
+    let took = started.elapsed();
+    assert!(err.message().contains("No space left on device"), "{err}");
+    assert!(took < Duration::from_secs(4), "noticed only after {took:?}");
+    assert!(tree(mnt.path()).is_empty(), "left behind: {:?}", tree(mnt.path()));
+}
+
+#[test]
+fn sigterm_lets_the_sender_stop_gracefully_and_the_receiver_moves_on() {
+    let a = tempdir();
+    let id = PartitionId::new("stopStore", 1, 0).unwrap();
+    gen_partition(a.path(), &id, TableFormat::BlockBased, 16 * 1024);
+    let b = tempdir();
+    gen_partition(b.path(), &id, TableFormat::BlockBased, 16 * 1024);
+    let (mut stopping, stopping_addr) = serve(&[
+        "--base-dir",
+        &s(a.path()),
+        "-D",
+        "blob.transfer.service.write.limit.bytes.per.sec=2097152",
+        "-D",
+        "vbt.server.shutdown.grace.ms=1000",
+    ]);
+    let (_good, good_addr) = sender(b.path(), TableFormat::BlockBased, &[]);
+    let dst = tempdir();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
+    let op = node.bootstrap(request(&id, &[stopping_addr.clone(), good_addr.to_string()])).unwrap();
+    // Mid-transfer (16 MiB at 2 MiB/s takes 8 s): SIGTERM.
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(stopping.0.id() as i32, libc::SIGTERM) };
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(st) = stopping.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(5), "the sender did not stop within its grace period");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let out = op.wait().expect("the next peer serves it");
+    assert_eq!(out.peer, good_addr.to_string());
+    assert_eq!(out.failed_peers.len(), 1);
+    assert_eq!(out.failed_peers[0].peer, stopping_addr);
+    // A graceful stop with no transfer in flight ends at once.
+    let (mut idle, _) = serve(&["--base-dir", &s(b.path())]);
+    unsafe { libc::kill(idle.0.id() as i32, libc::SIGINT) };
+    let t = Instant::now();
+    assert_eq!(idle.0.wait().unwrap().code(), Some(0));
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn plaintext_sender_only_on_loopback_unless_allowed_by_name() {
+    let base = tempdir();
+    let b = s(base.path());
+    let node = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("vbt.base.dir", b.as_str()), ("davinci.p2p.blob.transfer.server.port", "0")];
+        all.extend_from_slice(pairs);
+        Node::new(Config::from_pairs(all).unwrap()).unwrap()
+    };
+    // The default bind address is every interface: refused, naming the keys.
+    let err = node(&[]).start_server().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    for key in ["blob.transfer.ssl.enabled", "blob.transfer.acl.enabled", "vbt.allow.plaintext"] {
+        assert!(err.message().contains(key), "{err}");
+    }
+    node(&[("vbt.server.bind.address", "127.0.0.1")]).start_server().expect("loopback is allowed");
+    node(&[("vbt.allow.plaintext", "true")]).start_server().expect("allowed by name");
+    // Venice's rule: TLS and ACL together or not at all.
+    for (k, v) in [("blob.transfer.ssl.enabled", "true"), ("blob.transfer.acl.enabled", "true")] {
+        let err = Config::from_pairs([(k, v)]).unwrap_err();
+        assert!(err.message().contains("blob.transfer.ssl.enabled") && err.message().contains("blob.transfer.acl.enabled"), "{err}");
+    }
+}
+
+#[test]
+fn manager_disabled_starts_nothing() {
+    let base = tempdir();
+    let b = s(base.path());
+    let node = Node::new(
+        Config::from_pairs([
+            ("vbt.base.dir", b.as_str()),
+            ("davinci.p2p.blob.transfer.server.port", "0"),
+            ("vbt.server.bind.address", "127.0.0.1"),
+            ("blob.transfer.manager.enabled", "false"),
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    let err = node.start_server().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disabled);
+    assert!(err.message().contains("blob.transfer.manager.enabled=false"), "{err}");
+    assert!(node.server_addr().is_none());
+    let id = PartitionId::new("offStore", 1, 0).unwrap();
+    let err = node.bootstrap(request(&id, &["127.0.0.1:9".to_string()])).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Disabled);
+    assert!(tree(base.path()).is_empty(), "{:?}", tree(base.path()));
+}

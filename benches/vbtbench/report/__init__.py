@@ -1,0 +1,1 @@
+"""The report: ratios to the baselines, the targets, the text table and the JSON."""

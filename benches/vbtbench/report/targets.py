@@ -1,0 +1,118 @@
+"""The targets of issue #5, each checked from the rows: met (True), not met (False), or not
+measured (None). A target over several sizes is not measured if any size lacks its rows."""
+
+from .ratios import find
+
+
+def _per_size(sizes, check):
+    """check(size) -> (met, text), or None when that size lacks the rows."""
+    vals, ok = [], True
+    for z in sizes:
+        c = check(z)
+        if c is None:
+            ok = None
+            continue
+        met, text = c
+        vals.append(text)
+        ok = (ok and met) if ok is not None else None
+    return ok, vals
+
+
+def _target(name, met, value):
+    return {"target": name, "met": met, "value": value}
+
+
+def md5_vs_md5sum(scs, sizes):
+    def check(z):
+        v, m = find(scs, "partition", z, "vbt-plain-md5-warm"), find(scs, "partition", z, "md5sum")
+        if not v or not m:
+            return None
+        r = v["mb_per_s"] / m["mb_per_s"]
+        return r >= 0.75, f"{z} MiB: {v['mb_per_s']:.0f} MB/s = {r:.2f}x md5sum {m['mb_per_s']:.0f} MB/s"
+
+    ok, vals = _per_size(sizes, check)
+    return _target("MD5 plaintext warm >= 0.75 x md5sum rate", ok, "; ".join(vals))
+
+
+def fast_vs_nginx(scs, sizes, t, name):
+    """fast >= nginx+curl without verification, on one transport."""
+    def check(z):
+        v, n = find(scs, "partition", z, f"vbt-{t}-fast-warm"), find(scs, "partition", z, f"nginx-curl-{t}")
+        if not v or not n:
+            return None
+        r = v["mb_per_s"] / n["mb_per_s"]
+        return r >= 1.0, f"{z} MiB: {v['mb_per_s']:.0f} vs {n['mb_per_s']:.0f} MB/s ({r:.2f}x)"
+
+    ok, vals = _per_size(sizes, check)
+    return _target(name, ok, "; ".join(vals) or "not measured")
+
+
+def peak_rss(scs, sizes):
+    """Every vbt row of a size, cold and warm, on both sides."""
+    def check(z):
+        rs = [s.summary() for s in scs
+              if s.kind == "vbt" and s.size_mib == z and s.dataset == "partition" and s.summary()]
+        if not rs:
+            return None
+        snd = max(x["rss_send_mib"] or 0 for x in rs)
+        rcv = max(x["rss_recv_mib"] or 0 for x in rs)
+        return snd < 64 and rcv < 64, f"{z} MiB: send {snd:.0f} MiB, recv {rcv:.0f} MiB"
+
+    ok, vals = _per_size(sizes, check)
+    return _target("receiver and sender peak RSS < 64 MiB at every size", ok, "; ".join(vals))
+
+
+def _ms(v):  # vbt reports whole milliseconds
+    return "<1 ms" if v < 0.5 else f"{v:.0f} ms"
+
+
+def ttfb_flat(scs, sizes):
+    """Warm TTFB (plaintext MD5) about equal across sizes: max <= 2 x min + 5 ms."""
+    name = "TTFB warm roughly equal across sizes (max <= 2 x min + 5 ms)"
+    tt = {z: (find(scs, "partition", z, "vbt-plain-md5-warm") or {}).get("ttfb_ms") for z in sizes}
+    tt = {z: v for z, v in tt.items() if v is not None}
+    shown = ", ".join(f"{z} MiB: {_ms(v)}" for z, v in tt.items())
+    if len(tt) < 2:
+        return _target(name, None, "needs >= 2 sizes; " + shown)
+    lo, hi = min(tt.values()), max(tt.values())
+    return _target(name, hi <= 2 * lo + 5, shown)
+
+
+def small_file_overhead(overheads):
+    """Every warm vbt mode under 0.5 ms per file; nginx+curl+fsync shown for scale."""
+    vs = {k: v["ms_per_file"] for k, v in overheads.items() if k.startswith("vbt-") and k.endswith("-warm")}
+    floor = overheads.get("nginx-curl-fsync-plain", {}).get("ms_per_file")
+    value = (", ".join(f"{k[4:-5]} {v:.3f} ms" for k, v in vs.items()) or "not measured") \
+        + (f" (same run, nginx+curl+fsync plain: {floor:.3f} ms)" if floor is not None else "")
+    return _target("small-file per-file overhead < 0.5 ms (warm, every mode)",
+                   (max(vs.values()) < 0.5) if vs else None, value)
+
+
+def bootstrap_vs_reingest(scs, sizes):
+    """The slowest warm vbt mode at least 10x faster than re-ingestion."""
+    def check(z):
+        ri = find(scs, "partition", z, "reingest")
+        ws = [(s.mode, s.summary()) for s in scs if s.kind == "vbt" and s.phase == "warm" and s.size_mib == z
+              and s.dataset == "partition" and s.summary()]
+        if not ri or not ws:
+            return None
+        mode, slow = max(ws, key=lambda x: x[1]["seconds"])
+        r = ri["seconds"] / slow["seconds"]
+        return r >= 10, (f"{z} MiB: reingest {ri['seconds']:.2f}s / slowest vbt ({mode}) "
+                         f"{slow['seconds']:.2f}s = {r:.1f}x")
+
+    ok, vals = _per_size(sizes, check)
+    return _target("bootstrap >= 10x faster than reingest", ok, "; ".join(vals))
+
+
+def targets(sess, overheads):
+    scs, sizes = sess.scenarios, sess.a.sizes
+    return [
+        md5_vs_md5sum(scs, sizes),
+        fast_vs_nginx(scs, sizes, "plain", "fast plaintext warm >= nginx+curl (no verify)"),
+        fast_vs_nginx(scs, sizes, "tls", "fast TLS warm >= nginx+curl TLS (no verify)"),
+        peak_rss(scs, sizes),
+        ttfb_flat(scs, sizes),
+        small_file_overhead(overheads),
+        bootstrap_vs_reingest(scs, sizes),
+    ]

@@ -1,0 +1,1 @@
+"""The scenarios: what is measured, each as rows (Scenario) of samples."""

@@ -1,0 +1,119 @@
+"""A generated RocksDB partition of one size: every vbt mode, cold and warm, against nginx+curl,
+md5sum and re-ingestion of the same data."""
+
+import json
+import os
+import shutil
+from functools import partial
+
+from ..common import GIB, MIB, Failed, log
+from ..harness.files import dir_files, rm, total_size
+from ..harness.procstat import loadavg
+from . import rounds
+from .runs import md5sum, md5sum_both_cores, reingest, vbt_fetch
+from .scenario import Scenario, curl_rows, md5sum_row, md5sum_x2_row
+from .servers import start_nginx
+
+STORE = "bench"
+TOPIC = f"{STORE}_v1"
+PART = f"{STORE}_v1_0"
+NOCHECK = ["-D", "vbt.receive.verify.rocksdb=false"]
+
+
+def partition_size(sess, size):
+    try:
+        _partition_size(sess, size)
+    finally:
+        rm(os.path.join(sess.work, f"p{size}"))
+
+
+def _generate(sess, size, src):
+    r = sess.run(f"gen-{size}", [sess.vbt, "gen", "--base-dir", src, "--store", STORE, "--version", "1",
+                                 "--partition", "0", "--size-mib", str(size)], timeout=3600)
+    gen = json.loads(r["stdout"])
+    log(f"  generated {gen['records']} records in {r['wall']:.1f}s")
+
+
+def _sender_copy(src, base):
+    """A sender's own copy of the partition (SSTs hard-linked, no LOCK), so every mode has a real
+    cold first request and its own snapshot."""
+    os.makedirs(os.path.join(base, TOPIC, PART))
+    for n in os.listdir(os.path.join(src, TOPIC, PART)):
+        s, t = os.path.join(src, TOPIC, PART, n), os.path.join(base, TOPIC, PART, n)
+        if n.endswith(".sst"):
+            os.link(s, t)
+        elif os.path.isfile(s) and n != "LOCK":
+            shutil.copy2(s, t)
+    for n in os.listdir(os.path.join(src, TOPIC)):
+        s = os.path.join(src, TOPIC, n)
+        if os.path.isfile(s):
+            shutil.copy2(s, os.path.join(base, TOPIC, n))
+    return {"base_dir": base}
+
+
+def _nginx_root(d):
+    """nginx serves the very files vbt sends: the first sender's snapshot, hard-linked."""
+    snap = os.path.join(d, "serve-plain-md5", TOPIC, PART, ".snapshot_files")
+    www = os.path.join(d, "www")
+    os.makedirs(www)
+    if not os.path.isdir(snap):
+        raise Failed(f"no snapshot directory {snap} after the cold request")
+    for n in os.listdir(snap):
+        os.link(os.path.join(snap, n), os.path.join(www, n))
+    return www
+
+
+def _nocheck_row(sess, size):
+    # Diagnostic: the transfer path alone, without the RocksDB open of the result.
+    return sess.add(Scenario("vbt-plain-fast-nocheck", "vbt plain fast warm, no RocksDB check",
+                             "vbt", "plain", "partition", size, "diag", "plain-fast"))
+
+
+def _transfers(sess, size, d, src):
+    """Senders, nginx and the rounds; the servers are stopped before it returns. The files
+    nginx served."""
+    servers = {}
+    try:
+        vbt = rounds.start_senders(sess, servers, str(size), "partition", size,
+                                   lambda m: _sender_copy(src, os.path.join(d, f"serve-{m}")))
+        nocheck = None if sess.a.quick else _nocheck_row(sess, size)
+        recv = os.path.join(d, "recv")
+        rounds.cold_requests(sess, servers, vbt, recv, STORE)
+        www = _nginx_root(d)
+        files = dir_files(www)
+        ngx = start_nginx(sess, f"p{size}", www)
+        servers["nginx"] = {"proc": ngx["proc"]}
+        curls = curl_rows(sess, "partition", size, (None, "md5sum", "fsync"))
+        one, two = md5sum_row(sess, "partition", size), md5sum_x2_row(sess, "partition", size)
+        steps = rounds.fetch_steps(sess, servers, vbt, "warm", recv, STORE)
+        if nocheck:
+            steps.append((nocheck, partial(vbt_fetch, sess, nocheck, servers["plain-fast"], "plain", "fast",
+                                           recv, STORE, NOCHECK)))
+        steps += rounds.curl_steps(sess, curls, ngx, files)
+        steps += [(one, partial(md5sum, sess, one, files)), (two, partial(md5sum_both_cores, sess, two, files))]
+        rounds.run_rounds(sess, steps)
+    finally:
+        rounds.stop(servers)
+    return files
+
+
+def _reingest(sess, size, d, src, files):
+    """Re-ingestion baseline, run with the senders stopped."""
+    sc = sess.add(Scenario("reingest", "reingest (RocksDB writes)", "baseline", "plain", "partition", size))
+    nbytes = total_size(files)
+    into = os.path.join(d, "reingest")
+    for i in range(sess.a.reingest_runs):
+        sess.attempt(sc, lambda: reingest(sess, sc, src, STORE, into, nbytes, len(files)))
+        if sc.samples:
+            log(f"  reingest {i + 1}/{sess.a.reingest_runs}: {sc.samples[-1]['seconds']:.1f}s")
+
+
+def _partition_size(sess, size):
+    # source + receiver copy + curl copy + reingest (data + WAL) + slack
+    sess.check_disk(int(size * MIB * 5.5) + GIB, f"a {size} MiB partition")
+    d = os.path.join(sess.work, f"p{size}")
+    src = os.path.join(d, "src")
+    log(f"== {size} MiB partition (load {loadavg()})")
+    _generate(sess, size, src)
+    files = _transfers(sess, size, d, src)
+    _reingest(sess, size, d, src, files)

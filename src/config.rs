@@ -12,8 +12,29 @@ use crate::protocol::TableFormat;
 pub const DEFAULT_PARTITION_STATE_SCHEMA_VERSION: u8 = 24;
 pub const DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION: u8 = 7;
 
-/// Largest concurrency cap (`vbt.server.max.connections`, ...); larger values mean this many.
+// Value ranges. Every integer is read as Java's `Long.parseLong` reads it (optional sign, decimal
+// digits, -2^63..2^63-1); anything else is an error naming the key, the value and the range.
+
+/// Longest duration any key holds: 10 years, i.e. no limit in practice. Larger values (Java's
+/// `Long.MAX_VALUE` included) are clamped to it, so a consumer can add it to `Instant::now()`, even
+/// twice, on every platform (tokio caps its own sleeps at 30 years: 100 overflowed on FreeBSD).
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+/// Largest concurrency cap (snapshot users, receive replicas, connections); larger values mean
+/// this many, which is unlimited in practice (each transfer holds a socket and open files).
 pub const MAX_CONCURRENCY: usize = 1_000_000;
+
+/// Byte rates at or above this mean unlimited, as 0 does (see [`crate::throttle::UNLIMITED_RATE`]).
+pub const UNLIMITED_RATE: u64 = crate::throttle::UNLIMITED_RATE;
+
+/// Most tokio worker threads (`vbt.runtime.worker.threads`).
+pub const MAX_WORKER_THREADS: usize = 256;
+
+/// Largest adaptive step: one step of 180 points already spans the whole 20–200 % range.
+pub const MAX_ADAPTIVE_STEP_PERCENT: u32 = 180;
+
+/// Java's `Integer.MAX_VALUE`: sizes above it are clamped to it, as Venice does.
+const MAX_SIZE: u64 = i32::MAX as u64;
 
 /// Every setting vbt uses, with Venice's defaults.
 #[derive(Clone, Debug)]
@@ -178,10 +199,12 @@ impl Config {
 
     /// Sets one key. Unknown keys are ignored (Venice hosts pass many); returns whether it was used.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        use Unit::{Millis, Minutes, Seconds};
         let v = value.trim();
         match key {
-            "davinci.p2p.blob.transfer.server.port" => self.server_port = port(key, v)?,
-            "davinci.p2p.blob.transfer.client.port" => self.client_port = port(key, v)?,
+            "davinci.p2p.blob.transfer.server.port" => self.server_port = port(key, v, 0)?,
+            // A port to dial: 0 would never connect.
+            "davinci.p2p.blob.transfer.client.port" => self.client_port = port(key, v, 1)?,
             "vbt.server.bind.address" => {
                 self.bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?
             }
@@ -197,35 +220,31 @@ impl Config {
                     TableFormat::BlockBased
                 }
             }
-            "blob.transfer.snapshot.retention.time.in.min" => self.snapshot_retention = minutes(key, v)?,
-            "vbt.snapshot.retention.ms" => self.snapshot_retention = millis(key, v)?,
+            "blob.transfer.snapshot.retention.time.in.min" => self.snapshot_retention = duration(key, v, Minutes, 0)?,
+            "vbt.snapshot.retention.ms" => self.snapshot_retention = duration(key, v, Millis, 0)?,
             "blob.transfer.snapshot.cleanup.interval.in.mins" => {
-                self.snapshot_cleanup_interval = positive(key, minutes(key, v)?)?
+                self.snapshot_cleanup_interval = duration(key, v, Minutes, 1)?
             }
-            "vbt.snapshot.cleanup.interval.ms" => {
-                self.snapshot_cleanup_interval = positive(key, millis(key, v)?)?
-            }
+            "vbt.snapshot.cleanup.interval.ms" => self.snapshot_cleanup_interval = duration(key, v, Millis, 1)?,
             "blob.transfer.max.concurrent.snapshot.user" => {
-                self.max_concurrent_snapshot_users = count(key, v, 0)?
+                self.max_concurrent_snapshot_users = capped(key, v, 0, MAX_CONCURRENCY as u64)? as usize
             }
             "blob.transfer.max.chunk.size.bytes" => self.max_chunk_size = size_bytes(key, v)?,
-            "blob.transfer.max.timeout.in.min" => self.sender_max_timeout = positive(key, minutes(key, v)?)?,
-            "vbt.sender.max.timeout.ms" => self.sender_max_timeout = positive(key, millis(key, v)?)?,
-            "vbt.server.idle.timeout.ms" => self.server_idle_timeout = positive(key, millis(key, v)?)?,
-            "blob.receive.max.timeout.in.min" => self.receive_max_timeout = positive(key, minutes(key, v)?)?,
-            "vbt.receive.max.timeout.ms" => self.receive_max_timeout = positive(key, millis(key, v)?)?,
-            "blob.receive.reader.idle.time.in.seconds" => {
-                self.receive_reader_idle = positive(key, seconds(key, v)?)?
-            }
-            "vbt.receive.reader.idle.ms" => self.receive_reader_idle = positive(key, millis(key, v)?)?,
+            "blob.transfer.max.timeout.in.min" => self.sender_max_timeout = duration(key, v, Minutes, 1)?,
+            "vbt.sender.max.timeout.ms" => self.sender_max_timeout = duration(key, v, Millis, 1)?,
+            "vbt.server.idle.timeout.ms" => self.server_idle_timeout = duration(key, v, Millis, 1)?,
+            "blob.receive.max.timeout.in.min" => self.receive_max_timeout = duration(key, v, Minutes, 1)?,
+            "vbt.receive.max.timeout.ms" => self.receive_max_timeout = duration(key, v, Millis, 1)?,
+            "blob.receive.reader.idle.time.in.seconds" => self.receive_reader_idle = duration(key, v, Seconds, 1)?,
+            "vbt.receive.reader.idle.ms" => self.receive_reader_idle = duration(key, v, Millis, 1)?,
             "blob.transfer.peers.connectivity.freshness.in.seconds" => {
-                self.connectivity_freshness = seconds(key, v)?
+                self.connectivity_freshness = duration(key, v, Seconds, 0)?
             }
-            "vbt.peer.connect.timeout.ms" => self.connect_timeout = positive(key, millis(key, v)?)?,
-            "vbt.peer.probe.timeout.ms" => self.probe_timeout_per_host = positive(key, millis(key, v)?)?,
-            "vbt.peer.probe.total.timeout.ms" => self.probe_timeout_total = positive(key, millis(key, v)?)?,
+            "vbt.peer.connect.timeout.ms" => self.connect_timeout = duration(key, v, Millis, 1)?,
+            "vbt.peer.probe.timeout.ms" => self.probe_timeout_per_host = duration(key, v, Millis, 1)?,
+            "vbt.peer.probe.total.timeout.ms" => self.probe_timeout_total = duration(key, v, Millis, 1)?,
             "blob.transfer.max.concurrent.blob.receive.replicas" => {
-                self.max_concurrent_receives = count(key, v, 1)?
+                self.max_concurrent_receives = capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize
             }
             "vbt.receive.verify.rocksdb" => self.verify_rocksdb = boolean(key, v)?,
             "vbt.checksum.fast" => self.fast_checksum = boolean(key, v)?,
@@ -233,7 +252,9 @@ impl Config {
             "vbt.store.version.state.schema.version" => {
                 self.store_version_state_schema_version = schema(key, v)?
             }
-            "vbt.runtime.worker.threads" => self.worker_threads = count(key, v, 1)?,
+            "vbt.runtime.worker.threads" => {
+                self.worker_threads = ranged(key, v, 1, MAX_WORKER_THREADS as i64)? as usize
+            }
             "blob.transfer.ssl.enabled" => self.ssl_enabled = boolean(key, v)?,
             "blob.transfer.acl.enabled" => self.acl_enabled = boolean(key, v)?,
             "vbt.ssl.cert.chain.path" => self.tls.cert_chain = Some(PathBuf::from(nonempty(key, v)?)),
@@ -243,23 +264,25 @@ impl Config {
                 self.tls.allowed_subjects =
                     v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
             }
-            "blob.transfer.service.write.limit.bytes.per.sec" => self.write_limit = nonneg(key, v)?,
-            "blob.transfer.client.read.limit.bytes.per.sec" => self.read_limit = nonneg(key, v)?,
+            "blob.transfer.service.write.limit.bytes.per.sec" => self.write_limit = rate(key, v)?,
+            "blob.transfer.client.read.limit.bytes.per.sec" => self.read_limit = rate(key, v)?,
             "server.adaptive.throttler.enabled" => self.adaptive_throttler.0 = boolean(key, v)?,
             "server.blob.transfer.adaptive.throttler.enabled" => self.adaptive_throttler.1 = boolean(key, v)?,
             "server.blob.transfer.adaptive.throttler.update.percentage" => {
-                self.adaptive_step_percent = count(key, v, 1)?.min(180) as u32
+                self.adaptive_step_percent = capped(key, v, 1, MAX_ADAPTIVE_STEP_PERCENT as u64)? as u32
             }
-            "server.adaptive.throttler.signal.idle.threshold" => self.adaptive_idle_threshold = count(key, v, 1)? as u32,
+            "server.adaptive.throttler.signal.idle.threshold" => {
+                self.adaptive_idle_threshold = capped(key, v, 1, u32::MAX as u64)? as u32
+            }
             "server.adaptive.throttler.signal.refresh.interval.in.seconds" => {
-                self.adaptive_interval = positive(key, seconds(key, v)?)?
+                self.adaptive_interval = duration(key, v, Seconds, 1)?
             }
-            "vbt.adaptive.throttler.interval.ms" => self.adaptive_interval = positive(key, millis(key, v)?)?,
-            "vbt.server.request.head.timeout.ms" => self.request_head_timeout = positive(key, millis(key, v)?)?,
+            "vbt.adaptive.throttler.interval.ms" => self.adaptive_interval = duration(key, v, Millis, 1)?,
+            "vbt.server.request.head.timeout.ms" => self.request_head_timeout = duration(key, v, Millis, 1)?,
             "vbt.server.max.connections" => {
-                self.max_connections = Some(count(key, v, 1)?.min(MAX_CONCURRENCY))
+                self.max_connections = Some(capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize)
             }
-            "vbt.server.shutdown.grace.ms" => self.shutdown_grace = millis(key, v)?,
+            "vbt.server.shutdown.grace.ms" => self.shutdown_grace = duration(key, v, Millis, 0)?,
             "vbt.allow.plaintext" => self.allow_plaintext = boolean(key, v)?,
             "blob.transfer.manager.enabled" => self.manager_enabled = boolean(key, v)?,
             _ => return Ok(false),
@@ -267,12 +290,51 @@ impl Config {
         Ok(true)
     }
 
-    /// Checks that keys which only make sense together are set together.
+    /// Checks rules across keys, and the ranges `set` enforces, for hosts that fill fields directly.
     pub fn validate(&self) -> Result<()> {
         if self.acl_enabled && !self.ssl_enabled {
             return Err(Error::config(
                 "blob.transfer.acl.enabled=true needs blob.transfer.ssl.enabled=true (the ACL reads the peer's certificate)",
             ));
+        }
+        let durations = [
+            ("blob.transfer.snapshot.retention.time.in.min", self.snapshot_retention, false),
+            ("blob.transfer.snapshot.cleanup.interval.in.mins", self.snapshot_cleanup_interval, true),
+            ("blob.transfer.max.timeout.in.min", self.sender_max_timeout, true),
+            ("vbt.server.idle.timeout.ms", self.server_idle_timeout, true),
+            ("blob.receive.max.timeout.in.min", self.receive_max_timeout, true),
+            ("blob.receive.reader.idle.time.in.seconds", self.receive_reader_idle, true),
+            ("blob.transfer.peers.connectivity.freshness.in.seconds", self.connectivity_freshness, false),
+            ("vbt.peer.connect.timeout.ms", self.connect_timeout, true),
+            ("vbt.peer.probe.timeout.ms", self.probe_timeout_per_host, true),
+            ("vbt.peer.probe.total.timeout.ms", self.probe_timeout_total, true),
+            ("server.adaptive.throttler.signal.refresh.interval.in.seconds", self.adaptive_interval, true),
+            ("vbt.server.request.head.timeout.ms", self.request_head_timeout, true),
+            ("vbt.server.shutdown.grace.ms", self.shutdown_grace, false),
+        ];
+        for (key, d, positive) in durations {
+            if d > MAX_DURATION || (positive && d.is_zero()) {
+                let low = if positive { "greater than zero" } else { "from zero" };
+                return Err(Error::config(format!("{key} is {d:?}: must be {low} up to {MAX_DURATION:?} (10 years)")));
+            }
+        }
+        let step = MAX_ADAPTIVE_STEP_PERCENT as usize;
+        let counts = [
+            ("blob.transfer.max.concurrent.snapshot.user", self.max_concurrent_snapshot_users, 0, MAX_CONCURRENCY),
+            ("blob.transfer.max.concurrent.blob.receive.replicas", self.max_concurrent_receives, 1, MAX_CONCURRENCY),
+            ("vbt.server.max.connections", self.max_connections.unwrap_or(1), 1, MAX_CONCURRENCY),
+            ("vbt.runtime.worker.threads", self.worker_threads, 1, MAX_WORKER_THREADS),
+            ("blob.transfer.max.chunk.size.bytes", self.max_chunk_size, 1, MAX_SIZE as usize),
+            ("server.blob.transfer.adaptive.throttler.update.percentage", self.adaptive_step_percent as usize, 1, step),
+            ("server.adaptive.throttler.signal.idle.threshold", self.adaptive_idle_threshold as usize, 1, usize::MAX),
+            ("vbt.partition.state.schema.version", self.partition_state_schema_version as usize, 0, 127),
+            ("vbt.store.version.state.schema.version", self.store_version_state_schema_version as usize, 0, 127),
+            ("davinci.p2p.blob.transfer.client.port", self.client_port.map_or(1, usize::from), 1, 65535),
+        ];
+        for (key, n, lo, hi) in counts {
+            if !(lo..=hi).contains(&n) {
+                return Err(Error::config(format!("{key} is {n}: must be in {lo}..={hi}")));
+            }
         }
         Ok(())
     }
@@ -334,50 +396,78 @@ fn nonempty<'a>(key: &str, v: &'a str) -> Result<&'a str> {
     }
 }
 
-fn int(key: &str, v: &str) -> Result<i64> {
-    v.parse::<i64>().map_err(|_| bad(key, v, "expected an integer"))
+/// A Java long as `Long.parseLong` reads it (optional `+`/`-`, decimal digits); `expected`
+/// describes the key's range for the error.
+fn int(key: &str, v: &str, expected: &str) -> Result<i64> {
+    v.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => "beyond a Java long; ",
+            _ => "",
+        };
+        bad(key, v, &format!("{why}expected {expected}"))
+    })
 }
 
-fn port(key: &str, v: &str) -> Result<Option<u16>> {
-    match int(key, v)? {
+/// An integer in `lo..=hi`; anything else is an error.
+fn ranged(key: &str, v: &str, lo: i64, hi: i64) -> Result<i64> {
+    let expected = format!("an integer in {lo}..={hi}");
+    match int(key, v, &expected)? {
+        n if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(bad(key, v, &format!("expected {expected}"))),
+    }
+}
+
+/// An integer of at least `lo`; `expected` names the key's range in the error.
+fn at_least(key: &str, v: &str, lo: u64, expected: &str) -> Result<u64> {
+    match int(key, v, expected)? {
+        n if n >= 0 && n as u64 >= lo => Ok(n as u64),
+        _ => Err(bad(key, v, &format!("expected {expected}"))),
+    }
+}
+
+/// A limit: an integer of at least `lo`; values above `cap` mean `cap`.
+fn capped(key: &str, v: &str, lo: u64, cap: u64) -> Result<u64> {
+    let expected = format!("an integer of at least {lo} (values above {cap} mean {cap})");
+    Ok(at_least(key, v, lo, &expected)?.min(cap))
+}
+
+/// A port `min..=65535`, or -1 for unset (Venice's default).
+fn port(key: &str, v: &str, min: i64) -> Result<Option<u16>> {
+    let expected = format!("a port {min}..=65535, or -1 for unset");
+    match int(key, v, &expected)? {
         -1 => Ok(None),
-        n if (0..=65535).contains(&n) => Ok(Some(n as u16)),
-        _ => Err(bad(key, v, "expected a port 0..65535, or -1 for unset")),
+        n if (min..=65535).contains(&n) => Ok(Some(n as u16)),
+        _ => Err(bad(key, v, &format!("expected {expected}"))),
     }
 }
 
-fn count(key: &str, v: &str, min: i64) -> Result<usize> {
-    let n = int(key, v)?;
-    if n < min {
-        return Err(bad(key, v, &format!("must be at least {min}")));
-    }
-    Ok(n as usize)
+/// Bytes per second: 0 and anything from [`UNLIMITED_RATE`] up mean unlimited (stored as 0).
+fn rate(key: &str, v: &str) -> Result<u64> {
+    let n = at_least(key, v, 0, "bytes per second from 0 (0, or 2^53 and up, mean unlimited)")?;
+    Ok(if n >= UNLIMITED_RATE { 0 } else { n })
 }
 
-fn nonneg(key: &str, v: &str) -> Result<u64> {
-    let n = int(key, v)?;
-    if n < 0 {
-        return Err(bad(key, v, "must not be negative"));
-    }
-    Ok(n as u64)
+#[derive(Clone, Copy)]
+enum Unit {
+    Millis,
+    Seconds,
+    Minutes,
 }
 
-fn minutes(key: &str, v: &str) -> Result<Duration> {
-    Ok(Duration::from_secs(nonneg(key, v)?.saturating_mul(60)))
-}
-fn seconds(key: &str, v: &str) -> Result<Duration> {
-    Ok(Duration::from_secs(nonneg(key, v)?))
-}
-fn millis(key: &str, v: &str) -> Result<Duration> {
-    Ok(Duration::from_millis(nonneg(key, v)?))
-}
-
-fn positive(key: &str, d: Duration) -> Result<Duration> {
-    if d.is_zero() {
-        Err(Error::config(format!("invalid value for {key}: must be greater than zero")))
-    } else {
-        Ok(d)
-    }
+/// A duration in whole `unit`s, at least `min`; anything above [`MAX_DURATION`] means it.
+fn duration(key: &str, v: &str, unit: Unit, min: u64) -> Result<Duration> {
+    let name = match unit {
+        Unit::Millis => "milliseconds",
+        Unit::Seconds => "seconds",
+        Unit::Minutes => "minutes",
+    };
+    let n = at_least(key, v, min, &format!("whole {name} from {min} (values above 10 years mean 10 years)"))?;
+    let d = match unit {
+        Unit::Millis => Duration::from_millis(n),
+        Unit::Seconds => Duration::from_secs(n),
+        Unit::Minutes => Duration::from_secs(n.saturating_mul(60)),
+    };
+    Ok(d.min(MAX_DURATION))
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool> {
@@ -388,27 +478,24 @@ fn boolean(key: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// An Avro protocol version, as the schema headers carry it (0..=127).
 fn schema(key: &str, v: &str) -> Result<u8> {
-    match int(key, v)? {
-        n @ 0..=127 => Ok(n as u8),
-        _ => Err(bad(key, v, "expected an Avro protocol version 0..127")),
-    }
+    Ok(ranged(key, v, 0, 127)? as u8)
 }
 
-/// Venice's size syntax: a number with an optional `B`, `KB`, `MB`, `GB` suffix (powers of 1024).
+/// Venice's size syntax: a number with an optional `B`, `KB`, `MB`, `GB` suffix (powers of 1024),
+/// at least 1 byte; sizes above Java's `Integer.MAX_VALUE` are clamped to it, as Venice does.
 fn size_bytes(key: &str, v: &str) -> Result<usize> {
+    let expected = "expected a size of at least 1 byte, such as 2097152 or 2MB (above 2147483647 means 2147483647)";
     let upper = v.to_ascii_uppercase();
-    let (digits, mult) = [("GB", 1usize << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
+    let (digits, mult) = [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
         .iter()
-        .find_map(|(suffix, m)| upper.strip_suffix(suffix).map(|d| (d.trim().to_string(), *m)))
-        .unwrap_or((upper.clone(), 1));
-    let n: usize = digits.parse().map_err(|_| bad(key, v, "expected a size such as 2097152 or 2MB"))?;
-    let bytes = n.checked_mul(mult).ok_or_else(|| bad(key, v, "too large"))?;
-    if bytes == 0 {
-        return Err(bad(key, v, "must be greater than zero"));
+        .find_map(|(suffix, m)| upper.strip_suffix(suffix).map(|d| (d.trim(), *m)))
+        .unwrap_or((upper.as_str(), 1));
+    match digits.parse::<i64>() {
+        Ok(n) if n >= 1 => Ok((n as u64).saturating_mul(mult).min(MAX_SIZE) as usize),
+        _ => Err(bad(key, v, expected)),
     }
-    // Java clamps to Integer.MAX_VALUE; so do we.
-    Ok(bytes.min(i32::MAX as usize))
 }
 
 #[cfg(test)]

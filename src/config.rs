@@ -292,10 +292,13 @@ impl Config {
 
     /// Checks rules across keys, and the ranges `set` enforces, for hosts that fill fields directly.
     pub fn validate(&self) -> Result<()> {
-        if self.acl_enabled && !self.ssl_enabled {
-            return Err(Error::config(
-                "blob.transfer.acl.enabled=true needs blob.transfer.ssl.enabled=true (the ACL reads the peer's certificate)",
-            ));
+        if self.ssl_enabled != self.acl_enabled {
+            return Err(Error::config(format!(
+                "Blob transfer manager is not supported without SSL and ACL enabled (blob.transfer.ssl.enabled={}, \
+                 blob.transfer.acl.enabled={}): set both blob.transfer.ssl.enabled=true and \
+                 blob.transfer.acl.enabled=true (or neither, for plaintext on loopback or with vbt.allow.plaintext=true)",
+                self.ssl_enabled, self.acl_enabled
+            )));
         }
         let durations = [
             ("blob.transfer.snapshot.retention.time.in.min", self.snapshot_retention, false),

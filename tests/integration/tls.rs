@@ -162,13 +162,17 @@ fn tls_receiver_against_plaintext_sender_fails_cleanly_then_next_peer() {
 
 #[test]
 fn tls_settings_are_checked_when_the_node_is_made() {
-    let err = venice_blob_transfer::Config::from_pairs([("blob.transfer.ssl.enabled", "true")])
-        .and_then(Node::new)
+    let err = venice_blob_transfer::Config::from_pairs([
+        ("blob.transfer.ssl.enabled", "true"),
+        ("blob.transfer.acl.enabled", "true"),
+    ])
+    .and_then(Node::new)
         .err()
         .unwrap();
     assert!(err.message().contains("vbt.ssl.cert.chain.path"), "{err}");
     let err = venice_blob_transfer::Config::from_pairs([
         ("blob.transfer.ssl.enabled", "true"),
+        ("blob.transfer.acl.enabled", "true"),
         ("vbt.ssl.cert.chain.path", "/nonexistent.crt"),
         ("vbt.ssl.private.key.path", "/nonexistent.key"),
         ("vbt.ssl.trust.ca.path", "/nonexistent.pem"),

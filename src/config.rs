@@ -572,6 +572,177 @@ mod tests {
         }
     }
 
+    /// How a numeric key reads a value, computed here independently of the parser.
+    #[derive(Clone, Copy)]
+    enum Family {
+        /// `min..=65535`, -1 = unset.
+        Port(i128),
+        /// At least `min`; above `cap` means `cap`.
+        Limit(i128, i128),
+        /// `lo..=hi`, else an error.
+        Strict(i128, i128),
+        /// Bytes/s; 0 and 2^53 up mean unlimited (0).
+        Rate,
+        /// Venice's size syntax, 1.., clamped to i32::MAX.
+        Size,
+        /// Whole units (ms per unit), at least `min`, clamped to 10 years.
+        Millis(i128, i128),
+    }
+    use Family::*;
+
+    const MS: i128 = 1;
+    const S: i128 = 1000;
+    const MIN: i128 = 60_000;
+
+    /// Every numeric key, and how its value is read back from the config (`None` = unset).
+    #[allow(clippy::type_complexity)]
+    fn numeric_keys() -> Vec<(&'static str, Family, fn(&Config) -> Option<i128>)> {
+        fn ms(d: Duration) -> Option<i128> {
+            Some(d.as_millis() as i128)
+        }
+        vec![
+            ("davinci.p2p.blob.transfer.server.port", Port(0), |c| c.server_port.map(i128::from)),
+            ("davinci.p2p.blob.transfer.client.port", Port(1), |c| c.client_port.map(i128::from)),
+            ("blob.transfer.snapshot.retention.time.in.min", Millis(MIN, 0), |c| ms(c.snapshot_retention)),
+            ("vbt.snapshot.retention.ms", Millis(MS, 0), |c| ms(c.snapshot_retention)),
+            ("blob.transfer.snapshot.cleanup.interval.in.mins", Millis(MIN, 1), |c| ms(c.snapshot_cleanup_interval)),
+            ("vbt.snapshot.cleanup.interval.ms", Millis(MS, 1), |c| ms(c.snapshot_cleanup_interval)),
+            ("blob.transfer.max.concurrent.snapshot.user", Limit(0, 1_000_000), |c| Some(c.max_concurrent_snapshot_users as i128)),
+            ("blob.transfer.max.chunk.size.bytes", Size, |c| Some(c.max_chunk_size as i128)),
+            ("blob.transfer.max.timeout.in.min", Millis(MIN, 1), |c| ms(c.sender_max_timeout)),
+            ("vbt.sender.max.timeout.ms", Millis(MS, 1), |c| ms(c.sender_max_timeout)),
+            ("vbt.server.idle.timeout.ms", Millis(MS, 1), |c| ms(c.server_idle_timeout)),
+            ("blob.receive.max.timeout.in.min", Millis(MIN, 1), |c| ms(c.receive_max_timeout)),
+            ("vbt.receive.max.timeout.ms", Millis(MS, 1), |c| ms(c.receive_max_timeout)),
+            ("blob.receive.reader.idle.time.in.seconds", Millis(S, 1), |c| ms(c.receive_reader_idle)),
+            ("vbt.receive.reader.idle.ms", Millis(MS, 1), |c| ms(c.receive_reader_idle)),
+            ("blob.transfer.peers.connectivity.freshness.in.seconds", Millis(S, 0), |c| ms(c.connectivity_freshness)),
+            ("vbt.peer.connect.timeout.ms", Millis(MS, 1), |c| ms(c.connect_timeout)),
+            ("vbt.peer.probe.timeout.ms", Millis(MS, 1), |c| ms(c.probe_timeout_per_host)),
+            ("vbt.peer.probe.total.timeout.ms", Millis(MS, 1), |c| ms(c.probe_timeout_total)),
+            ("blob.transfer.max.concurrent.blob.receive.replicas", Limit(1, 1_000_000), |c| Some(c.max_concurrent_receives as i128)),
+            ("vbt.partition.state.schema.version", Strict(0, 127), |c| Some(c.partition_state_schema_version as i128)),
+            ("vbt.store.version.state.schema.version", Strict(0, 127), |c| Some(c.store_version_state_schema_version as i128)),
+            ("vbt.runtime.worker.threads", Strict(1, 256), |c| Some(c.worker_threads as i128)),
+            ("blob.transfer.service.write.limit.bytes.per.sec", Rate, |c| Some(c.write_limit as i128)),
+            ("blob.transfer.client.read.limit.bytes.per.sec", Rate, |c| Some(c.read_limit as i128)),
+            ("server.blob.transfer.adaptive.throttler.update.percentage", Limit(1, 180), |c| Some(c.adaptive_step_percent as i128)),
+            ("server.adaptive.throttler.signal.idle.threshold", Limit(1, u32::MAX as i128), |c| Some(c.adaptive_idle_threshold as i128)),
+            ("server.adaptive.throttler.signal.refresh.interval.in.seconds", Millis(S, 1), |c| ms(c.adaptive_interval)),
+            ("vbt.adaptive.throttler.interval.ms", Millis(MS, 1), |c| ms(c.adaptive_interval)),
+            ("vbt.server.request.head.timeout.ms", Millis(MS, 1), |c| ms(c.request_head_timeout)),
+            ("vbt.server.max.connections", Limit(1, 1_000_000), |c| c.max_connections.map(|n| n as i128)),
+            ("vbt.server.shutdown.grace.ms", Millis(MS, 0), |c| ms(c.shutdown_grace)),
+        ]
+    }
+
+    /// What `value` must mean for `family`: `Err(())` for an error naming the key.
+    fn expected(family: Family, value: &str) -> std::result::Result<Option<i128>, ()> {
+        const TEN_YEARS_MS: i128 = 10 * 365 * 24 * 3600 * 1000;
+        let (value, mult) = match (family, value.strip_suffix("KB")) {
+            (Size, Some(n)) => (n, 1024),
+            _ => (value, 1),
+        };
+        // Java's Long.parseLong: anything else, or beyond a long, is refused.
+        let n = value.parse::<i64>().map_err(|_| ())? as i128;
+        match family {
+            Port(_) if n == -1 => Ok(None),
+            Port(min) => (min..=65535).contains(&n).then_some(Some(n)).ok_or(()),
+            Limit(min, cap) => (n >= min).then_some(Some(n.min(cap))).ok_or(()),
+            Strict(lo, hi) => (lo..=hi).contains(&n).then_some(Some(n)).ok_or(()),
+            Rate if n >= 1 << 53 => Ok(Some(0)),
+            Rate => (n >= 0).then_some(Some(n)).ok_or(()),
+            Size => (n >= 1).then_some(Some((n * mult).min(i32::MAX as i128))).ok_or(()),
+            Millis(unit, min) => (n >= min).then_some(Some((n * unit).min(TEN_YEARS_MS))).ok_or(()),
+        }
+    }
+
+    #[test]
+    fn every_numeric_key_has_a_range_and_never_panics() {
+        let values = [
+            "9223372036854775807",
+            "-1",
+            "abc",
+            "12345678901234567890",
+            "70000",
+            "0",
+            "512KB",
+            "",
+            "+5",
+            " 7 ",
+            "1 000",
+            "0x10",
+            "2.5",
+            "-9223372036854775808",
+            "9007199254740992",
+            "9007199254740991",
+            "300",
+        ];
+        for (key, family, get) in numeric_keys() {
+            for value in values {
+                let got = Config::from_pairs([(key, value)]);
+                match (expected(family, value.trim()), got) {
+                    (Ok(want), Ok(c)) => assert_eq!(get(&c), want, "{key}={value:?}"),
+                    (Err(()), Err(e)) => {
+                        let m = e.message();
+                        assert!(m.contains(key), "{key}={value:?}: {m}");
+                        assert!(m.contains(&format!("{:?}", value.trim())), "{key}={value:?}: {m}");
+                        assert!(m.contains("expected"), "{key}={value:?}: names no range: {m}");
+                    }
+                    (want, got) => panic!("{key}={value:?}: expected {want:?}, got {got:?}"),
+                }
+            }
+        }
+    }
+
+    /// Reads `set`'s own source so a numeric key added later cannot miss the table above.
+    #[test]
+    fn every_settable_numeric_key_is_in_the_table() {
+        let table: Vec<&str> = numeric_keys().iter().map(|k| k.0).collect();
+        let source = include_str!("config.rs");
+        let setter = &source[source.find("pub fn set(").unwrap()..source.find("pub fn validate(").unwrap()];
+        let parsers = ["duration(", "capped(", "ranged(", "port(", "rate(", "size_bytes(", "schema("];
+        let mut numeric = 0;
+        for arm in setter.split("\n            \"").skip(1) {
+            let key = arm.split('"').next().unwrap();
+            if parsers.iter().any(|p| arm.contains(p)) {
+                numeric += 1;
+                assert!(table.contains(&key), "{key} is missing from numeric_keys()");
+            }
+        }
+        assert_eq!(numeric, table.len());
+    }
+
+    #[test]
+    fn validate_checks_fields_set_directly() {
+        let mut c = Config::default();
+        c.adaptive_interval = Duration::MAX;
+        assert!(c.validate().unwrap_err().message().contains("refresh.interval"));
+        let mut c = Config::default();
+        c.worker_threads = 0;
+        assert!(c.validate().unwrap_err().message().contains("vbt.runtime.worker.threads"));
+        let mut c = Config::default();
+        c.max_concurrent_receives = usize::MAX;
+        assert!(c.validate().unwrap_err().message().contains("receive.replicas"));
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn ssl_and_acl_go_together() {
+        let cases = [("true", "true", true), ("false", "false", true), ("true", "false", false), ("false", "true", false)];
+        for (ssl, acl, ok) in cases {
+            let got = Config::from_pairs([("blob.transfer.ssl.enabled", ssl), ("blob.transfer.acl.enabled", acl)]);
+            match got {
+                Ok(_) => assert!(ok, "ssl={ssl} acl={acl} must be refused"),
+                Err(e) => {
+                    assert!(!ok, "ssl={ssl} acl={acl}: {e}");
+                    assert!(e.message().contains("not supported without SSL and ACL"), "{e}");
+                    assert!(e.message().contains("vbt.allow.plaintext"), "{e}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn properties_text() {
         let c = Config::from_properties(

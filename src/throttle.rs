@@ -191,6 +191,55 @@ mod tests {
         assert_eq!(l2.effective(), 1400);
     }
 
+    #[test]
+    fn huge_rates_and_factors_mean_unlimited() {
+        for huge in [i64::MAX as u64, u64::MAX, UNLIMITED_RATE] {
+            let l = RateLimiter::new(huge);
+            assert_eq!((l.base(), l.effective()), (0, 0), "{huge}");
+            let l = RateLimiter::new(1000);
+            l.set_base(huge);
+            assert_eq!((l.base(), l.effective()), (0, 0), "set_base({huge})");
+            for factor in [200, u32::MAX] {
+                l.set_factor(factor);
+                assert_eq!(l.effective(), 0, "{huge} at {factor} %");
+            }
+        }
+        // Just below the threshold is a limit; the adaptive maximum lifts it to unlimited.
+        let l = RateLimiter::new(UNLIMITED_RATE - 1);
+        assert_eq!(l.effective(), UNLIMITED_RATE - 1);
+        l.set_factor(Adaptive::MAX);
+        assert_eq!(l.effective(), 0);
+        // A tiny limit at the lowest factor stays a limit, never "0 = unlimited".
+        let l = RateLimiter::new(3);
+        l.set_factor(Adaptive::MIN);
+        assert_eq!(l.effective(), 1);
+    }
+
+    #[test]
+    fn huge_adaptive_step_and_threshold_do_not_overflow() {
+        let l = RateLimiter::new(1000);
+        let a = Adaptive::new(vec![l.clone()], u32::MAX, u32::MAX);
+        a.set_signal(Signal::Booster, true);
+        assert_eq!(a.tick(), Adaptive::MAX);
+        a.set_signal(Signal::Booster, false);
+        a.set_signal(Signal::Limiter, true);
+        assert_eq!(a.tick(), Adaptive::MIN);
+        a.set_signal(Signal::Limiter, false);
+        assert_eq!(a.tick(), Adaptive::MIN, "one quiet tick of u32::MAX");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_and_absurd_waits_do_not_panic() {
+        let l = RateLimiter::new(i64::MAX as u64);
+        let t = tokio::time::Instant::now();
+        l.acquire(usize::MAX).await;
+        assert!(t.elapsed() < Duration::from_millis(1), "Long.MAX_VALUE is unlimited");
+        // 1 B/s and 2^64 bytes: a wait beyond Duration's range, capped instead of panicking.
+        let l = RateLimiter::new(1);
+        let waited = tokio::time::timeout(Duration::from_secs(3600), l.acquire(usize::MAX)).await;
+        assert!(waited.is_err(), "still waiting after an hour");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn limiter_spaces_out_traffic() {
         let l = RateLimiter::new(1_000_000);

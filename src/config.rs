@@ -12,8 +12,29 @@ use crate::protocol::TableFormat;
 pub const DEFAULT_PARTITION_STATE_SCHEMA_VERSION: u8 = 24;
 pub const DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION: u8 = 7;
 
-/// Largest concurrency cap (`vbt.server.max.connections`, ...); larger values mean this many.
+// Value ranges. Every integer is read as Java's `Long.parseLong` reads it (optional sign, decimal
+// digits, -2^63..2^63-1); anything else is an error naming the key, the value and the range.
+
+/// Longest duration any key holds: 10 years, i.e. no limit in practice. Larger values (Java's
+/// `Long.MAX_VALUE` included) are clamped to it, so a consumer can add it to `Instant::now()`, even
+/// twice, on every platform (tokio caps its own sleeps at 30 years: 100 overflowed on FreeBSD).
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+/// Largest concurrency cap (snapshot users, receive replicas, connections); larger values mean
+/// this many, which is unlimited in practice (each transfer holds a socket and open files).
 pub const MAX_CONCURRENCY: usize = 1_000_000;
+
+/// Byte rates at or above this mean unlimited, as 0 does (see [`crate::throttle::UNLIMITED_RATE`]).
+pub const UNLIMITED_RATE: u64 = crate::throttle::UNLIMITED_RATE;
+
+/// Most tokio worker threads (`vbt.runtime.worker.threads`).
+pub const MAX_WORKER_THREADS: usize = 256;
+
+/// Largest adaptive step: one step of 180 points already spans the whole 20–200 % range.
+pub const MAX_ADAPTIVE_STEP_PERCENT: u32 = 180;
+
+/// Java's `Integer.MAX_VALUE`: sizes above it are clamped to it, as Venice does.
+const MAX_SIZE: u64 = i32::MAX as u64;
 
 /// Every setting vbt uses, with Venice's defaults.
 #[derive(Clone, Debug)]
@@ -178,10 +199,12 @@ impl Config {
 
     /// Sets one key. Unknown keys are ignored (Venice hosts pass many); returns whether it was used.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        use Unit::{Millis, Minutes, Seconds};
         let v = value.trim();
         match key {
-            "davinci.p2p.blob.transfer.server.port" => self.server_port = port(key, v)?,
-            "davinci.p2p.blob.transfer.client.port" => self.client_port = port(key, v)?,
+            "davinci.p2p.blob.transfer.server.port" => self.server_port = port(key, v, 0)?,
+            // A port to dial: 0 would never connect.
+            "davinci.p2p.blob.transfer.client.port" => self.client_port = port(key, v, 1)?,
             "vbt.server.bind.address" => {
                 self.bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?
             }
@@ -197,35 +220,31 @@ impl Config {
                     TableFormat::BlockBased
                 }
             }
-            "blob.transfer.snapshot.retention.time.in.min" => self.snapshot_retention = minutes(key, v)?,
-            "vbt.snapshot.retention.ms" => self.snapshot_retention = millis(key, v)?,
+            "blob.transfer.snapshot.retention.time.in.min" => self.snapshot_retention = duration(key, v, Minutes, 0)?,
+            "vbt.snapshot.retention.ms" => self.snapshot_retention = duration(key, v, Millis, 0)?,
             "blob.transfer.snapshot.cleanup.interval.in.mins" => {
-                self.snapshot_cleanup_interval = positive(key, minutes(key, v)?)?
+                self.snapshot_cleanup_interval = duration(key, v, Minutes, 1)?
             }
-            "vbt.snapshot.cleanup.interval.ms" => {
-                self.snapshot_cleanup_interval = positive(key, millis(key, v)?)?
-            }
+            "vbt.snapshot.cleanup.interval.ms" => self.snapshot_cleanup_interval = duration(key, v, Millis, 1)?,
             "blob.transfer.max.concurrent.snapshot.user" => {
-                self.max_concurrent_snapshot_users = count(key, v, 0)?
+                self.max_concurrent_snapshot_users = capped(key, v, 0, MAX_CONCURRENCY as u64)? as usize
             }
             "blob.transfer.max.chunk.size.bytes" => self.max_chunk_size = size_bytes(key, v)?,
-            "blob.transfer.max.timeout.in.min" => self.sender_max_timeout = positive(key, minutes(key, v)?)?,
-            "vbt.sender.max.timeout.ms" => self.sender_max_timeout = positive(key, millis(key, v)?)?,
-            "vbt.server.idle.timeout.ms" => self.server_idle_timeout = positive(key, millis(key, v)?)?,
-            "blob.receive.max.timeout.in.min" => self.receive_max_timeout = positive(key, minutes(key, v)?)?,
-            "vbt.receive.max.timeout.ms" => self.receive_max_timeout = positive(key, millis(key, v)?)?,
-            "blob.receive.reader.idle.time.in.seconds" => {
-                self.receive_reader_idle = positive(key, seconds(key, v)?)?
-            }
-            "vbt.receive.reader.idle.ms" => self.receive_reader_idle = positive(key, millis(key, v)?)?,
+            "blob.transfer.max.timeout.in.min" => self.sender_max_timeout = duration(key, v, Minutes, 1)?,
+            "vbt.sender.max.timeout.ms" => self.sender_max_timeout = duration(key, v, Millis, 1)?,
+            "vbt.server.idle.timeout.ms" => self.server_idle_timeout = duration(key, v, Millis, 1)?,
+            "blob.receive.max.timeout.in.min" => self.receive_max_timeout = duration(key, v, Minutes, 1)?,
+            "vbt.receive.max.timeout.ms" => self.receive_max_timeout = duration(key, v, Millis, 1)?,
+            "blob.receive.reader.idle.time.in.seconds" => self.receive_reader_idle = duration(key, v, Seconds, 1)?,
+            "vbt.receive.reader.idle.ms" => self.receive_reader_idle = duration(key, v, Millis, 1)?,
             "blob.transfer.peers.connectivity.freshness.in.seconds" => {
-                self.connectivity_freshness = seconds(key, v)?
+                self.connectivity_freshness = duration(key, v, Seconds, 0)?
             }
-            "vbt.peer.connect.timeout.ms" => self.connect_timeout = positive(key, millis(key, v)?)?,
-            "vbt.peer.probe.timeout.ms" => self.probe_timeout_per_host = positive(key, millis(key, v)?)?,
-            "vbt.peer.probe.total.timeout.ms" => self.probe_timeout_total = positive(key, millis(key, v)?)?,
+            "vbt.peer.connect.timeout.ms" => self.connect_timeout = duration(key, v, Millis, 1)?,
+            "vbt.peer.probe.timeout.ms" => self.probe_timeout_per_host = duration(key, v, Millis, 1)?,
+            "vbt.peer.probe.total.timeout.ms" => self.probe_timeout_total = duration(key, v, Millis, 1)?,
             "blob.transfer.max.concurrent.blob.receive.replicas" => {
-                self.max_concurrent_receives = count(key, v, 1)?
+                self.max_concurrent_receives = capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize
             }
             "vbt.receive.verify.rocksdb" => self.verify_rocksdb = boolean(key, v)?,
             "vbt.checksum.fast" => self.fast_checksum = boolean(key, v)?,
@@ -233,7 +252,9 @@ impl Config {
             "vbt.store.version.state.schema.version" => {
                 self.store_version_state_schema_version = schema(key, v)?
             }
-            "vbt.runtime.worker.threads" => self.worker_threads = count(key, v, 1)?,
+            "vbt.runtime.worker.threads" => {
+                self.worker_threads = ranged(key, v, 1, MAX_WORKER_THREADS as i64)? as usize
+            }
             "blob.transfer.ssl.enabled" => self.ssl_enabled = boolean(key, v)?,
             "blob.transfer.acl.enabled" => self.acl_enabled = boolean(key, v)?,
             "vbt.ssl.cert.chain.path" => self.tls.cert_chain = Some(PathBuf::from(nonempty(key, v)?)),
@@ -243,23 +264,25 @@ impl Config {
                 self.tls.allowed_subjects =
                     v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
             }
-            "blob.transfer.service.write.limit.bytes.per.sec" => self.write_limit = nonneg(key, v)?,
-            "blob.transfer.client.read.limit.bytes.per.sec" => self.read_limit = nonneg(key, v)?,
+            "blob.transfer.service.write.limit.bytes.per.sec" => self.write_limit = rate(key, v)?,
+            "blob.transfer.client.read.limit.bytes.per.sec" => self.read_limit = rate(key, v)?,
             "server.adaptive.throttler.enabled" => self.adaptive_throttler.0 = boolean(key, v)?,
             "server.blob.transfer.adaptive.throttler.enabled" => self.adaptive_throttler.1 = boolean(key, v)?,
             "server.blob.transfer.adaptive.throttler.update.percentage" => {
-                self.adaptive_step_percent = count(key, v, 1)?.min(180) as u32
+                self.adaptive_step_percent = capped(key, v, 1, MAX_ADAPTIVE_STEP_PERCENT as u64)? as u32
             }
-            "server.adaptive.throttler.signal.idle.threshold" => self.adaptive_idle_threshold = count(key, v, 1)? as u32,
+            "server.adaptive.throttler.signal.idle.threshold" => {
+                self.adaptive_idle_threshold = capped(key, v, 1, u32::MAX as u64)? as u32
+            }
             "server.adaptive.throttler.signal.refresh.interval.in.seconds" => {
-                self.adaptive_interval = positive(key, seconds(key, v)?)?
+                self.adaptive_interval = duration(key, v, Seconds, 1)?
             }
-            "vbt.adaptive.throttler.interval.ms" => self.adaptive_interval = positive(key, millis(key, v)?)?,
-            "vbt.server.request.head.timeout.ms" => self.request_head_timeout = positive(key, millis(key, v)?)?,
+            "vbt.adaptive.throttler.interval.ms" => self.adaptive_interval = duration(key, v, Millis, 1)?,
+            "vbt.server.request.head.timeout.ms" => self.request_head_timeout = duration(key, v, Millis, 1)?,
             "vbt.server.max.connections" => {
-                self.max_connections = Some(count(key, v, 1)?.min(MAX_CONCURRENCY))
+                self.max_connections = Some(capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize)
             }
-            "vbt.server.shutdown.grace.ms" => self.shutdown_grace = millis(key, v)?,
+            "vbt.server.shutdown.grace.ms" => self.shutdown_grace = duration(key, v, Millis, 0)?,
             "vbt.allow.plaintext" => self.allow_plaintext = boolean(key, v)?,
             "blob.transfer.manager.enabled" => self.manager_enabled = boolean(key, v)?,
             _ => return Ok(false),
@@ -267,12 +290,54 @@ impl Config {
         Ok(true)
     }
 
-    /// Checks that keys which only make sense together are set together.
+    /// Checks rules across keys, and the ranges `set` enforces, for hosts that fill fields directly.
     pub fn validate(&self) -> Result<()> {
-        if self.acl_enabled && !self.ssl_enabled {
-            return Err(Error::config(
-                "blob.transfer.acl.enabled=true needs blob.transfer.ssl.enabled=true (the ACL reads the peer's certificate)",
-            ));
+        if self.ssl_enabled != self.acl_enabled {
+            return Err(Error::config(format!(
+                "Blob transfer manager is not supported without SSL and ACL enabled (blob.transfer.ssl.enabled={}, \
+                 blob.transfer.acl.enabled={}): set both blob.transfer.ssl.enabled=true and \
+                 blob.transfer.acl.enabled=true (or neither, for plaintext on loopback or with vbt.allow.plaintext=true)",
+                self.ssl_enabled, self.acl_enabled
+            )));
+        }
+        let durations = [
+            ("blob.transfer.snapshot.retention.time.in.min", self.snapshot_retention, false),
+            ("blob.transfer.snapshot.cleanup.interval.in.mins", self.snapshot_cleanup_interval, true),
+            ("blob.transfer.max.timeout.in.min", self.sender_max_timeout, true),
+            ("vbt.server.idle.timeout.ms", self.server_idle_timeout, true),
+            ("blob.receive.max.timeout.in.min", self.receive_max_timeout, true),
+            ("blob.receive.reader.idle.time.in.seconds", self.receive_reader_idle, true),
+            ("blob.transfer.peers.connectivity.freshness.in.seconds", self.connectivity_freshness, false),
+            ("vbt.peer.connect.timeout.ms", self.connect_timeout, true),
+            ("vbt.peer.probe.timeout.ms", self.probe_timeout_per_host, true),
+            ("vbt.peer.probe.total.timeout.ms", self.probe_timeout_total, true),
+            ("server.adaptive.throttler.signal.refresh.interval.in.seconds", self.adaptive_interval, true),
+            ("vbt.server.request.head.timeout.ms", self.request_head_timeout, true),
+            ("vbt.server.shutdown.grace.ms", self.shutdown_grace, false),
+        ];
+        for (key, d, positive) in durations {
+            if d > MAX_DURATION || (positive && d.is_zero()) {
+                let low = if positive { "greater than zero" } else { "from zero" };
+                return Err(Error::config(format!("{key} is {d:?}: must be {low} up to {MAX_DURATION:?} (10 years)")));
+            }
+        }
+        let step = MAX_ADAPTIVE_STEP_PERCENT as usize;
+        let counts = [
+            ("blob.transfer.max.concurrent.snapshot.user", self.max_concurrent_snapshot_users, 0, MAX_CONCURRENCY),
+            ("blob.transfer.max.concurrent.blob.receive.replicas", self.max_concurrent_receives, 1, MAX_CONCURRENCY),
+            ("vbt.server.max.connections", self.max_connections.unwrap_or(1), 1, MAX_CONCURRENCY),
+            ("vbt.runtime.worker.threads", self.worker_threads, 1, MAX_WORKER_THREADS),
+            ("blob.transfer.max.chunk.size.bytes", self.max_chunk_size, 1, MAX_SIZE as usize),
+            ("server.blob.transfer.adaptive.throttler.update.percentage", self.adaptive_step_percent as usize, 1, step),
+            ("server.adaptive.throttler.signal.idle.threshold", self.adaptive_idle_threshold as usize, 1, usize::MAX),
+            ("vbt.partition.state.schema.version", self.partition_state_schema_version as usize, 0, 127),
+            ("vbt.store.version.state.schema.version", self.store_version_state_schema_version as usize, 0, 127),
+            ("davinci.p2p.blob.transfer.client.port", self.client_port.map_or(1, usize::from), 1, 65535),
+        ];
+        for (key, n, lo, hi) in counts {
+            if !(lo..=hi).contains(&n) {
+                return Err(Error::config(format!("{key} is {n}: must be in {lo}..={hi}")));
+            }
         }
         Ok(())
     }
@@ -334,50 +399,78 @@ fn nonempty<'a>(key: &str, v: &'a str) -> Result<&'a str> {
     }
 }
 
-fn int(key: &str, v: &str) -> Result<i64> {
-    v.parse::<i64>().map_err(|_| bad(key, v, "expected an integer"))
+/// A Java long as `Long.parseLong` reads it (optional `+`/`-`, decimal digits); `expected`
+/// describes the key's range for the error.
+fn int(key: &str, v: &str, expected: &str) -> Result<i64> {
+    v.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => "beyond a Java long; ",
+            _ => "",
+        };
+        bad(key, v, &format!("{why}expected {expected}"))
+    })
 }
 
-fn port(key: &str, v: &str) -> Result<Option<u16>> {
-    match int(key, v)? {
+/// An integer in `lo..=hi`; anything else is an error.
+fn ranged(key: &str, v: &str, lo: i64, hi: i64) -> Result<i64> {
+    let expected = format!("an integer in {lo}..={hi}");
+    match int(key, v, &expected)? {
+        n if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(bad(key, v, &format!("expected {expected}"))),
+    }
+}
+
+/// An integer of at least `lo`; `expected` names the key's range in the error.
+fn at_least(key: &str, v: &str, lo: u64, expected: &str) -> Result<u64> {
+    match int(key, v, expected)? {
+        n if n >= 0 && n as u64 >= lo => Ok(n as u64),
+        _ => Err(bad(key, v, &format!("expected {expected}"))),
+    }
+}
+
+/// A limit: an integer of at least `lo`; values above `cap` mean `cap`.
+fn capped(key: &str, v: &str, lo: u64, cap: u64) -> Result<u64> {
+    let expected = format!("an integer of at least {lo} (values above {cap} mean {cap})");
+    Ok(at_least(key, v, lo, &expected)?.min(cap))
+}
+
+/// A port `min..=65535`, or -1 for unset (Venice's default).
+fn port(key: &str, v: &str, min: i64) -> Result<Option<u16>> {
+    let expected = format!("a port {min}..=65535, or -1 for unset");
+    match int(key, v, &expected)? {
         -1 => Ok(None),
-        n if (0..=65535).contains(&n) => Ok(Some(n as u16)),
-        _ => Err(bad(key, v, "expected a port 0..65535, or -1 for unset")),
+        n if (min..=65535).contains(&n) => Ok(Some(n as u16)),
+        _ => Err(bad(key, v, &format!("expected {expected}"))),
     }
 }
 
-fn count(key: &str, v: &str, min: i64) -> Result<usize> {
-    let n = int(key, v)?;
-    if n < min {
-        return Err(bad(key, v, &format!("must be at least {min}")));
-    }
-    Ok(n as usize)
+/// Bytes per second: 0 and anything from [`UNLIMITED_RATE`] up mean unlimited (stored as 0).
+fn rate(key: &str, v: &str) -> Result<u64> {
+    let n = at_least(key, v, 0, "bytes per second from 0 (0, or 2^53 and up, mean unlimited)")?;
+    Ok(if n >= UNLIMITED_RATE { 0 } else { n })
 }
 
-fn nonneg(key: &str, v: &str) -> Result<u64> {
-    let n = int(key, v)?;
-    if n < 0 {
-        return Err(bad(key, v, "must not be negative"));
-    }
-    Ok(n as u64)
+#[derive(Clone, Copy)]
+enum Unit {
+    Millis,
+    Seconds,
+    Minutes,
 }
 
-fn minutes(key: &str, v: &str) -> Result<Duration> {
-    Ok(Duration::from_secs(nonneg(key, v)?.saturating_mul(60)))
-}
-fn seconds(key: &str, v: &str) -> Result<Duration> {
-    Ok(Duration::from_secs(nonneg(key, v)?))
-}
-fn millis(key: &str, v: &str) -> Result<Duration> {
-    Ok(Duration::from_millis(nonneg(key, v)?))
-}
-
-fn positive(key: &str, d: Duration) -> Result<Duration> {
-    if d.is_zero() {
-        Err(Error::config(format!("invalid value for {key}: must be greater than zero")))
-    } else {
-        Ok(d)
-    }
+/// A duration in whole `unit`s, at least `min`; anything above [`MAX_DURATION`] means it.
+fn duration(key: &str, v: &str, unit: Unit, min: u64) -> Result<Duration> {
+    let name = match unit {
+        Unit::Millis => "milliseconds",
+        Unit::Seconds => "seconds",
+        Unit::Minutes => "minutes",
+    };
+    let n = at_least(key, v, min, &format!("whole {name} from {min} (values above 10 years mean 10 years)"))?;
+    let d = match unit {
+        Unit::Millis => Duration::from_millis(n),
+        Unit::Seconds => Duration::from_secs(n),
+        Unit::Minutes => Duration::from_secs(n.saturating_mul(60)),
+    };
+    Ok(d.min(MAX_DURATION))
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool> {
@@ -388,27 +481,24 @@ fn boolean(key: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// An Avro protocol version, as the schema headers carry it (0..=127).
 fn schema(key: &str, v: &str) -> Result<u8> {
-    match int(key, v)? {
-        n @ 0..=127 => Ok(n as u8),
-        _ => Err(bad(key, v, "expected an Avro protocol version 0..127")),
-    }
+    Ok(ranged(key, v, 0, 127)? as u8)
 }
 
-/// Venice's size syntax: a number with an optional `B`, `KB`, `MB`, `GB` suffix (powers of 1024).
+/// Venice's size syntax: a number with an optional `B`, `KB`, `MB`, `GB` suffix (powers of 1024),
+/// at least 1 byte; sizes above Java's `Integer.MAX_VALUE` are clamped to it, as Venice does.
 fn size_bytes(key: &str, v: &str) -> Result<usize> {
+    let expected = "expected a size of at least 1 byte, such as 2097152 or 2MB (above 2147483647 means 2147483647)";
     let upper = v.to_ascii_uppercase();
-    let (digits, mult) = [("GB", 1usize << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
+    let (digits, mult) = [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
         .iter()
-        .find_map(|(suffix, m)| upper.strip_suffix(suffix).map(|d| (d.trim().to_string(), *m)))
-        .unwrap_or((upper.clone(), 1));
-    let n: usize = digits.parse().map_err(|_| bad(key, v, "expected a size such as 2097152 or 2MB"))?;
-    let bytes = n.checked_mul(mult).ok_or_else(|| bad(key, v, "too large"))?;
-    if bytes == 0 {
-        return Err(bad(key, v, "must be greater than zero"));
+        .find_map(|(suffix, m)| upper.strip_suffix(suffix).map(|d| (d.trim(), *m)))
+        .unwrap_or((upper.as_str(), 1));
+    match digits.parse::<i64>() {
+        Ok(n) if n >= 1 => Ok((n as u64).saturating_mul(mult).min(MAX_SIZE) as usize),
+        _ => Err(bad(key, v, expected)),
     }
-    // Java clamps to Integer.MAX_VALUE; so do we.
-    Ok(bytes.min(i32::MAX as usize))
 }
 
 #[cfg(test)]
@@ -479,6 +569,177 @@ mod tests {
         for (k, v) in [("vbt.server.request.head.timeout.ms", "0"), ("vbt.server.max.connections", "0")] {
             let e = Config::from_pairs([(k, v)]).unwrap_err();
             assert!(e.message().contains(k), "{k}: {e}");
+        }
+    }
+
+    /// How a numeric key reads a value, computed here independently of the parser.
+    #[derive(Clone, Copy)]
+    enum Family {
+        /// `min..=65535`, -1 = unset.
+        Port(i128),
+        /// At least `min`; above `cap` means `cap`.
+        Limit(i128, i128),
+        /// `lo..=hi`, else an error.
+        Strict(i128, i128),
+        /// Bytes/s; 0 and 2^53 up mean unlimited (0).
+        Rate,
+        /// Venice's size syntax, 1.., clamped to i32::MAX.
+        Size,
+        /// Whole units (ms per unit), at least `min`, clamped to 10 years.
+        Millis(i128, i128),
+    }
+    use Family::*;
+
+    const MS: i128 = 1;
+    const S: i128 = 1000;
+    const MIN: i128 = 60_000;
+
+    /// Every numeric key, and how its value is read back from the config (`None` = unset).
+    #[allow(clippy::type_complexity)]
+    fn numeric_keys() -> Vec<(&'static str, Family, fn(&Config) -> Option<i128>)> {
+        fn ms(d: Duration) -> Option<i128> {
+            Some(d.as_millis() as i128)
+        }
+        vec![
+            ("davinci.p2p.blob.transfer.server.port", Port(0), |c| c.server_port.map(i128::from)),
+            ("davinci.p2p.blob.transfer.client.port", Port(1), |c| c.client_port.map(i128::from)),
+            ("blob.transfer.snapshot.retention.time.in.min", Millis(MIN, 0), |c| ms(c.snapshot_retention)),
+            ("vbt.snapshot.retention.ms", Millis(MS, 0), |c| ms(c.snapshot_retention)),
+            ("blob.transfer.snapshot.cleanup.interval.in.mins", Millis(MIN, 1), |c| ms(c.snapshot_cleanup_interval)),
+            ("vbt.snapshot.cleanup.interval.ms", Millis(MS, 1), |c| ms(c.snapshot_cleanup_interval)),
+            ("blob.transfer.max.concurrent.snapshot.user", Limit(0, 1_000_000), |c| Some(c.max_concurrent_snapshot_users as i128)),
+            ("blob.transfer.max.chunk.size.bytes", Size, |c| Some(c.max_chunk_size as i128)),
+            ("blob.transfer.max.timeout.in.min", Millis(MIN, 1), |c| ms(c.sender_max_timeout)),
+            ("vbt.sender.max.timeout.ms", Millis(MS, 1), |c| ms(c.sender_max_timeout)),
+            ("vbt.server.idle.timeout.ms", Millis(MS, 1), |c| ms(c.server_idle_timeout)),
+            ("blob.receive.max.timeout.in.min", Millis(MIN, 1), |c| ms(c.receive_max_timeout)),
+            ("vbt.receive.max.timeout.ms", Millis(MS, 1), |c| ms(c.receive_max_timeout)),
+            ("blob.receive.reader.idle.time.in.seconds", Millis(S, 1), |c| ms(c.receive_reader_idle)),
+            ("vbt.receive.reader.idle.ms", Millis(MS, 1), |c| ms(c.receive_reader_idle)),
+            ("blob.transfer.peers.connectivity.freshness.in.seconds", Millis(S, 0), |c| ms(c.connectivity_freshness)),
+            ("vbt.peer.connect.timeout.ms", Millis(MS, 1), |c| ms(c.connect_timeout)),
+            ("vbt.peer.probe.timeout.ms", Millis(MS, 1), |c| ms(c.probe_timeout_per_host)),
+            ("vbt.peer.probe.total.timeout.ms", Millis(MS, 1), |c| ms(c.probe_timeout_total)),
+            ("blob.transfer.max.concurrent.blob.receive.replicas", Limit(1, 1_000_000), |c| Some(c.max_concurrent_receives as i128)),
+            ("vbt.partition.state.schema.version", Strict(0, 127), |c| Some(c.partition_state_schema_version as i128)),
+            ("vbt.store.version.state.schema.version", Strict(0, 127), |c| Some(c.store_version_state_schema_version as i128)),
+            ("vbt.runtime.worker.threads", Strict(1, 256), |c| Some(c.worker_threads as i128)),
+            ("blob.transfer.service.write.limit.bytes.per.sec", Rate, |c| Some(c.write_limit as i128)),
+            ("blob.transfer.client.read.limit.bytes.per.sec", Rate, |c| Some(c.read_limit as i128)),
+            ("server.blob.transfer.adaptive.throttler.update.percentage", Limit(1, 180), |c| Some(c.adaptive_step_percent as i128)),
+            ("server.adaptive.throttler.signal.idle.threshold", Limit(1, u32::MAX as i128), |c| Some(c.adaptive_idle_threshold as i128)),
+            ("server.adaptive.throttler.signal.refresh.interval.in.seconds", Millis(S, 1), |c| ms(c.adaptive_interval)),
+            ("vbt.adaptive.throttler.interval.ms", Millis(MS, 1), |c| ms(c.adaptive_interval)),
+            ("vbt.server.request.head.timeout.ms", Millis(MS, 1), |c| ms(c.request_head_timeout)),
+            ("vbt.server.max.connections", Limit(1, 1_000_000), |c| c.max_connections.map(|n| n as i128)),
+            ("vbt.server.shutdown.grace.ms", Millis(MS, 0), |c| ms(c.shutdown_grace)),
+        ]
+    }
+
+    /// What `value` must mean for `family`: `Err(())` for an error naming the key.
+    fn expected(family: Family, value: &str) -> std::result::Result<Option<i128>, ()> {
+        const TEN_YEARS_MS: i128 = 10 * 365 * 24 * 3600 * 1000;
+        let (value, mult) = match (family, value.strip_suffix("KB")) {
+            (Size, Some(n)) => (n, 1024),
+            _ => (value, 1),
+        };
+        // Java's Long.parseLong: anything else, or beyond a long, is refused.
+        let n = value.parse::<i64>().map_err(|_| ())? as i128;
+        match family {
+            Port(_) if n == -1 => Ok(None),
+            Port(min) => (min..=65535).contains(&n).then_some(Some(n)).ok_or(()),
+            Limit(min, cap) => (n >= min).then_some(Some(n.min(cap))).ok_or(()),
+            Strict(lo, hi) => (lo..=hi).contains(&n).then_some(Some(n)).ok_or(()),
+            Rate if n >= 1 << 53 => Ok(Some(0)),
+            Rate => (n >= 0).then_some(Some(n)).ok_or(()),
+            Size => (n >= 1).then_some(Some((n * mult).min(i32::MAX as i128))).ok_or(()),
+            Millis(unit, min) => (n >= min).then_some(Some((n * unit).min(TEN_YEARS_MS))).ok_or(()),
+        }
+    }
+
+    #[test]
+    fn every_numeric_key_has_a_range_and_never_panics() {
+        let values = [
+            "9223372036854775807",
+            "-1",
+            "abc",
+            "12345678901234567890",
+            "70000",
+            "0",
+            "512KB",
+            "",
+            "+5",
+            " 7 ",
+            "1 000",
+            "0x10",
+            "2.5",
+            "-9223372036854775808",
+            "9007199254740992",
+            "9007199254740991",
+            "300",
+        ];
+        for (key, family, get) in numeric_keys() {
+            for value in values {
+                let got = Config::from_pairs([(key, value)]);
+                match (expected(family, value.trim()), got) {
+                    (Ok(want), Ok(c)) => assert_eq!(get(&c), want, "{key}={value:?}"),
+                    (Err(()), Err(e)) => {
+                        let m = e.message();
+                        assert!(m.contains(key), "{key}={value:?}: {m}");
+                        assert!(m.contains(&format!("{:?}", value.trim())), "{key}={value:?}: {m}");
+                        assert!(m.contains("expected"), "{key}={value:?}: names no range: {m}");
+                    }
+                    (want, got) => panic!("{key}={value:?}: expected {want:?}, got {got:?}"),
+                }
+            }
+        }
+    }
+
+    /// Reads `set`'s own source so a numeric key added later cannot miss the table above.
+    #[test]
+    fn every_settable_numeric_key_is_in_the_table() {
+        let table: Vec<&str> = numeric_keys().iter().map(|k| k.0).collect();
+        let source = include_str!("config.rs");
+        let setter = &source[source.find("pub fn set(").unwrap()..source.find("pub fn validate(").unwrap()];
+        let parsers = ["duration(", "capped(", "ranged(", "port(", "rate(", "size_bytes(", "schema("];
+        let mut numeric = 0;
+        for arm in setter.split("\n            \"").skip(1) {
+            let key = arm.split('"').next().unwrap();
+            if parsers.iter().any(|p| arm.contains(p)) {
+                numeric += 1;
+                assert!(table.contains(&key), "{key} is missing from numeric_keys()");
+            }
+        }
+        assert_eq!(numeric, table.len());
+    }
+
+    #[test]
+    fn validate_checks_fields_set_directly() {
+        let mut c = Config::default();
+        c.adaptive_interval = Duration::MAX;
+        assert!(c.validate().unwrap_err().message().contains("refresh.interval"));
+        let mut c = Config::default();
+        c.worker_threads = 0;
+        assert!(c.validate().unwrap_err().message().contains("vbt.runtime.worker.threads"));
+        let mut c = Config::default();
+        c.max_concurrent_receives = usize::MAX;
+        assert!(c.validate().unwrap_err().message().contains("receive.replicas"));
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn ssl_and_acl_go_together() {
+        let cases = [("true", "true", true), ("false", "false", true), ("true", "false", false), ("false", "true", false)];
+        for (ssl, acl, ok) in cases {
+            let got = Config::from_pairs([("blob.transfer.ssl.enabled", ssl), ("blob.transfer.acl.enabled", acl)]);
+            match got {
+                Ok(_) => assert!(ok, "ssl={ssl} acl={acl} must be refused"),
+                Err(e) => {
+                    assert!(!ok, "ssl={ssl} acl={acl}: {e}");
+                    assert!(e.message().contains("not supported without SSL and ACL"), "{e}");
+                    assert!(e.message().contains("vbt.allow.plaintext"), "{e}");
+                }
+            }
         }
     }
 

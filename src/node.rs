@@ -74,7 +74,8 @@ impl NodeBuilder {
         let runtime = crate::runtime::build(config.worker_threads)?;
         if let Some(a) = adaptive.clone() {
             // Venice's AdaptiveThrottlerSignalService tick.
-            let every = config.adaptive_interval;
+            // Capped so `now + every` (and tokio's next `deadline + every`) cannot overflow.
+            let every = config.adaptive_interval.min(crate::config::MAX_DURATION);
             runtime.spawn(async move {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {

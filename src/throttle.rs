@@ -6,8 +6,25 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A byte-rate limiter (0 = unlimited). Callers take what they move and then wait off any debt,
-/// so over a transfer of N bytes at R bytes/s at least (N − one piece)/R seconds pass.
+/// Rates at or above this many bytes/s mean unlimited, as 0 does. 2^53 B/s (8 PiB/s) is beyond
+/// any network, every rate below it is exact in f64, and base × the adaptive maximum fits in u64.
+/// So Java's `Long.MAX_VALUE` ("unlimited") means unlimited here too.
+pub const UNLIMITED_RATE: u64 = 1 << 53;
+
+/// The longest single wait: only a tiny rate and a large piece come near it.
+const MAX_WAIT: Duration = crate::config::MAX_DURATION;
+
+fn canonical(bytes_per_sec: u64) -> u64 {
+    if bytes_per_sec >= UNLIMITED_RATE {
+        0
+    } else {
+        bytes_per_sec
+    }
+}
+
+/// A byte-rate limiter (0, or [`UNLIMITED_RATE`] and up = unlimited). Callers take what they
+/// move and then wait off any debt, so over a transfer of N bytes at R bytes/s at least
+/// (N − one piece)/R seconds pass.
 pub struct RateLimiter {
     base: AtomicU64,
     factor: AtomicU32,
@@ -26,7 +43,7 @@ const MAX_BURST: Duration = Duration::from_millis(50);
 impl RateLimiter {
     pub fn new(bytes_per_sec: u64) -> Arc<Self> {
         Arc::new(RateLimiter {
-            base: AtomicU64::new(bytes_per_sec),
+            base: AtomicU64::new(canonical(bytes_per_sec)),
             factor: AtomicU32::new(100),
             state: Mutex::new(Bucket { credit: 0.0, at: Instant::now() }),
         })
@@ -39,16 +56,22 @@ impl RateLimiter {
 
     /// Changes the limit at run time; every connection sees it from its next piece.
     pub fn set_base(&self, bytes_per_sec: u64) {
-        self.base.store(bytes_per_sec, Ordering::Relaxed);
+        self.base.store(canonical(bytes_per_sec), Ordering::Relaxed);
     }
 
     fn set_factor(&self, percent: u32) {
         self.factor.store(percent, Ordering::Relaxed);
     }
 
-    /// The limit in force: base × factor / 100 (0 = unlimited).
+    /// The limit in force: base × factor / 100 (0 = unlimited). Never 0 for a limited base, so a
+    /// low factor on a tiny limit cannot turn it into "unlimited".
     pub fn effective(&self) -> u64 {
-        self.base() * self.factor.load(Ordering::Relaxed) as u64 / 100
+        let base = self.base();
+        if base == 0 {
+            return 0;
+        }
+        let e = base as u128 * self.factor.load(Ordering::Relaxed) as u128 / 100;
+        canonical(e.clamp(1, UNLIMITED_RATE as u128) as u64)
     }
 
     /// Accounts for `n` bytes moved and waits as long as the rate requires.
@@ -67,7 +90,8 @@ impl RateLimiter {
             if b.credit >= 0.0 {
                 return;
             }
-            Duration::from_secs_f64(-b.credit / rate as f64)
+            // try_ refuses NaN, infinity and overflow; such a wait is as good as forever.
+            Duration::try_from_secs_f64(-b.credit / rate as f64).unwrap_or(MAX_WAIT).min(MAX_WAIT)
         };
         tokio::time::sleep(wait).await;
     }
@@ -128,10 +152,10 @@ impl Adaptive {
             f.saturating_sub(self.step).max(Self::MIN)
         } else if self.booster_signal.load(Ordering::SeqCst) {
             self.idle_ticks.store(0, Ordering::SeqCst);
-            (f + self.step).min(Self::MAX)
-        } else if self.idle_ticks.fetch_add(1, Ordering::SeqCst) + 1 >= self.idle_threshold {
+            f.saturating_add(self.step).min(Self::MAX)
+        } else if self.idle_ticks.fetch_add(1, Ordering::SeqCst).saturating_add(1) >= self.idle_threshold {
             self.idle_ticks.store(0, Ordering::SeqCst);
-            (f + self.step).min(Self::MAX)
+            f.saturating_add(self.step).min(Self::MAX)
         } else {
             f
         };
@@ -165,6 +189,55 @@ mod tests {
         let seq: Vec<u32> = (0..7).map(|_| quiet.tick()).collect();
         assert_eq!(seq, [100, 100, 120, 120, 120, 140, 140]);
         assert_eq!(l2.effective(), 1400);
+    }
+
+    #[test]
+    fn huge_rates_and_factors_mean_unlimited() {
+        for huge in [i64::MAX as u64, u64::MAX, UNLIMITED_RATE] {
+            let l = RateLimiter::new(huge);
+            assert_eq!((l.base(), l.effective()), (0, 0), "{huge}");
+            let l = RateLimiter::new(1000);
+            l.set_base(huge);
+            assert_eq!((l.base(), l.effective()), (0, 0), "set_base({huge})");
+            for factor in [200, u32::MAX] {
+                l.set_factor(factor);
+                assert_eq!(l.effective(), 0, "{huge} at {factor} %");
+            }
+        }
+        // Just below the threshold is a limit; the adaptive maximum lifts it to unlimited.
+        let l = RateLimiter::new(UNLIMITED_RATE - 1);
+        assert_eq!(l.effective(), UNLIMITED_RATE - 1);
+        l.set_factor(Adaptive::MAX);
+        assert_eq!(l.effective(), 0);
+        // A tiny limit at the lowest factor stays a limit, never "0 = unlimited".
+        let l = RateLimiter::new(3);
+        l.set_factor(Adaptive::MIN);
+        assert_eq!(l.effective(), 1);
+    }
+
+    #[test]
+    fn huge_adaptive_step_and_threshold_do_not_overflow() {
+        let l = RateLimiter::new(1000);
+        let a = Adaptive::new(vec![l.clone()], u32::MAX, u32::MAX);
+        a.set_signal(Signal::Booster, true);
+        assert_eq!(a.tick(), Adaptive::MAX);
+        a.set_signal(Signal::Booster, false);
+        a.set_signal(Signal::Limiter, true);
+        assert_eq!(a.tick(), Adaptive::MIN);
+        a.set_signal(Signal::Limiter, false);
+        assert_eq!(a.tick(), Adaptive::MIN, "one quiet tick of u32::MAX");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_and_absurd_waits_do_not_panic() {
+        let l = RateLimiter::new(i64::MAX as u64);
+        let t = tokio::time::Instant::now();
+        l.acquire(usize::MAX).await;
+        assert!(t.elapsed() < Duration::from_millis(1), "Long.MAX_VALUE is unlimited");
+        // 1 B/s and 2^64 bytes: a wait beyond Duration's range, capped instead of panicking.
+        let l = RateLimiter::new(1);
+        let waited = tokio::time::timeout(Duration::from_secs(3600), l.acquire(usize::MAX)).await;
+        assert!(waited.is_err(), "still waiting after an hour");
     }
 
     #[tokio::test(start_paused = true)]

@@ -64,15 +64,21 @@ impl Tls {
         let need = |p: &Option<std::path::PathBuf>, key: &str| {
             p.clone().ok_or_else(|| Error::config(format!("blob.transfer.ssl.enabled=true needs {key}")))
         };
-        let chain = read_certs(&need(&f.cert_chain, "vbt.ssl.cert.chain.path")?)?;
-        let key = read_key(&need(&f.private_key, "vbt.ssl.private.key.path")?)?;
-        let trust = read_certs(&need(&f.trust_ca, "vbt.ssl.trust.ca.path")?)?;
+        const CHAIN: &str = "vbt.ssl.cert.chain.path";
+        const KEY: &str = "vbt.ssl.private.key.path";
+        const TRUST: &str = "vbt.ssl.trust.ca.path";
+        let (chain_path, trust_path) = (need(&f.cert_chain, CHAIN)?, need(&f.trust_ca, TRUST)?);
+        let chain = read_certs(&chain_path, CHAIN)?;
+        let key = read_key(&need(&f.private_key, KEY)?, KEY)?;
+        let trust = read_certs(&trust_path, TRUST)?;
         let mut roots = RootCertStore::empty();
         for ca in trust {
-            roots.add(ca).map_err(|e| tls_err(format!("trusted CA in {}: {e}", f.trust_ca.as_ref().unwrap().display())))?;
+            roots.add(ca).map_err(|e| tls_err(format!("{TRUST}={}: trusted CA: {e}", trust_path.display())))?;
         }
         let roots = Arc::new(roots);
-        let own_issuer = issuer_der(&chain[0]).map_err(|e| tls_err(format!("own certificate: {e}")))?;
+        let own_issuer =
+            issuer_der(&chain[0]).map_err(|e| tls_err(format!("{CHAIN}={}: own certificate: {e}", chain_path.display())))?;
+        let pair_err = |e: rustls::Error| tls_err(format!("{CHAIN} and {KEY}: certificate and key: {e}"));
 
         let client_verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
             .build()
@@ -82,7 +88,7 @@ impl Tls {
             .map_err(tls_err)?
             .with_client_cert_verifier(client_verifier)
             .with_single_cert(chain.clone(), key.clone_key())
-            .map_err(|e| tls_err(format!("certificate and key: {e}")))?;
+            .map_err(pair_err)?;
 
         let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
             .build()
@@ -93,7 +99,7 @@ impl Tls {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
             .with_client_auth_cert(chain, key)
-            .map_err(|e| tls_err(format!("certificate and key: {e}")))?;
+            .map_err(pair_err)?;
         client.enable_sni = false;
         Ok(Some(Arc::new(Tls {
             server: Arc::new(server),
@@ -129,18 +135,21 @@ impl Tls {
     }
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+/// PEM certificates from the file `key` names; errors name both the key and the path.
+fn read_certs(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
-        .map_err(|e| tls_err(format!("reading certificates from {}: {e}", path.display())))?;
+        .map_err(|e| tls_err(format!("{key}={}: reading certificates: {e}", path.display())))?;
     if certs.is_empty() {
-        return Err(tls_err(format!("no certificate in {}", path.display())));
+        return Err(tls_err(format!("{key}={}: no PEM certificate in the file", path.display())));
     }
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| tls_err(format!("reading private key from {}: {e}", path.display())))
+/// The PEM private key from the file `key` names; errors name both the key and the path.
+fn read_key(path: &Path, key: &str) -> Result<PrivateKeyDer<'static>> {
+    PrivateKeyDer::from_pem_file(path)
+        .map_err(|e| tls_err(format!("{key}={}: reading the private key: {e}", path.display())))
 }
 
 fn issuer_der(cert: &CertificateDer<'_>) -> std::result::Result<Vec<u8>, String> {

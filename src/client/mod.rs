@@ -128,7 +128,7 @@ impl Receiver {
         tls: Option<Arc<crate::tls::Tls>>,
         read_limit: Arc<crate::throttle::RateLimiter>,
     ) -> Self {
-        let slots = Semaphore::new(cfg.max_concurrent_receives);
+        let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
         let transport = attempt::Transport { tls, read_limit };
         Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport }
     }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod codes;
+mod config_extremes;
 mod common;
 mod crash;
 mod fastsum;

@@ -162,21 +162,28 @@ fn tls_receiver_against_plaintext_sender_fails_cleanly_then_next_peer() {
 
 #[test]
 fn tls_settings_are_checked_when_the_node_is_made() {
-    let err = venice_blob_transfer::Config::from_pairs([("blob.transfer.ssl.enabled", "true")])
-        .and_then(Node::new)
-        .err()
-        .unwrap();
+    let on = [("blob.transfer.ssl.enabled", "true"), ("blob.transfer.acl.enabled", "true")];
+    let err = venice_blob_transfer::Config::from_pairs(on).and_then(Node::new).err().unwrap();
     assert!(err.message().contains("vbt.ssl.cert.chain.path"), "{err}");
-    let err = venice_blob_transfer::Config::from_pairs([
-        ("blob.transfer.ssl.enabled", "true"),
-        ("vbt.ssl.cert.chain.path", "/nonexistent.crt"),
-        ("vbt.ssl.private.key.path", "/nonexistent.key"),
-        ("vbt.ssl.trust.ca.path", "/nonexistent.pem"),
-    ])
-    .and_then(Node::new)
-    .err()
-    .unwrap();
-    assert!(err.message().contains("/nonexistent.crt"), "{err}");
+    // TLS without the ACL (or the reverse) is refused with Venice's rule.
+    let err = venice_blob_transfer::Config::from_pairs([on[0]]).err().unwrap();
+    assert!(err.message().contains("not supported without SSL and ACL"), "{err}");
+
+    // Each missing or unparseable file: the error names the key and the path.
+    let pki = Pki::new();
+    let good = pki.node("a", &pki.ca1, false, "trust1.pem");
+    let garbage = pki.dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not PEM at all\n").unwrap();
+    let garbage = garbage.display().to_string();
+    for key in ["vbt.ssl.cert.chain.path", "vbt.ssl.private.key.path", "vbt.ssl.trust.ca.path"] {
+        for path in ["/nonexistent/file.pem", garbage.as_str()] {
+            let err = venice_blob_transfer::Config::from_pairs(with(&good, &[(key, path)]))
+                .and_then(Node::new)
+                .err()
+                .unwrap_or_else(|| panic!("{key}={path} was accepted"));
+            assert!(err.message().contains(key) && err.message().contains(path), "{key}={path}: {err}");
+        }
+    }
 }
 
 #[test]

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::request::LocalProtocol;
 use crate::protocol::PartitionId;
 use crate::server::{self, Admission, ServerHandle, ServerShared};
-use crate::snapshot::{SnapshotInfo, SnapshotManager, SnapshotSource};
+use crate::snapshot::{HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager, SnapshotSource};
 use crate::storage::local::LocalStorage;
 use crate::throttle::{Adaptive, RateLimiter, Signal};
 use crate::tls::Tls;
@@ -26,6 +26,7 @@ use crate::tls::Tls;
 pub struct NodeBuilder {
     config: Config,
     source: Option<Arc<dyn SnapshotSource>>,
+    host_snapshots: Option<Box<HostCreateFn>>,
     discovery: Option<Arc<dyn PeerDiscovery>>,
 }
 
@@ -36,14 +37,26 @@ impl NodeBuilder {
         self
     }
 
+    /// Serve snapshots the host creates itself (a JVM or C host that owns its RocksDB): vbt
+    /// names a directory under `vbt.snapshot.dir` (default `<base>/.vbt_host_snapshots`) and
+    /// `create` writes a checkpoint there and returns the metadata it captured first.
+    pub fn host_snapshots(mut self, create: Box<HostCreateFn>) -> Self {
+        self.host_snapshots = Some(create);
+        self
+    }
+
     /// Ask `discovery` for peers when a bootstrap request names none.
     pub fn peer_discovery(mut self, discovery: Arc<dyn PeerDiscovery>) -> Self {
         self.discovery = Some(discovery);
         self
     }
 
-    pub fn build(self) -> Result<Node> {
+    pub fn build(mut self) -> Result<Node> {
         self.config.validate()?;
+        if let Some(create) = self.host_snapshots.take() {
+            let root = self.config.host_snapshot_root()?;
+            self.source = Some(Arc::new(HostSnapshotSource::new(root, create)));
+        }
         let config = Arc::new(self.config);
         let base = config.base_dir.clone();
         let tls = Tls::from_config(&config)?;
@@ -167,7 +180,7 @@ fn closed() -> Error {
 
 impl Node {
     pub fn builder(config: Config) -> NodeBuilder {
-        NodeBuilder { config, source: None, discovery: None }
+        NodeBuilder { config, source: None, host_snapshots: None, discovery: None }
     }
 
     /// A node serving and receiving partitions under the config's base directory.

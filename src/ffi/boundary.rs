@@ -3,7 +3,6 @@
 //! gets back. Fallible exports return a [`vbt_result`] and record the failure's message as the
 //! thread's last error; lookups and accessors return a value, or their type's default.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -106,13 +105,6 @@ fn null_error(func: &str, args: &[(&'static str, bool)]) -> Option<Error> {
         .map(|(name, _)| Error::invalid(format!("{func}: argument `{name}` is NULL")))
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
-}
 
 /// Runs a fallible export: clears the thread's last error, checks NULLs, runs the body, maps an
 /// error (or a caught panic, as `VBT_INTERNAL`) to its code and records its message.
@@ -126,7 +118,7 @@ pub(crate) fn fallible(here: &'static str, nulls: &[(&'static str, bool)], body:
         Ok(Ok(())) => vbt_result::VBT_OK,
         Ok(Err(e)) => fail(&e),
         Err(payload) => {
-            let e = Error::internal(format!("{func}: panic inside vbt: {}", panic_message(&*payload)));
+            let e = Error::internal(format!("{func}: panic inside vbt: {}", crate::runtime::panic_message(&*payload)));
             log::error!("{e}");
             fail(&e)
         }
@@ -143,7 +135,7 @@ pub(crate) fn value<T: FfiDefault>(here: &'static str, nulls: &[(&'static str, b
         Ok(Ok(v)) => v,
         Ok(Err(_)) => T::ffi_default(),
         Err(payload) => {
-            log::error!("{}: panic inside vbt: {}", export_name(here), panic_message(&*payload));
+            log::error!("{}: panic inside vbt: {}", export_name(here), crate::runtime::panic_message(&*payload));
             T::ffi_default()
         }
     }

@@ -6,9 +6,7 @@
 use std::ffi::{c_char, c_void, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use super::boundary::{cstring_lossy, error_from_host_code, str_arg};
 use super::handle::{borrow_mut, Opaque, UserData};
@@ -152,15 +150,7 @@ impl vbt_log_level {
 
     /// A threshold from the host's number.
     pub(crate) fn filter(level: u32) -> Result<log::LevelFilter> {
-        Ok(match level {
-            0 => log::LevelFilter::Off,
-            1 => log::LevelFilter::Error,
-            2 => log::LevelFilter::Warn,
-            3 => log::LevelFilter::Info,
-            4 => log::LevelFilter::Debug,
-            5 => log::LevelFilter::Trace,
-            n => return Err(Error::invalid(format!("log level {n} is not a vbt_log_level (0..5)"))),
-        })
+        crate::logging::level_filter(level)
     }
 }
 
@@ -220,69 +210,18 @@ impl PeerDiscovery for HostDiscovery {
     }
 }
 
-/// A host log sink while it is installed. Removing it waits for calls in progress on other
-/// threads, so the host's `user_data` is never used after the node that installed it is freed.
-pub(crate) struct HostLogSink {
-    f: LogFn,
-    user_data: UserData,
-    active: AtomicBool,
-    calls: AtomicUsize,
-}
-
-thread_local! {
-    static IN_SINK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// The sink vbt's logger forwards to, if it is a host sink (to uninstall only our own).
-static CURRENT_SINK: Mutex<Option<Arc<HostLogSink>>> = Mutex::new(None);
-
-impl HostLogSink {
-    fn call(&self, level: log::Level, target: &str, message: &str) {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.active.load(Ordering::SeqCst) {
-            let (target, message) = (cstring_lossy(target), cstring_lossy(message));
-            let was = IN_SINK.with(|s| s.replace(true));
-            // SAFETY: the host's function with its own user_data; the strings live across the call.
-            unsafe { (self.f)(self.user_data.get(), vbt_log_level::of(level), target.as_ptr(), message.as_ptr()) };
-            IN_SINK.with(|s| s.set(was));
-        }
-        self.calls.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Installs a host sink process-wide (replacing any earlier sink); the returned registration
-/// removes it when dropped.
-pub(crate) fn install_log_sink(f: LogFn, user_data: UserData, level: log::LevelFilter) -> LogSinkRegistration {
-    let sink = Arc::new(HostLogSink { f, user_data, active: AtomicBool::new(true), calls: AtomicUsize::new(0) });
-    let mut current = CURRENT_SINK.lock().unwrap_or_else(|e| e.into_inner());
-    let s = sink.clone();
-    if !crate::logging::set_sink(Some(Arc::new(move |l, t: &str, m: &str| s.call(l, t, m))), level) {
+/// Installs the host's log sink process-wide (replacing any earlier sink) until the returned
+/// registration is dropped (see `crate::logging` for the lifetime).
+pub(crate) fn install_log_sink(f: LogFn, user_data: UserData, level: log::LevelFilter) -> crate::logging::SinkRegistration {
+    let sink = move |level: log::Level, target: &str, message: &str| {
+        let (target, message) = (cstring_lossy(target), cstring_lossy(message));
+        // SAFETY: the host's function with its own user_data; the strings live across the call.
+        unsafe { f(user_data.get(), vbt_log_level::of(level), target.as_ptr(), message.as_ptr()) };
+    };
+    let (registration, installed) = crate::logging::register(Arc::new(sink), level);
+    if !installed {
         // Another logger (a Rust host's) owns the process; vbt's records go there instead.
         log::warn!("a logger was installed before vbt's: the host log sink receives nothing");
     }
-    *current = Some(sink.clone());
-    LogSinkRegistration(sink)
-}
-
-/// Keeps a host log sink installed; dropping it uninstalls the sink (if it is still the current
-/// one) and waits until no call to it is in progress.
-pub(crate) struct LogSinkRegistration(Arc<HostLogSink>);
-
-impl Drop for LogSinkRegistration {
-    fn drop(&mut self) {
-        {
-            let mut current = CURRENT_SINK.lock().unwrap_or_else(|e| e.into_inner());
-            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &self.0)) {
-                crate::logging::set_sink(None, log::LevelFilter::Off);
-                *current = None;
-            }
-        }
-        self.0.active.store(false, Ordering::SeqCst);
-        // A sink that frees a node from inside itself cannot wait for itself.
-        if !IN_SINK.with(|s| s.get()) {
-            while self.0.calls.load(Ordering::SeqCst) > 0 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    }
+    registration
 }

@@ -5,12 +5,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use super::bootstrap::{vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn};
-use super::callbacks::{install_log_sink, snapshot_adapter, HostDiscovery, LogSinkRegistration};
+use super::callbacks::{install_log_sink, snapshot_adapter, HostDiscovery};
 use super::config::vbt_config;
 use super::handle::{borrow, free, into_raw, write_out, Opaque, UserData};
 use super::result::vbt_result;
 use crate::error::{Error, ErrorKind};
-use crate::snapshot::HostSnapshotSource;
 use crate::Node;
 
 /// A vbt node: it serves partitions to peers (after `vbt_node_start_server`) and bootstraps
@@ -25,7 +24,7 @@ use crate::Node;
 pub struct vbt_node {
     node: Node,
     /// Dropped after `node` (field order): the log sink outlives the node's last records.
-    _log_sink: Option<LogSinkRegistration>,
+    _log_sink: Option<crate::logging::SinkRegistration>,
 }
 
 impl Opaque for vbt_node {
@@ -44,11 +43,9 @@ pub extern "C" fn vbt_node_new(config: *const vbt_config, out: *mut *mut vbt_nod
     ffi_boundary!([config, out] {
         // SAFETY: a live config, per the contract.
         let config = unsafe { borrow(config) }?;
-        let core = config.build()?;
-        let mut builder = Node::builder(core.clone());
+        let mut builder = Node::builder(config.build()?);
         if let Some((f, user_data)) = config.snapshot {
-            let root = core.host_snapshot_root()?;
-            builder = builder.snapshot_source(Arc::new(HostSnapshotSource::new(root, snapshot_adapter(f, user_data))));
+            builder = builder.host_snapshots(snapshot_adapter(f, user_data));
         }
         if let Some((f, user_data)) = config.discovery {
             builder = builder.peer_discovery(Arc::new(HostDiscovery { f, user_data }));

@@ -17,7 +17,6 @@ use super::{remember_vm, string_arg, string_array};
 use crate::client::BootstrapRequest;
 use crate::config::Config;
 use crate::error::Error;
-use crate::logging::LogSink;
 use crate::node::Node;
 use crate::protocol::{PartitionId, TableFormat};
 
@@ -47,11 +46,9 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
         if keys.len() != values.len() {
             return Err(Error::invalid("config keys and values differ in number").into());
         }
-        let config = Config::from_pairs(keys.iter().zip(values.iter()))?;
-        let mut builder = Node::builder(config.clone());
+        let mut builder = Node::builder(Config::from_pairs(keys.iter().zip(values.iter()))?);
         if !source.is_null() {
-            let root = config.host_snapshot_root()?;
-            builder = builder.snapshot_source(Arc::new(callbacks::snapshot_source(env, &source, root)?));
+            builder = builder.host_snapshots(callbacks::snapshot_source(env, &source)?);
         }
         if !discovery.is_null() {
             builder = builder.peer_discovery(Arc::new(JavaDiscovery::new(env, &discovery)?));
@@ -158,22 +155,19 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeSet
 ) -> jboolean {
     guard(&mut env, JNI_FALSE, |env| {
         remember_vm(env)?;
-        let filter = match level {
-            0 => log::LevelFilter::Off,
-            1 => log::LevelFilter::Error,
-            2 => log::LevelFilter::Warn,
-            3 => log::LevelFilter::Info,
-            4 => log::LevelFilter::Debug,
-            5 => log::LevelFilter::Trace,
-            other => return Err(Error::invalid(format!("log level {other} is not 0..5")).into()),
+        let filter = crate::logging::level_filter(u32::try_from(level).unwrap_or(u32::MAX))?;
+        // Java's sink is process-wide: its registration lives here until the next call replaces
+        // it (null removes it). The old one is dropped after the lock is released, since dropping
+        // waits for calls to it in progress, which may log.
+        static REGISTRATION: Mutex<Option<crate::logging::SinkRegistration>> = Mutex::new(None);
+        let (registration, installed) = match sink.is_null() {
+            true => (None, true),
+            false => {
+                let (r, installed) = crate::logging::register(callbacks::log_sink(env, &sink)?, filter);
+                (Some(r), installed)
+            }
         };
-        let sink = if sink.is_null() { None } else { Some(callbacks::log_sink(env, &sink)?) };
-        // `set_sink` drops the sink it replaces while holding the logger's lock; dropping ours
-        // deletes a global reference, which logs (jni traces), which takes that lock again. So we
-        // keep the installed sink alive here too and let the old one go after `set_sink`.
-        static INSTALLED: Mutex<Option<LogSink>> = Mutex::new(None);
-        let installed = crate::logging::set_sink(sink.clone(), filter);
-        let previous = std::mem::replace(&mut *INSTALLED.lock().unwrap_or_else(|e| e.into_inner()), sink);
+        let previous = std::mem::replace(&mut *REGISTRATION.lock().unwrap_or_else(|e| e.into_inner()), registration);
         drop(previous);
         Ok(if installed { JNI_TRUE } else { JNI_FALSE })
     })

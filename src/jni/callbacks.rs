@@ -10,8 +10,6 @@
 //! Java objects are held as [`JavaRef`]s and reached through their own methods, so no
 //! `FindClass` runs on a library thread (whose class loader may not see the application's).
 
-use std::cell::Cell;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use jni::objects::{GlobalRef, JByteArray, JObject, JObjectArray, JValue, JValueOwned};
@@ -23,7 +21,7 @@ use crate::client::{BootstrapOutcome, PeerDiscovery};
 use crate::error::{Error, ErrorKind, Result};
 use crate::logging::LogSink;
 use crate::protocol::PartitionId;
-use crate::snapshot::HostSnapshotSource;
+use crate::snapshot::HostCreateFn;
 
 /// A global reference that attaches the dropping thread (as a daemon) before deleting itself,
 /// so it can be dropped on any library thread without jni's "detached thread" fallback.
@@ -171,15 +169,9 @@ fn java_exception(env: &mut JNIEnv, adapter: &JObject, default: ErrorKind, what:
 
 /// The host's Java `SnapshotSource` (through `SnapshotSourceAdapter.createSnapshot`), called on a
 /// tokio blocking thread with the directory vbt names under `root`.
-pub(crate) fn snapshot_source(
-    env: &JNIEnv,
-    adapter: &JObject,
-    root: PathBuf,
-) -> std::result::Result<HostSnapshotSource, JniError> {
+pub(crate) fn snapshot_source(env: &JNIEnv, adapter: &JObject) -> std::result::Result<Box<HostCreateFn>, JniError> {
     let adapter = JavaRef::new(env, adapter)?;
-    Ok(HostSnapshotSource::new(
-        root,
-        Box::new(move |id: &PartitionId, dir: &std::path::Path| {
+    Ok(Box::new(move |id: &PartitionId, dir: &std::path::Path| {
             with_java(|env| {
                 let dir = dir
                     .to_str()
@@ -210,8 +202,7 @@ pub(crate) fn snapshot_source(
                 };
                 Ok((blob(0)?, blob(1)?))
             })
-        }),
-    ))
+    }))
 }
 
 /// The host's Java `PeerDiscovery` (through `PeerDiscoveryAdapter.discover`), called on a tokio
@@ -319,27 +310,16 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
     Ok(())
 }
 
-thread_local! {
-    static IN_SINK: Cell<bool> = const { Cell::new(false) };
-}
-
 /// The process-wide log sink: forwards records to `LogSinkAdapter.log(level, target, message)`
 /// (level 1 = ERROR … 5 = TRACE). Records from the `jni` crate itself are dropped (they describe
-/// the very calls that forward them), and so are records logged while the sink runs on the same
-/// thread or while a Java exception is pending on it.
+/// the very calls that forward them), and so are records logged while a Java exception is pending
+/// on the thread; `crate::logging` drops those logged from inside the sink.
 pub(crate) fn log_sink(env: &JNIEnv, adapter: &JObject) -> std::result::Result<LogSink, JniError> {
     let adapter = JavaRef::new(env, adapter)?;
     Ok(Arc::new(move |level: log::Level, target: &str, message: &str| {
-        if target == "jni" || target.starts_with("jni::") || IN_SINK.with(|f| f.replace(true)) {
+        if target == "jni" || target.starts_with("jni::") {
             return;
         }
-        struct Reset;
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                IN_SINK.with(|f| f.set(false));
-            }
-        }
-        let _reset = Reset;
         forward_log(&adapter, level, target, message);
     }))
 }
@@ -358,7 +338,7 @@ fn forward_log(adapter: &JavaRef, level: log::Level, target: &str, message: &str
             adapter.as_obj(),
             "log",
             "(ILjava/lang/String;Ljava/lang/String;)V",
-            &[JValue::Int(level as i32), JValue::Object(&target), JValue::Object(&message)],
+            &[JValue::Int(crate::logging::level_number(level) as i32), JValue::Object(&target), JValue::Object(&message)],
         );
         // A host logger that throws loses that record, nothing more.
         let _ = env.exception_clear();

@@ -12,7 +12,6 @@
 //! [`ErrorKind::ALL`] by name ([`ErrorKind::constant_name`]) and number, with `OK(0)` first. A test
 //! compares the two through `NativeLibrary.codeNames()`.
 
-use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use jni::objects::JValue;
@@ -70,16 +69,6 @@ fn exception_for(err: &JniError) -> (&'static str, ErrorKind, i32) {
     }
 }
 
-/// The message of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_string()
-    }
-}
 
 /// Throws `err` into Java, unless a Java exception is already pending (then that one wins).
 /// Never fails: if the exception cannot be built, whatever the JVM raised instead is pending.
@@ -122,7 +111,7 @@ pub(crate) fn guard<'local, R>(
     let err = match outcome {
         Ok(Ok(value)) => return value,
         Ok(Err(e)) => e,
-        Err(payload) => JniError::Panic(panic_message(payload.as_ref())),
+        Err(payload) => JniError::Panic(crate::runtime::panic_message(payload.as_ref())),
     };
     // Throwing must not unwind either.
     let _ = catch_unwind(AssertUnwindSafe(|| throw(env, err)));
@@ -148,6 +137,7 @@ mod tests {
 
     #[test]
     fn panic_messages() {
+        use crate::runtime::panic_message;
         assert_eq!(panic_message(&"static"), "static");
         assert_eq!(panic_message(&String::from("owned")), "owned");
         assert_eq!(panic_message(&42u8), "a panic without a message");

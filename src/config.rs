@@ -350,13 +350,6 @@ impl Config {
             (None, None) => Err(Error::config("no directory for host snapshots: set vbt.snapshot.dir or vbt.base.dir")),
         }
     }
-
-    /// The directory that holds `<store>_v<N>/<store>_v<N>_<P>` partitions.
-    pub fn require_base_dir(&self) -> Result<&PathBuf> {
-        self.base_dir.as_ref().ok_or_else(|| {
-            Error::config("no base directory: set vbt.base.dir (or Venice's data.base.path)")
-        })
-    }
 }
 
 /// Java-properties parsing, enough for the files hosts write: one `key=value` (or `key: value`,

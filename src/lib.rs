@@ -6,8 +6,16 @@
 //! partition's offset record and store-version state so the host resumes Kafka from there.
 //!
 //! Start with [`Node`]: [`Node::start_server`] serves partitions, [`Node::bootstrap`] fetches one.
-//! Modules: [`protocol`] (wire format), [`server`] (sender), [`client`] (receiver),
-//! [`snapshot`] (snapshot sources and lifecycle), [`storage`] (RocksDB), [`config`], [`error`].
+//! A [`Config`] is built from Venice's own keys ([`Config::from_pairs`]). Everything else here is
+//! what those take and return.
+//!
+//! Cargo features (all on by default): `ffi`, the C ABI ([`ffi`], header `include/vbt.h`);
+//! `jni`, the Java surface ([`jni`]); `cli`, the `vbt` command and its helpers. `failpoints`
+//! (off) compiles in the fault points the crash tests use.
+//!
+//! Inside (private): `protocol` (wire format), `server` (sender), `client` (receiver),
+//! `snapshot` (snapshot sources and lifecycle), `storage` (RocksDB and the disk layout),
+//! `config`, `error`, `throttle`, `tls`, `callback`, `runtime`, `logging`.
 
 /// A named fault point for the crash and fault tests (TiKV's fail-rs, `failpoints` feature);
 /// compiles to nothing otherwise. Names are listed in the README (Crash safety).
@@ -19,29 +27,42 @@ macro_rules! failpoint {
 }
 pub(crate) use failpoint;
 
-pub mod callback;
-pub mod client;
-pub mod config;
-pub mod error;
+mod callback;
+mod client;
+mod config;
+mod error;
+#[cfg(feature = "ffi")]
 pub mod ffi;
 mod fsutil;
-pub mod logging;
+#[cfg(feature = "jni")]
 pub mod jni;
-pub mod node;
-pub mod protocol;
-pub(crate) mod runtime;
-pub mod server;
-pub mod snapshot;
-pub mod storage;
-pub mod throttle;
-pub mod tls;
+#[cfg(any(feature = "ffi", feature = "jni"))]
+mod logging;
+mod node;
+mod protocol;
+mod runtime;
+mod server;
+mod snapshot;
+mod storage;
+mod throttle;
+mod tls;
 
-pub use client::peers::Peer;
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
-pub use snapshot::{FixedSnapshot, HostSnapshotSource, SnapshotSource};
+pub use snapshot::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};
 pub use throttle::Signal;
+
+/// Helpers of the `vbt` command, the tests and the benchmarks: deterministic records, test
+/// certificates, the metadata file, the wire codec. Not part of the API: no stability promise.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod tools {
+    pub use crate::config::{parse_properties, DEFAULT_PARTITION_STATE_SCHEMA_VERSION, DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION, MAX_DURATION};
+    pub use crate::protocol::{checksum, decoder, hex, request, response};
+    pub use crate::storage::{db_options, local, open_read_only, records};
+    pub use crate::tls::testcerts;
+}

@@ -202,6 +202,7 @@ impl ServerCertVerifier for ChainOnly {
 }
 
 /// Test and demo certificates: CAs and leaf certificates generated at run time.
+#[cfg(feature = "cli")]
 pub mod testcerts {
     use std::path::{Path, PathBuf};
 

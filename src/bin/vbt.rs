@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use clap::{Args, Parser, Subcommand};
-use venice_blob_transfer::storage::{local, records};
+use venice_blob_transfer::tools::{local, records};
 use venice_blob_transfer::{
     BootstrapOutcome, BootstrapRequest, Config, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, Progress,
     Result, TableFormat,
@@ -61,7 +61,7 @@ enum Cmd {
     Fetch {
         #[command(flatten)]
         part: PartArgs,
-        /// A peer as HOST[:PORT]; repeat for more. Tried one at a time, shuffled.
+        /// A peer as `HOST[:PORT]`; repeat for more. Tried one at a time, shuffled.
         #[arg(long = "peer", required = true)]
         peers: Vec<String>,
         #[command(flatten)]
@@ -145,7 +145,7 @@ impl ConfArgs {
         let mut pairs = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
-                venice_blob_transfer::config::parse_properties(&text)?
+                venice_blob_transfer::tools::parse_properties(&text)?
             }
             None => Vec::new(),
         };
@@ -249,7 +249,7 @@ fn run(cmd: Cmd) -> Result<()> {
             Ok(())
         }
         Cmd::GenCerts { dir, nodes } => {
-            use venice_blob_transfer::tls::testcerts::{write_node, Ca};
+            use venice_blob_transfer::tools::testcerts::{write_node, Ca};
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
             let ca = Ca::new("vbt CA")?;
             let trust = dir.join("ca.pem");
@@ -313,7 +313,7 @@ fn gen(base: &Path, id: &PartitionId, format: TableFormat, size_mib: u64) -> Res
     })?;
     meter.finish();
     let (offset, svs) =
-        records::gen_metadata_blobs(count, venice_blob_transfer::config::DEFAULT_PARTITION_STATE_SCHEMA_VERSION, venice_blob_transfer::config::DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION);
+        records::gen_metadata_blobs(count, venice_blob_transfer::tools::DEFAULT_PARTITION_STATE_SCHEMA_VERSION, venice_blob_transfer::tools::DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION);
     local::write_metadata(base, id, &PartitionMetadata::new(id, offset, svs)?)?;
     Ok((count, started.elapsed().as_secs_f64()))
 }
@@ -344,7 +344,7 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool
     ];
     let mut per_node: [Vec<(String, String)>; 2] = [Vec::new(), Vec::new()];
     if tls {
-        use venice_blob_transfer::tls::testcerts::{write_node, Ca};
+        use venice_blob_transfer::tools::testcerts::{write_node, Ca};
         let pki = root.join("pki");
         std::fs::create_dir_all(&pki).map_err(|e| Error::io(format!("create {}", pki.display()), e))?;
         let ca = Ca::new("vbt demo CA")?;

@@ -7,7 +7,7 @@
 //! (attached threads have no native frame to free references), and checks for a pending exception
 //! after every Java call: an exception thrown by host code becomes a vbt [`Error`] (its code taken
 //! from a `BlobTransferException`), one thrown by our own Java glue is described and cleared.
-//! Java objects are held as [`JavaRef`]s and reached through their own methods, so no
+//! Java objects are held as `JavaRef`s and reached through their own methods, so no
 //! `FindClass` runs on a library thread (whose class loader may not see the application's).
 
 use std::sync::Arc;

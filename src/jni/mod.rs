@@ -1,12 +1,12 @@
 //! The JNI surface behind the Java package `org.venicedb.blobtransfer` (`java/`).
 //!
-//! One file per Java class that declares native methods ([`blob_transfer_node`],
-//! [`native_library`]), plus [`exceptions`] (the one error-to-exception table and the guard every
-//! export runs in) and [`callbacks`] (calling Java from vbt's own threads). Nothing here knows
+//! One file per Java class that declares native methods (`blob_transfer_node`,
+//! `native_library`), plus `exceptions` (the one error-to-exception table and the guard every
+//! export runs in) and `callbacks` (calling Java from vbt's own threads). Nothing here knows
 //! about transfers: exports convert arguments, delegate to [`crate::Node`], and convert back.
 //!
 //! The rules, in the manner of libsignal's bridge:
-//! - Every export runs inside [`exceptions::guard`]: a panic becomes a `BlobTransferException`
+//! - Every export runs inside `exceptions::guard`: a panic becomes a `BlobTransferException`
 //!   with code `INTERNAL`, an [`crate::Error`] becomes a `BlobTransferException` with its kind's
 //!   code, a use of a freed handle becomes an `IllegalStateException`; the export then returns a
 //!   default value. Nothing unwinds into the JVM and nothing aborts it.
@@ -20,10 +20,10 @@
 //! - Java code called from those threads is reached through methods of objects the Java side
 //!   handed over (never `FindClass` on a library thread, whose class loader may not see ours).
 
-pub mod blob_transfer_node;
-pub mod callbacks;
-pub mod exceptions;
-pub mod native_library;
+mod blob_transfer_node;
+mod callbacks;
+mod exceptions;
+mod native_library;
 
 use std::ffi::c_void;
 use std::sync::OnceLock;

@@ -39,6 +39,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_NativeLibrary_nativeVersio
     guard(&mut env, std::ptr::null_mut(), |env| Ok(env.new_string(env!("CARGO_PKG_VERSION"))?.into_raw()))
 }
 
+#[cfg(feature = "failpoints")]
 /// `void nativePanicForTest()`: panics inside vbt, so a test can prove the guard turns a panic
 /// into `BlobTransferException(INTERNAL)` instead of an abort.
 #[no_mangle]

@@ -1,7 +1,7 @@
 //! Response heads exactly as Venice's Netty sender writes them (reference §1.4, §2.1–§2.3):
 //! lower-case standard header names, the custom headers in their own spelling, this order.
 
-use super::{HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, TRANSFER_STATUS_COMPLETED};
+use super::{HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, TRANSFER_STATUS_COMPLETED, TRANSFER_TYPE_FILE, TRANSFER_TYPE_METADATA};
 
 /// Netty's reason phrases for the statuses a sender emits.
 pub fn reason(status: u16) -> &'static str {
@@ -25,7 +25,7 @@ pub fn file_head_fast(name: &str, len: u64, xxh3_hex: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: application/octet-stream\r\n\
          content-disposition: attachment; filename=\"{name}\"\r\n{}: {} {xxh3_hex}\r\n\
-         {HEADER_TRANSFER_TYPE}: FILE\r\n\r\n",
+         {HEADER_TRANSFER_TYPE}: {TRANSFER_TYPE_FILE}\r\n\r\n",
         super::checksum::HEADER_FILE,
         super::checksum::XXH3_128
     )
@@ -37,7 +37,7 @@ pub fn file_head(name: &str, len: u64, md5_hex: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: application/octet-stream\r\n\
          content-disposition: attachment; filename=\"{name}\"\r\ncontent-md5: {md5_hex}\r\n\
-         {HEADER_TRANSFER_TYPE}: FILE\r\n\r\n"
+         {HEADER_TRANSFER_TYPE}: {TRANSFER_TYPE_FILE}\r\n\r\n"
     )
     .into_bytes()
 }
@@ -46,7 +46,7 @@ pub fn file_head(name: &str, len: u64, md5_hex: &str) -> Vec<u8> {
 pub fn metadata_response(json: &[u8]) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/json\r\n\
-         {HEADER_TRANSFER_TYPE}: METADATA\r\n\r\n",
+         {HEADER_TRANSFER_TYPE}: {TRANSFER_TYPE_METADATA}\r\n\r\n",
         json.len()
     )
     .into_bytes();

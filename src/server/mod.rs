@@ -6,7 +6,7 @@ mod admission;
 mod conns;
 mod connection;
 
-pub use admission::{Admission, AdmissionGuard};
+pub use admission::Admission;
 pub(crate) use conns::raise_nofile_limit;
 
 use std::net::SocketAddr;

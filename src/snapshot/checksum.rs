@@ -20,8 +20,3 @@ pub fn checksum_file(path: &Path, algorithm: Algorithm) -> Result<String> {
     }
     Ok(hasher.finish_hex())
 }
-
-/// Venice's lower-case hex MD5 of a file.
-pub fn md5_file(path: &Path) -> Result<String> {
-    checksum_file(path, Algorithm::Md5)
-}

@@ -7,7 +7,7 @@
 mod checksum;
 mod source;
 
-pub use checksum::{checksum_file, md5_file};
+pub use checksum::checksum_file;
 pub use source::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotSource};
 
 use std::collections::HashMap;

@@ -56,11 +56,8 @@ impl LocalStorage {
         LocalStorage { base: base.into(), format, open: Mutex::new(HashMap::new()) }
     }
 
-    pub fn base(&self) -> &Path {
-        &self.base
-    }
-
-    /// The open database of a partition, opened read-write on first use and kept open.
+    /// The open database of a partition, opened read-write on first use and kept open while vbt
+    /// has a snapshot of it (see `remove_snapshot`).
     fn db(&self, id: &PartitionId) -> Result<Arc<DB>> {
         let mut open = self.open.lock().unwrap();
         if let Some(db) = open.get(id) {
@@ -74,10 +71,6 @@ impl LocalStorage {
         Ok(db)
     }
 
-    /// Closes a partition vbt had opened (e.g. before the host drops it).
-    pub fn close(&self, id: &PartitionId) {
-        self.open.lock().unwrap().remove(id);
-    }
 }
 
 impl SnapshotSource for LocalStorage {
@@ -99,10 +92,18 @@ impl SnapshotSource for LocalStorage {
     fn create_snapshot(&self, id: &PartitionId, dir: &Path) -> Result<PartitionMetadata> {
         let metadata = read_metadata(&self.base, id)?;
         let db = self.db(id)?;
-        self.remove_snapshot(id, dir)?;
+        fsutil::remove_dir_if_exists(dir)?;
         Checkpoint::new(&db)
             .and_then(|c| c.create_checkpoint(dir))
             .map_err(|e| Error::storage(format!("checkpoint of {} into {}: {e}", id.replica(), dir.display())))?;
         Ok(metadata)
+    }
+
+    /// A stale snapshot nobody uses: removed, and the partition's database closed with it, so an
+    /// idle node holds no RocksDB open (the next request opens it again).
+    fn remove_snapshot(&self, id: &PartitionId, dir: &Path) -> Result<()> {
+        fsutil::remove_dir_if_exists(dir)?;
+        self.open.lock().unwrap().remove(id);
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! partitions vbt opens itself (a snapshot source), and the deterministic records of `vbt gen`.
 
 pub mod local;
+#[cfg(feature = "cli")]
 pub mod records;
 
 use std::path::Path;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use venice_blob_transfer::storage::{local, records};
+use venice_blob_transfer::tools::{local, records};
 use venice_blob_transfer::{BootstrapRequest, Config, Node, PartitionId, PartitionMetadata, TableFormat};
 
 /// A Venice wire vector: from `$VBT_VECTORS`, else `shared/` beside the checkout (as in CI).

@@ -3,10 +3,10 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use venice_blob_transfer::protocol::checksum::HEADER_ASK;
-use venice_blob_transfer::protocol::request::{encode_request, encode_request_with};
-use venice_blob_transfer::protocol::response::{complete_response, file_head_fast, metadata_response};
-use venice_blob_transfer::storage::records;
+use venice_blob_transfer::tools::checksum::HEADER_ASK;
+use venice_blob_transfer::tools::request::{encode_request, encode_request_with};
+use venice_blob_transfer::tools::response::{complete_response, file_head_fast, metadata_response};
+use venice_blob_transfer::tools::records;
 use venice_blob_transfer::{PartitionId, TableFormat};
 
 use crate::common::*;

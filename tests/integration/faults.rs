@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use venice_blob_transfer::protocol::response::{complete_response, error_response, file_head, metadata_response};
+use venice_blob_transfer::tools::response::{complete_response, error_response, file_head, metadata_response};
 use venice_blob_transfer::{ErrorKind, TableFormat};
 
 use crate::common::*;
@@ -200,7 +200,7 @@ fn existing_partition_data_is_never_replaced() {
     std::fs::write(dir.join("precious"), b"data").unwrap();
     // Installed: the partition and its metadata (a directory without metadata was never
     // installed; start-up removes it, see crash.rs).
-    venice_blob_transfer::storage::local::write_metadata(base.path(), &id, &vector_metadata(&id)).unwrap();
+    venice_blob_transfer::tools::local::write_metadata(base.path(), &id, &vector_metadata(&id)).unwrap();
     let node = receiver(base.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
     let err = node.bootstrap_blocking(request(&id, &[good.peer()])).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PartitionExists, "{err}");

@@ -7,8 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread::sleep;
 use std::time::Duration;
 
-use venice_blob_transfer::protocol::request::encode_request;
-use venice_blob_transfer::storage::records;
+use venice_blob_transfer::tools::request::encode_request;
+use venice_blob_transfer::tools::records;
 use venice_blob_transfer::{Node, PartitionId, TableFormat};
 
 use crate::common::*;

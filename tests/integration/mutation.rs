@@ -3,9 +3,9 @@
 //! metadata parser. A deterministic seed keeps failures reproducible. (Not a replacement for
 //! coverage-guided fuzzing; a cheap guard that runs with every test.)
 
-use venice_blob_transfer::protocol::decoder::{parse_response_head, ResponseHead};
-use venice_blob_transfer::protocol::metadata::PartitionMetadata;
-use venice_blob_transfer::protocol::request::{parse_request_head, validate, LocalProtocol};
+use venice_blob_transfer::tools::decoder::{parse_response_head, ResponseHead};
+use venice_blob_transfer::PartitionMetadata;
+use venice_blob_transfer::tools::request::{parse_request_head, validate, LocalProtocol};
 use venice_blob_transfer::TableFormat;
 
 use crate::common::*;

@@ -5,8 +5,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use venice_blob_transfer::snapshot::HostSnapshotSource;
-use venice_blob_transfer::storage::{local, records};
+use venice_blob_transfer::HostSnapshotSource;
+use venice_blob_transfer::tools::{local, records};
 use venice_blob_transfer::{ErrorKind, Node, PartitionId, PeerDiscovery, Result, TableFormat};
 
 use crate::common::*;
@@ -97,7 +97,7 @@ fn discovery_and_host_snapshot_source() {
         Box::new(move |asked: &PartitionId, dir: &std::path::Path| {
             assert_eq!(*asked, id2);
             let m = local::read_metadata(&host_base, asked)?;
-            let db = rocksdb::DB::open_for_read_only(&venice_blob_transfer::storage::db_options(TableFormat::BlockBased), asked.partition_dir(&host_base), false)?;
+            let db = rocksdb::DB::open_for_read_only(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), asked.partition_dir(&host_base), false)?;
             rocksdb::checkpoint::Checkpoint::new(&db)?.create_checkpoint(dir)?;
             Ok((m.offset_record, m.store_version_state))
         }),

@@ -4,8 +4,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use venice_blob_transfer::tls::testcerts::{write_node, Ca};
-use venice_blob_transfer::storage::records;
+use venice_blob_transfer::tools::testcerts::{write_node, Ca};
+use venice_blob_transfer::tools::records;
 use venice_blob_transfer::{ErrorKind, Node, PartitionId, TableFormat};
 
 use crate::common::*;
@@ -109,7 +109,7 @@ fn client_without_certificate_and_plaintext_client_get_no_answer() {
     let (_s, addr) = tls_sender(a.path(), pki.node("a", &pki.ca1, false, "trust1.pem"));
     // Plaintext request to the TLS port: closed without a response.
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    s.write_all(&venice_blob_transfer::protocol::request::encode_request(&id, TableFormat::BlockBased, 24, 7)).unwrap();
+    s.write_all(&venice_blob_transfer::tools::request::encode_request(&id, TableFormat::BlockBased, 24, 7)).unwrap();
     let mut got = Vec::new();
     let _ = s.read_to_end(&mut got);
     assert!(!String::from_utf8_lossy(&got).contains("HTTP/1.1"), "no HTTP answer: {got:?}");
@@ -131,7 +131,7 @@ fn client_without_certificate_and_plaintext_client_get_no_answer() {
         let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
         let Ok(mut tls) = connector.connect(name, tcp).await else { return false };
         // TLS 1.3: the server's verdict on our (missing) certificate arrives after the handshake.
-        let _ = tls.write_all(&venice_blob_transfer::protocol::request::encode_request(&id, TableFormat::BlockBased, 24, 7)).await;
+        let _ = tls.write_all(&venice_blob_transfer::tools::request::encode_request(&id, TableFormat::BlockBased, 24, 7)).await;
         let mut buf = Vec::new();
         let _ = tls.read_to_end(&mut buf).await;
         String::from_utf8_lossy(&buf).contains("HTTP/1.1 200")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use venice_blob_transfer::storage::{local, open_read_only, records};
+use venice_blob_transfer::tools::{local, open_read_only, records};
 use venice_blob_transfer::{FixedSnapshot, Node, PartitionId, TableFormat};
 
 use crate::common::*;
@@ -65,7 +65,7 @@ fn host_provided_snapshot_source() {
     gen_partition(host.path(), &id, TableFormat::BlockBased, RECORDS);
     let ckpt = host.path().join("checkpoint");
     {
-        let db = rocksdb::DB::open(&venice_blob_transfer::storage::db_options(TableFormat::BlockBased), id.partition_dir(host.path())).unwrap();
+        let db = rocksdb::DB::open(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), id.partition_dir(host.path())).unwrap();
         rocksdb::checkpoint::Checkpoint::new(&db).unwrap().create_checkpoint(&ckpt).unwrap();
     }
     let metadata = local::read_metadata(host.path(), &id).unwrap();
@@ -95,7 +95,7 @@ fn digest(dir: &Path, format: TableFormat) -> (u64, String) {
         h.update(&v);
         n += 1;
     }
-    (n, venice_blob_transfer::protocol::hex(&h.finalize()))
+    (n, venice_blob_transfer::tools::hex(&h.finalize()))
 }
 
 fn opens_in_rocksdb9(format: TableFormat) {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use venice_blob_transfer::protocol::decoder::{parse_response_head, ResponseHead};
+use venice_blob_transfer::tools::decoder::{parse_response_head, ResponseHead};
 use venice_blob_transfer::{FixedSnapshot, Node, TableFormat};
 
 use crate::common::*;

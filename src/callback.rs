@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     tx: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
@@ -64,5 +64,44 @@ impl Dispatcher {
 impl Drop for Dispatcher {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// `done` of a bootstrap: called once with the operation's id and result.
+pub(crate) type DoneFn = Box<dyn FnOnce(crate::OpId, Result<crate::BootstrapOutcome>) + Send>;
+
+/// A completion owed to the host: delivered exactly once on the dispatcher thread, with the
+/// `lost` error if the operation is dropped before it finishes (node shut down under it).
+pub(crate) struct Completion {
+    id: crate::OpId,
+    done: Option<DoneFn>,
+    dispatcher: std::sync::Arc<Dispatcher>,
+    lost: fn() -> Error,
+}
+
+impl Completion {
+    pub fn new(id: crate::OpId, done: DoneFn, dispatcher: std::sync::Arc<Dispatcher>, lost: fn() -> Error) -> Self {
+        Completion { id, done: Some(done), dispatcher, lost }
+    }
+
+    pub fn complete(mut self, result: Result<crate::BootstrapOutcome>) {
+        self.deliver(result);
+    }
+
+    fn deliver(&mut self, result: Result<crate::BootstrapOutcome>) {
+        let Some(done) = self.done.take() else { return };
+        let id = self.id;
+        if let Err(job) = self.dispatcher.dispatch(Box::new(move || done(id, result))) {
+            // The dispatcher is gone (node closed from inside a callback): still exactly once,
+            // still off the runtime.
+            let _ = thread::Builder::new().name("vbt-callbacks-late".into()).spawn(job);
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        let lost = (self.lost)();
+        self.deliver(Err(lost));
     }
 }

@@ -36,6 +36,17 @@ pub const MAX_ADAPTIVE_STEP_PERCENT: u32 = 180;
 /// Java's `Integer.MAX_VALUE`: sizes above it are clamped to it, as Venice does.
 const MAX_SIZE: u64 = i32::MAX as u64;
 
+/// Where the PEM files come from (`vbt.ssl.*` keys) and the ACL settings.
+#[derive(Clone, Debug, Default)]
+pub struct TlsFiles {
+    pub cert_chain: Option<std::path::PathBuf>,
+    pub private_key: Option<std::path::PathBuf>,
+    pub trust_ca: Option<std::path::PathBuf>,
+    /// `vbt.ssl.acl.allowed.subjects`: subject DNs (RFC 4514, `;`-separated) admitted besides the
+    /// issuer rule; empty = issuer rule only.
+    pub allowed_subjects: Vec<String>,
+}
+
 /// Every setting vbt uses, with Venice's defaults.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -96,7 +107,7 @@ pub struct Config {
     pub acl_enabled: bool,
     /// `vbt.ssl.cert.chain.path`, `vbt.ssl.private.key.path`, `vbt.ssl.trust.ca.path` (PEM),
     /// `vbt.ssl.acl.allowed.subjects`.
-    pub tls: crate::tls::TlsFiles,
+    pub tls: TlsFiles,
     /// `blob.transfer.service.write.limit.bytes.per.sec` (150 MiB/s; 0 = unlimited).
     pub write_limit: u64,
     /// `blob.transfer.client.read.limit.bytes.per.sec` (150 MiB/s; 0 = unlimited).
@@ -155,7 +166,7 @@ impl Default for Config {
             worker_threads: cores.clamp(1, 4),
             ssl_enabled: false,
             acl_enabled: false,
-            tls: crate::tls::TlsFiles::default(),
+            tls: TlsFiles::default(),
             write_limit: 157_286_400,
             read_limit: 157_286_400,
             adaptive_throttler: (false, false),

@@ -48,9 +48,9 @@ mod throttle;
 mod tls;
 
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
-pub use config::Config;
+pub use config::{Config, TlsFiles};
 pub use error::{Error, ErrorKind, Result};
-pub use node::{Node, NodeBuilder, Operation};
+pub use node::{Node, NodeBuilder, OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
 pub use snapshot::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};

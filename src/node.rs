@@ -6,17 +6,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
-use crate::callback::Dispatcher;
+use crate::callback::{Completion, Dispatcher};
 use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Receiver};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::request::LocalProtocol;
 use crate::protocol::PartitionId;
-use crate::server::{self, Admission, ServerHandle, ServerShared};
+use crate::server::{self, Admission, ServerHandle};
 use crate::snapshot::{HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager, SnapshotSource};
 use crate::storage::local::LocalStorage;
 use crate::throttle::{Adaptive, RateLimiter, Signal};
@@ -105,8 +104,7 @@ impl NodeBuilder {
                 snapshots,
                 receiver,
                 server: Mutex::new(None),
-                ops: Mutex::new(HashMap::new()),
-                next_op: AtomicU64::new(1),
+                ops: Arc::new(Ops::default()),
                 closed: AtomicBool::new(false),
                 dispatcher,
                 tls,
@@ -125,8 +123,7 @@ struct Inner {
     snapshots: Option<Arc<SnapshotManager>>,
     receiver: Option<Arc<Receiver>>,
     server: Mutex<Option<ServerHandle>>,
-    ops: Mutex<HashMap<u64, watch::Sender<bool>>>,
-    next_op: AtomicU64,
+    ops: Arc<Ops>,
     closed: AtomicBool,
     dispatcher: Arc<Dispatcher>,
     tls: Option<Arc<Tls>>,
@@ -141,15 +138,42 @@ pub struct Node {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
 }
 
+/// A running bootstrap's id: what `cancel` takes and what a completion callback is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OpId(u64);
+
+impl OpId {
+    /// The number the C and Java surfaces carry (never 0).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+    /// An id from a number a binding carried back.
+    pub fn from_raw(n: u64) -> OpId {
+        OpId(n)
+    }
+}
+
+impl std::fmt::Display for OpId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A bootstrap running in the background. Its result is delivered exactly once.
 pub struct Operation {
-    id: u64,
+    id: OpId,
     rx: oneshot::Receiver<Result<BootstrapOutcome>>,
+    ops: std::sync::Weak<Ops>,
 }
 
 impl Operation {
-    pub fn id(&self) -> u64 {
+    pub fn id(&self) -> OpId {
         self.id
+    }
+    /// Asks the bootstrap to stop (it ends with `Cancelled` and cleans up); false if it already
+    /// ended.
+    pub fn cancel(&self) -> bool {
+        self.ops.upgrade().is_some_and(|ops| ops.cancel(self.id))
     }
     /// Blocks the calling thread until the bootstrap ends. Not for use inside async code.
     pub fn wait(self) -> Result<BootstrapOutcome> {
@@ -158,6 +182,48 @@ impl Operation {
     /// Awaits the end of the bootstrap, from any async runtime.
     pub async fn finish(self) -> Result<BootstrapOutcome> {
         self.rx.await.unwrap_or_else(|_| Err(lost()))
+    }
+}
+
+/// The running bootstraps, each with its cancel switch. Waiting for it to empty is a condvar
+/// wait, not a poll.
+#[derive(Default)]
+struct Ops {
+    running: Mutex<HashMap<OpId, watch::Sender<bool>>>,
+    emptied: std::sync::Condvar,
+    next: AtomicU64,
+}
+
+impl Ops {
+    fn register(&self) -> (OpId, watch::Receiver<bool>) {
+        let id = OpId(self.next.fetch_add(1, Ordering::SeqCst) + 1);
+        let (tx, rx) = watch::channel(false);
+        self.running.lock().unwrap().insert(id, tx);
+        (id, rx)
+    }
+
+    fn finished(&self, id: OpId) {
+        let mut running = self.running.lock().unwrap();
+        running.remove(&id);
+        if running.is_empty() {
+            self.emptied.notify_all();
+        }
+    }
+
+    fn cancel(&self, id: OpId) -> bool {
+        self.running.lock().unwrap().get(&id).is_some_and(|tx| tx.send(true).is_ok())
+    }
+
+    fn cancel_all(&self) {
+        for tx in self.running.lock().unwrap().values() {
+            let _ = tx.send(true);
+        }
+    }
+
+    /// Waits until no bootstrap runs, or `limit` passes.
+    fn wait_empty(&self, limit: Duration) {
+        let running = self.running.lock().unwrap();
+        let _ = self.emptied.wait_timeout_while(running, limit, |r| !r.is_empty());
     }
 }
 
@@ -208,16 +274,6 @@ impl Node {
         let port = cfg
             .server_port
             .ok_or_else(|| Error::config("davinci.p2p.blob.transfer.server.port is not set"))?;
-        if !cfg.ssl_enabled && !cfg.bind_address.is_loopback() && !cfg.allow_plaintext {
-            // Venice never serves partitions without TLS and its ACL; neither do we, off loopback.
-            return Err(Error::config(format!(
-                "refusing to serve partitions in plaintext on {} (not a loopback address): set \
-                 blob.transfer.ssl.enabled=true and blob.transfer.acl.enabled=true (with the vbt.ssl.* \
-                 files), or bind to loopback (vbt.server.bind.address=127.0.0.1), or allow it \
-                 deliberately with vbt.allow.plaintext=true (trusted networks and tests only)",
-                cfg.bind_address
-            )));
-        }
         let snapshots = self.inner.snapshots.clone().ok_or_else(|| {
             Error::config("nothing to serve: set vbt.base.dir (or data.base.path), or give the node a snapshot source")
         })?;
@@ -225,41 +281,27 @@ impl Node {
         if let Some(s) = server.as_ref() {
             return Err(Error::invalid(format!("the server is already listening on {}", s.addr)));
         }
-        // As servers do: many peers, each connection a descriptor.
-        crate::server::raise_nofile_limit();
-        let addr = SocketAddr::new(cfg.bind_address, port);
-        let std_listener = std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("listen on {addr}"), e))?;
-        std_listener.set_nonblocking(true).map_err(|e| Error::io("listener", e))?;
-        let _enter = handle.enter();
-        let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| Error::io("listener", e))?;
-        let shared = Arc::new(ServerShared {
-            config: cfg.clone(),
-            local: LocalProtocol {
-                table_format: cfg.table_format,
-                partition_state_version: cfg.partition_state_schema_version,
-                store_version_state_version: cfg.store_version_state_schema_version,
-            },
+        let deps = server::Deps {
             admission: self.inner.admission.clone(),
             snapshots,
             tls: self.inner.tls.clone(),
             write_limit: self.inner.write_limit.clone(),
-        });
-        let started = server::spawn(listener, shared);
+        };
+        let started = server::start(&handle, cfg.clone(), port, deps)?;
         let bound = started.addr;
         *server = Some(started);
         Ok(bound)
     }
 
-    /// Starts a bootstrap. Checks (closed node, no base dir, bad peers, partition already in
-    /// flight) fail here, synchronously; after `Ok` the operation's result arrives exactly once.
+    /// Starts a bootstrap. Checks (closed node, disabled, no base dir, bad peers, partition
+    /// already in flight here or in another process) fail here, synchronously; after `Ok` the
+    /// operation's result arrives exactly once.
     pub fn bootstrap(&self, req: BootstrapRequest) -> Result<Operation> {
-        let accepted = self.accept(req)?;
         let (tx, rx) = oneshot::channel();
-        let id = accepted.id;
-        self.spawn_op(accepted, move |result| {
+        let id = self.spawn_op(req, move |_, result| {
             let _ = tx.send(result);
-        });
-        Ok(Operation { id, rx })
+        })?;
+        Ok(Operation { id, rx, ops: Arc::downgrade(&self.inner.ops) })
     }
 
     /// Starts a bootstrap whose result is passed to `done` exactly once, on the node's callback
@@ -270,39 +312,28 @@ impl Node {
     pub fn bootstrap_with_callback(
         &self,
         req: BootstrapRequest,
-        done: impl FnOnce(u64, Result<BootstrapOutcome>) + Send + 'static,
-    ) -> Result<u64> {
-        // Every check first: the completion only exists once the operation is accepted.
-        let accepted = self.accept(req)?;
-        let id = accepted.id;
-        let completion = Completion { id, done: Some(Box::new(done)), dispatcher: self.inner.dispatcher.clone() };
-        self.spawn_op(accepted, move |result| completion.complete(result));
-        Ok(id)
+        done: impl FnOnce(OpId, Result<BootstrapOutcome>) + Send + 'static,
+    ) -> Result<OpId> {
+        let dispatcher = self.inner.dispatcher.clone();
+        self.spawn_op(req, move |id, result| Completion::new(id, Box::new(done), dispatcher, lost).complete(result))
     }
 
-    /// The synchronous checks of a bootstrap; what they produce is all `spawn_op` needs.
-    fn accept(&self, req: BootstrapRequest) -> Result<Accepted> {
+    /// The synchronous checks, then the bootstrap on the runtime; `finish` gets its result. A
+    /// panic inside is caught (its guards have cleaned up by then) and reported as one.
+    fn spawn_op(&self, req: BootstrapRequest, finish: impl FnOnce(OpId, Result<BootstrapOutcome>) + Send + 'static) -> Result<OpId> {
         let handle = self.handle()?;
         enabled(&self.inner.config)?;
         let receiver = self.inner.receiver.clone().ok_or_else(|| {
             Error::config("no base directory to install partitions into: set vbt.base.dir (or data.base.path)")
         })?;
-        receiver.parse_peers(&req.peers)?;
-        let claim = receiver.claim(&req.id)?;
-        let id = self.inner.next_op.fetch_add(1, Ordering::SeqCst);
-        Ok(Accepted { id, handle, receiver, claim, req })
-    }
-
-    fn spawn_op(&self, a: Accepted, finish: impl FnOnce(Result<BootstrapOutcome>) + Send + 'static) {
-        let Accepted { id, handle, receiver, claim, req } = a;
-        let (cancel_tx, cancel_rx) = watch::channel(false);
-        self.inner.ops.lock().unwrap().insert(id, cancel_tx);
-        let inner = self.inner.clone();
-        let replica = req.id.replica();
+        let accepted = receiver.accept(req)?;
+        let replica = accepted.req.id.replica();
+        let (id, cancel) = self.inner.ops.register();
+        // Owed from here on: if the runtime drops the task, the completion still says so.
+        let completion = Completion::new(id, Box::new(finish), self.inner.dispatcher.clone(), lost);
+        let ops = self.inner.ops.clone();
         handle.spawn(async move {
-            // Its own task, so a panic inside is caught here and reported as one (its guards have
-            // cleaned up by then), instead of surfacing as a lost operation.
-            let result = match tokio::spawn(async move { receiver.bootstrap(req, claim, cancel_rx).await }).await {
+            let result = match tokio::spawn(async move { receiver.bootstrap(accepted, cancel).await }).await {
                 Ok(r) => r,
                 Err(e) if e.is_panic() => Err(Error::internal(format!(
                     "bootstrap of {replica} panicked: {}",
@@ -310,9 +341,10 @@ impl Node {
                 ))),
                 Err(_) => Err(lost()),
             };
-            inner.ops.lock().unwrap().remove(&id);
-            finish(result);
+            ops.finished(id);
+            completion.complete(result);
         });
+        Ok(id)
     }
 
     /// Bootstraps and waits for the result (from a thread that is not running async code).
@@ -321,11 +353,8 @@ impl Node {
     }
 
     /// Asks a running bootstrap to stop; returns false if no such operation is running.
-    pub fn cancel(&self, op_id: u64) -> bool {
-        match self.inner.ops.lock().unwrap().get(&op_id) {
-            Some(tx) => tx.send(true).is_ok(),
-            None => false,
-        }
+    pub fn cancel(&self, op: OpId) -> bool {
+        self.inner.ops.cancel(op)
     }
 
     /// Changes the global send limit (bytes/s, 0 = unlimited) for every connection, now.
@@ -410,13 +439,12 @@ impl Node {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        for tx in self.inner.ops.lock().unwrap().values() {
-            let _ = tx.send(true);
-        }
-        let in_async = tokio::runtime::Handle::try_current().is_ok();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !in_async && !self.inner.ops.lock().unwrap().is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+        self.inner.ops.cancel_all();
+        if tokio::runtime::Handle::try_current().is_err() {
+            // Cancelled bootstraps clean up and deliver their results; inside async code (a host
+            // calling from its own runtime) blocking is not allowed, and the runtime's shutdown
+            // delivers them instead.
+            self.inner.ops.wait_empty(Duration::from_secs(30));
         }
         if let Some(s) = self.inner.server.lock().unwrap().take() {
             s.stop();
@@ -426,47 +454,6 @@ impl Node {
             crate::runtime::shutdown(rt);
         }
         self.inner.dispatcher.shutdown();
-    }
-}
-
-/// A bootstrap that passed its synchronous checks.
-struct Accepted {
-    id: u64,
-    handle: tokio::runtime::Handle,
-    receiver: Arc<Receiver>,
-    claim: crate::client::InFlight,
-    req: BootstrapRequest,
-}
-
-type DoneFn = Box<dyn FnOnce(u64, Result<BootstrapOutcome>) + Send>;
-
-/// A completion owed to the host: delivered once on the callback thread, with a shutdown error if
-/// the operation is dropped before it finishes.
-struct Completion {
-    id: u64,
-    done: Option<DoneFn>,
-    dispatcher: Arc<Dispatcher>,
-}
-
-impl Completion {
-    fn complete(mut self, result: Result<BootstrapOutcome>) {
-        self.deliver(result);
-    }
-
-    fn deliver(&mut self, result: Result<BootstrapOutcome>) {
-        let Some(done) = self.done.take() else { return };
-        let id = self.id;
-        if let Err(job) = self.dispatcher.dispatch(Box::new(move || done(id, result))) {
-            // The dispatcher is gone (node closed from inside a callback): still exactly once,
-            // still off the runtime.
-            let _ = std::thread::Builder::new().name("vbt-callbacks-late".into()).spawn(job);
-        }
-    }
-}
-
-impl Drop for Completion {
-    fn drop(&mut self) {
-        self.deliver(Err(lost()));
     }
 }
 

@@ -26,17 +26,6 @@ use crate::error::{Error, Result};
 /// Venice's fixed TLS handshake limit.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Where the PEM files come from (`vbt.ssl.*` keys) and the ACL settings.
-#[derive(Clone, Debug, Default)]
-pub struct TlsFiles {
-    pub cert_chain: Option<std::path::PathBuf>,
-    pub private_key: Option<std::path::PathBuf>,
-    pub trust_ca: Option<std::path::PathBuf>,
-    /// `vbt.ssl.acl.allowed.subjects`: subject DNs (RFC 4514, `;`-separated) admitted besides the
-    /// issuer rule; empty = issuer rule only.
-    pub allowed_subjects: Vec<String>,
-}
-
 /// Ready-made TLS state for one node.
 pub struct Tls {
     pub server: Arc<ServerConfig>,

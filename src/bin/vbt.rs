@@ -288,9 +288,9 @@ fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
         "peer": o.peer,
         "files": o.files,
         "bytes": o.bytes,
-        "seconds": round3(o.seconds),
-        "first_byte_seconds": (o.first_byte_seconds * 1e6).round() / 1e6,
-        "mb_per_s": mb_per_s(o.bytes, o.seconds),
+        "seconds": round3(o.elapsed.as_secs_f64()),
+        "first_byte_seconds": (o.first_byte.as_secs_f64() * 1e6).round() / 1e6,
+        "mb_per_s": mb_per_s(o.bytes, o.elapsed.as_secs_f64()),
         "partition_dir": o.partition_dir.display().to_string(),
         "offset_record": STANDARD.encode(&o.metadata.offset_record),
         "store_version_state": STANDARD.encode(&o.metadata.store_version_state),
@@ -382,8 +382,8 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool
         out.files,
         out.bytes,
         out.peer,
-        out.seconds,
-        mb_per_s(out.bytes, out.seconds)
+        out.elapsed.as_secs_f64(),
+        mb_per_s(out.bytes, out.elapsed.as_secs_f64())
     );
     let started = Instant::now();
     let verified = records::verify(&out.partition_dir, format)?;

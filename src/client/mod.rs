@@ -20,7 +20,7 @@ mod sink;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Semaphore};
 use tokio::time::timeout;
@@ -84,13 +84,26 @@ pub struct BootstrapOutcome {
     pub peer: String,
     pub files: usize,
     pub bytes: u64,
-    pub seconds: f64,
+    /// From the attempt's start (connect) to the installed partition.
+    pub elapsed: Duration,
     /// From sending the request to the first FILE head (the sender's snapshot and checksum wait).
-    pub first_byte_seconds: f64,
+    pub first_byte: Duration,
     pub partition_dir: PathBuf,
     pub metadata: PartitionMetadata,
     /// Peers that failed before the one that served it.
     pub failed_peers: Vec<PeerFailure>,
+}
+
+/// A bootstrap that passed its synchronous checks ([`Receiver::accept`]).
+pub(crate) struct Accepted {
+    pub req: BootstrapRequest,
+    /// Parsed peers; `None`: ask the node's discovery.
+    peers: Option<Vec<Peer>>,
+    claim: InFlight,
+}
+
+fn cancelled(id: &PartitionId) -> Error {
+    Error::new(ErrorKind::Cancelled, format!("bootstrap of {} was cancelled", id.replica()))
 }
 
 pub(crate) struct Receiver {
@@ -133,18 +146,6 @@ impl Receiver {
         Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport }
     }
 
-    /// The request's peers, or the discovery's when it names none.
-    async fn peers(&self, req: &BootstrapRequest) -> Result<Vec<Peer>> {
-        let names = match (&self.discovery, req.peers.is_empty()) {
-            (Some(d), true) => {
-                let (d, id) = (d.clone(), req.id.clone());
-                self.blocking(move || d.discover(&id)).await.map_err(|e| e.context("peer discovery"))?
-            }
-            _ => req.peers.clone(),
-        };
-        self.parse_peers(&names)
-    }
-
     /// Claims the partition for one bootstrap; a second one while it runs is refused, whether
     /// it comes from this node or from another process using the same base directory.
     pub fn claim(&self, id: &PartitionId) -> Result<InFlight> {
@@ -178,20 +179,29 @@ impl Receiver {
         peers.iter().map(|p| Peer::parse(p, default_port)).collect()
     }
 
-    /// Runs a claimed bootstrap to its end; `cancel` turning true stops it and cleans up.
-    pub async fn bootstrap(
-        &self,
-        req: BootstrapRequest,
-        _claim: InFlight,
-        mut cancel: watch::Receiver<bool>,
-    ) -> Result<BootstrapOutcome> {
+    /// The synchronous checks of a bootstrap: its peers parse (once), and the partition is
+    /// claimed here and across processes. What it returns is all [`Receiver::bootstrap`] needs.
+    pub fn accept(&self, req: BootstrapRequest) -> Result<Accepted> {
+        let peers = match (&self.discovery, req.peers.is_empty()) {
+            (Some(_), true) => None,
+            _ => Some(self.parse_peers(&req.peers)?),
+        };
+        let claim = self.claim(&req.id)?;
+        Ok(Accepted { req, peers, claim })
+    }
+
+    /// Runs an accepted bootstrap to its end; `cancel` turning true stops it and cleans up.
+    pub async fn bootstrap(&self, accepted: Accepted, mut cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
+        let Accepted { req, peers, claim: _claim } = accepted;
         let id = req.id.clone();
-        let cancelled = || Error::new(ErrorKind::Cancelled, format!("bootstrap of {} was cancelled", id.replica()));
         let _slot = tokio::select! {
             s = self.slots.acquire() => s.map_err(|_| Error::new(ErrorKind::Shutdown, "receiver is shut down"))?,
-            _ = until_true(&mut cancel) => return Err(cancelled()),
+            _ = until_true(&mut cancel) => return Err(cancelled(&id)),
         };
-        let peers = self.peers(&req).await?;
+        let peers = match peers {
+            Some(p) => p,
+            None => self.discover(&id).await?,
+        };
         if peers.is_empty() {
             return Err(Error::new(ErrorKind::NoPeers, format!("no peers to bootstrap {} from", id.replica())));
         }
@@ -209,10 +219,9 @@ impl Receiver {
             version_dir_existed: prepared.version_dir_existed,
             installed: false,
         };
-        let format = req.table_format.unwrap_or(self.cfg.table_format);
         let (mut candidates, probe_failures) = tokio::select! {
             r = self.cache.connectable(peers, &self.cfg) => r,
-            _ = until_true(&mut cancel) => return Err(cancelled()),
+            _ = until_true(&mut cancel) => return Err(cancelled(&id)),
         };
         let mut failures: Vec<PeerFailure> =
             probe_failures.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e }).collect();
@@ -220,83 +229,97 @@ impl Receiver {
             fastrand::shuffle(&mut candidates);
         }
         for peer in candidates {
-            let started = Instant::now();
-            let temp = id.temp_dir(&self.base);
-            let limit = self.cfg.receive_max_timeout;
-            let attempt = attempt::Attempt {
-                peer: &peer,
-                id: &id,
-                format,
-                cfg: &self.cfg,
-                transport: &self.transport,
-                temp: &temp,
-                progress: req.progress.as_ref(),
-                cache: &self.cache,
-            };
-            let fetch = timeout(limit, attempt.fetch());
-            let fetched = tokio::select! {
-                r = fetch => r.map_err(|_| Error::new(
-                    ErrorKind::Timeout,
-                    format!("transfer did not finish within {}s (blob.receive.max.timeout.in.min)", limit.as_secs()),
-                )).and_then(|r| r),
-                _ = until_true(&mut cancel) => Err(cancelled()),
-            };
-            // Once every byte is verified the install runs to its end: a cancel arriving now must
-            // not report "cancelled" for a partition that the rename then publishes.
-            let result = match fetched {
-                Ok(received) => self.install(&id, format, &received).await.map(|dir| (received, dir)),
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok((received, partition_dir)) => {
+            match self.from_peer(&req, &peer, &mut cancel).await {
+                Ok(mut outcome) => {
                     scratch.installed = true;
-                    let seconds = started.elapsed().as_secs_f64();
-                    log::info!(
-                        "Replica {} successfully fetched blob from peer {peer} in {seconds:.3} seconds ({} files, {} bytes)",
-                        id.replica(),
-                        received.files,
-                        received.bytes
-                    );
-                    return Ok(BootstrapOutcome {
-                        id: id.clone(),
-                        peer: peer.to_string(),
-                        files: received.files,
-                        bytes: received.bytes,
-                        seconds,
-                        first_byte_seconds: received.first_byte.as_secs_f64(),
-                        partition_dir,
-                        metadata: received.metadata,
-                        failed_peers: failures,
-                    });
+                    outcome.failed_peers = failures;
+                    return Ok(outcome);
                 }
-                Err(e) => {
-                    log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
-                    // Venice skips cleanup after 404/412 because nothing was written; removing a
-                    // temp dir that may not exist costs nothing and guarantees no leftovers.
-                    let (base, id2) = (self.base.clone(), id.clone());
-                    if let Err(ce) = self.blocking(move || install::cleanup(&base, &id2)).await {
-                        log::error!("cleanup after failed attempt: {ce}");
-                    }
-                    if e.kind() == ErrorKind::Cancelled {
-                        return Err(e);
-                    }
-                    failures.push(PeerFailure { peer: peer.to_string(), error: e });
-                }
+                Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
+                Err(e) => failures.push(PeerFailure { peer: peer.to_string(), error: e }),
             }
             if *cancel.borrow() {
-                return Err(cancelled());
+                return Err(cancelled(&id));
             }
         }
         let list: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.peer, f.error)).collect();
         Err(Error::new(
             ErrorKind::AllPeersFailed,
-            format!(
-                "Replica {} failed to fetch from any of {} peer(s): {}",
-                id.replica(),
-                failures.len(),
-                list.join("; ")
-            ),
+            format!("Replica {} failed to fetch from any of {} peer(s): {}", id.replica(), failures.len(), list.join("; ")),
         ))
+    }
+
+    /// One peer: fetch within `blob.receive.max.timeout.in.min` (or until cancelled), then
+    /// install. A failure cleans up what the attempt wrote before it is returned.
+    async fn from_peer(&self, req: &BootstrapRequest, peer: &Peer, cancel: &mut watch::Receiver<bool>) -> Result<BootstrapOutcome> {
+        let (id, started) = (&req.id, Instant::now());
+        let format = req.table_format.unwrap_or(self.cfg.table_format);
+        let temp = id.temp_dir(&self.base);
+        let limit = self.cfg.receive_max_timeout;
+        let attempt = attempt::Attempt {
+            peer,
+            id,
+            format,
+            cfg: &self.cfg,
+            transport: &self.transport,
+            temp: &temp,
+            progress: req.progress.as_ref(),
+            cache: &self.cache,
+        };
+        let fetched = tokio::select! {
+            r = timeout(limit, attempt.fetch()) => r.map_err(|_| Error::new(
+                ErrorKind::Timeout,
+                format!("transfer did not finish within {}s (blob.receive.max.timeout.in.min)", limit.as_secs()),
+            )).and_then(|r| r),
+            _ = until_true(cancel) => Err(cancelled(id)),
+        };
+        // Once every byte is verified the install runs to its end: a cancel arriving now must
+        // not report "cancelled" for a partition that the rename then publishes.
+        let installed = match fetched {
+            Ok(received) => self.install(id, format, &received).await.map(|dir| (received, dir)),
+            Err(e) => Err(e),
+        };
+        match installed {
+            Ok((received, partition_dir)) => {
+                let elapsed = started.elapsed();
+                log::info!(
+                    "Replica {} successfully fetched blob from peer {peer} in {:.3} seconds ({} files, {} bytes)",
+                    id.replica(),
+                    elapsed.as_secs_f64(),
+                    received.files,
+                    received.bytes
+                );
+                Ok(BootstrapOutcome {
+                    id: id.clone(),
+                    peer: peer.to_string(),
+                    files: received.files,
+                    bytes: received.bytes,
+                    elapsed,
+                    first_byte: received.first_byte,
+                    partition_dir,
+                    metadata: received.metadata,
+                    failed_peers: Vec::new(),
+                })
+            }
+            Err(e) => {
+                log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
+                // Venice skips cleanup after 404/412 because nothing was written; removing a
+                // temp dir that may not exist costs nothing and guarantees no leftovers.
+                let (base, id2) = (self.base.clone(), id.clone());
+                if let Err(ce) = self.blocking(move || install::cleanup(&base, &id2)).await {
+                    log::error!("cleanup after failed attempt: {ce}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Peers from the node's discovery (the host's callback, which may block).
+    async fn discover(&self, id: &PartitionId) -> Result<Vec<Peer>> {
+        let d = self.discovery.clone().expect("accept() asks discovery only when there is one");
+        let id = id.clone();
+        let names = self.blocking(move || d.discover(&id)).await.map_err(|e| e.context("peer discovery"))?;
+        self.parse_peers(&names)
     }
 
     async fn install(&self, id: &PartitionId, format: TableFormat, received: &attempt::Received) -> Result<PathBuf> {

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void, CString};
 use std::os::unix::ffi::OsStrExt;
 
-use super::boundary::{cstring_lossy, str_arg};
+use super::types::{cstring_lossy, str_arg, vbt_byte_slice};
 use super::handle::{borrow, borrow_mut, free, into_raw, write_out, Opaque};
 use super::result::vbt_result;
 use crate::client::{BootstrapOutcome, BootstrapRequest, PeerFailure};
@@ -124,29 +124,6 @@ pub extern "C" fn vbt_bootstrap_request_free(request: *mut vbt_bootstrap_request
 /// any vbt function, including `vbt_node_free` on its own node.
 pub type vbt_completion_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, result: *const vbt_bootstrap_result)>;
 
-/// Borrowed bytes: `len` bytes at `data` (`data` is NULL only when `len` is 0).
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct vbt_byte_slice {
-    /// The first byte, or NULL when `len` is 0.
-    pub data: *const u8,
-    /// Number of bytes.
-    pub len: usize,
-}
-
-impl vbt_byte_slice {
-    pub(crate) const EMPTY: vbt_byte_slice = vbt_byte_slice { data: std::ptr::null(), len: 0 };
-
-    fn of(bytes: &[u8]) -> Self {
-        if bytes.is_empty() {
-            Self::EMPTY
-        } else {
-            vbt_byte_slice { data: bytes.as_ptr(), len: bytes.len() }
-        }
-    }
-}
-
 struct FailedPeer {
     peer: CString,
     code: vbt_result,
@@ -200,7 +177,7 @@ impl vbt_bootstrap_result {
                     .unwrap_or_else(|_| cstring_lossy(&o.partition_dir.to_string_lossy())),
                 files: o.files as u64,
                 bytes: o.bytes,
-                seconds: o.seconds,
+                seconds: o.elapsed.as_secs_f64(),
                 failed: failed_peers(&o.failed_peers),
                 offset_record: o.metadata.offset_record,
                 store_version_state: o.metadata.store_version_state,

@@ -3,13 +3,12 @@
 //! gets back. Fallible exports return a [`vbt_result`] and record the failure's message as the
 //! thread's last error; lookups and accessors return a value, or their type's default.
 
-use std::cell::RefCell;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use super::bootstrap::vbt_byte_slice;
 use super::result::vbt_result;
+use super::types::{clear_last_error, set_last_error, vbt_byte_slice};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Wraps the body of every `extern "C"` function of the C ABI.
@@ -146,33 +145,6 @@ fn fail(e: &Error) -> vbt_result {
     vbt_result::from_kind(e.kind())
 }
 
-thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
-}
-
-fn clear_last_error() {
-    // Reuses the allocation only when empty; a fresh empty CString allocates nothing.
-    let _ = LAST_ERROR.try_with(|m| {
-        if !m.borrow().as_bytes().is_empty() {
-            *m.borrow_mut() = CString::default();
-        }
-    });
-}
-
-fn set_last_error(message: &str) {
-    let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = cstring_lossy(message));
-}
-
-/// The thread's last error message; valid until the next fallible call on this thread.
-pub(crate) fn last_error() -> *const c_char {
-    LAST_ERROR.try_with(|m| m.borrow().as_ptr()).unwrap_or(c"".as_ptr())
-}
-
-/// A C string of `s`, with any interior NUL replaced so the message is never lost.
-pub(crate) fn cstring_lossy(s: &str) -> CString {
-    CString::new(s).unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).expect("no NUL left"))
-}
-
 /// An error of `kind` for a code a host callback returned (unknown codes are `VBT_INTERNAL`).
 pub(crate) fn error_from_host_code(code: u32, what: impl std::fmt::Display) -> Error {
     let kind = ErrorKind::from_code(code).unwrap_or(ErrorKind::Internal);
@@ -180,24 +152,11 @@ pub(crate) fn error_from_host_code(code: u32, what: impl std::fmt::Display) -> E
     Error::new(kind, format!("{what} returned {name} ({code})"))
 }
 
-/// A C string argument, copied: NUL-terminated UTF-8 or `VBT_INVALID_ARGUMENT`.
-///
-/// # Safety
-/// `p` is NULL (an error) or points to a NUL-terminated string.
-pub(crate) unsafe fn str_arg(p: *const c_char, name: &str) -> Result<String> {
-    if p.is_null() {
-        return Err(Error::invalid(format!("argument `{name}` is NULL")));
-    }
-    // SAFETY: the caller promises a NUL-terminated string (the C contract).
-    let c = unsafe { CStr::from_ptr(p) };
-    c.to_str()
-        .map(str::to_owned)
-        .map_err(|e| Error::invalid(format!("argument `{name}` is not valid UTF-8 ({e})")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::types::{cstring_lossy, last_error};
+    use std::ffi::CStr;
 
     #[test]
     fn panics_become_internal_with_a_message() {

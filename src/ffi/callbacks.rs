@@ -8,7 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::boundary::{cstring_lossy, error_from_host_code, str_arg};
+use super::boundary::error_from_host_code;
+use super::types::{cstring_lossy, str_arg};
 use super::handle::{borrow_mut, Opaque, UserData};
 use super::result::vbt_result;
 use crate::error::{Error, Result};

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::boundary::str_arg;
+use super::types::str_arg;
 use super::callbacks::{vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_snapshot_fn, DiscoveryFn, LogFn, SnapshotFn};
 use super::handle::{borrow_mut, free, into_raw, write_out, Opaque, UserData};
 use super::result::vbt_result;

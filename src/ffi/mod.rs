@@ -65,6 +65,7 @@
 #[macro_use]
 pub(crate) mod boundary;
 mod result;
+mod types;
 mod config;
 mod node;
 mod bootstrap;
@@ -72,12 +73,13 @@ mod callbacks;
 mod handle;
 
 pub use bootstrap::{
-    vbt_bootstrap_request, vbt_bootstrap_result, vbt_byte_slice, vbt_completion_fn, vbt_table_format,
+    vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn, vbt_table_format,
 };
 pub use callbacks::{vbt_bytes, vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_peer_list, vbt_snapshot_fn};
 pub use config::vbt_config;
 pub use node::vbt_node;
 pub use result::vbt_result;
+pub use types::vbt_byte_slice;
 
 #[cfg(test)]
 mod tests;

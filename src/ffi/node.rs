@@ -101,7 +101,7 @@ pub extern "C" fn vbt_node_bootstrap_partition(
         let user_data = UserData::new(user_data);
         // The core never calls back for a refused call, and hands the op id to the completion.
         let op_id = node.bootstrap_with_callback(request, move |op_id, outcome| {
-            let result = vbt_bootstrap_result::new(op_id, outcome);
+            let result = vbt_bootstrap_result::new(op_id.get(), outcome);
             let delivered = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: the host's callback with its own user_data; `result` lives across the call.
                 unsafe { callback(user_data.get(), &result) }
@@ -112,7 +112,7 @@ pub extern "C" fn vbt_node_bootstrap_partition(
         })?;
         if !out_op_id.is_null() {
             // SAFETY: non-NULL and writable per the contract.
-            unsafe { write_out(out_op_id, op_id) }?;
+            unsafe { write_out(out_op_id, op_id.get()) }?;
         }
         Ok(())
     })
@@ -125,7 +125,7 @@ pub extern "C" fn vbt_node_bootstrap_partition(
 pub extern "C" fn vbt_node_cancel(node: *const vbt_node, op_id: u64) -> vbt_result {
     ffi_boundary!([node] {
         // SAFETY: a live node, per the contract.
-        if unsafe { borrow(node) }?.node.cancel(op_id) {
+        if unsafe { borrow(node) }?.node.cancel(crate::OpId::from_raw(op_id)) {
             Ok(())
         } else {
             Err(Error::new(ErrorKind::NotFound, format!("no bootstrap with id {op_id} is running on this node")))

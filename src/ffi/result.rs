@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::sync::OnceLock;
 
-use super::boundary;
+use super::types;
 use crate::error::ErrorKind;
 
 /// What a vbt function (or a completed bootstrap) reports. `VBT_OK` is 0; every other code is one
@@ -104,8 +104,8 @@ fn lookup(code: u32, pick: impl Fn(&'static Tables) -> &'static Vec<CString>) ->
         let mut names = vec![c"VBT_OK".to_owned()];
         let mut messages = vec![c"success".to_owned()];
         for k in ErrorKind::ALL {
-            names.push(boundary::cstring_lossy(&format!("VBT_{}", k.constant_name())));
-            messages.push(boundary::cstring_lossy(k.name()));
+            names.push(types::cstring_lossy(&format!("VBT_{}", k.constant_name())));
+            messages.push(types::cstring_lossy(k.name()));
         }
         Tables { names, messages }
     });
@@ -135,7 +135,7 @@ pub extern "C" fn vbt_result_message(code: u32) -> *const c_char {
 /// of a bootstrap itself arrive with its completion, not here.
 #[no_mangle]
 pub extern "C" fn vbt_last_error_message() -> *const c_char {
-    ffi_boundary!([] -> *const c_char { Ok(boundary::last_error()) })
+    ffi_boundary!([] -> *const c_char { Ok(types::last_error()) })
 }
 
 /// The library's version, e.g. `"0.1.0"`. Never NULL; the string is static.

@@ -104,7 +104,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
         req.table_format = format;
         let done = callbacks::completion(env, &future)?;
         let op = node.bootstrap_with_callback(req, move |_op, result| done(result))?;
-        Ok(op as jlong)
+        Ok(op.get() as jlong)
     })
 }
 
@@ -117,7 +117,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeCan
     op: jlong,
 ) -> jboolean {
     guard(&mut env, JNI_FALSE, |_env| {
-        let cancelled = op > 0 && node(handle)?.cancel(op as u64);
+        let cancelled = op > 0 && node(handle)?.cancel(crate::OpId::from_raw(op as u64));
         Ok(if cancelled { JNI_TRUE } else { JNI_FALSE })
     })
 }

@@ -283,7 +283,7 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
                     JValue::Object(&peer),
                     JValue::Int(i32::try_from(out.files).unwrap_or(i32::MAX)),
                     JValue::Long(i64::try_from(out.bytes).unwrap_or(i64::MAX)),
-                    JValue::Double(out.seconds),
+                    JValue::Double(out.elapsed.as_secs_f64()),
                     JValue::Object(&dir),
                     JValue::Object(&offset_record),
                     JValue::Object(&store_version_state),

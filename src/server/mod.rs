@@ -7,7 +7,7 @@ mod conns;
 mod connection;
 
 pub use admission::Admission;
-pub(crate) use conns::raise_nofile_limit;
+use conns::raise_nofile_limit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -84,9 +84,52 @@ impl Drop for ServerHandle {
     }
 }
 
+/// What a server is made of, besides its config: the node's shared parts.
+pub(crate) struct Deps {
+    pub admission: Arc<Admission>,
+    pub snapshots: Arc<SnapshotManager>,
+    pub tls: Option<Arc<Tls>>,
+    pub write_limit: Arc<RateLimiter>,
+}
+
+/// Binds `vbt.server.bind.address` : `port` and starts serving on `runtime`. Refuses plaintext
+/// off loopback (Venice's rule) unless `vbt.allow.plaintext` says otherwise.
+pub(crate) fn start(runtime: &tokio::runtime::Handle, config: Arc<Config>, port: u16, deps: Deps) -> crate::Result<ServerHandle> {
+    use crate::Error;
+    if !config.ssl_enabled && !config.bind_address.is_loopback() && !config.allow_plaintext {
+        return Err(Error::config(format!(
+            "refusing to serve partitions in plaintext on {} (not a loopback address): set \
+             blob.transfer.ssl.enabled=true and blob.transfer.acl.enabled=true (with the vbt.ssl.* \
+             files), or bind to loopback (vbt.server.bind.address=127.0.0.1), or allow it \
+             deliberately with vbt.allow.plaintext=true (trusted networks and tests only)",
+            config.bind_address
+        )));
+    }
+    // As servers do: many peers, each connection a descriptor.
+    raise_nofile_limit();
+    let addr = SocketAddr::new(config.bind_address, port);
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("listen on {addr}"), e))?;
+    listener.set_nonblocking(true).map_err(|e| Error::io("listener", e))?;
+    let _enter = runtime.enter();
+    let listener = TcpListener::from_std(listener).map_err(|e| Error::io("listener", e))?;
+    let shared = Arc::new(ServerShared {
+        local: LocalProtocol {
+            table_format: config.table_format,
+            partition_state_version: config.partition_state_schema_version,
+            store_version_state_version: config.store_version_state_schema_version,
+        },
+        config,
+        admission: deps.admission,
+        snapshots: deps.snapshots,
+        tls: deps.tls,
+        write_limit: deps.write_limit,
+    });
+    Ok(spawn(listener, shared))
+}
+
 /// Starts accepting on `listener` (already bound) on the current runtime, and the periodic
 /// cleanup of stale snapshots.
-pub(crate) fn spawn(listener: TcpListener, shared: Arc<ServerShared>) -> ServerHandle {
+fn spawn(listener: TcpListener, shared: Arc<ServerShared>) -> ServerHandle {
     let addr = listener.local_addr().expect("bound listener has an address");
     let (drain, drain_rx) = watch::channel(false);
     let (abort, abort_rx) = watch::channel(false);

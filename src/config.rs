@@ -352,15 +352,6 @@ impl Config {
         }
         Ok(())
     }
-
-    /// Where a host snapshot source creates checkpoints.
-    pub fn host_snapshot_root(&self) -> Result<PathBuf> {
-        match (&self.snapshot_root, &self.base_dir) {
-            (Some(r), _) => Ok(r.clone()),
-            (None, Some(b)) => Ok(b.join(".vbt_host_snapshots")),
-            (None, None) => Err(Error::config("no directory for host snapshots: set vbt.snapshot.dir or vbt.base.dir")),
-        }
-    }
 }
 
 /// Java-properties parsing, enough for the files hosts write: one `key=value` (or `key: value`,

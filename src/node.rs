@@ -53,7 +53,7 @@ impl NodeBuilder {
     pub fn build(mut self) -> Result<Node> {
         self.config.validate()?;
         if let Some(create) = self.host_snapshots.take() {
-            let root = self.config.host_snapshot_root()?;
+            let root = crate::storage::layout::host_snapshot_root(self.config.snapshot_root.as_deref(), self.config.base_dir.as_deref())?;
             self.source = Some(Arc::new(HostSnapshotSource::new(root, create)));
         }
         let config = Arc::new(self.config);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use clap::{Args, Parser, Subcommand};
-use venice_blob_transfer::tools::{local, records};
+use venice_blob_transfer::tools::{local, records, Layout};
 use venice_blob_transfer::{
     BootstrapOutcome, BootstrapRequest, Config, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, Progress,
     Result, TableFormat,
@@ -181,7 +181,7 @@ fn run(cmd: Cmd) -> Result<()> {
             Ok(())
         }
         Cmd::Verify { part } => {
-            let dir = part.id()?.partition_dir(&part.base_dir);
+            let dir = Layout::new(&part.base_dir).partition_dir(&part.id()?);
             let n = records::verify(&dir, part.table_format)?;
             println!("{}", serde_json::json!({"partition": part.id()?.replica(), "records": n, "ok": true}));
             Ok(())
@@ -264,9 +264,9 @@ fn run(cmd: Cmd) -> Result<()> {
         }
         Cmd::Reingest { part, into } => {
             let id = part.id()?;
-            std::fs::create_dir_all(id.version_dir(&into)).map_err(|e| Error::io(format!("create {}", into.display()), e))?;
+            std::fs::create_dir_all(Layout::new(&into).version_dir(&id)).map_err(|e| Error::io(format!("create {}", into.display()), e))?;
             let started = Instant::now();
-            let n = records::reingest(&id.partition_dir(&part.base_dir), &id.partition_dir(&into), part.table_format)?;
+            let n = records::reingest(&Layout::new(&part.base_dir).partition_dir(&id), &Layout::new(&into).partition_dir(&id), part.table_format)?;
             println!("{}", serde_json::json!({"partition": id.replica(), "records": n, "seconds": round3(started.elapsed().as_secs_f64())}));
             Ok(())
         }
@@ -301,8 +301,8 @@ fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
 /// Writes a `gen` partition and its metadata; returns (records, seconds).
 fn gen(base: &Path, id: &PartitionId, format: TableFormat, size_mib: u64) -> Result<(u64, f64)> {
     let count = records::records_for_size(size_mib);
-    let dir = id.partition_dir(base);
-    std::fs::create_dir_all(id.version_dir(base)).map_err(|e| Error::io(format!("create {}", base.display()), e))?;
+    let dir = Layout::new(base).partition_dir(&id);
+    std::fs::create_dir_all(Layout::new(base).version_dir(&id)).map_err(|e| Error::io(format!("create {}", base.display()), e))?;
     let started = Instant::now();
     let meter = Meter::start("gen");
     let cb = meter.callback();

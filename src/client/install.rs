@@ -17,7 +17,6 @@
 //! removed, metadata without a partition directory is removed.
 //! All blocking: run off the async workers.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -25,10 +24,8 @@ use crate::fsutil::{remove_dir_if_exists, remove_dir_stepwise, rename_no_replace
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::storage::check_partition;
-use crate::storage::local::{metadata_path, write_metadata};
-
-/// The directory of per-partition lock files, beside the store directories.
-pub(crate) const LOCK_DIR: &str = ".vbt_locks";
+use crate::storage::layout::Layout;
+use crate::storage::local::write_metadata;
 
 /// An exclusive, cross-process claim on one partition of one base directory. The lock file is
 /// removed on release (while still locked), and a taker checks that the file it locked is still
@@ -47,27 +44,23 @@ impl Drop for PartitionLock {
     }
 }
 
-fn lock_path(base: &Path, id: &PartitionId) -> PathBuf {
-    base.join(LOCK_DIR).join(format!("{}_{}.lock", id.topic(), id.partition))
-}
-
 /// Takes the partition's lock, or fails saying another process holds it.
-pub(crate) fn lock(base: &Path, id: &PartitionId) -> Result<PartitionLock> {
-    try_lock(base, id)?.ok_or_else(|| {
+pub(crate) fn lock(layout: &Layout, id: &PartitionId) -> Result<PartitionLock> {
+    try_lock(layout, id)?.ok_or_else(|| {
         Error::new(
             ErrorKind::AlreadyInProgress,
             format!(
                 "partition {} is being bootstrapped by another process (lock {} is held)",
                 id.replica(),
-                lock_path(base, id).display()
+                layout.lock_file(id).display()
             ),
         )
     })
 }
 
-fn try_lock(base: &Path, id: &PartitionId) -> Result<Option<PartitionLock>> {
+fn try_lock(layout: &Layout, id: &PartitionId) -> Result<Option<PartitionLock>> {
     use std::os::unix::fs::MetadataExt;
-    let path = lock_path(base, id);
+    let path = layout.lock_file(id);
     let dir = path.parent().expect("lock dir");
     for _ in 0..100 {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
@@ -96,14 +89,14 @@ pub(crate) struct Prepared {
 
 /// Before any peer (lock held): repair this partition's leftovers; the target must not hold data.
 /// `owns_metadata`: vbt keeps the metadata beside the partition (no host snapshot source).
-pub(crate) fn prepare(base: &Path, id: &PartitionId, owns_metadata: bool) -> Result<Prepared> {
-    let version_dir_existed = id.version_dir(base).is_dir();
+pub(crate) fn prepare(layout: &Layout, id: &PartitionId, owns_metadata: bool) -> Result<Prepared> {
+    let version_dir_existed = layout.version_dir(id).is_dir();
     if owns_metadata {
-        reconcile_partition(base, id)?;
+        reconcile_partition(layout, id)?;
     } else {
-        remove_dir_if_exists(&id.temp_dir(base))?;
+        remove_dir_if_exists(&layout.temp_dir(id))?;
     }
-    let target = id.partition_dir(base);
+    let target = layout.partition_dir(id);
     if let Ok(mut entries) = std::fs::read_dir(&target) {
         if entries.next().is_some() {
             return Err(Error::new(
@@ -119,16 +112,14 @@ pub(crate) fn prepare(base: &Path, id: &PartitionId, owns_metadata: bool) -> Res
 /// partition. With `metadata`, it is made durable beside the partition before the rename, so the
 /// rename publishes both at once.
 pub(crate) fn install(
-    base: &Path,
+    layout: &Layout,
     id: &PartitionId,
     format: TableFormat,
     verify: bool,
     temp_handle: &std::fs::File,
     metadata: Option<&PartitionMetadata>,
 ) -> Result<PathBuf> {
-    let temp = id.temp_dir(base);
-    let target = id.partition_dir(base);
-    let parent = id.version_dir(base);
+    let (temp, target, parent) = (layout.temp_dir(id), layout.partition_dir(id), layout.version_dir(id));
     // The files were made durable as they arrived (client::sink); now the directory entries.
     temp_handle.sync_all().map_err(|e| Error::io(format!("fsync directory {}", temp.display()), e))?;
     if verify {
@@ -137,13 +128,13 @@ pub(crate) fn install(
     }
     failpoint!("install-before-metadata");
     if let Some(m) = metadata {
-        write_metadata(base, id, m).map_err(|e| e.context("recording the partition's metadata"))?;
+        write_metadata(layout.base(), id, m).map_err(|e| e.context("recording the partition's metadata"))?;
     }
     failpoint!("install-after-metadata");
     let published = publish(&temp, &target);
     if published.is_err() && metadata.is_some() {
         // Metadata without a partition means nothing; reconcile would remove it too.
-        let _ = std::fs::remove_file(metadata_path(base, id));
+        let _ = std::fs::remove_file(layout.metadata_file(id));
     }
     published?;
     failpoint!("install-after-rename");
@@ -166,8 +157,8 @@ fn publish(temp: &Path, target: &Path) -> Result<()> {
 
 /// After a failed attempt (lock held): remove the temp directory it may have left. A cancelled
 /// attempt's writer may still be finishing one file for a moment, so a failed removal is retried.
-pub(crate) fn cleanup(base: &Path, id: &PartitionId) -> Result<()> {
-    let temp = id.temp_dir(base);
+pub(crate) fn cleanup(layout: &Layout, id: &PartitionId) -> Result<()> {
+    let temp = layout.temp_dir(id);
     let mut tries = 0;
     loop {
         match remove_dir_stepwise(&temp) {
@@ -184,7 +175,7 @@ pub(crate) fn cleanup(base: &Path, id: &PartitionId) -> Result<()> {
 /// The end of a bootstrap that installed nothing: no temp dir, and no version dir it created.
 /// A guard, so it runs on every path: failure, cancel, node shutdown, and a panic.
 pub(crate) struct Scratch {
-    pub base: PathBuf,
+    pub layout: Layout,
     pub id: PartitionId,
     pub version_dir_existed: bool,
     pub installed: bool,
@@ -195,31 +186,30 @@ impl Drop for Scratch {
         if self.installed {
             return;
         }
-        if let Err(e) = cleanup(&self.base, &self.id) {
+        if let Err(e) = cleanup(&self.layout, &self.id) {
             log::error!("cleanup of {}: {e}", self.id.replica());
         }
         if !self.version_dir_existed {
             // Only if empty: another partition of this version may be arriving beside it.
-            let _ = std::fs::remove_dir(self.id.version_dir(&self.base));
+            let _ = std::fs::remove_dir(self.layout.version_dir(&self.id));
         }
     }
 }
 
 /// One partition's leftovers, repaired (lock held). Returns what was done, for the log.
-pub(crate) fn reconcile_partition(base: &Path, id: &PartitionId) -> Result<Vec<String>> {
+pub(crate) fn reconcile_partition(layout: &Layout, id: &PartitionId) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let temp = id.temp_dir(base);
+    let temp = layout.temp_dir(id);
     if temp.exists() {
         remove_dir_if_exists(&temp)?;
         done.push(format!("removed unfinished receive {}", temp.display()));
     }
-    let meta = metadata_path(base, id);
-    let meta_tmp = meta.with_extension("json.tmp");
+    let (meta, meta_tmp) = (layout.metadata_file(id), layout.metadata_temp(id));
     if meta_tmp.exists() {
         std::fs::remove_file(&meta_tmp).map_err(|e| Error::io(format!("remove {}", meta_tmp.display()), e))?;
         done.push(format!("removed unfinished metadata {}", meta_tmp.display()));
     }
-    let dir = id.partition_dir(base);
+    let dir = layout.partition_dir(id);
     match (dir.is_dir(), meta.is_file()) {
         (true, false) => {
             remove_dir_if_exists(&dir)?;
@@ -232,46 +222,21 @@ pub(crate) fn reconcile_partition(base: &Path, id: &PartitionId) -> Result<Vec<S
         _ => {}
     }
     if !done.is_empty() {
-        sync_dir(&id.version_dir(base))?;
+        sync_dir(&layout.version_dir(id))?;
     }
     Ok(done)
 }
 
 /// Start-up repair of a base directory vbt owns: every partition found whose lock is free (a
 /// partition being received by another process is left alone). Returns what was done.
-pub(crate) fn reconcile_base(base: &Path) -> Result<Vec<String>> {
+pub(crate) fn reconcile_base(layout: &Layout) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let Ok(stores) = std::fs::read_dir(base) else { return Ok(done) };
-    for store in stores.flatten() {
-        let topic = store.file_name().to_string_lossy().into_owned();
-        if topic.starts_with('.') || !store.path().is_dir() {
-            continue;
-        }
-        for id in partitions_in(&store.path(), &topic) {
-            if let Some(_lock) = try_lock(base, &id)? {
-                done.extend(reconcile_partition(base, &id)?);
+    for topic in layout.topics() {
+        for id in layout.partitions_in(&topic) {
+            if let Some(_lock) = try_lock(layout, &id)? {
+                done.extend(reconcile_partition(layout, &id)?);
             }
         }
     }
     Ok(done)
-}
-
-/// Partitions that have anything in a version directory `<base>/<topic>`, judged by vbt's names.
-fn partitions_in(dir: &Path, topic: &str) -> HashSet<PartitionId> {
-    let Some((store, version)) = topic.rsplit_once("_v") else { return HashSet::new() };
-    let Ok(version) = version.parse::<i32>() else { return HashSet::new() };
-    let own = format!("{topic}_");
-    let temp = format!("temp_transferred_{topic}_");
-    let mut out = HashSet::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rest = name.strip_prefix(&temp).or_else(|| name.strip_prefix(&own));
-        let number = rest.map(|r| r.trim_end_matches(".metadata.json.tmp").trim_end_matches(".metadata.json"));
-        if let Some(Ok(p)) = number.map(str::parse::<i32>) {
-            if let Ok(id) = PartitionId::new(store, version, p) {
-                out.insert(id);
-            }
-        }
-    }
-    out
 }

@@ -30,6 +30,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::runtime::until_true;
+use crate::storage::layout::Layout;
 use peers::{ConnectivityCache, Peer};
 
 /// Progress of a running bootstrap, reported as bytes arrive.
@@ -108,7 +109,7 @@ fn cancelled(id: &PartitionId) -> Error {
 
 pub(crate) struct Receiver {
     cfg: Arc<Config>,
-    base: PathBuf,
+    layout: Layout,
     cache: ConnectivityCache,
     in_flight: Arc<Mutex<HashSet<PartitionId>>>,
     slots: Semaphore,
@@ -143,7 +144,7 @@ impl Receiver {
     ) -> Self {
         let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
         let transport = attempt::Transport { tls, read_limit };
-        Receiver { cfg, base, cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport }
+        Receiver { cfg, layout: Layout::new(base), cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport }
     }
 
     /// Claims the partition for one bootstrap; a second one while it runs is refused, whether
@@ -155,7 +156,7 @@ impl Receiver {
                 format!("a bootstrap of {} is already in flight on this node", id.replica()),
             ));
         }
-        match install::lock(&self.base, id) {
+        match install::lock(&self.layout, id) {
             Ok(lock) => Ok(InFlight { set: self.in_flight.clone(), id: id.clone(), _lock: lock }),
             Err(e) => {
                 self.in_flight.lock().unwrap().remove(id);
@@ -167,7 +168,7 @@ impl Receiver {
     /// Start-up repair of leftovers in a base directory vbt owns (see [`install`]).
     pub fn reconcile(&self) -> Result<()> {
         if self.persist_metadata {
-            for line in install::reconcile_base(&self.base)? {
+            for line in install::reconcile_base(&self.layout)? {
                 log::warn!("start-up: {line}");
             }
         }
@@ -207,14 +208,14 @@ impl Receiver {
         }
         let prepared = self
             .blocking({
-                let (base, id, owns) = (self.base.clone(), id.clone(), self.persist_metadata);
-                move || install::prepare(&base, &id, owns)
+                let (layout, id, owns) = (self.layout.clone(), id.clone(), self.persist_metadata);
+                move || install::prepare(&layout, &id, owns)
             })
             .await?;
         // From here on, whatever ends this bootstrap without an install (failure, cancel, node
         // shutdown, a panic) removes what it wrote.
         let mut scratch = install::Scratch {
-            base: self.base.clone(),
+            layout: self.layout.clone(),
             id: id.clone(),
             version_dir_existed: prepared.version_dir_existed,
             installed: false,
@@ -254,7 +255,7 @@ impl Receiver {
     async fn from_peer(&self, req: &BootstrapRequest, peer: &Peer, cancel: &mut watch::Receiver<bool>) -> Result<BootstrapOutcome> {
         let (id, started) = (&req.id, Instant::now());
         let format = req.table_format.unwrap_or(self.cfg.table_format);
-        let temp = id.temp_dir(&self.base);
+        let temp = self.layout.temp_dir(id);
         let limit = self.cfg.receive_max_timeout;
         let attempt = attempt::Attempt {
             peer,
@@ -305,8 +306,8 @@ impl Receiver {
                 log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
                 // Venice skips cleanup after 404/412 because nothing was written; removing a
                 // temp dir that may not exist costs nothing and guarantees no leftovers.
-                let (base, id2) = (self.base.clone(), id.clone());
-                if let Err(ce) = self.blocking(move || install::cleanup(&base, &id2)).await {
+                let (layout, id2) = (self.layout.clone(), id.clone());
+                if let Err(ce) = self.blocking(move || install::cleanup(&layout, &id2)).await {
                     log::error!("cleanup after failed attempt: {ce}");
                 }
                 Err(e)
@@ -323,10 +324,10 @@ impl Receiver {
     }
 
     async fn install(&self, id: &PartitionId, format: TableFormat, received: &attempt::Received) -> Result<PathBuf> {
-        let (base, id, verify) = (self.base.clone(), id.clone(), self.cfg.verify_rocksdb);
+        let (layout, id, verify) = (self.layout.clone(), id.clone(), self.cfg.verify_rocksdb);
         let metadata = self.persist_metadata.then(|| received.metadata.clone());
         let dir = received.dir.clone();
-        self.blocking(move || install::install(&base, &id, format, verify, &dir, metadata.as_ref())).await
+        self.blocking(move || install::install(&layout, &id, format, verify, &dir, metadata.as_ref())).await
     }
 
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -24,7 +24,6 @@ pub mod request;
 pub mod response;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -123,22 +122,6 @@ impl PartitionId {
     pub fn replica(&self) -> String {
         format!("{}-{}", self.topic(), self.partition)
     }
-    /// `<base>/<store>_v<N>`.
-    pub fn version_dir(&self, base: &Path) -> PathBuf {
-        base.join(self.topic())
-    }
-    /// `<base>/<store>_v<N>/<store>_v<N>_<P>`: the live partition.
-    pub fn partition_dir(&self, base: &Path) -> PathBuf {
-        self.version_dir(base).join(format!("{}_{}", self.topic(), self.partition))
-    }
-    /// `<base>/<store>_v<N>/temp_transferred_<store>_v<N>_<P>`: where a receive lands first.
-    pub fn temp_dir(&self, base: &Path) -> PathBuf {
-        self.version_dir(base).join(format!("temp_transferred_{}_{}", self.topic(), self.partition))
-    }
-    /// `<partitionDir>/.snapshot_files`: where the sender keeps its checkpoint.
-    pub fn snapshot_dir(&self, base: &Path) -> PathBuf {
-        self.partition_dir(base).join(".snapshot_files")
-    }
 }
 
 impl fmt::Display for PartitionId {
@@ -183,13 +166,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_and_dirs() {
+    fn names() {
         let p = PartitionId::new("myStore", 1, 0).unwrap();
         assert_eq!(p.replica(), "myStore_v1-0");
-        let base = Path::new("/b");
-        assert_eq!(p.partition_dir(base), Path::new("/b/myStore_v1/myStore_v1_0"));
-        assert_eq!(p.temp_dir(base), Path::new("/b/myStore_v1/temp_transferred_myStore_v1_0"));
-        assert_eq!(p.snapshot_dir(base), Path::new("/b/myStore_v1/myStore_v1_0/.snapshot_files"));
         assert!(PartitionId::new("../x", 1, 0).is_err());
         assert!(PartitionId::new("a", -1, 0).is_err());
     }

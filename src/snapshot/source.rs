@@ -76,7 +76,7 @@ impl HostSnapshotSource {
 
 impl SnapshotSource for HostSnapshotSource {
     fn snapshot_dir(&self, id: &PartitionId) -> Result<PathBuf> {
-        Ok(self.root.join(format!("{}_{}", id.topic(), id.partition)))
+        Ok(crate::storage::layout::host_snapshot_dir(&self.root, id))
     }
 
     fn create_snapshot(&self, id: &PartitionId, dir: &Path) -> Result<PartitionMetadata> {

@@ -1,4 +1,4 @@
-//! Partitions vbt opens itself, in Venice's layout `<base>/<store>_v<N>/<store>_v<N>_<P>`, served
+//! Partitions vbt opens itself, in Venice's layout (see [`super::layout`]), served
 //! through the [`SnapshotSource`] seam. A partition's metadata (offset record and store-version
 //! state) lives beside it in `<store>_v<N>_<P>.metadata.json`, in the wire's JSON form: RocksDB
 //! itself must hold only the column families Venice accepts.
@@ -12,6 +12,7 @@ use rocksdb::checkpoint::Checkpoint;
 use rocksdb::DB;
 
 use super::db_options;
+use super::layout::Layout;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
 use crate::protocol::metadata::PartitionMetadata;
@@ -19,20 +20,16 @@ use crate::protocol::{PartitionId, TableFormat};
 use crate::snapshot::SnapshotSource;
 
 pub struct LocalStorage {
-    base: PathBuf,
+    layout: Layout,
     format: TableFormat,
     open: Mutex<HashMap<PartitionId, Arc<DB>>>,
 }
 
-/// `<base>/<store>_v<N>/<store>_v<N>_<P>.metadata.json`.
-pub fn metadata_path(base: &Path, id: &PartitionId) -> PathBuf {
-    id.version_dir(base).join(format!("{}_{}.metadata.json", id.topic(), id.partition))
-}
-
-/// Records a partition's metadata durably (temp file, fsync, rename, fsync the directory).
+/// Records a partition's metadata under `base` durably (temp file, fsync, rename, fsync the
+/// directory).
 pub fn write_metadata(base: &Path, id: &PartitionId, m: &PartitionMetadata) -> Result<()> {
-    let path = metadata_path(base, id);
-    let tmp = path.with_extension("json.tmp");
+    let layout = Layout::new(base);
+    let (path, tmp) = (layout.metadata_file(id), layout.metadata_temp(id));
     let parent = path.parent().expect("has a parent");
     std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(format!("create {}", tmp.display()), e))?;
@@ -44,7 +41,7 @@ pub fn write_metadata(base: &Path, id: &PartitionId, m: &PartitionMetadata) -> R
 }
 
 pub fn read_metadata(base: &Path, id: &PartitionId) -> Result<PartitionMetadata> {
-    let path = metadata_path(base, id);
+    let path = Layout::new(base).metadata_file(id);
     let bytes = std::fs::read(&path).map_err(|e| {
         Error::new(ErrorKind::NotFound, format!("no offset record for replica {} ({}: {e})", id.replica(), path.display()))
     })?;
@@ -53,7 +50,7 @@ pub fn read_metadata(base: &Path, id: &PartitionId) -> Result<PartitionMetadata>
 
 impl LocalStorage {
     pub fn new(base: impl Into<PathBuf>, format: TableFormat) -> Self {
-        LocalStorage { base: base.into(), format, open: Mutex::new(HashMap::new()) }
+        LocalStorage { layout: Layout::new(base), format, open: Mutex::new(HashMap::new()) }
     }
 
     /// The open database of a partition, opened read-write on first use and kept open while vbt
@@ -63,7 +60,7 @@ impl LocalStorage {
         if let Some(db) = open.get(id) {
             return Ok(db.clone());
         }
-        let dir = id.partition_dir(&self.base);
+        let dir = self.layout.partition_dir(id);
         let db = DB::open(&db_options(self.format), &dir)
             .map_err(|e| Error::storage(format!("cannot open {} as a {} partition: {e}", dir.display(), self.format)))?;
         let db = Arc::new(db);
@@ -75,8 +72,8 @@ impl LocalStorage {
 
 impl SnapshotSource for LocalStorage {
     fn snapshot_dir(&self, id: &PartitionId) -> Result<PathBuf> {
-        let dir = id.partition_dir(&self.base);
-        if id.temp_dir(&self.base).exists() {
+        let dir = self.layout.partition_dir(id);
+        if self.layout.temp_dir(id).exists() {
             // Venice #1966: never serve a partition that is itself being received.
             return Err(Error::new(
                 ErrorKind::NotFound,
@@ -86,11 +83,11 @@ impl SnapshotSource for LocalStorage {
         if !dir.join("CURRENT").is_file() {
             return Err(Error::new(ErrorKind::NotFound, format!("No storage engine found for replica {}", id.replica())));
         }
-        Ok(id.snapshot_dir(&self.base))
+        Ok(self.layout.snapshot_dir(id))
     }
 
     fn create_snapshot(&self, id: &PartitionId, dir: &Path) -> Result<PartitionMetadata> {
-        let metadata = read_metadata(&self.base, id)?;
+        let metadata = read_metadata(self.layout.base(), id)?;
         let db = self.db(id)?;
         fsutil::remove_dir_if_exists(dir)?;
         Checkpoint::new(&db)

@@ -70,5 +70,5 @@ fn wrong_xxh3_is_a_checksum_mismatch() {
     let node = receiver(base.path(), TableFormat::BlockBased, &[("vbt.checksum.fast", "true"), ("vbt.receive.verify.rocksdb", "false")]);
     let err = node.bootstrap_blocking(request(&my_store(), &[peer.peer()])).unwrap_err();
     assert!(err.message().contains("checksum mismatch") && err.message().contains("XXH3-128"), "{err}");
-    assert!(!my_store().temp_dir(base.path()).exists());
+    assert!(!Layout::new(base.path()).temp_dir(&my_store()).exists());
 }

@@ -37,9 +37,9 @@ fn assert_fails_cleanly(label: &str, stream: Vec<u8>, cause: &str) {
     assert_eq!(err.kind(), ErrorKind::AllPeersFailed, "{label}: {err}");
     assert!(err.message().contains(cause), "{label}: {err:?} should name {cause:?}");
     assert!(err.message().contains(&bad.peer()), "{label}: names the peer: {err}");
-    assert!(!id.temp_dir(base.path()).exists(), "{label}: temp dir left");
-    assert!(!id.partition_dir(base.path()).exists(), "{label}: partition dir left");
-    assert!(entries(&id.version_dir(base.path())).is_empty(), "{label}: files left: {:?}", entries(&id.version_dir(base.path())));
+    assert!(!Layout::new(base.path()).temp_dir(&id).exists(), "{label}: temp dir left");
+    assert!(!Layout::new(base.path()).partition_dir(&id).exists(), "{label}: partition dir left");
+    assert!(entries(&Layout::new(base.path()).version_dir(&id)).is_empty(), "{label}: files left: {:?}", entries(&Layout::new(base.path()).version_dir(&id)));
 
     let bad = ScriptedPeer::start(stream, false);
     let good = ScriptedPeer::start(vector("java-sender-2files.response.bin"), true);
@@ -49,7 +49,7 @@ fn assert_fails_cleanly(label: &str, stream: Vec<u8>, cause: &str) {
     assert_eq!(out.peer, good.peer());
     assert_eq!(out.failed_peers.len(), 1, "{label}");
     assert!(out.failed_peers[0].error.message().contains(cause), "{label}: {:?}", out.failed_peers[0]);
-    assert_eq!(entries(&id.partition_dir(base.path())), ["file1", "file2"]);
+    assert_eq!(entries(&Layout::new(base.path()).partition_dir(&id)), ["file1", "file2"]);
     assert_eq!(bad.served.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
@@ -187,7 +187,7 @@ fn second_bootstrap_of_same_partition_is_refused_and_cancel_ends_the_first() {
     assert!(node.cancel(first.id()));
     let err = first.wait().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
-    assert!(!id.temp_dir(base.path()).exists());
+    assert!(!Layout::new(base.path()).temp_dir(&id).exists());
 }
 
 #[test]
@@ -195,7 +195,7 @@ fn existing_partition_data_is_never_replaced() {
     let id = my_store();
     let good = ScriptedPeer::start(vector("java-sender-2files.response.bin"), true);
     let base = tempdir();
-    let dir = id.partition_dir(base.path());
+    let dir = Layout::new(base.path()).partition_dir(&id);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("precious"), b"data").unwrap();
     // Installed: the partition and its metadata (a directory without metadata was never
@@ -217,6 +217,6 @@ fn received_files_that_are_not_a_database_are_not_installed() {
     let node = receiver(base.path(), TableFormat::BlockBased, &[]);
     let err = node.bootstrap_blocking(request(&id, &[good.peer()])).unwrap_err();
     assert!(err.message().contains("RocksDB check"), "{err}");
-    assert!(!id.partition_dir(base.path()).exists());
-    assert!(!id.temp_dir(base.path()).exists());
+    assert!(!Layout::new(base.path()).partition_dir(&id).exists());
+    assert!(!Layout::new(base.path()).temp_dir(&id).exists());
 }

@@ -128,7 +128,7 @@ fn snapshot_is_reused_within_retention() {
     assert_eq!(generation(&node, &id), first, "the second transfer re-created the snapshot");
     assert_settles(&node, 0, "after both transfers");
     assert_eq!(node.cleanup_snapshots().unwrap(), 0, "a fresh snapshot is not stale");
-    assert!(id.snapshot_dir(base.path()).join("CURRENT").is_file());
+    assert!(Layout::new(base.path()).snapshot_dir(&id).join("CURRENT").is_file());
 }
 
 // Once the retention time has passed, an unused snapshot is re-created for the next transfer.
@@ -150,7 +150,7 @@ fn cleanup_removes_stale_unused_snapshot() {
     let id = PartitionId::new("cleanup", 1, 0).unwrap();
     let (base, node, addr) = serving(&id, SMALL, &[("vbt.snapshot.retention.ms", "300")]);
     let _a = fetch(addr, &id, SMALL);
-    let snap_dir = id.snapshot_dir(base.path());
+    let snap_dir = Layout::new(base.path()).snapshot_dir(&id);
     assert!(snap_dir.is_dir());
     let first = generation(&node, &id);
     assert_settles(&node, 0, "after the transfer");
@@ -159,7 +159,7 @@ fn cleanup_removes_stale_unused_snapshot() {
     assert_eq!(node.cleanup_snapshots().unwrap(), 1);
     assert!(!snap_dir.exists(), "{} is still there: {:?}", snap_dir.display(), entries(&snap_dir));
     assert!(node.snapshot_info(&id).is_none());
-    assert!(id.partition_dir(base.path()).join("CURRENT").is_file(), "the partition itself must stay");
+    assert!(Layout::new(base.path()).partition_dir(&id).join("CURRENT").is_file(), "the partition itself must stay");
     assert_eq!(node.cleanup_snapshots().unwrap(), 0, "nothing left to remove");
     // The next transfer creates a new snapshot.
     let _b = fetch(addr, &id, SMALL);
@@ -171,7 +171,7 @@ fn cleanup_removes_stale_unused_snapshot() {
 fn stale_snapshot_in_use_is_kept_and_new_requests_are_refused() {
     let id = PartitionId::new("inUse", 4, 2).unwrap();
     let (base, node, addr) = serving(&id, BIG, &[("vbt.snapshot.retention.ms", "300")]);
-    let snap_dir = id.snapshot_dir(base.path());
+    let snap_dir = Layout::new(base.path()).snapshot_dir(&id);
     let stalled = stalled_client(addr, &id);
     assert_settles(&node, 1, "a stalled client");
     let first = generation(&node, &id);
@@ -205,8 +205,8 @@ fn periodic_cleanup_removes_stale_snapshot() {
     let (base, node, addr) =
         serving(&id, SMALL, &[("vbt.snapshot.retention.ms", "200"), ("vbt.snapshot.cleanup.interval.ms", "100")]);
     let _a = fetch(addr, &id, SMALL); // served from <partition>/.snapshot_files, so it existed
-    let snap_dir = id.snapshot_dir(base.path());
+    let snap_dir = Layout::new(base.path()).snapshot_dir(&id);
     let gone = eventually(Duration::from_secs(10), || !snap_dir.exists() && node.snapshot_info(&id).is_none());
     assert!(gone, "stale snapshot not removed by the periodic cleanup: {:?}", entries(&snap_dir));
-    assert!(id.partition_dir(base.path()).join("CURRENT").is_file(), "the partition itself must stay");
+    assert!(Layout::new(base.path()).partition_dir(&id).join("CURRENT").is_file(), "the partition itself must stay");
 }

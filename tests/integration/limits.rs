@@ -131,7 +131,7 @@ fn stalled_and_trickling_peers_end_within_their_limits() {
     assert!(why[0].contains("reader idle"), "{why:?}");
     assert!(why[1].contains("did not finish within"), "{why:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");
-    assert!(!id.temp_dir(base.path()).exists());
+    assert!(!Layout::new(base.path()).temp_dir(&id).exists());
 }
 
 #[test]
@@ -171,6 +171,6 @@ fn sender_time_limit_ends_a_slow_transfer() {
     let err = receiver(b.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap_err();
     assert!(err.message().contains("closed the connection"), "{err}");
     assert!(eventually(Duration::from_secs(5), || s.active_transfers() == 0));
-    assert!(!id.partition_dir(b.path()).exists());
+    assert!(!Layout::new(b.path()).partition_dir(&id).exists());
     let _ = records::VALUE_SIZE;
 }

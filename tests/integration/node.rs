@@ -97,7 +97,7 @@ fn discovery_and_host_snapshot_source() {
         Box::new(move |asked: &PartitionId, dir: &std::path::Path| {
             assert_eq!(*asked, id2);
             let m = local::read_metadata(&host_base, asked)?;
-            let db = rocksdb::DB::open_for_read_only(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), asked.partition_dir(&host_base), false)?;
+            let db = rocksdb::DB::open_for_read_only(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), Layout::new(&host_base).partition_dir(&asked), false)?;
             rocksdb::checkpoint::Checkpoint::new(&db)?.create_checkpoint(dir)?;
             Ok((m.offset_record, m.store_version_state))
         }),

@@ -80,7 +80,7 @@ fn other_issuer_is_refused_on_both_sides() {
         .bootstrap_blocking(request(&id, &[addr.clone()]))
         .unwrap_err();
     assert!(err.message().contains("403 Forbidden"), "{err}");
-    assert!(!id.partition_dir(c.path()).exists() && !id.temp_dir(c.path()).exists());
+    assert!(!Layout::new(c.path()).partition_dir(&id).exists() && !Layout::new(c.path()).temp_dir(&id).exists());
     assert_eq!(sender.snapshot_info(&id), None, "refused before any snapshot work");
     // A receiver that trusts only its own CA refuses a sender from the other CA.
     let d = tempdir();
@@ -98,7 +98,7 @@ fn expired_certificate_is_refused() {
     let b = tempdir();
     let err = tls_receiver(b.path(), pki.node("old", &pki.ca1, true, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AllPeersFailed);
-    assert!(!id.partition_dir(b.path()).exists());
+    assert!(!Layout::new(b.path()).partition_dir(&id).exists());
 }
 
 #[test]

@@ -24,14 +24,14 @@ fn bootstrap_between_two_nodes(format: TableFormat) -> (tempfile::TempDir, Parti
     let out = node.bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap();
     assert_eq!(out.peer, addr.to_string());
     assert!(out.files >= 4, "CURRENT, MANIFEST, OPTIONS and SSTs: {}", out.files);
-    assert_eq!(out.partition_dir, id.partition_dir(receiver_base.path()));
+    assert_eq!(out.partition_dir, Layout::new(receiver_base.path()).partition_dir(&id));
     // Every record, byte for byte, in the received copy.
     assert_eq!(records::verify(&out.partition_dir, format).unwrap(), RECORDS);
     // The metadata reached the host with the partition, and was recorded beside it.
     let sent = local::read_metadata(sender_base.path(), &id).unwrap();
     assert_eq!(out.metadata, sent);
     assert_eq!(local::read_metadata(receiver_base.path(), &id).unwrap(), sent);
-    assert!(!id.temp_dir(receiver_base.path()).exists());
+    assert!(!Layout::new(receiver_base.path()).temp_dir(&id).exists());
     assert!(eventually(Duration::from_secs(5), || sender_node.active_transfers() == 0 && sender_node.snapshot_users() == 0));
     (receiver_base, id)
 }
@@ -65,7 +65,7 @@ fn host_provided_snapshot_source() {
     gen_partition(host.path(), &id, TableFormat::BlockBased, RECORDS);
     let ckpt = host.path().join("checkpoint");
     {
-        let db = rocksdb::DB::open(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), id.partition_dir(host.path())).unwrap();
+        let db = rocksdb::DB::open(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), Layout::new(host.path()).partition_dir(&id)).unwrap();
         rocksdb::checkpoint::Checkpoint::new(&db).unwrap().create_checkpoint(&ckpt).unwrap();
     }
     let metadata = local::read_metadata(host.path(), &id).unwrap();
@@ -100,7 +100,7 @@ fn digest(dir: &Path, format: TableFormat) -> (u64, String) {
 
 fn opens_in_rocksdb9(format: TableFormat) {
     let (base, id) = bootstrap_between_two_nodes(format);
-    let dir = id.partition_dir(base.path());
+    let dir = Layout::new(base.path()).partition_dir(&id);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rocksdb9/open_partition.py");
     let out = Command::new(std::env::var("VBT_PYTHON").unwrap_or_else(|_| "python3".into()))
         .arg(&script)

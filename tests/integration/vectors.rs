@@ -134,7 +134,7 @@ fn receive_vector(stream: &str, verify: bool) {
     let id = my_store();
     let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap_or_else(|e| panic!("{stream}: {e}"));
     let files: Vec<(String, Vec<u8>)> = split(&vector(stream)).into_iter().filter_map(|m| m.file).collect();
-    let dir = id.partition_dir(base.path());
+    let dir = Layout::new(base.path()).partition_dir(&id);
     let mut names: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
     names.sort();
     assert_eq!(entries(&dir), names, "{stream}");
@@ -143,7 +143,7 @@ fn receive_vector(stream: &str, verify: bool) {
     }
     assert_eq!(out.files, files.len());
     assert_eq!(out.metadata, vector_metadata(&id));
-    assert!(!id.temp_dir(base.path()).exists());
+    assert!(!Layout::new(base.path()).temp_dir(&id).exists());
     // The request it sent is the Java receiver's, byte for byte.
     assert_eq!(peer.requests.lock().unwrap()[0], vector("java-receiver.request.bin"));
 }

@@ -91,9 +91,9 @@ pub struct Config {
     pub max_concurrent_receives: usize,
     /// `vbt.receive.verify.rocksdb` (true): open an installed partition read-only to prove it.
     pub verify_rocksdb: bool,
-    /// `vbt.checksum.fast` (false): ask senders for XXH3-128 instead of MD5. Java senders ignore
-    /// the request header and send MD5, so it is safe in a mixed cluster; off by default so the
-    /// request is byte for byte Venice's.
+    /// `vbt.checksum.fast` (true): ask senders for XXH3-128 instead of MD5. A vbt sender answers
+    /// with it; Java senders ignore the request header and send MD5, so it is safe in a mixed
+    /// cluster. `false` makes the request byte for byte Venice's.
     pub fast_checksum: bool,
     /// `vbt.partition.state.schema.version` (24): the PARTITION_STATE version this host writes.
     pub partition_state_schema_version: u8,
@@ -160,7 +160,7 @@ impl Default for Config {
             probe_timeout_total: Duration::from_secs(60),
             max_concurrent_receives: 20,
             verify_rocksdb: true,
-            fast_checksum: false,
+            fast_checksum: true,
             partition_state_schema_version: DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
             store_version_state_schema_version: DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
             worker_threads: cores.clamp(1, 4),

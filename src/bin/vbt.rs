@@ -291,6 +291,7 @@ fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
         "seconds": round3(o.elapsed.as_secs_f64()),
         "first_byte_seconds": (o.first_byte.as_secs_f64() * 1e6).round() / 1e6,
         "mb_per_s": mb_per_s(o.bytes, o.elapsed.as_secs_f64()),
+        "checksum": o.checksum,
         "partition_dir": o.partition_dir.display().to_string(),
         "offset_record": STANDARD.encode(&o.metadata.offset_record),
         "store_version_state": STANDARD.encode(&o.metadata.store_version_state),
@@ -378,12 +379,13 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool
     meter.finish();
     let out = out?;
     println!(
-        "  3. bootstrapped {} files, {} bytes from {} in {:.2}s: {:.1} MB/s, every byte MD5-checked, installed atomically",
+        "  3. bootstrapped {} files, {} bytes from {} in {:.2}s: {:.1} MB/s, every byte {}-checked, installed atomically",
         out.files,
         out.bytes,
         out.peer,
         out.elapsed.as_secs_f64(),
-        mb_per_s(out.bytes, out.elapsed.as_secs_f64())
+        mb_per_s(out.bytes, out.elapsed.as_secs_f64()),
+        out.checksum
     );
     let started = Instant::now();
     let verified = records::verify(&out.partition_dir, format)?;

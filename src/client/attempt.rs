@@ -36,6 +36,8 @@ pub(crate) struct Received {
     pub first_byte: std::time::Duration,
     /// The temp directory this attempt made, as a handle: every file was created through it.
     pub dir: std::sync::Arc<std::fs::File>,
+    /// The checksum the peer sent (MD5 from Java peers, XXH3-128 from vbt peers when asked).
+    pub checksum: Algorithm,
 }
 
 /// What every attempt of a node shares: TLS state and the global read limiter.
@@ -158,6 +160,7 @@ async fn stream_loop<R: AsyncRead + Unpin>(
     let mut dir: Option<std::sync::Arc<std::fs::File>> = None;
     let mut names: Vec<String> = Vec::new();
     let mut bytes = 0u64;
+    let mut algorithm = Algorithm::Md5;
     let mut metadata = None;
     loop {
         let head = rx
@@ -200,6 +203,7 @@ async fn stream_loop<R: AsyncRead + Unpin>(
                 .await
                 .map_err(|e| e.context(format!("file {name:?}")))?;
                 crate::failpoint!("recv-after-file");
+                algorithm = checksum.algorithm;
                 finishing.push((name.clone(), len, checksum, finished));
                 bytes += len;
                 names.push(name);
@@ -224,7 +228,7 @@ async fn stream_loop<R: AsyncRead + Unpin>(
                 sink.sync_all().await?;
                 let first_byte = first_byte.unwrap_or_default();
                 let dir = dir.expect("a file arrived, so the temp directory exists");
-                return Ok(Received { files: names.len(), bytes, metadata, first_byte, dir });
+                return Ok(Received { files: names.len(), bytes, metadata, first_byte, dir, checksum: algorithm });
             }
         }
     }

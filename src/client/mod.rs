@@ -89,6 +89,9 @@ pub struct BootstrapOutcome {
     pub elapsed: Duration,
     /// From sending the request to the first FILE head (the sender's snapshot and checksum wait).
     pub first_byte: Duration,
+    /// The checksum every file was verified with: `"MD5"` (Java peers, or
+    /// `vbt.checksum.fast=false`) or `"XXH3-128"`.
+    pub checksum: &'static str,
     pub partition_dir: PathBuf,
     pub metadata: PartitionMetadata,
     /// Peers that failed before the one that served it.
@@ -297,6 +300,7 @@ impl Receiver {
                     bytes: received.bytes,
                     elapsed,
                     first_byte: received.first_byte,
+                    checksum: received.checksum.name(),
                     partition_dir,
                     metadata: received.metadata,
                     failed_peers: Vec::new(),

@@ -15,8 +15,8 @@ def _fetch_cmd(sess, server, transport, checksum, recv_base, store, extra):
     cmd = [sess.vbt, "fetch", "--base-dir", recv_base, "--store", store, "--version", "1",
            "--partition", "0", "--peer", server["peer"],
            "-D", "blob.transfer.client.read.limit.bytes.per.sec=0"]
-    if checksum == "fast":
-        cmd += ["-D", "vbt.checksum.fast=true"]
+    # Fast (XXH3) is the default between vbt nodes; md5 is the Java-compatible mode.
+    cmd += ["-D", "vbt.checksum.fast=" + ("true" if checksum == "fast" else "false")]
     if transport == "tls":
         cmd += sess.certs["receiver"]
     return cmd + list(extra)

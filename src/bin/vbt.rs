@@ -58,9 +58,21 @@ enum Cmd {
         conf: ConfArgs,
     },
     /// Bootstrap a partition from peers into --base-dir; prints a one-line JSON result.
+    /// With several partitions (`--partition 0-7`, or repeated), they are bootstrapped at once
+    /// (within blob.transfer.max.concurrent.blob.receive.replicas): one JSON line each, then a
+    /// summary line; exit 0 only if every one succeeded.
     Fetch {
-        #[command(flatten)]
-        part: PartArgs,
+        #[arg(long)]
+        base_dir: PathBuf,
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        version: i32,
+        /// A partition, or a range `A-B`; repeat for more.
+        #[arg(long = "partition", required = true)]
+        partitions: Vec<String>,
+        #[arg(long, default_value = "BLOCK_BASED_TABLE")]
+        table_format: TableFormat,
         /// A peer as `HOST[:PORT]`; repeat for more. Tried one at a time, shuffled.
         #[arg(long = "peer", required = true)]
         peers: Vec<String>,
@@ -234,19 +246,22 @@ fn run(cmd: Cmd) -> Result<()> {
             eprintln!("vbt serve: stopped");
             Ok(())
         }
-        Cmd::Fetch { part, peers, conf } => {
+        Cmd::Fetch { base_dir, store, version, partitions, table_format, peers, conf } => {
             let mut pairs = conf.pairs()?;
-            pairs.push(("vbt.base.dir".into(), part.base_dir.display().to_string()));
+            pairs.push(("vbt.base.dir".into(), base_dir.display().to_string()));
             let node = Node::new(Config::from_pairs(pairs)?)?;
-            let mut req = BootstrapRequest::new(part.id()?, peers);
-            req.table_format = Some(part.table_format);
-            let meter = Meter::start("fetch");
-            req.progress = meter.callback();
-            let out = node.bootstrap_blocking(req);
-            meter.finish();
-            let out = out?;
-            println!("{}", result_json(&out));
-            Ok(())
+            let ids = partition_list(&partitions)?.into_iter().map(|p| PartitionId::new(&store, version, p)).collect::<Result<Vec<_>>>()?;
+            if ids.len() == 1 {
+                let mut req = BootstrapRequest::new(ids[0].clone(), peers);
+                req.table_format = Some(table_format);
+                let meter = Meter::start("fetch");
+                req.progress = meter.callback();
+                let out = node.bootstrap_blocking(req);
+                meter.finish();
+                println!("{}", result_json(&out?));
+                return Ok(());
+            }
+            fetch_many(&node, ids, peers, table_format)
         }
         Cmd::GenCerts { dir, nodes } => {
             use venice_blob_transfer::tools::testcerts::{write_node, Ca};
@@ -272,6 +287,62 @@ fn run(cmd: Cmd) -> Result<()> {
         }
         Cmd::Demo { size_mib, table_format, work_dir, tls, conf } => demo(size_mib, table_format, work_dir, tls, conf),
     }
+}
+
+/// `--partition` values: numbers and ranges `A-B`, in order, each once.
+fn partition_list(values: &[String]) -> Result<Vec<i32>> {
+    let mut out: Vec<i32> = Vec::new();
+    for v in values {
+        let bad = || Error::invalid(format!("--partition {v:?}: expected a partition number or a range such as 0-7"));
+        let (a, b) = match v.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<i32>().map_err(|_| bad())?, b.trim().parse::<i32>().map_err(|_| bad())?),
+            None => {
+                let n = v.trim().parse::<i32>().map_err(|_| bad())?;
+                (n, n)
+            }
+        };
+        if a > b || b - a >= 100_000 {
+            return Err(bad());
+        }
+        out.extend((a..=b).filter(|p| !out.contains(p)).collect::<Vec<_>>());
+    }
+    Ok(out)
+}
+
+/// Several partitions at once in one node: a JSON line per partition as each ends (in the order
+/// given), then a summary. Every bootstrap is started first; the node's receive slots bound how
+/// many run together.
+fn fetch_many(node: &Node, ids: Vec<PartitionId>, peers: Vec<String>, format: TableFormat) -> Result<()> {
+    let started = Instant::now();
+    let mut ops = Vec::new();
+    for id in &ids {
+        let mut req = BootstrapRequest::new(id.clone(), peers.clone());
+        req.table_format = Some(format);
+        ops.push((id.clone(), node.bootstrap(req)));
+    }
+    let (mut bytes, mut failed) = (0u64, 0usize);
+    for (id, op) in ops {
+        match op.and_then(|op| op.wait()) {
+            Ok(out) => {
+                bytes += out.bytes;
+                println!("{}", result_json(&out));
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{}", serde_json::json!({"partition": id.replica(), "error": e.message(), "code": e.kind().constant_name()}));
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"summary": true, "partitions": ids.len(), "failed": failed, "bytes": bytes,
+            "seconds": round3(secs), "mb_per_s": mb_per_s(bytes, secs)})
+    );
+    if failed > 0 {
+        return Err(Error::new(venice_blob_transfer::ErrorKind::AllPeersFailed, format!("{failed} of {} partitions failed", ids.len())));
+    }
+    Ok(())
 }
 
 fn round3(x: f64) -> f64 {

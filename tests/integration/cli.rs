@@ -80,3 +80,47 @@ fn demo_runs_in_plaintext_and_mutual_tls() {
         assert!(text.contains(if extra.is_empty() { "over plaintext" } else { "over mutual TLS" }));
     }
 }
+
+#[test]
+fn fetch_several_partitions_at_once() {
+    let (a, b) = (tempdir(), tempdir());
+    for p in ["0", "1", "2"] {
+        let out = vbt(&["gen", "--base-dir", &s(a.path()), "--store", "manyStore", "--version", "1", "--partition", p, "--size-mib", "2"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (_server, addr) = serve(&["--base-dir", &s(a.path())]);
+    let fetch = |dst: &str, parts: &[&str]| {
+        let mut args = vec!["fetch", "--base-dir", dst, "--store", "manyStore", "--version", "1", "--peer", &addr];
+        for p in parts {
+            args.extend(["--partition", p]);
+        }
+        vbt(&args)
+    };
+    // 0-1 and 2, one of them given twice: three partitions, a line each, then the summary.
+    let out = fetch(&s(b.path()), &["0-1", "2", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    for (i, l) in lines[..3].iter().enumerate() {
+        assert_eq!(l["partition"], format!("manyStore_v1-{i}"));
+        assert!(l["bytes"].as_u64().unwrap() > 1_000_000);
+    }
+    assert_eq!(lines[3]["summary"], true);
+    assert_eq!((lines[3]["partitions"].as_u64(), lines[3]["failed"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(lines[3]["bytes"].as_u64().unwrap(), lines[..3].iter().map(|l| l["bytes"].as_u64().unwrap()).sum::<u64>());
+    for p in ["0", "1", "2"] {
+        let out = vbt(&["verify", "--base-dir", &s(b.path()), "--store", "manyStore", "--version", "1", "--partition", p]);
+        assert!(out.status.success(), "{p}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // One partition the peer lacks: its own line says why, the others still install, exit 1.
+    let c = tempdir();
+    let out = fetch(&s(c.path()), &["1-3"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[2]["error"].as_str().unwrap().contains("404"), "{text}");
+    assert_eq!(lines[3]["failed"].as_u64(), Some(1));
+    assert_eq!(vbt(&["fetch", "--base-dir", &s(c.path()), "--store", "x", "--version", "1", "--partition", "3-1", "--peer", &addr]).status.code(), Some(1));
+}

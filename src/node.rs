@@ -298,8 +298,11 @@ impl Node {
     /// operation's result arrives exactly once.
     pub fn bootstrap(&self, req: BootstrapRequest) -> Result<Operation> {
         let (tx, rx) = oneshot::channel();
-        let id = self.spawn_op(req, move |_, result| {
-            let _ = tx.send(result);
+        // Sent from the runtime task itself: a dropped task drops `tx`, which `wait` reports.
+        let id = self.spawn_op(req, |_| {
+            move |result| {
+                let _ = tx.send(result);
+            }
         })?;
         Ok(Operation { id, rx, ops: Arc::downgrade(&self.inner.ops) })
     }
@@ -315,12 +318,20 @@ impl Node {
         done: impl FnOnce(OpId, Result<BootstrapOutcome>) + Send + 'static,
     ) -> Result<OpId> {
         let dispatcher = self.inner.dispatcher.clone();
-        self.spawn_op(req, move |id, result| Completion::new(id, Box::new(done), dispatcher, lost).complete(result))
+        self.spawn_op(req, move |id| {
+            // Owed from here on: if the runtime drops the task, the Completion's drop says so.
+            let completion = Completion::new(id, Box::new(done), dispatcher, lost);
+            move |result| completion.complete(result)
+        })
     }
 
-    /// The synchronous checks, then the bootstrap on the runtime; `finish` gets its result. A
-    /// panic inside is caught (its guards have cleaned up by then) and reported as one.
-    fn spawn_op(&self, req: BootstrapRequest, finish: impl FnOnce(OpId, Result<BootstrapOutcome>) + Send + 'static) -> Result<OpId> {
+    /// The synchronous checks, then the bootstrap on the runtime; `finish` (made once the
+    /// operation has its id) gets its result. A panic inside is caught (its guards have cleaned up
+    /// by then) and reported as one.
+    fn spawn_op<F>(&self, req: BootstrapRequest, finish: impl FnOnce(OpId) -> F) -> Result<OpId>
+    where
+        F: FnOnce(Result<BootstrapOutcome>) + Send + 'static,
+    {
         let handle = self.handle()?;
         enabled(&self.inner.config)?;
         let receiver = self.inner.receiver.clone().ok_or_else(|| {
@@ -329,8 +340,7 @@ impl Node {
         let accepted = receiver.accept(req)?;
         let replica = accepted.req.id.replica();
         let (id, cancel) = self.inner.ops.register();
-        // Owed from here on: if the runtime drops the task, the completion still says so.
-        let completion = Completion::new(id, Box::new(finish), self.inner.dispatcher.clone(), lost);
+        let finish = finish(id);
         let ops = self.inner.ops.clone();
         handle.spawn(async move {
             let result = match tokio::spawn(async move { receiver.bootstrap(accepted, cancel).await }).await {
@@ -342,7 +352,7 @@ impl Node {
                 Err(_) => Err(lost()),
             };
             ops.finished(id);
-            completion.complete(result);
+            finish(result);
         });
         Ok(id)
     }

@@ -32,6 +32,27 @@ fn completion_runs_once_on_the_callback_thread() {
 }
 
 #[test]
+fn a_blocking_bootstrap_inside_a_completion_does_not_deadlock() {
+    // The Rust API's results do not go through the callback thread, so a completion callback
+    // may wait for another bootstrap of the same node.
+    let good = ScriptedPeer::start(vector("java-sender-2files.response.bin"), true);
+    let base = tempdir();
+    let node = Arc::new(receiver(base.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]));
+    let (tx, rx) = mpsc::channel();
+    let (inner_node, peer) = (node.clone(), good.peer());
+    node.bootstrap_with_callback(request(&my_store(), &[good.peer()]), move |_op, r| {
+        r.unwrap();
+        let other = PartitionId::new("myStore", 1, 1).unwrap();
+        // The scripted peer serves partition 0's metadata: the bootstrap fails, but it returns.
+        let inner = inner_node.bootstrap_blocking(request(&other, &[peer]));
+        tx.send(inner.err().map(|e| e.kind())).unwrap();
+    })
+    .unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(20)).expect("the inner bootstrap returned");
+    assert_eq!(got, Some(ErrorKind::AllPeersFailed));
+}
+
+#[test]
 fn close_with_work_in_flight_delivers_every_completion() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let peer = silent.local_addr().unwrap().to_string();

@@ -85,25 +85,47 @@ fn a_flood_of_idle_connections_does_not_take_the_sender_off_the_air() {
     );
 }
 
+/// A tmpfs of `size` mounted on a temp dir, unmounted on drop; None without mount rights.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let mnt = tempdir();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", &s(mnt.path())])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !mounted {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root and mount rights)");
+            return None;
+        }
+        Some(Tmpfs(mnt))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// (free bytes, block size)
+    fn free(&self) -> (u64, u64) {
+        let c = std::ffi::CString::new(s(self.path())).unwrap();
+        // SAFETY: a valid path and a zeroed out-struct.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
+        (st.f_bavail as u64 * st.f_bsize as u64, st.f_bsize as u64)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.path()).status();
+    }
+}
+
 #[test]
 fn a_full_disk_fails_at_once_naming_it_and_leaves_nothing() {
-    let mnt = tempdir();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs", &s(mnt.path())])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root and mount rights)");
-        return;
-    }
-    struct Unmount(String);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(s(mnt.path()));
+    let Some(mnt) = Tmpfs::mount("64m") else { return };
     let src = tempdir();
     let id = PartitionId::new("fullStore", 1, 0).unwrap();
     gen_partition(src.path(), &id, TableFormat::BlockBased, 150 * 1024);
@@ -116,6 +138,38 @@ fn a_full_disk_fails_at_once_naming_it_and_leaves_nothing() {
     assert!(err.message().contains("No space left on device"), "{err}");
     assert!(took < Duration::from_secs(4), "noticed only after {took:?}");
     assert!(tree(mnt.path()).is_empty(), "left behind: {:?}", tree(mnt.path()));
+}
+
+#[test]
+fn a_disk_that_fills_at_the_metadata_leaves_nothing() {
+    let src = tempdir();
+    let id = PartitionId::new("metaFullStore", 1, 0).unwrap();
+    gen_partition(src.path(), &id, TableFormat::BlockBased, 2000);
+    let (_sender, addr) = sender(src.path(), TableFormat::BlockBased, &[]);
+    // The partition's size in blocks, from a fetch onto a roomy disk.
+    let roomy = tempdir();
+    let out = receiver(roomy.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap();
+    let Some(mnt) = Tmpfs::mount("64m") else { return };
+    let (free, block) = mnt.free();
+    let need: u64 = entries(&out.partition_dir)
+        .iter()
+        .map(|f| std::fs::metadata(out.partition_dir.join(f)).unwrap().len().div_ceil(block) * block)
+        .sum();
+    // Leave room for the partition's files and not one block more: the metadata write fails.
+    let filler = mnt.path().join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let mut left = free - need;
+    let chunk = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        std::io::Write::write_all(&mut f, &chunk[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.sync_all().unwrap();
+    let base = mnt.path().join("b");
+    let err = receiver(&base, TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap_err();
+    assert!(err.message().contains("metadata") && err.message().contains("No space left on device"), "{err}");
+    assert!(tree(&base).is_empty(), "left behind: {:?}", tree(&base));
 }
 
 #[test]

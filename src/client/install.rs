@@ -14,7 +14,7 @@
 //!
 //! Start-up (vbt owns the base dir): every partition whose lock is free is reconciled: temp dirs
 //! and temp metadata are removed, a partition directory without metadata is not installed and is
-//! removed, metadata without a partition directory is removed.
+//! removed, metadata without a partition directory is removed; free lock files are removed.
 //! All blocking: run off the async workers.
 
 use std::collections::HashSet;
@@ -66,8 +66,11 @@ pub(crate) fn lock(base: &Path, id: &PartitionId) -> Result<PartitionLock> {
 }
 
 fn try_lock(base: &Path, id: &PartitionId) -> Result<Option<PartitionLock>> {
+    try_lock_at(lock_path(base, id))
+}
+
+fn try_lock_at(path: PathBuf) -> Result<Option<PartitionLock>> {
     use std::os::unix::fs::MetadataExt;
-    let path = lock_path(base, id);
     let dir = path.parent().expect("lock dir");
     for _ in 0..100 {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
@@ -250,6 +253,15 @@ pub(crate) fn reconcile_base(base: &Path) -> Result<Vec<String>> {
         for id in partitions_in(&store.path(), &topic) {
             if let Some(_lock) = try_lock(base, &id)? {
                 done.extend(reconcile_partition(base, &id)?);
+            }
+        }
+    }
+    // Locks of bootstraps that died before writing anything: no partition above names them.
+    for e in std::fs::read_dir(base.join(LOCK_DIR)).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.extension().is_some_and(|x| x == "lock") {
+            if let Ok(Some(_lock)) = try_lock_at(path.clone()) {
+                done.push(format!("removed stale lock {}", path.display()));
             }
         }
     }

@@ -216,6 +216,49 @@ fn sigterm_lets_the_sender_stop_gracefully_and_the_receiver_moves_on() {
     assert!(t.elapsed() < Duration::from_secs(2));
 }
 
+/// Waits for a child to exit, at most `limit`; its status, or None if it is still running.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return Some(st);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_signal_ends_the_grace_period_at_once() {
+    let a = tempdir();
+    let id = PartitionId::new("againStore", 1, 0).unwrap();
+    gen_partition(a.path(), &id, TableFormat::BlockBased, 16 * 1024);
+    let (mut stopping, addr) = serve(&[
+        "--base-dir",
+        &s(a.path()),
+        "-D",
+        "blob.transfer.service.write.limit.bytes.per.sec=1048576",
+        "-D",
+        "vbt.server.shutdown.grace.ms=120000",
+    ]);
+    let dst = tempdir();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
+    let op = node.bootstrap(request(&id, std::slice::from_ref(&addr))).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = stopping.0.id() as i32;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(stopping.0.try_wait().unwrap().is_none(), "the first signal waits for the transfer");
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = exit_within(&mut stopping.0, Duration::from_secs(8)).expect("a second signal stops the sender at once");
+    assert_eq!(status.code(), Some(0));
+    assert!(op.wait().is_err(), "the transfer was ended");
+    assert!(tree(dst.path()).is_empty(), "left behind: {:?}", tree(dst.path()));
+}
+
 #[test]
 fn plaintext_sender_only_on_loopback_unless_allowed_by_name() {
     let base = tempdir();

@@ -231,6 +231,62 @@ fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<std::
 }
 
 #[test]
+fn sigterm_lets_a_transfer_that_fits_in_the_grace_period_finish() {
+    let a = tempdir();
+    let id = PartitionId::new("graceStore", 1, 0).unwrap();
+    gen_partition(a.path(), &id, TableFormat::BlockBased, 4 * 1024);
+    // About 2 s of transfer, well inside a 20 s grace period.
+    let (mut stopping, addr) = serve(&[
+        "--base-dir",
+        &s(a.path()),
+        "-D",
+        "blob.transfer.service.write.limit.bytes.per.sec=2097152",
+        "-D",
+        "vbt.server.shutdown.grace.ms=20000",
+    ]);
+    let dst = tempdir();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
+    let op = node.bootstrap(request(&id, std::slice::from_ref(&addr))).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(stopping.0.id() as i32, libc::SIGTERM) };
+    let out = op.wait().expect("the transfer in flight finishes during the grace period");
+    assert_eq!(out.peer, addr);
+    assert!(out.failed_peers.is_empty(), "{:?}", out.failed_peers);
+    let status = exit_within(&mut stopping.0, Duration::from_secs(5)).expect("the sender stops once its transfer is done");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_request_head_that_does_not_arrive_in_time_closes_the_connection() {
+    use std::io::{Read, Write};
+    let a = tempdir();
+    let (_server, addr) = serve(&["--base-dir", &s(a.path()), "-D", "vbt.server.request.head.timeout.ms=500"]);
+    let closed_within = |mut c: std::net::TcpStream, dribble: bool| {
+        let started = Instant::now();
+        c.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let mut b = [0u8; 16];
+        while started.elapsed() < Duration::from_secs(10) {
+            if dribble {
+                // One byte of a head at a time (slowloris): the limit is on the whole head.
+                let _ = c.write_all(b"G");
+            }
+            match c.read(&mut b) {
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Ok(n) if n > 0 => {}
+                _ => return started.elapsed(),
+            }
+        }
+        started.elapsed()
+    };
+    for dribble in [false, true] {
+        let c = std::net::TcpStream::connect(&addr).unwrap();
+        let took = closed_within(c, dribble);
+        assert!(took < Duration::from_secs(3), "dribble={dribble}: still open after {took:?}");
+    }
+}
+
+#[test]
 fn a_second_signal_ends_the_grace_period_at_once() {
     let a = tempdir();
     let id = PartitionId::new("againStore", 1, 0).unwrap();

@@ -238,7 +238,20 @@ fn run(cmd: Cmd) -> Result<()> {
                 "vbt serve: signal {signal}: stopping; transfers in flight may finish for {:.1}s (vbt.server.shutdown.grace.ms)",
                 grace.as_secs_f64()
             );
-            let cut = node.stop_server(grace);
+            // A second signal during the grace period ends the transfers in flight at once.
+            let stopped = signals.handle();
+            let cut = std::thread::scope(|scope| {
+                let stopping = scope.spawn(|| {
+                    let cut = node.stop_server(grace);
+                    stopped.close();
+                    cut
+                });
+                if let Some(again) = signals.forever().next() {
+                    eprintln!("vbt serve: signal {again} again: ending transfers in flight now");
+                    node.close();
+                }
+                stopping.join().expect("the stopping thread")
+            });
             if cut > 0 {
                 eprintln!("vbt serve: ended {cut} unfinished transfer(s) after the grace period");
             }

@@ -14,7 +14,7 @@
 //!
 //! Start-up (vbt owns the base dir): every partition whose lock is free is reconciled: temp dirs
 //! and temp metadata are removed, a partition directory without metadata is not installed and is
-//! removed, metadata without a partition directory is removed.
+//! removed, metadata without a partition directory is removed; free lock files are removed.
 //! All blocking: run off the async workers.
 
 use std::path::{Path, PathBuf};
@@ -59,8 +59,11 @@ pub(crate) fn lock(layout: &Layout, id: &PartitionId) -> Result<PartitionLock> {
 }
 
 fn try_lock(layout: &Layout, id: &PartitionId) -> Result<Option<PartitionLock>> {
+    try_lock_at(layout.lock_file(id))
+}
+
+fn try_lock_at(path: PathBuf) -> Result<Option<PartitionLock>> {
     use std::os::unix::fs::MetadataExt;
-    let path = layout.lock_file(id);
     let dir = path.parent().expect("lock dir");
     for _ in 0..100 {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
@@ -235,6 +238,15 @@ pub(crate) fn reconcile_base(layout: &Layout) -> Result<Vec<String>> {
         for id in layout.partitions_in(&topic) {
             if let Some(_lock) = try_lock(layout, &id)? {
                 done.extend(reconcile_partition(layout, &id)?);
+            }
+        }
+    }
+    // Locks of bootstraps that died before writing anything: no partition above names them.
+    for e in std::fs::read_dir(layout.lock_dir()).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.extension().is_some_and(|x| x == "lock") {
+            if let Ok(Some(_lock)) = try_lock_at(path.clone()) {
+                done.push(format!("removed stale lock {}", path.display()));
             }
         }
     }

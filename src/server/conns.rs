@@ -107,6 +107,20 @@ pub(crate) fn default_cap() -> usize {
     (nofile_limit().0 as usize / 4 * 3).max(16)
 }
 
+/// The configured cap, but never above the default: past it, idle connections take the
+/// descriptors a transfer needs to open its snapshot files.
+pub(crate) fn cap(configured: Option<usize>) -> usize {
+    let most = default_cap();
+    match configured {
+        Some(c) if c > most => {
+            log::warn!("vbt.server.max.connections={c} is more than 3/4 of the open-file limit; using {most}");
+            most
+        }
+        Some(c) => c,
+        None => most,
+    }
+}
+
 /// (soft, hard) RLIMIT_NOFILE.
 pub(crate) fn nofile_limit() -> (u64, u64) {
     let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
@@ -149,6 +163,14 @@ mod tests {
         drop(a);
         assert_eq!(t.open(), 2);
         drop(b);
+    }
+
+    #[test]
+    fn the_cap_leaves_descriptors_for_files() {
+        assert_eq!(cap(None), default_cap());
+        assert_eq!(cap(Some(usize::MAX)), default_cap());
+        assert!(cap(Some(1_000_000)) <= default_cap());
+        assert_eq!(cap(Some(3)), 3);
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn spawn(listener: TcpListener, shared: Arc<ServerShared>) -> ServerHandle {
     let (drain, drain_rx) = watch::channel(false);
     let (abort, abort_rx) = watch::channel(false);
     let stops = Stops { drain: drain_rx, abort: abort_rx };
-    let table = Connections::new(shared.config.max_connections.unwrap_or_else(conns::default_cap));
+    let table = Connections::new(conns::cap(shared.config.max_connections));
     log::info!("vbt sender listening on {addr} (at most {} connections)", table.cap());
     let admission = shared.admission.clone();
     tokio::spawn(accept_loop(listener, shared.clone(), table, stops.clone()));

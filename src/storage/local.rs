@@ -33,10 +33,16 @@ pub fn write_metadata(base: &Path, id: &PartitionId, m: &PartitionMetadata) -> R
     let parent = path.parent().expect("has a parent");
     std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(format!("create {}", tmp.display()), e))?;
-    f.write_all(&m.to_json())
+    let written = f
+        .write_all(&m.to_json())
         .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(format!("write {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(format!("rename {}", tmp.display()), e))?;
+        .map_err(|e| Error::io(format!("write {}", tmp.display()), e))
+        .and_then(|_| std::fs::rename(&tmp, &path).map_err(|e| Error::io(format!("rename {}", tmp.display()), e)));
+    if written.is_err() {
+        // A full disk must not leave the temp file behind.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
     fsutil::sync_dir(parent)
 }
 

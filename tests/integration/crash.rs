@@ -6,6 +6,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use venice_blob_transfer::TableFormat;
+
 use crate::common::*;
 
 const PART: [&str; 6] = ["--store", "crashStore", "--version", "3", "--partition", "2"];
@@ -181,5 +183,27 @@ fn a_panic_inside_a_bootstrap_cleans_up_and_is_reported_as_one() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("panicked") && !err.contains("shut down"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(tree(dst.path()).is_empty(), "left behind: {:?}", tree(dst.path()));
+}
+
+#[test]
+fn a_lock_left_by_a_fetch_killed_before_any_byte_is_removed_at_the_next_start() {
+    // A peer that takes the request and says nothing: the fetch holds its lock, has written nothing.
+    let silent = ScriptedPeer::start(Vec::new(), true);
+    let dst = tempdir();
+    let base = s(dst.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vbt"))
+        .args(fetch_args(&base, &silent.peer(), &[]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dst.path().join(".vbt_locks/crashStore_v3_2.lock");
+    assert!(eventually(Duration::from_secs(10), || lock.exists() && silent.requests.lock().unwrap().len() == 1));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(lock.exists());
+    // The next start on this base directory, whatever it then does, repairs it.
+    let _node = receiver(dst.path(), TableFormat::BlockBased, &[]);
     assert!(tree(dst.path()).is_empty(), "left behind: {:?}", tree(dst.path()));
 }

@@ -85,25 +85,47 @@ fn a_flood_of_idle_connections_does_not_take_the_sender_off_the_air() {
     );
 }
 
+/// A tmpfs of `size` mounted on a temp dir, unmounted on drop; None without mount rights.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let mnt = tempdir();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", &s(mnt.path())])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !mounted {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root and mount rights)");
+            return None;
+        }
+        Some(Tmpfs(mnt))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// (free bytes, block size)
+    fn free(&self) -> (u64, u64) {
+        let c = std::ffi::CString::new(s(self.path())).unwrap();
+        // SAFETY: a valid path and a zeroed out-struct.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
+        (st.f_bavail as u64 * st.f_bsize as u64, st.f_bsize as u64)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.path()).status();
+    }
+}
+
 #[test]
 fn a_full_disk_fails_at_once_naming_it_and_leaves_nothing() {
-    let mnt = tempdir();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs", &s(mnt.path())])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root and mount rights)");
-        return;
-    }
-    struct Unmount(String);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(s(mnt.path()));
+    let Some(mnt) = Tmpfs::mount("64m") else { return };
     let src = tempdir();
     let id = PartitionId::new("fullStore", 1, 0).unwrap();
     gen_partition(src.path(), &id, TableFormat::BlockBased, 150 * 1024);
@@ -116,6 +138,38 @@ fn a_full_disk_fails_at_once_naming_it_and_leaves_nothing() {
     assert!(err.message().contains("No space left on device"), "{err}");
     assert!(took < Duration::from_secs(4), "noticed only after {took:?}");
     assert!(tree(mnt.path()).is_empty(), "left behind: {:?}", tree(mnt.path()));
+}
+
+#[test]
+fn a_disk_that_fills_at_the_metadata_leaves_nothing() {
+    let src = tempdir();
+    let id = PartitionId::new("metaFullStore", 1, 0).unwrap();
+    gen_partition(src.path(), &id, TableFormat::BlockBased, 2000);
+    let (_sender, addr) = sender(src.path(), TableFormat::BlockBased, &[]);
+    // The partition's size in blocks, from a fetch onto a roomy disk.
+    let roomy = tempdir();
+    let out = receiver(roomy.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap();
+    let Some(mnt) = Tmpfs::mount("64m") else { return };
+    let (free, block) = mnt.free();
+    let need: u64 = entries(&out.partition_dir)
+        .iter()
+        .map(|f| std::fs::metadata(out.partition_dir.join(f)).unwrap().len().div_ceil(block) * block)
+        .sum();
+    // Leave room for the partition's files and not one block more: the metadata write fails.
+    let filler = mnt.path().join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let mut left = free - need;
+    let chunk = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        std::io::Write::write_all(&mut f, &chunk[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.sync_all().unwrap();
+    let base = mnt.path().join("b");
+    let err = receiver(&base, TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap_err();
+    assert!(err.message().contains("metadata") && err.message().contains("No space left on device"), "{err}");
+    assert!(tree(&base).is_empty(), "left behind: {:?}", tree(&base));
 }
 
 #[test]
@@ -160,6 +214,105 @@ fn sigterm_lets_the_sender_stop_gracefully_and_the_receiver_moves_on() {
     let t = Instant::now();
     assert_eq!(idle.0.wait().unwrap().code(), Some(0));
     assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+/// Waits for a child to exit, at most `limit`; its status, or None if it is still running.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return Some(st);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_lets_a_transfer_that_fits_in_the_grace_period_finish() {
+    let a = tempdir();
+    let id = PartitionId::new("graceStore", 1, 0).unwrap();
+    gen_partition(a.path(), &id, TableFormat::BlockBased, 4 * 1024);
+    // About 2 s of transfer, well inside a 20 s grace period.
+    let (mut stopping, addr) = serve(&[
+        "--base-dir",
+        &s(a.path()),
+        "-D",
+        "blob.transfer.service.write.limit.bytes.per.sec=2097152",
+        "-D",
+        "vbt.server.shutdown.grace.ms=20000",
+    ]);
+    let dst = tempdir();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
+    let op = node.bootstrap(request(&id, std::slice::from_ref(&addr))).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(stopping.0.id() as i32, libc::SIGTERM) };
+    let out = op.wait().expect("the transfer in flight finishes during the grace period");
+    assert_eq!(out.peer, addr);
+    assert!(out.failed_peers.is_empty(), "{:?}", out.failed_peers);
+    let status = exit_within(&mut stopping.0, Duration::from_secs(5)).expect("the sender stops once its transfer is done");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_request_head_that_does_not_arrive_in_time_closes_the_connection() {
+    use std::io::{Read, Write};
+    let a = tempdir();
+    let (_server, addr) = serve(&["--base-dir", &s(a.path()), "-D", "vbt.server.request.head.timeout.ms=500"]);
+    let closed_within = |mut c: std::net::TcpStream, dribble: bool| {
+        let started = Instant::now();
+        c.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let mut b = [0u8; 16];
+        while started.elapsed() < Duration::from_secs(10) {
+            if dribble {
+                // One byte of a head at a time (slowloris): the limit is on the whole head.
+                let _ = c.write_all(b"G");
+            }
+            match c.read(&mut b) {
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Ok(n) if n > 0 => {}
+                _ => return started.elapsed(),
+            }
+        }
+        started.elapsed()
+    };
+    for dribble in [false, true] {
+        let c = std::net::TcpStream::connect(&addr).unwrap();
+        let took = closed_within(c, dribble);
+        assert!(took < Duration::from_secs(3), "dribble={dribble}: still open after {took:?}");
+    }
+}
+
+#[test]
+fn a_second_signal_ends_the_grace_period_at_once() {
+    let a = tempdir();
+    let id = PartitionId::new("againStore", 1, 0).unwrap();
+    gen_partition(a.path(), &id, TableFormat::BlockBased, 16 * 1024);
+    let (mut stopping, addr) = serve(&[
+        "--base-dir",
+        &s(a.path()),
+        "-D",
+        "blob.transfer.service.write.limit.bytes.per.sec=1048576",
+        "-D",
+        "vbt.server.shutdown.grace.ms=120000",
+    ]);
+    let dst = tempdir();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
+    let op = node.bootstrap(request(&id, std::slice::from_ref(&addr))).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = stopping.0.id() as i32;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(stopping.0.try_wait().unwrap().is_none(), "the first signal waits for the transfer");
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = exit_within(&mut stopping.0, Duration::from_secs(8)).expect("a second signal stops the sender at once");
+    assert_eq!(status.code(), Some(0));
+    assert!(op.wait().is_err(), "the transfer was ended");
+    assert!(tree(dst.path()).is_empty(), "left behind: {:?}", tree(dst.path()));
 }
 
 #[test]

@@ -13,8 +13,10 @@
 //! ```
 //!
 //! Start-up (vbt owns the base dir): every partition whose lock is free is reconciled: temp dirs
-//! and temp metadata are removed, a partition directory without metadata is not installed and is
-//! removed, metadata without a partition directory is removed; free lock files are removed.
+//! and temp metadata are removed, metadata without a partition directory is removed, free lock
+//! files are removed. A partition directory without metadata is not an installed partition (vbt's
+//! own installs cannot leave one) and is not served, but it is never deleted: it may be data vbt
+//! did not write.
 //! All blocking: run off the async workers.
 
 use std::path::{Path, PathBuf};
@@ -102,9 +104,14 @@ pub(crate) fn prepare(layout: &Layout, id: &PartitionId, owns_metadata: bool) ->
     let target = layout.partition_dir(id);
     if let Ok(mut entries) = std::fs::read_dir(&target) {
         if entries.next().is_some() {
+            let why = if owns_metadata && !layout.metadata_file(id).is_file() {
+                " (it has no metadata, so vbt did not install it; vbt never deletes data it did not write)"
+            } else {
+                ""
+            };
             return Err(Error::new(
                 ErrorKind::PartitionExists,
-                format!("partition directory {} already holds data; drop the partition before bootstrapping it", target.display()),
+                format!("partition directory {} already holds data{why}; drop the partition before bootstrapping it", target.display()),
             ));
         }
     }
@@ -214,10 +221,15 @@ pub(crate) fn reconcile_partition(layout: &Layout, id: &PartitionId) -> Result<V
     }
     let dir = layout.partition_dir(id);
     match (dir.is_dir(), meta.is_file()) {
-        (true, false) => {
-            remove_dir_if_exists(&dir)?;
-            done.push(format!("removed {}: it has no metadata, so it was never installed", dir.display()));
-        }
+        // Not installed by vbt (its installs make the metadata durable before the rename), so not
+        // vbt's to delete: it may be a Venice node's own data. It is not served; the operator
+        // decides. Reported, never counted as a repair.
+        (true, false) => log::warn!(
+            "{} has no {}: not an installed partition, not served; remove it to bootstrap {} here",
+            dir.display(),
+            meta.display(),
+            id.replica()
+        ),
         (false, true) => {
             std::fs::remove_file(&meta).map_err(|e| Error::io(format!("remove {}", meta.display()), e))?;
             done.push(format!("removed {}: its partition is absent", meta.display()));

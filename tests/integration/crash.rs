@@ -105,18 +105,16 @@ fn killed_at_every_step_leaves_absent_or_installed_and_the_next_start_repairs() 
 }
 
 #[test]
-fn a_partition_without_metadata_is_not_installed_and_is_repaired_at_start() {
-    // What an older vbt (or a crashed `gen`) could leave: the directory, no metadata, plus temp
-    // metadata. The next start removes them, and the partition can be fetched again.
+fn leftovers_are_repaired_at_start_and_data_vbt_did_not_write_is_kept() {
+    // What a crash (or an older vbt) could leave: temp metadata, a temp dir, another partition's
+    // metadata without its partition. The next start removes them and the partition is fetched.
     let src = tempdir();
     assert!(vbt(&[&["gen", "--base-dir", &s(src.path()), "--size-mib", "2"][..], &PART].concat()).status.success());
     let dst = tempdir();
     let base = dst.path();
-    std::fs::create_dir_all(base.join("crashStore_v3/crashStore_v3_2")).unwrap();
-    std::fs::write(base.join("crashStore_v3/crashStore_v3_2/000009.sst"), b"half").unwrap();
-    std::fs::write(base.join("crashStore_v3/crashStore_v3_2.metadata.json.tmp"), b"{").unwrap();
     std::fs::create_dir_all(base.join("crashStore_v3/temp_transferred_crashStore_v3_2")).unwrap();
-    // Another partition's metadata without its partition: removed too.
+    std::fs::write(base.join("crashStore_v3/temp_transferred_crashStore_v3_2/000009.sst"), b"half").unwrap();
+    std::fs::write(base.join("crashStore_v3/crashStore_v3_2.metadata.json.tmp"), b"{").unwrap();
     std::fs::write(base.join("crashStore_v3/crashStore_v3_7.metadata.json"), b"{}").unwrap();
     let (_server, addr) = serve(&["--base-dir", &s(src.path())]);
     let out = vbt(&fetch_args(&s(base), &addr, &[]));
@@ -124,11 +122,22 @@ fn a_partition_without_metadata_is_not_installed_and_is_repaired_at_start() {
     assert!(assert_absent_or_installed(base, "repaired"));
     assert_no_leftovers(base, "repaired");
     assert!(!base.join("crashStore_v3/crashStore_v3_7.metadata.json").exists());
-    // Files that are not vbt's names are never touched.
-    std::fs::write(base.join("crashStore_v3/notes.txt"), b"mine").unwrap();
-    let out = vbt(&fetch_args(&s(base), &addr, &[]));
+
+    // A partition directory without metadata (say, a Venice node's own RocksDB partition) is
+    // not vbt's: start-up keeps it, a sender does not serve it, a bootstrap refuses and says why.
+    let foreign = tempdir();
+    let dir = foreign.path().join("crashStore_v3/crashStore_v3_2");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("000009.sst"), b"not vbt's").unwrap();
+    let out = vbt(&fetch_args(&s(foreign.path()), &addr, &[]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(base.join("crashStore_v3/notes.txt").exists());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already holds data") && err.contains("no metadata"), "{err}");
+    assert_eq!(std::fs::read(dir.join("000009.sst")).unwrap(), b"not vbt's");
+    // Files that are not vbt's names are never touched either.
+    std::fs::write(foreign.path().join("crashStore_v3/notes.txt"), b"mine").unwrap();
+    let (_other, _addr) = serve(&["--base-dir", &s(foreign.path())]);
+    assert!(dir.join("000009.sst").exists() && foreign.path().join("crashStore_v3/notes.txt").exists());
 }
 
 #[test]

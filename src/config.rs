@@ -36,15 +36,62 @@ pub const MAX_ADAPTIVE_STEP_PERCENT: u32 = 180;
 /// Java's `Integer.MAX_VALUE`: sizes above it are clamped to it, as Venice does.
 const MAX_SIZE: u64 = i32::MAX as u64;
 
-/// Where the PEM files come from (`vbt.ssl.*` keys) and the ACL settings.
-#[derive(Clone, Debug, Default)]
+/// Where the node's certificate and trusted CAs come from, and the ACL settings: PEM files
+/// (`vbt.ssl.*`) and Venice's own Java stores (`ssl.*`, `CommonConfigKeys`, as every Venice node's
+/// properties carry them). For each half (the node's certificate and key; the trusted CAs) a
+/// `vbt.ssl.*` PEM file, when given, wins over the `ssl.*` store.
+#[derive(Clone, Default)]
 pub struct TlsFiles {
+    /// `vbt.ssl.cert.chain.path` (PEM).
     pub cert_chain: Option<std::path::PathBuf>,
+    /// `vbt.ssl.private.key.path` (PEM).
     pub private_key: Option<std::path::PathBuf>,
+    /// `vbt.ssl.trust.ca.path` (PEM).
     pub trust_ca: Option<std::path::PathBuf>,
     /// `vbt.ssl.acl.allowed.subjects`: subject DNs (RFC 4514, `;`-separated) admitted besides the
     /// issuer rule; empty = issuer rule only.
     pub allowed_subjects: Vec<String>,
+    /// `ssl.enabled`: the node's general SSL switch. Venice's blob transfer does not consult it (it
+    /// builds its SSL factory from the stores below with SSL forced on whenever
+    /// `blob.transfer.ssl.enabled=true`), and neither does vbt: it is read, checked and kept.
+    pub node_ssl_enabled: Option<bool>,
+    /// `ssl.keystore.location`: PKCS12 store with the node's private key and certificate chain.
+    pub keystore: Option<std::path::PathBuf>,
+    /// `ssl.keystore.password` (never shown by `Debug`).
+    pub keystore_password: Option<String>,
+    /// `ssl.keystore.type`: `PKCS12` or `JKS` (stored upper-case). As in Java, the file's own
+    /// format decides how it is read; a JKS file gets the conversion command.
+    pub keystore_type: Option<String>,
+    /// `ssl.key.password`: tried when `ssl.keystore.password` does not open the keystore (PKCS12
+    /// as keytool and openssl write it has one password).
+    pub key_password: Option<String>,
+    /// `ssl.truststore.location`: PKCS12 store whose trusted-certificate entries are the roots.
+    pub truststore: Option<std::path::PathBuf>,
+    /// `ssl.truststore.password` (never shown by `Debug`).
+    pub truststore_password: Option<String>,
+    /// `ssl.truststore.type`: as `keystore_type`.
+    pub truststore_type: Option<String>,
+}
+
+// By hand, so that no password reaches a log line or an error through `{:?}`.
+impl std::fmt::Debug for TlsFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hide = |p: &Option<String>| p.as_ref().map(|_| "***");
+        f.debug_struct("TlsFiles")
+            .field("cert_chain", &self.cert_chain)
+            .field("private_key", &self.private_key)
+            .field("trust_ca", &self.trust_ca)
+            .field("allowed_subjects", &self.allowed_subjects)
+            .field("node_ssl_enabled", &self.node_ssl_enabled)
+            .field("keystore", &self.keystore)
+            .field("keystore_password", &hide(&self.keystore_password))
+            .field("keystore_type", &self.keystore_type)
+            .field("key_password", &hide(&self.key_password))
+            .field("truststore", &self.truststore)
+            .field("truststore_password", &hide(&self.truststore_password))
+            .field("truststore_type", &self.truststore_type)
+            .finish()
+    }
 }
 
 /// Every setting vbt uses, with Venice's defaults.
@@ -106,7 +153,7 @@ pub struct Config {
     /// `blob.transfer.acl.enabled` (false): Venice's issuer-DN rule on the sender (needs TLS).
     pub acl_enabled: bool,
     /// `vbt.ssl.cert.chain.path`, `vbt.ssl.private.key.path`, `vbt.ssl.trust.ca.path` (PEM),
-    /// `vbt.ssl.acl.allowed.subjects`.
+    /// `vbt.ssl.acl.allowed.subjects`, and Venice's `ssl.*` keystore keys.
     pub tls: TlsFiles,
     /// `blob.transfer.service.write.limit.bytes.per.sec` (150 MiB/s; 0 = unlimited).
     pub write_limit: u64,
@@ -271,6 +318,14 @@ impl Config {
             "vbt.ssl.cert.chain.path" => self.tls.cert_chain = Some(PathBuf::from(nonempty(key, v)?)),
             "vbt.ssl.private.key.path" => self.tls.private_key = Some(PathBuf::from(nonempty(key, v)?)),
             "vbt.ssl.trust.ca.path" => self.tls.trust_ca = Some(PathBuf::from(nonempty(key, v)?)),
+            "ssl.enabled" => self.tls.node_ssl_enabled = Some(boolean(key, v)?),
+            "ssl.keystore.location" => self.tls.keystore = Some(PathBuf::from(nonempty(key, v)?)),
+            "ssl.keystore.password" => self.tls.keystore_password = Some(v.to_string()),
+            "ssl.keystore.type" => self.tls.keystore_type = Some(store_type(key, v)?),
+            "ssl.key.password" => self.tls.key_password = Some(v.to_string()),
+            "ssl.truststore.location" => self.tls.truststore = Some(PathBuf::from(nonempty(key, v)?)),
+            "ssl.truststore.password" => self.tls.truststore_password = Some(v.to_string()),
+            "ssl.truststore.type" => self.tls.truststore_type = Some(store_type(key, v)?),
             "vbt.ssl.acl.allowed.subjects" => {
                 self.tls.allowed_subjects =
                     v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
@@ -310,6 +365,11 @@ impl Config {
                  blob.transfer.acl.enabled=true (or neither, for plaintext on loopback or with vbt.allow.plaintext=true)",
                 self.ssl_enabled, self.acl_enabled
             )));
+        }
+        for (key, t) in [("ssl.keystore.type", &self.tls.keystore_type), ("ssl.truststore.type", &self.tls.truststore_type)] {
+            if let Some(t) = t {
+                store_type(key, t)?;
+            }
         }
         let durations = [
             ("blob.transfer.snapshot.retention.time.in.min", self.snapshot_retention, false),
@@ -466,6 +526,15 @@ fn duration(key: &str, v: &str, unit: Unit, min: u64) -> Result<Duration> {
         Unit::Minutes => Duration::from_secs(n.saturating_mul(60)),
     };
     Ok(d.min(MAX_DURATION))
+}
+
+/// A Java keystore type name, compared as Java's `KeyStore.getInstance` does (case-insensitive);
+/// the two Venice's `DefaultSSLFactory` accepts. Returned upper-case.
+fn store_type(key: &str, v: &str) -> Result<String> {
+    match v.to_ascii_uppercase().as_str() {
+        t @ ("PKCS12" | "JKS") => Ok(t.to_string()),
+        _ => Err(bad(key, v, "expected PKCS12 or JKS (vbt reads PKCS12; a JKS store must be converted)")),
+    }
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool> {
@@ -736,6 +805,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn venice_ssl_keys() {
+        let c = Config::from_pairs([
+            ("ssl.enabled", "false"),
+            ("ssl.keystore.location", "/etc/venice/node.p12"),
+            ("ssl.keystore.password", "ks-secret"),
+            ("ssl.keystore.type", "pkcs12"),
+            ("ssl.key.password", "key-secret"),
+            ("ssl.truststore.location", "/etc/venice/trust.p12"),
+            ("ssl.truststore.password", "ts-secret"),
+            ("ssl.truststore.type", "jks"),
+            ("ssl.keymanager.algorithm", "SunX509"),
+        ])
+        .unwrap();
+        let t = &c.tls;
+        assert_eq!(t.node_ssl_enabled, Some(false));
+        assert!(!c.ssl_enabled, "ssl.enabled does not switch blob transfer's TLS");
+        assert_eq!(t.keystore, Some(PathBuf::from("/etc/venice/node.p12")));
+        assert_eq!(t.truststore, Some(PathBuf::from("/etc/venice/trust.p12")));
+        assert_eq!((t.keystore_type.as_deref(), t.truststore_type.as_deref()), (Some("PKCS12"), Some("JKS")));
+        assert_eq!(t.keystore_password.as_deref(), Some("ks-secret"));
+        assert_eq!(t.key_password.as_deref(), Some("key-secret"));
+        assert_eq!(t.truststore_password.as_deref(), Some("ts-secret"));
+        // No password reaches Debug output (configs are logged; errors may show them).
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret") && shown.contains("node.p12"), "{shown}");
+        // An empty password is a password; an empty location is not a file.
+        assert_eq!(Config::from_pairs([("ssl.keystore.password", "")]).unwrap().tls.keystore_password.as_deref(), Some(""));
+        for (k, v) in [
+            ("ssl.enabled", "yes"),
+            ("ssl.keystore.type", "PEM"),
+            ("ssl.truststore.type", "PKCS#12"),
+            ("ssl.keystore.location", ""),
+            ("ssl.truststore.location", " "),
+        ] {
+            let e = Config::from_pairs([(k, v)]).unwrap_err();
+            assert!(e.message().contains(k), "{k}={v:?}: {e}");
+        }
+        let mut c = Config::default();
+        c.tls.truststore_type = Some("BKS".into());
+        assert!(c.validate().unwrap_err().message().contains("ssl.truststore.type"));
     }
 
     #[test]

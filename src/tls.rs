@@ -8,19 +8,20 @@
 //!   host name (Venice's client does the same).
 //! - Handshakes are bounded by 20 s.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use p12_keystore::{KeyStoreEntry, Pkcs12ImportPolicy};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 
-use crate::config::Config;
+use crate::config::{Config, TlsFiles};
 use crate::error::{Error, Result};
 
 /// Venice's fixed TLS handshake limit.
@@ -45,29 +46,22 @@ fn tls_err(what: impl std::fmt::Display) -> Error {
 
 impl Tls {
     /// Builds the TLS state when `blob.transfer.ssl.enabled` is on; `None` for plaintext.
+    ///
+    /// The node's certificate and the trusted CAs each come from a `vbt.ssl.*` PEM file if one is
+    /// given, else from Venice's `ssl.keystore.*` / `ssl.truststore.*` PKCS12 stores.
     pub fn from_config(cfg: &Config) -> Result<Option<Arc<Tls>>> {
         if !cfg.ssl_enabled {
             return Ok(None);
         }
-        let f = &cfg.tls;
-        let need = |p: &Option<std::path::PathBuf>, key: &str| {
-            p.clone().ok_or_else(|| Error::config(format!("blob.transfer.ssl.enabled=true needs {key}")))
-        };
-        const CHAIN: &str = "vbt.ssl.cert.chain.path";
-        const KEY: &str = "vbt.ssl.private.key.path";
-        const TRUST: &str = "vbt.ssl.trust.ca.path";
-        let (chain_path, trust_path) = (need(&f.cert_chain, CHAIN)?, need(&f.trust_ca, TRUST)?);
-        let chain = read_certs(&chain_path, CHAIN)?;
-        let key = read_key(&need(&f.private_key, KEY)?, KEY)?;
-        let trust = read_certs(&trust_path, TRUST)?;
+        let id = identity(&cfg.tls)?;
+        let (trust, trust_from) = trusted(&cfg.tls)?;
         let mut roots = RootCertStore::empty();
         for ca in trust {
-            roots.add(ca).map_err(|e| tls_err(format!("{TRUST}={}: trusted CA: {e}", trust_path.display())))?;
+            roots.add(ca).map_err(|e| tls_err(format!("{trust_from}: trusted CA: {e}")))?;
         }
         let roots = Arc::new(roots);
-        let own_issuer =
-            issuer_der(&chain[0]).map_err(|e| tls_err(format!("{CHAIN}={}: own certificate: {e}", chain_path.display())))?;
-        let pair_err = |e: rustls::Error| tls_err(format!("{CHAIN} and {KEY}: certificate and key: {e}"));
+        let own_issuer = issuer_der(&id.chain[0]).map_err(|e| tls_err(format!("{}: own certificate: {e}", id.from)))?;
+        let pair_err = |e: rustls::Error| tls_err(format!("{}: certificate and key: {e}", id.from));
 
         let client_verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
             .build()
@@ -76,7 +70,7 @@ impl Tls {
             .with_safe_default_protocol_versions()
             .map_err(tls_err)?
             .with_client_cert_verifier(client_verifier)
-            .with_single_cert(chain.clone(), key.clone_key())
+            .with_single_cert(id.chain.clone(), id.key.clone_key())
             .map_err(pair_err)?;
 
         let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
@@ -87,7 +81,7 @@ impl Tls {
             .map_err(tls_err)?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
-            .with_client_auth_cert(chain, key)
+            .with_client_auth_cert(id.chain, id.key)
             .map_err(pair_err)?;
         client.enable_sni = false;
         Ok(Some(Arc::new(Tls {
@@ -95,7 +89,7 @@ impl Tls {
             client: Arc::new(client),
             acl: cfg.acl_enabled,
             own_issuer,
-            allowed_subjects: f.allowed_subjects.clone(),
+            allowed_subjects: cfg.tls.allowed_subjects.clone(),
         })))
     }
 
@@ -121,6 +115,203 @@ impl Tls {
     /// The name rustls needs to connect; with SNI off and names unchecked it only identifies.
     pub fn server_name(host: &str) -> Result<ServerName<'static>> {
         ServerName::try_from(host.to_string()).map_err(|e| Error::invalid(format!("peer host {host:?}: {e}")))
+    }
+}
+
+const CHAIN: &str = "vbt.ssl.cert.chain.path";
+const KEY: &str = "vbt.ssl.private.key.path";
+const TRUST: &str = "vbt.ssl.trust.ca.path";
+const KEYSTORE: &str = "ssl.keystore.location";
+const TRUSTSTORE: &str = "ssl.truststore.location";
+
+/// The node's certificate chain and private key, and where they came from (for errors).
+struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    from: String,
+}
+
+/// The node's certificate: the PEM pair if either PEM key is given (both are then needed), else
+/// the PKCS12 keystore.
+fn identity(f: &TlsFiles) -> Result<Identity> {
+    if f.cert_chain.is_some() || f.private_key.is_some() {
+        let need = |p: &Option<PathBuf>, key: &str| {
+            p.clone().ok_or_else(|| Error::config(format!("blob.transfer.ssl.enabled=true: {CHAIN} and {KEY} go together; {key} is missing")))
+        };
+        let (chain_path, key_path) = (need(&f.cert_chain, CHAIN)?, need(&f.private_key, KEY)?);
+        if let Some(ks) = &f.keystore {
+            log::info!(
+                "TLS: the node's certificate comes from {CHAIN}={} and {KEY}={}; {KEYSTORE}={} is not used (vbt.ssl.* PEM files win)",
+                chain_path.display(),
+                key_path.display(),
+                ks.display()
+            );
+        }
+        return Ok(Identity {
+            chain: read_certs(&chain_path, CHAIN)?,
+            key: read_key(&key_path, KEY)?,
+            from: format!("{CHAIN}={} and {KEY}={}", chain_path.display(), key_path.display()),
+        });
+    }
+    let Some(path) = &f.keystore else {
+        return Err(Error::config(format!(
+            "blob.transfer.ssl.enabled=true needs the node's certificate: {KEYSTORE} (a PKCS12 keystore, with \
+             ssl.keystore.password), or the PEM files {CHAIN} and {KEY}"
+        )));
+    };
+    let from = format!("{KEYSTORE}={}", path.display());
+    let store = Store { path, key: KEYSTORE, password_key: "ssl.keystore.password", type_key: "ssl.keystore.type" };
+    let data = store.read(f.keystore_type.as_deref())?;
+    let mut ks = store.open(&data, f.keystore_password.as_deref());
+    // PKCS12 as keytool and openssl write it has one password; a host may have put it under
+    // ssl.key.password only.
+    if let (Err(Opened::WrongPassword(_)), Some(kp)) = (&ks, f.key_password.as_deref()) {
+        if Some(kp) != f.keystore_password.as_deref() {
+            ks = store.open(&data, Some(kp)).map_err(|e| match e {
+                Opened::WrongPassword(_) => Opened::WrongPassword(store.err(
+                    "wrong password: neither ssl.keystore.password nor ssl.key.password opens it",
+                )),
+                other => other,
+            });
+        }
+    }
+    let ks = ks.map_err(Opened::into_error)?;
+    let mut chains = ks.entries().filter_map(|(alias, e)| match e {
+        KeyStoreEntry::PrivateKeyChain(c) if !c.certs().is_empty() => Some((alias, c)),
+        _ => None,
+    });
+    let Some((alias, chain)) = chains.next() else {
+        return Err(tls_err(format!("{from}: no private key entry with a certificate in the keystore")));
+    };
+    let others: Vec<&String> = chains.map(|(a, _)| a).collect();
+    if !others.is_empty() {
+        log::warn!("TLS: {from} holds several private keys; using alias {alias:?}, not {others:?}");
+    }
+    Ok(Identity {
+        chain: chain.certs().iter().map(|c| CertificateDer::from(c.as_der().to_vec())).collect(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec())),
+        from: format!("{from} (alias {alias:?})"),
+    })
+}
+
+/// The trusted CAs and where they came from: the PEM file if given, else the PKCS12 truststore.
+fn trusted(f: &TlsFiles) -> Result<(Vec<CertificateDer<'static>>, String)> {
+    if let Some(path) = &f.trust_ca {
+        if let Some(ts) = &f.truststore {
+            log::info!(
+                "TLS: trusted CAs come from {TRUST}={}; {TRUSTSTORE}={} is not used (vbt.ssl.* PEM files win)",
+                path.display(),
+                ts.display()
+            );
+        }
+        return Ok((read_certs(path, TRUST)?, format!("{TRUST}={}", path.display())));
+    }
+    let Some(path) = &f.truststore else {
+        return Err(Error::config(format!(
+            "blob.transfer.ssl.enabled=true needs trusted CAs: {TRUSTSTORE} (a PKCS12 truststore, with \
+             ssl.truststore.password), or the PEM file {TRUST}"
+        )));
+    };
+    let from = format!("{TRUSTSTORE}={}", path.display());
+    let store = Store { path, key: TRUSTSTORE, password_key: "ssl.truststore.password", type_key: "ssl.truststore.type" };
+    let data = store.read(f.truststore_type.as_deref())?;
+    let ks = store.open(&data, f.truststore_password.as_deref()).map_err(Opened::into_error)?;
+    // What Java's TrustManagerFactory trusts in a KeyStore: every trusted-certificate entry, and
+    // the first certificate of every private-key entry (Venice's own tests use one store for both).
+    let roots: Vec<CertificateDer<'static>> = ks
+        .entries()
+        .filter_map(|(_, e)| match e {
+            KeyStoreEntry::Certificate(c) => Some(c),
+            KeyStoreEntry::PrivateKeyChain(c) => c.certs().first(),
+            _ => None,
+        })
+        .map(|c| CertificateDer::from(c.as_der().to_vec()))
+        .collect();
+    if roots.is_empty() {
+        // `openssl pkcs12 -export -nokeys` (before OpenSSL 3.2's -jdktrust) writes certificates
+        // without Java's trusted-key-usage attribute: Java ignores them, and so does vbt.
+        return Err(tls_err(format!(
+            "{from}: no trusted certificate entry (Java would trust nothing in it either); add the CA with \
+             `keytool -importcert -noprompt -alias ca -file ca.pem -keystore {} -storetype PKCS12`",
+            path.display()
+        )));
+    }
+    Ok((roots, from))
+}
+
+/// One Java store named by `key`; errors name the key and the path, never a password.
+struct Store<'a> {
+    path: &'a Path,
+    key: &'a str,
+    password_key: &'a str,
+    type_key: &'a str,
+}
+
+/// The first four bytes of a JKS file and of a JCEKS file.
+const JKS_MAGIC: [u8; 4] = [0xFE, 0xED, 0xFE, 0xED];
+const JCEKS_MAGIC: [u8; 4] = [0xCE, 0xCE, 0xCE, 0xCE];
+
+impl Store<'_> {
+    fn err(&self, what: impl std::fmt::Display) -> Error {
+        tls_err(format!("{}={}: {what}", self.key, self.path.display()))
+    }
+
+    /// The store's bytes. As Java's dual-format keystores do, the file decides its format, not
+    /// `type_key`; a JKS or JCEKS file gets the command that converts it.
+    fn read(&self, declared: Option<&str>) -> Result<Vec<u8>> {
+        let data = std::fs::read(self.path).map_err(|e| self.err(format!("reading the store: {e}")))?;
+        let java = match data.get(..4) {
+            Some(m) if m == JKS_MAGIC => Some("JKS"),
+            Some(m) if m == JCEKS_MAGIC => Some("JCEKS"),
+            _ => None,
+        };
+        if let Some(kind) = java {
+            let p = self.path.display();
+            return Err(self.err(format!(
+                "this is a {kind} store, which vbt does not read; convert it to PKCS12 with \
+                 `keytool -importkeystore -srckeystore {p} -srcstoretype {kind} -destkeystore {p}.p12 -deststoretype PKCS12`, \
+                 then set {}={p}.p12 and {}=PKCS12",
+                self.key, self.type_key
+            )));
+        }
+        if declared == Some("JKS") {
+            log::info!(
+                "TLS: {}=JKS, but {}={} is PKCS12: reading it as PKCS12, as Java does",
+                self.type_key,
+                self.key,
+                self.path.display()
+            );
+        }
+        Ok(data)
+    }
+
+    /// Opens PKCS12 `data` with `password` (unset = empty, as Java's null password).
+    fn open(&self, data: &[u8], password: Option<&str>) -> std::result::Result<p12_keystore::KeyStore, Opened> {
+        use p12_keystore::error::Error as P12;
+        p12_keystore::KeyStore::from_pkcs12(data, password.unwrap_or(""), Pkcs12ImportPolicy::Strict).map_err(|e| {
+            match e {
+                // The MAC is keyed by the password; a store without one fails to decrypt instead.
+                P12::MacError(_) | P12::UnpadError | P12::Pkcs5Error(_) => {
+                    let unset = if password.is_none() { format!(" ({} is not set)", self.password_key) } else { String::new() };
+                    Opened::WrongPassword(self.err(format!("wrong password: {} does not open it{unset}", self.password_key)))
+                }
+                e => Opened::Other(self.err(format!("not a PKCS12 store vbt can read: {e}"))),
+            }
+        })
+    }
+}
+
+/// Why a store did not open: a wrong password (worth another try) or anything else.
+enum Opened {
+    WrongPassword(Error),
+    Other(Error),
+}
+
+impl Opened {
+    fn into_error(self) -> Error {
+        match self {
+            Opened::WrongPassword(e) | Opened::Other(e) => e,
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod hardening;
 mod faults;
 mod node;
 mod tls;
+mod tls_venice;
 mod lifecycle;
 mod limits;
 mod mutation;

@@ -39,7 +39,7 @@ fn split(mut stream: &[u8]) -> Vec<Message> {
 }
 
 /// The stream with its FILE messages in name order (Java sends them in listing order).
-fn files_sorted(stream: &[u8]) -> Vec<u8> {
+pub(crate) fn files_sorted(stream: &[u8]) -> Vec<u8> {
     let mut msgs = split(stream);
     let n = msgs.iter().take_while(|m| m.file.is_some()).count();
     msgs[..n].sort_by(|a, b| a.file.as_ref().unwrap().0.cmp(&b.file.as_ref().unwrap().0));

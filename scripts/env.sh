@@ -38,6 +38,17 @@ ensure_build_deps() {
     command -v c++ >/dev/null || apt_install g++
 }
 
+# The TLS tests make certificates and PKCS12/JKS stores at test time with openssl and the JDK's
+# keytool (the Java tests need the same JDK).
+ensure_test_tools() {
+    command -v openssl >/dev/null || apt_install openssl
+    local jdk="${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
+    if [ ! -x "$jdk/bin/keytool" ] || [ ! -x "$jdk/bin/javac" ]; then
+        echo "installing openjdk-17-jdk-headless (keytool for the TLS tests, javac for the Java tests)"
+        apt_install openjdk-17-jdk-headless
+    fi
+}
+
 # The first build compiles the bundled RocksDB for 12-17 minutes on 2 cores; say so and show
 # cargo's progress then, instead of a silent --quiet build that looks like a hang.
 cargo_build() {

@@ -19,9 +19,13 @@
 //!   pending Java exception after every call; none is ever left pending.
 //! - Java code called from those threads is reached through methods of objects the Java side
 //!   handed over (never `FindClass` on a library thread, whose class loader may not see ours).
+//! - Every Java method or constructor called from here is annotated `@CalledFromNative`
+//!   (`called_from_native` checks it against the call sites).
 
 mod blob_transfer_node;
 mod callbacks;
+#[cfg(test)]
+mod called_from_native;
 mod exceptions;
 mod native_library;
 

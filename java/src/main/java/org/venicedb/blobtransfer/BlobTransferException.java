@@ -82,6 +82,7 @@ public class BlobTransferException extends RuntimeException {
     }
 
     /** Built by the native library (see src/jni/exceptions.rs). */
+    @CalledFromNative
     BlobTransferException(int code, String message, int httpStatus) {
         super(message);
         this.code = Code.fromNumber(code);

@@ -53,6 +53,7 @@ public final class BootstrapFuture extends CompletableFuture<BootstrapResult> {
     }
 
     /** Called by the native library, once, on its callback thread. */
+    @CalledFromNative
     void onNativeSuccess(String peer, int files, long bytes, double seconds, String partitionDirectory,
             byte[] offsetRecord, byte[] storeVersionState, String[] failedNames, int[] failedCodes,
             String[] failedMessages) {
@@ -69,6 +70,7 @@ public final class BootstrapFuture extends CompletableFuture<BootstrapResult> {
     }
 
     /** Called by the native library, once, on its callback thread. */
+    @CalledFromNative
     void onNativeFailure(int code, String message, int httpStatus) {
         hand(null, new BlobTransferException(code, message, httpStatus));
     }

@@ -9,6 +9,7 @@ final class LogSinkAdapter extends NativeCallback {
     }
 
     /** Called by the native library on whichever thread logs. */
+    @CalledFromNative
     void log(int level, String target, String message) {
         sink.log(LogSink.Level.fromNumber(level), target, message);
     }

@@ -7,6 +7,7 @@ package org.venicedb.blobtransfer;
  */
 abstract class NativeCallback {
     /** Called by the native library: the code of a {@link BlobTransferException}, else {@code dflt}. */
+    @CalledFromNative
     final int errorCode(Throwable t, int dflt) {
         if (t instanceof BlobTransferException) {
             return ((BlobTransferException) t).code().number();
@@ -15,6 +16,7 @@ abstract class NativeCallback {
     }
 
     /** Called by the native library: the text vbt reports for an exception host code threw. */
+    @CalledFromNative
     final String errorMessage(Throwable t) {
         try {
             if (t instanceof BlobTransferException) {

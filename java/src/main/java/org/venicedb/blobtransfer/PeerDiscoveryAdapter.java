@@ -9,6 +9,7 @@ final class PeerDiscoveryAdapter extends NativeCallback {
     }
 
     /** Called by the native library on one of its threads. */
+    @CalledFromNative
     String[] discover(String store, int version, int partition) throws Exception {
         java.util.List<String> peers = discovery.discoverPeers(store, version, partition);
         if (peers == null) {

@@ -9,6 +9,7 @@ final class SnapshotSourceAdapter extends NativeCallback {
     }
 
     /** Called by the native library on one of its threads. */
+    @CalledFromNative
     byte[][] createSnapshot(String store, int version, int partition, String directory) throws Exception {
         SnapshotMetadata m = source.createSnapshot(store, version, partition, java.nio.file.Paths.get(directory));
         if (m == null) {

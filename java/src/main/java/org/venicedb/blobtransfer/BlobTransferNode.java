@@ -311,6 +311,15 @@ public final class BlobTransferNode implements AutoCloseable {
         return NativeLibrary.nativeVersion();
     }
 
+    /**
+     * Where the native library was loaded from, for a host's startup log: the file
+     * {@code -Dvbt.library.path} names, {@code java.library.path}, or the jar's own copy
+     * ({@code jar:file:…!/native/<os>-<arch>/… extracted to …}).
+     */
+    public static String librarySource() {
+        return NativeLibrary.loadedFrom();
+    }
+
     private long enter() {
         if (closing.get() || !lock.readLock().tryLock()) {
             throw closed();

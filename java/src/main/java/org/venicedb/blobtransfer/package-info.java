@@ -16,7 +16,9 @@
  * node's completion executor, never on a vbt thread.
  *
  * <p>Loading: the library {@code libvenice_blob_transfer} is loaded from the file named by the
- * system property {@code vbt.library.path}, else by name from {@code java.library.path}. The
- * classes are Java 8 bytecode.
+ * system property {@code vbt.library.path}, else by name from {@code java.library.path}, else from
+ * the copy inside the venice-blob-transfer jar ({@code native/<os>-<arch>/}), extracted to a
+ * private temporary file that is checked and deleted once loaded. The classes are Java 8
+ * bytecode.
  */
 package org.venicedb.blobtransfer;

@@ -54,6 +54,8 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
             builder = builder.peer_discovery(Arc::new(JavaDiscovery::new(env, &discovery)?));
         }
         let node = builder.build()?;
+        #[cfg(feature = "failpoints")]
+        super::native_library::LIVE_NODES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(Box::into_raw(Box::new(node)) as jlong)
     })
 }
@@ -139,6 +141,8 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeClo
         let node = unsafe { Box::from_raw(handle as *mut Node) };
         node.close();
         drop(node);
+        #[cfg(feature = "failpoints")]
+        super::native_library::LIVE_NODES.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     })
 }

@@ -51,3 +51,18 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_NativeLibrary_nativePanicF
         panic!("deliberate panic for the JNI panic-guard test")
     })
 }
+
+/// Nodes `nativeOpen` returned and `nativeClose` has not freed yet (test builds only).
+#[cfg(feature = "failpoints")]
+pub(crate) static LIVE_NODES: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+#[cfg(feature = "failpoints")]
+/// `int nativeLiveNodesForTest()`: how many nodes are open through JNI, so a test can see the
+/// cleaner free a node that was never closed.
+#[no_mangle]
+pub extern "system" fn Java_org_venicedb_blobtransfer_NativeLibrary_nativeLiveNodesForTest<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jni::sys::jint {
+    guard(&mut env, -1, |_env| Ok(LIVE_NODES.load(std::sync::atomic::Ordering::SeqCst)))
+}

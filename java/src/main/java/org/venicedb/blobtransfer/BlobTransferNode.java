@@ -41,7 +41,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>{@link #close()} cancels running bootstraps (their futures complete with
  * {@link BlobTransferException.Code#CANCELLED}), stops the server and frees the native node. It is
  * idempotent, may race any other call, and every call after it throws
- * {@link IllegalStateException}.
+ * {@link IllegalStateException}. A node that is never closed is closed the same way once it is
+ * unreachable (a cleaner, see {@link NativeCleaner}): a safety net for a host's bug, not a
+ * substitute for {@code close()}, since it runs whenever the garbage collector gets to it and not
+ * at all while a running bootstrap, or a callback the node holds, still references the node.
  */
 public final class BlobTransferNode implements AutoCloseable {
     static {
@@ -65,19 +68,96 @@ public final class BlobTransferNode implements AutoCloseable {
         return pool;
     }
 
-    // Handle lifetime: every native call holds the read lock (taken with tryLock, so no call ever
-    // waits); close() marks the node closing, takes the write lock (waiting only for calls already
-    // inside native code, which are all short), zeroes the handle, releases, then frees the
-    // native node. No native call can therefore use a freed node, and a callback that calls the
-    // node while it closes gets IllegalStateException instead of a deadlock.
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private final AtomicBoolean closing = new AtomicBoolean();
-    private long handle; // guarded by lock
+    /**
+     * The native node's handle and everything that guards it, apart from the Java object so the
+     * cleaner can free it without referencing the node.
+     *
+     * <p>Lifetime: every native call holds the read lock (taken with tryLock, so no call ever
+     * waits); {@link #close()} marks the handle closing, takes the write lock (waiting only for
+     * calls already inside native code, which are all short), zeroes the handle, releases, then
+     * frees the native node. No native call can therefore use a freed node, and a callback that
+     * calls the node while it closes gets IllegalStateException instead of a deadlock. The same
+     * lock makes the cleaner safe without Java 9's reachabilityFence: the JIT may treat a node as
+     * unreachable while one of its methods is still inside native code, but the cleaner's close
+     * then waits for that call's read lock (at worst a call that starts on a node nothing else
+     * references sees IllegalStateException).
+     */
+    private static final class Handle {
+        private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+        private final AtomicBoolean closing = new AtomicBoolean();
+        private long value; // guarded by lock
+
+        Handle(long value) {
+            this.value = value;
+        }
+
+        long enter() {
+            if (closing.get() || !lock.readLock().tryLock()) {
+                throw closed();
+            }
+            if (value == 0) {
+                lock.readLock().unlock();
+                throw closed();
+            }
+            return value;
+        }
+
+        void exit() {
+            lock.readLock().unlock();
+        }
+
+        boolean cancelQuietly(long opId) {
+            if (opId <= 0 || closing.get() || !lock.readLock().tryLock()) {
+                return false;
+            }
+            try {
+                return value != 0 && nativeCancel(value, opId);
+            } finally {
+                lock.readLock().unlock();
+            }
+        }
+
+        /** The one release of the native node, for close() and the cleaner alike; idempotent. */
+        void close() {
+            if (!closing.compareAndSet(false, true)) {
+                return;
+            }
+            if (lock.getReadHoldCount() > 0) {
+                // This thread is inside a native call of this node (a log record forwarded to the
+                // host): waiting for the write lock here would wait for ourselves.
+                Thread t = new Thread(this::release, "vbt-close");
+                t.setDaemon(true);
+                t.start();
+                return;
+            }
+            release();
+        }
+
+        private void release() {
+            long h;
+            lock.writeLock().lock();
+            try {
+                h = value;
+                value = 0;
+            } finally {
+                lock.writeLock().unlock();
+            }
+            if (h != 0) {
+                nativeClose(h);
+            }
+        }
+    }
+
+    private final Handle handle;
     private final Executor completionExecutor;
+    // Safety net for a node that is never closed: frees the native node (server, threads, memory)
+    // once the node is unreachable. Its action is handle::close, which holds no reference to the node.
+    private final NativeCleaner.Cleanable cleanable;
 
     private BlobTransferNode(long handle, Executor completionExecutor) {
-        this.handle = handle;
+        this.handle = new Handle(handle);
         this.completionExecutor = completionExecutor;
+        this.cleanable = NativeCleaner.register(this, this.handle::close);
     }
 
     /** A node configured by {@code config} (see the class docs). */
@@ -178,7 +258,12 @@ public final class BlobTransferNode implements AutoCloseable {
             long handle = nativeOpen(keys, values,
                     source == null ? null : new SnapshotSourceAdapter(source),
                     discovery == null ? null : new PeerDiscoveryAdapter(discovery));
-            return new BlobTransferNode(handle, executor != null ? executor : DefaultExecutorHolder.INSTANCE);
+            try {
+                return new BlobTransferNode(handle, executor != null ? executor : DefaultExecutorHolder.INSTANCE);
+            } catch (Throwable t) { // e.g. no thread for the cleaner: do not leak the native node
+                nativeClose(handle);
+                throw t;
+            }
         }
     }
 
@@ -187,11 +272,11 @@ public final class BlobTransferNode implements AutoCloseable {
      * and returns the port it is bound to.
      */
     public int startServer() {
-        long h = enter();
+        long h = handle.enter();
         try {
             return nativeStartServer(h);
         } finally {
-            exit();
+            handle.exit();
         }
     }
 
@@ -217,11 +302,11 @@ public final class BlobTransferNode implements AutoCloseable {
             Objects.requireNonNull(p, "peers must not contain null");
         }
         BootstrapFuture future = new BootstrapFuture(this, completionExecutor);
-        long h = enter();
+        long h = handle.enter();
         try {
             future.started(nativeBootstrap(h, store, version, partition, tableFormat, peerArray, future));
         } finally {
-            exit();
+            handle.exit();
         }
         return future;
     }
@@ -236,28 +321,21 @@ public final class BlobTransferNode implements AutoCloseable {
      * {@link BlobTransferException.Code#CANCELLED}); false if it is not running.
      */
     public boolean cancel(long opId) {
-        long h = enter();
+        long h = handle.enter();
         try {
             return nativeCancel(h, opId);
         } finally {
-            exit();
+            handle.exit();
         }
     }
 
     /** Like {@link #cancel(long)}, but false instead of an exception when the node is closed. */
     boolean cancelQuietly(long opId) {
-        if (opId <= 0 || closing.get() || !lock.readLock().tryLock()) {
-            return false;
-        }
-        try {
-            return handle != 0 && nativeCancel(handle, opId);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return handle.cancelQuietly(opId);
     }
 
     public boolean isClosed() {
-        return closing.get();
+        return handle.closing.get();
     }
 
     /**
@@ -267,32 +345,7 @@ public final class BlobTransferNode implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!closing.compareAndSet(false, true)) {
-            return;
-        }
-        if (lock.getReadHoldCount() > 0) {
-            // This thread is inside a native call of this node (a log record forwarded to the
-            // host): waiting for the write lock here would wait for ourselves.
-            Thread t = new Thread(this::release, "vbt-close");
-            t.setDaemon(true);
-            t.start();
-            return;
-        }
-        release();
-    }
-
-    private void release() {
-        long h;
-        lock.writeLock().lock();
-        try {
-            h = handle;
-            handle = 0;
-        } finally {
-            lock.writeLock().unlock();
-        }
-        if (h != 0) {
-            nativeClose(h);
-        }
+        cleanable.clean(); // runs handle.close() unless it already ran (here or in the cleaner)
     }
 
     /**
@@ -320,28 +373,13 @@ public final class BlobTransferNode implements AutoCloseable {
         return NativeLibrary.loadedFrom();
     }
 
-    private long enter() {
-        if (closing.get() || !lock.readLock().tryLock()) {
-            throw closed();
-        }
-        if (handle == 0) {
-            lock.readLock().unlock();
-            throw closed();
-        }
-        return handle;
-    }
-
-    private void exit() {
-        lock.readLock().unlock();
-    }
-
     private static IllegalStateException closed() {
         return new IllegalStateException("the BlobTransferNode is closed");
     }
 
     @Override
     public String toString() {
-        return "BlobTransferNode[" + (closing.get() ? "closed" : "open") + "]";
+        return "BlobTransferNode[" + (isClosed() ? "closed" : "open") + "]";
     }
 
     private static native long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source,

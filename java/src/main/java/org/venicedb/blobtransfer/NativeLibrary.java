@@ -334,4 +334,7 @@ final class NativeLibrary {
 
     /** Panics inside the native library (for the test of the panic guard). */
     static native void nativePanicForTest();
+
+    /** Nodes opened through JNI and not yet freed (built with the failpoints feature only; for the cleaner's test). */
+    static native int nativeLiveNodesForTest();
 }

@@ -5,6 +5,7 @@
 //! user holds a [`SnapshotLease`]; dropping it (on every path) releases the use.
 
 mod checksum;
+mod lanes;
 mod source;
 
 pub use checksum::checksum_file;

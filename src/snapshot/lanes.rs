@@ -387,6 +387,13 @@ mod tests {
         let multi = in_memory(&e, &messages, &[PIECE]);
         eprintln!("in memory, multi-buffer md5-many, {count} lanes: {:.2} GB/s", total / t.elapsed().as_secs_f64() / 1e9);
         assert_eq!(single, multi);
+        // How fast one message goes when it shares the engine with n - 1 others.
+        for n in [1usize, 2, 4, 8, 16] {
+            let t = std::time::Instant::now();
+            in_memory(&e, &messages[..n], &[PIECE]);
+            let rate = (n * len) as f64 / t.elapsed().as_secs_f64() / 1e9;
+            eprintln!("in memory, multi-buffer, {n:2} messages: {rate:.2} GB/s, {:.2} GB/s each", rate / n as f64);
+        }
         let dir = tempfile::tempdir().unwrap();
         let paths: Vec<_> = messages
             .iter()

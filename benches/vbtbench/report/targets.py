@@ -78,6 +78,30 @@ def ttfb_flat(scs, sizes):
     return _target(name, hi <= 2 * lo + 5, shown)
 
 
+def cold_vs_warm(scs, sizes, modes):
+    """The first request to a fresh sender (checkpoint + checksums) against the warm median of
+    the same mode; met when every mode's cold time is within 1.2x its warm time."""
+    def check(z):
+        vals, ok = [], True
+        for t, c in modes:
+            cold = find(scs, "partition", z, f"vbt-{t}-{c}-cold")
+            warm = find(scs, "partition", z, f"vbt-{t}-{c}-warm")
+            if not cold or not warm:
+                continue
+            r = cold["seconds"] / warm["seconds"]
+            ok = ok and r <= 1.2
+            ttfb = ""
+            if cold["ttfb_ms"] is not None and warm["ttfb_ms"] is not None:
+                ttfb = f", first byte {_ms(cold['ttfb_ms'])} cold / {_ms(warm['ttfb_ms'])} warm"
+            vals.append(f"{t} {c} {r:.2f}x ({cold['seconds']:.2f}s / {warm['seconds']:.2f}s{ttfb})")
+        if not vals:
+            return None
+        return ok, f"{z} MiB: " + ", ".join(vals)
+
+    ok, vals = _per_size(sizes, check)
+    return _target("cold first request <= 1.2 x warm time (every mode)", ok, "; ".join(vals) or "not measured")
+
+
 def small_file_overhead(overheads):
     """Every warm vbt mode under 0.5 ms per file; nginx+curl+fsync shown for scale."""
     vs = {k: v["ms_per_file"] for k, v in overheads.items() if k.startswith("vbt-") and k.endswith("-warm")}
@@ -113,6 +137,7 @@ def targets(sess, overheads):
         fast_vs_nginx(scs, sizes, "tls", "fast TLS warm >= nginx+curl TLS (no verify)"),
         peak_rss(scs, sizes),
         ttfb_flat(scs, sizes),
+        cold_vs_warm(scs, sizes, sess.modes),
         small_file_overhead(overheads),
         bootstrap_vs_reingest(scs, sizes),
     ]

@@ -1,0 +1,162 @@
+//! MD5s of files the node has already hashed, by file identity. A re-created checkpoint
+//! hard-links the SSTs the previous one had (RocksDB never rewrites an SST), so most of a new
+//! snapshot's files are the same inodes with the same contents: their MD5 is known.
+//!
+//! Identity is (device, inode) and a hit also needs the same size and mtime (to the nanosecond).
+//! Not ctime: making a hard link changes it, and hard links are exactly what this is for.
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
+
+/// Entries kept: a few hundred partitions' worth of SSTs, ~100 bytes each.
+pub const CAPACITY: usize = 4096;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+struct Inode {
+    dev: u64,
+    ino: u64,
+}
+
+/// What must be unchanged for a cached digest to still be the file's.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Version {
+    size: u64,
+    mtime: (i64, i64),
+}
+
+/// A file's identity and version, read from its metadata.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FileKey {
+    inode: Inode,
+    version: Version,
+}
+
+impl FileKey {
+    pub fn of(meta: &std::fs::Metadata) -> FileKey {
+        FileKey {
+            inode: Inode { dev: meta.dev(), ino: meta.ino() },
+            version: Version { size: meta.size(), mtime: (meta.mtime(), meta.mtime_nsec()) },
+        }
+    }
+}
+
+struct Entry {
+    version: Version,
+    md5: [u8; 16],
+    used: u64,
+}
+
+/// A bounded map from file to MD5, least recently used out first.
+pub struct DigestCache {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<Inode, Entry>,
+    /// `used` → inode, oldest first.
+    order: BTreeMap<u64, Inode>,
+    clock: u64,
+}
+
+impl DigestCache {
+    pub fn new(capacity: usize) -> DigestCache {
+        DigestCache { capacity: capacity.max(1), inner: Mutex::new(Inner::default()) }
+    }
+
+    /// The MD5 recorded for this file, if it is the same version. An entry for the same inode
+    /// with another size or mtime is dropped: the inode was rewritten or reused.
+    pub fn get(&self, key: &FileKey) -> Option<[u8; 16]> {
+        let mut g = self.inner.lock().unwrap();
+        let inner = &mut *g;
+        let e = inner.entries.get_mut(&key.inode)?;
+        if e.version != key.version {
+            inner.order.remove(&e.used);
+            inner.entries.remove(&key.inode);
+            return None;
+        }
+        inner.clock += 1;
+        inner.order.remove(&e.used);
+        e.used = inner.clock;
+        inner.order.insert(e.used, key.inode);
+        Some(e.md5)
+    }
+
+    pub fn put(&self, key: &FileKey, md5: [u8; 16]) {
+        let mut g = self.inner.lock().unwrap();
+        let inner = &mut *g;
+        inner.clock += 1;
+        let used = inner.clock;
+        if let Some(old) = inner.entries.insert(key.inode, Entry { version: key.version, md5, used }) {
+            inner.order.remove(&old.used);
+        }
+        inner.order.insert(used, key.inode);
+        while inner.entries.len() > self.capacity {
+            let Some((_, oldest)) = inner.order.pop_first() else { break };
+            inner.entries.remove(&oldest);
+        }
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap().entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(ino: u64, size: u64, mtime: i64) -> FileKey {
+        FileKey { inode: Inode { dev: 1, ino }, version: Version { size, mtime: (mtime, 0) } }
+    }
+
+    #[test]
+    fn same_version_hits_other_version_misses_and_is_dropped() {
+        let c = DigestCache::new(8);
+        c.put(&key(1, 10, 100), [1; 16]);
+        assert_eq!(c.get(&key(1, 10, 100)), Some([1; 16]));
+        assert_eq!(c.get(&key(2, 10, 100)), None);
+        assert_eq!(c.get(&key(1, 11, 100)), None, "another size");
+        assert_eq!(c.get(&key(1, 10, 100)), None, "the stale entry was dropped");
+        c.put(&key(1, 10, 100), [1; 16]);
+        assert_eq!(c.get(&key(1, 10, 101)), None, "another mtime");
+        assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn least_recently_used_goes_first() {
+        let c = DigestCache::new(3);
+        for i in 1..=3 {
+            c.put(&key(i, 1, 1), [i as u8; 16]);
+        }
+        assert!(c.get(&key(1, 1, 1)).is_some()); // 2 is now the oldest
+        c.put(&key(4, 1, 1), [4; 16]);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.get(&key(2, 1, 1)), None);
+        for i in [1, 3, 4] {
+            assert_eq!(c.get(&key(i, 1, 1)), Some([i as u8; 16]));
+        }
+        // Replacing an entry does not leave its old place in the order behind.
+        c.put(&key(3, 2, 2), [9; 16]);
+        c.put(&key(5, 1, 1), [5; 16]);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.get(&key(3, 2, 2)), Some([9; 16]));
+    }
+
+    #[test]
+    fn a_hard_link_is_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.sst");
+        std::fs::write(&a, b"table").unwrap();
+        let before = FileKey::of(&std::fs::metadata(&a).unwrap());
+        let b = dir.path().join("b.sst");
+        std::fs::hard_link(&a, &b).unwrap();
+        assert_eq!(FileKey::of(&std::fs::metadata(&b).unwrap()), before, "link changes ctime, not the key");
+        let c = dir.path().join("c.sst");
+        std::fs::copy(&a, &c).unwrap();
+        assert_ne!(FileKey::of(&std::fs::metadata(&c).unwrap()), before);
+    }
+}

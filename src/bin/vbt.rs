@@ -62,17 +62,11 @@ enum Cmd {
     /// (within blob.transfer.max.concurrent.blob.receive.replicas): one JSON line each, then a
     /// summary line; exit 0 only if every one succeeded.
     Fetch {
-        #[arg(long)]
-        base_dir: PathBuf,
-        #[arg(long)]
-        store: String,
-        #[arg(long)]
-        version: i32,
+        #[command(flatten)]
+        at: StoreArgs,
         /// A partition, or a range `A-B`; repeat for more.
         #[arg(long = "partition", required = true)]
         partitions: Vec<String>,
-        #[arg(long, default_value = "BLOCK_BASED_TABLE")]
-        table_format: TableFormat,
         /// A peer as `HOST[:PORT]`; repeat for more. Tried one at a time, shuffled.
         #[arg(long = "peer", required = true)]
         peers: Vec<String>,
@@ -122,23 +116,31 @@ enum Cmd {
     },
 }
 
+/// A store version under a base directory, and its table format.
 #[derive(Args)]
-struct PartArgs {
+struct StoreArgs {
     #[arg(long)]
     base_dir: PathBuf,
     #[arg(long)]
     store: String,
     #[arg(long)]
     version: i32,
-    #[arg(long)]
-    partition: i32,
     #[arg(long, default_value = "BLOCK_BASED_TABLE")]
     table_format: TableFormat,
 }
 
+/// One partition of a store version.
+#[derive(Args)]
+struct PartArgs {
+    #[command(flatten)]
+    at: StoreArgs,
+    #[arg(long)]
+    partition: i32,
+}
+
 impl PartArgs {
     fn id(&self) -> Result<PartitionId> {
-        PartitionId::new(&self.store, self.version, self.partition)
+        PartitionId::new(&self.at.store, self.at.version, self.partition)
     }
 }
 
@@ -185,7 +187,7 @@ fn main() -> ExitCode {
 fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Gen { part, size_mib } => {
-            let (count, secs) = gen(&part.base_dir, &part.id()?, part.table_format, size_mib)?;
+            let (count, secs) = gen(&part.at.base_dir, &part.id()?, part.at.table_format, size_mib)?;
             println!(
                 "{}",
                 serde_json::json!({"partition": part.id()?.replica(), "records": count, "seconds": round3(secs)})
@@ -193,8 +195,8 @@ fn run(cmd: Cmd) -> Result<()> {
             Ok(())
         }
         Cmd::Verify { part } => {
-            let dir = Layout::new(&part.base_dir).partition_dir(&part.id()?);
-            let n = records::verify(&dir, part.table_format)?;
+            let dir = Layout::new(&part.at.base_dir).partition_dir(&part.id()?);
+            let n = records::verify(&dir, part.at.table_format)?;
             println!("{}", serde_json::json!({"partition": part.id()?.replica(), "records": n, "ok": true}));
             Ok(())
         }
@@ -259,7 +261,7 @@ fn run(cmd: Cmd) -> Result<()> {
             eprintln!("vbt serve: stopped");
             Ok(())
         }
-        Cmd::Fetch { base_dir, store, version, partitions, table_format, peers, conf } => {
+        Cmd::Fetch { at: StoreArgs { base_dir, store, version, table_format }, partitions, peers, conf } => {
             let mut pairs = conf.pairs()?;
             pairs.push(("vbt.base.dir".into(), base_dir.display().to_string()));
             let node = Node::new(Config::from_pairs(pairs)?)?;
@@ -294,7 +296,7 @@ fn run(cmd: Cmd) -> Result<()> {
             let id = part.id()?;
             std::fs::create_dir_all(Layout::new(&into).version_dir(&id)).map_err(|e| Error::io(format!("create {}", into.display()), e))?;
             let started = Instant::now();
-            let n = records::reingest(&Layout::new(&part.base_dir).partition_dir(&id), &Layout::new(&into).partition_dir(&id), part.table_format)?;
+            let n = records::reingest(&Layout::new(&part.at.base_dir).partition_dir(&id), &Layout::new(&into).partition_dir(&id), part.at.table_format)?;
             println!("{}", serde_json::json!({"partition": id.replica(), "records": n, "seconds": round3(started.elapsed().as_secs_f64())}));
             Ok(())
         }

@@ -152,7 +152,7 @@ impl Receiver {
 
     /// Claims the partition for one bootstrap; a second one while it runs is refused, whether
     /// it comes from this node or from another process using the same base directory.
-    pub fn claim(&self, id: &PartitionId) -> Result<InFlight> {
+    fn claim(&self, id: &PartitionId) -> Result<InFlight> {
         if !self.in_flight.lock().unwrap().insert(id.clone()) {
             return Err(Error::new(
                 ErrorKind::AlreadyInProgress,
@@ -178,7 +178,7 @@ impl Receiver {
         Ok(())
     }
 
-    pub fn parse_peers(&self, peers: &[String]) -> Result<Vec<Peer>> {
+    fn parse_peers(&self, peers: &[String]) -> Result<Vec<Peer>> {
         let default_port = self.cfg.client_port.or(self.cfg.server_port);
         peers.iter().map(|p| Peer::parse(p, default_port)).collect()
     }

@@ -63,17 +63,10 @@ impl ServerHandle {
     /// rest, so their receivers fail fast and move on. Returns how many were ended unfinished.
     pub fn stop_gracefully(&self, grace: Duration) -> usize {
         let _ = self.drain.send(true);
-        let deadline = Instant::now() + grace;
-        while self.admission.active() > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let cut = self.admission.active();
+        let cut = self.admission.wait_idle(grace);
         let _ = self.abort.send(true);
         // Ended transfers drop their admission and snapshot uses as their tasks unwind.
-        let settle = Instant::now() + Duration::from_secs(2);
-        while self.admission.active() > 0 && Instant::now() < settle {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.admission.wait_idle(Duration::from_secs(2));
         cut
     }
 }

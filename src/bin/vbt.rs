@@ -395,7 +395,7 @@ fn gen(base: &Path, id: &PartitionId, format: TableFormat, size_mib: u64) -> Res
     let cb = meter.callback();
     records::generate(&dir, format, count, |done| {
         if let Some(cb) = &cb {
-            cb(&Progress { peer: String::new(), file: String::new(), files_done: 0, bytes_done: done * (records::VALUE_SIZE as u64 + 16) });
+            cb(&Progress { peer: String::new(), file: String::new(), files_done: 0, bytes_done: done * (records::VALUE_SIZE as u64 + 16), files_total: None, bytes_total: None });
         }
     })?;
     meter.finish();

@@ -197,7 +197,7 @@ async fn stream_loop<R: AsyncRead + Unpin>(
                 };
                 let finished = receive_file(rx, sink, (handle, temp.join(&name)), len, checksum.algorithm, read_limit, |done| {
                     if let Some(p) = progress {
-                        p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done });
+                        p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done, files_total: None, bytes_total: None });
                     }
                 })
                 .await

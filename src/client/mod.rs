@@ -37,9 +37,14 @@ use peers::{ConnectivityCache, Peer};
 #[derive(Clone, Debug)]
 pub struct Progress {
     pub peer: String,
+    /// The file being received (empty before the first one).
     pub file: String,
     pub files_done: usize,
     pub bytes_done: u64,
+    /// The snapshot's file count and bytes, when the sender announced them (vbt senders do when
+    /// asked; Java senders never do): percent and ETA need them.
+    pub files_total: Option<usize>,
+    pub bytes_total: Option<u64>,
 }
 
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -84,7 +89,11 @@ pub struct BootstrapOutcome {
     pub id: PartitionId,
     pub peer: String,
     pub files: usize,
+    /// Bytes that crossed the network in the attempt that succeeded.
     pub bytes: u64,
+    /// Bytes of files kept from an earlier, interrupted attempt on the same sender snapshot and
+    /// not sent again (resume between vbt nodes); 0 otherwise.
+    pub resumed_bytes: u64,
     /// From the attempt's start (connect) to the installed partition.
     pub elapsed: Duration,
     /// From sending the request to the first FILE head (the sender's snapshot and checksum wait).
@@ -298,6 +307,7 @@ impl Receiver {
                     peer: peer.to_string(),
                     files: received.files,
                     bytes: received.bytes,
+                    resumed_bytes: 0,
                     elapsed,
                     first_byte: received.first_byte,
                     checksum: received.checksum.name(),

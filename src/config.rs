@@ -142,6 +142,15 @@ pub struct Config {
     /// with it; Java senders ignore the request header and send MD5, so it is safe in a mixed
     /// cluster. `false` makes the request byte for byte Venice's.
     pub fast_checksum: bool,
+    /// `vbt.extensions.enabled` (true): ask vbt senders for the extensions of design.md §7
+    /// (snapshot totals and identity, the knobs below, and the fast checksum). `false` makes the
+    /// request byte for byte Venice's Java receiver's, whatever the other keys say.
+    pub extensions: bool,
+    /// `vbt.receive.streams` (2, 1–8): connections one partition may use to a vbt sender.
+    pub receive_streams: usize,
+    /// `vbt.receive.resume` (true): keep files verified before an interruption and continue
+    /// from them on the same sender's snapshot.
+    pub receive_resume: bool,
     /// `vbt.partition.state.schema.version` (24): the PARTITION_STATE version this host writes.
     pub partition_state_schema_version: u8,
     /// `vbt.store.version.state.schema.version` (7): the STORE_VERSION_STATE version.
@@ -208,6 +217,9 @@ impl Default for Config {
             max_concurrent_receives: 20,
             verify_rocksdb: true,
             fast_checksum: true,
+            extensions: true,
+            receive_streams: 2,
+            receive_resume: true,
             partition_state_schema_version: DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
             store_version_state_schema_version: DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
             worker_threads: cores.clamp(1, 4),
@@ -306,6 +318,11 @@ impl Config {
             }
             "vbt.receive.verify.rocksdb" => self.verify_rocksdb = boolean(key, v)?,
             "vbt.checksum.fast" => self.fast_checksum = boolean(key, v)?,
+            "vbt.extensions.enabled" => self.extensions = boolean(key, v)?,
+            "vbt.receive.streams" => {
+                self.receive_streams = ranged(key, v, 1, crate::protocol::ext::MAX_STREAMS as i64)? as usize
+            }
+            "vbt.receive.resume" => self.receive_resume = boolean(key, v)?,
             "vbt.partition.state.schema.version" => self.partition_state_schema_version = schema(key, v)?,
             "vbt.store.version.state.schema.version" => {
                 self.store_version_state_schema_version = schema(key, v)?
@@ -398,6 +415,7 @@ impl Config {
             ("blob.transfer.max.concurrent.blob.receive.replicas", self.max_concurrent_receives, 1, MAX_CONCURRENCY),
             ("vbt.server.max.connections", self.max_connections.unwrap_or(1), 1, MAX_CONCURRENCY),
             ("vbt.runtime.worker.threads", self.worker_threads, 1, MAX_WORKER_THREADS),
+            ("vbt.receive.streams", self.receive_streams, 1, crate::protocol::ext::MAX_STREAMS),
             ("blob.transfer.max.chunk.size.bytes", self.max_chunk_size, 1, MAX_SIZE as usize),
             ("server.blob.transfer.adaptive.throttler.update.percentage", self.adaptive_step_percent as usize, 1, step),
             ("server.adaptive.throttler.signal.idle.threshold", self.adaptive_idle_threshold as usize, 1, usize::MAX),
@@ -688,6 +706,7 @@ mod tests {
             ("vbt.partition.state.schema.version", Strict(0, 127), |c| Some(c.partition_state_schema_version as i128)),
             ("vbt.store.version.state.schema.version", Strict(0, 127), |c| Some(c.store_version_state_schema_version as i128)),
             ("vbt.runtime.worker.threads", Strict(1, 256), |c| Some(c.worker_threads as i128)),
+            ("vbt.receive.streams", Strict(1, 8), |c| Some(c.receive_streams as i128)),
             ("blob.transfer.service.write.limit.bytes.per.sec", Rate, |c| Some(c.write_limit as i128)),
             ("blob.transfer.client.read.limit.bytes.per.sec", Rate, |c| Some(c.read_limit as i128)),
             ("server.blob.transfer.adaptive.throttler.update.percentage", Limit(1, 180), |c| Some(c.adaptive_step_percent as i128)),

@@ -173,6 +173,12 @@ impl Error {
     pub fn io(what: impl fmt::Display, err: std::io::Error) -> Self {
         Self::new(ErrorKind::Io, format!("{what}: {err}"))
     }
+
+    /// A write failed because the disk is full (ENOSPC, EDQUOT): keeping files for a resume
+    /// would only hold the space the host needs back.
+    pub(crate) fn is_disk_full(&self) -> bool {
+        self.kind == ErrorKind::Io && (self.message.contains("(os error 28)") || self.message.contains("(os error 122)"))
+    }
 }
 
 impl fmt::Display for Error {

@@ -120,7 +120,7 @@ impl Driver {
 
 fn check_head(head: &ResponseHead, raw: &[u8]) {
     match head {
-        ResponseHead::File { name, len, checksum } => {
+        ResponseHead::File { name, len, checksum, .. } => {
             check_file_name(name).unwrap_or_else(|e| panic!("decoder passed an unsafe name: {e}"));
             assert_eq!(checksum.hex.len(), 32);
             assert!(checksum.hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{:?}", checksum.hex);

@@ -1,11 +1,25 @@
-//! One attempt on one peer: connect, send the request exactly as Venice's Java receiver does,
-//! decode the stream, write each file into the temp directory while hashing and counting, check
-//! size and MD5 at each file's end, require METADATA before COMPLETE. Nothing is installed here.
+//! One attempt on one peer: connect, send the request as Venice's Java receiver does (plus the
+//! `X-Vbt-*` asks, which Java senders ignore), decode the stream, write each file into the temp
+//! directory while hashing and counting, check each file's size and checksum, require METADATA
+//! before COMPLETE. Nothing is installed here.
+//!
+//! ```text
+//! connection 1: GET (+asks) ──► FILE(x-vbt-transfer: T) FILE … METADATA COMPLETE
+//! connection 2…n (only if the sender offered T):  GET + X-Vbt-Join: T ──► FILE … COMPLETE
+//! every connection: socket → buffer pool → hasher thread + writer thread (client::sink)
+//! end: all connections done, every checksum matched, file count and bytes = the announced totals
+//! ```
+//! Any connection failing after its first file ends all of them (the attempt fails and the files
+//! verified so far stay for resume, client::resume).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::{oneshot, watch};
 use tokio::time::timeout;
 
 use super::peers::{ConnectivityCache, Peer};
@@ -17,7 +31,10 @@ use crate::protocol::decoder::ResponseHead;
 use crate::protocol::metadata::PartitionMetadata;
 use super::sink::{Finished, Sink, BUFFER_SIZE};
 use crate::protocol::checksum::{Algorithm, Announced};
+use super::resume::{Journal, Kept, KeptFile};
+use crate::protocol::ext::{Asks, FileInfo, Resume};
 use crate::protocol::request::encode_request_with;
+use crate::runtime::until_true;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
@@ -29,8 +46,12 @@ const MAX_REFUSAL_BODY: u64 = 64 * 1024;
 
 /// What an attempt left in the temp directory.
 pub(crate) struct Received {
+    /// Files in the partition (received now or kept from an earlier attempt).
     pub files: usize,
+    /// Bytes that crossed the network in this attempt.
     pub bytes: u64,
+    /// Bytes of kept files this attempt did not fetch again.
+    pub resumed_bytes: u64,
     pub metadata: PartitionMetadata,
     /// From sending the request to the first byte of the first file.
     pub first_byte: std::time::Duration,
@@ -57,12 +78,113 @@ pub(crate) struct Attempt<'a> {
     pub progress: Option<&'a ProgressFn>,
     /// Peers that refuse connections are remembered here (Venice's unconnectable-host cache).
     pub cache: &'a ConnectivityCache,
+    /// Files kept in `temp` from an earlier attempt on this peer (resume).
+    pub kept: Option<&'a Kept>,
+}
+
+/// A connection to the peer, plaintext or TLS.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// What the connections of one attempt share (they run in one task, so locks are brief).
+struct Run<'a> {
+    a: &'a Attempt<'a>,
+    sent: Instant,
+    dir: tokio::sync::OnceCell<Arc<std::fs::File>>,
+    state: Mutex<State>,
+    /// Files whose checksum is still being computed; awaited before the attempt ends.
+    verifying: Mutex<Vec<(String, tokio::task::JoinHandle<Result<()>>)>>,
+    verify_error: Mutex<Option<Error>>,
+    /// Set when one connection fails: the others stop too.
+    abort: watch::Sender<bool>,
+    /// Where verified files are recorded for resume (a vbt sender named its snapshot).
+    journal: Mutex<Option<Arc<Mutex<Journal>>>>,
+}
+
+#[derive(Default)]
+struct State {
+    names: HashSet<String>,
+    files: usize,
+    bytes: u64,
+    resumed_bytes: u64,
+    totals: Option<(usize, u64)>,
+    snapshot: Option<String>,
+    first_byte: Option<Duration>,
+    algorithm: Option<Algorithm>,
+    metadata: Option<PartitionMetadata>,
 }
 
 impl Attempt<'_> {
-    /// Connects (and shakes hands, with TLS), then runs the exchange. Dropping the stream at the
-    /// end closes the connection, which is what frees a Java sender's slot.
+    /// Connects (and shakes hands, with TLS), then runs the exchange. Dropping the streams at the
+    /// end closes the connections, which is what frees a Java sender's slot.
     pub async fn fetch(&self) -> Result<Received> {
+        let main = self.connect().await?;
+        let (abort, _) = watch::channel(false);
+        let run = Run {
+            a: self,
+            sent: Instant::now(),
+            dir: Default::default(),
+            state: Default::default(),
+            verifying: Default::default(),
+            verify_error: Default::default(),
+            abort,
+            journal: Default::default(),
+        };
+        let (token_tx, token_rx) = oneshot::channel();
+        let asks = self.asks(None);
+        let (main, extra) = tokio::join!(run.stream(main, asks, Some(token_tx)), self.join_streams(&run, token_rx));
+        // Every checksum is in before the attempt ends (and before anything is cleaned up).
+        let verified = run.verified().await;
+        // The root cause first: a bad checksum explains what broke after it (a wrong length
+        // shows up as a garbled next head), and a connection stopped because another failed
+        // is not the cause.
+        let errors = [main, extra, verified].into_iter().filter_map(Result::err);
+        if let Some(e) = errors.min_by_key(|e| match e.kind() {
+            ErrorKind::Checksum => 0,
+            ErrorKind::Cancelled => 2,
+            _ => 1,
+        }) {
+            return Err(e);
+        }
+        run.finish()
+    }
+
+    fn asks(&self, join: Option<String>) -> Asks {
+        let cfg = self.cfg;
+        if !cfg.extensions {
+            return Asks::default();
+        }
+        Asks {
+            fast_checksum: cfg.fast_checksum,
+            snapshot_info: true,
+            streams: if join.is_none() { cfg.receive_streams } else { 1 },
+            resume: match (&join, self.kept) {
+                (None, Some(k)) => Some(Resume { snapshot: k.header.snapshot.clone(), held: k.indices() }),
+                _ => None,
+            },
+            join,
+        }
+    }
+
+    /// The further connections of a transfer the sender offered to share (`x-vbt-transfer`).
+    /// One that cannot join (the transfer ended, the sender refused) is no loss: the others
+    /// take its files from the same queue.
+    async fn join_streams(&self, run: &Run<'_>, token: oneshot::Receiver<String>) -> Result<()> {
+        let Ok(token) = token.await else { return Ok(()) };
+        let extra = (1..self.cfg.receive_streams).map(|_| async {
+            let io = match self.connect().await {
+                Ok(io) => io,
+                Err(e) => {
+                    log::debug!("extra stream to {}: {e}", self.peer);
+                    return Ok(());
+                }
+            };
+            run.stream(io, self.asks(Some(token.clone())), None).await
+        });
+        futures_join_all(extra).await.into_iter().collect()
+    }
+
+    async fn connect(&self) -> Result<Box<dyn Io>> {
         let peer = self.peer;
         let stream = match timeout(self.cfg.connect_timeout, TcpStream::connect((peer.host.as_str(), peer.port))).await {
             Ok(Ok(s)) => s,
@@ -78,36 +200,320 @@ impl Attempt<'_> {
         let _ = stream.set_nodelay(true);
         let Some(tls) = &self.transport.tls else {
             warn_plaintext(&stream);
-            return self.exchange(stream).await;
+            return Ok(Box::new(stream));
         };
         let connector = tokio_rustls::TlsConnector::from(tls.client.clone());
         match timeout(HANDSHAKE_TIMEOUT, connector.connect(Tls::server_name(&peer.host)?, stream)).await {
-            Ok(Ok(s)) => self.exchange(s).await,
+            Ok(Ok(s)) => Ok(Box::new(s)),
             Ok(Err(e)) => Err(Error::io(format!("TLS handshake with {peer} failed"), e)),
             Err(_) => Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {peer} did not finish in time"))),
         }
     }
+}
 
-    async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) -> Result<Received> {
-        let (rd, mut wr) = tokio::io::split(stream);
-        let cfg = self.cfg;
+/// Runs the futures to their ends, concurrently in this task.
+async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = fs.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in set.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future finished")).collect()
+}
+
+impl Run<'_> {
+    /// One connection: send the request, receive its part of the stream, stop its writer.
+    /// `token`: this is the first connection; the sender's offer to share goes there.
+    async fn stream(&self, io: Box<dyn Io>, asks: Asks, token: Option<oneshot::Sender<String>>) -> Result<()> {
+        let cfg = self.a.cfg;
+        let joined = asks.join.is_some();
+        let (rd, mut wr) = tokio::io::split(io);
         let request = encode_request_with(
-            self.id,
-            self.format,
+            self.a.id,
+            self.a.format,
             cfg.partition_state_schema_version,
             cfg.store_version_state_schema_version,
-            cfg.fast_checksum,
+            &asks,
         );
-        wr.write_all(&request).await.map_err(|e| Error::io("sending request", e))?;
-        wr.flush().await.map_err(|e| Error::io("sending request", e))?;
+        let sent = async {
+            wr.write_all(&request).await?;
+            wr.flush().await
+        };
+        if let Err(e) = sent.await {
+            return self.fail(Error::io("sending request", e), joined, false);
+        }
         let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
-        let sent = std::time::Instant::now();
         let mut sink = Sink::start();
-        let result = receive_stream(&mut rx, &mut sink, self, sent).await;
+        let mut abort = self.abort.subscribe();
+        let mut got_file = false;
+        let result = tokio::select! {
+            r = self.stream_loop(&mut rx, &mut sink, token, joined, &mut got_file) => r,
+            _ = until_true(&mut abort) => Err(Error::new(ErrorKind::Cancelled, "another connection of this transfer failed")),
+        };
+        if result.is_err() {
+            // Let this connection's writer finish the files it has, so their checksums are
+            // known (a mismatch is the root cause) before it stops.
+            let _ = self.verified().await;
+        }
         sink.shutdown().await;
         let _ = wr.shutdown().await;
-        result
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e, joined, got_file),
+        }
     }
+
+    /// A joined connection that failed before its first file cost nothing; anything else ends
+    /// the attempt (a file it was sent is lost with it).
+    fn fail(&self, e: Error, joined: bool, got_file: bool) -> Result<()> {
+        if joined && !got_file {
+            log::debug!("an extra stream from {} did not join: {e}", self.a.peer);
+            return Ok(());
+        }
+        let _ = self.abort.send(true);
+        Err(e)
+    }
+
+    async fn stream_loop<R: AsyncRead + Unpin>(
+        &self,
+        rx: &mut StreamReader<R>,
+        sink: &mut Sink,
+        mut token: Option<oneshot::Sender<String>>,
+        joined: bool,
+        got_file: &mut bool,
+    ) -> Result<()> {
+        let a = self.a;
+        let mut metadata_seen = false;
+        loop {
+            let head = rx
+                .next_head()
+                .await?
+                .ok_or_else(|| Error::protocol("peer closed the connection before COMPLETE"))?;
+            match head {
+                ResponseHead::Refused { status, reason, body_len } => {
+                    // Keep the peer's message when it comes with the refusal; never wait long for it.
+                    let body = match body_len {
+                        Some(n) if n <= MAX_REFUSAL_BODY => rx.body(n).await.ok(),
+                        _ => None,
+                    };
+                    let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                    return Err(Error::peer_status(status, format!("peer answered {status} {reason}: {body}")));
+                }
+                ResponseHead::File { name, len, checksum, info } => {
+                    if metadata_seen {
+                        return Err(Error::protocol(format!("peer sent file {name:?} after METADATA")));
+                    }
+                    *got_file = true;
+                    self.admit_file(&name, &checksum, &info, joined).await?;
+                    if let (Some(tx), Some(t)) = (token.take(), info.transfer.clone()) {
+                        let _ = tx.send(t);
+                    }
+                    let handle = self.dir().await?;
+                    let st = &self.state;
+                    let finished = receive_file(rx, sink, (handle, a.temp.join(&name)), len, checksum.algorithm, &a.transport.read_limit, |done| {
+                        if let Some(p) = a.progress {
+                            let s = st.lock().unwrap();
+                            p(&Progress {
+                                peer: a.peer.to_string(),
+                                file: name.clone(),
+                                files_done: s.files,
+                                bytes_done: s.resumed_bytes + s.bytes + done,
+                                files_total: s.totals.map(|t| t.0),
+                                bytes_total: s.totals.map(|t| t.1),
+                            });
+                        }
+                    })
+                    .await
+                    .map_err(|e| e.context(format!("file {name:?}")))?;
+                    crate::failpoint!("recv-after-file");
+                    {
+                        let mut s = self.state.lock().unwrap();
+                        s.files += 1;
+                        s.bytes += len;
+                    }
+                    self.verify_later(name, len, checksum, info.index, finished);
+                }
+                ResponseHead::Metadata { len } => {
+                    if metadata_seen || joined {
+                        return Err(Error::protocol("peer sent METADATA twice"));
+                    }
+                    let body = rx.body(len).await.map_err(|e| e.context("receiving METADATA"))?;
+                    self.state.lock().unwrap().metadata = Some(PartitionMetadata::from_json(&body, a.id)?);
+                    metadata_seen = true;
+                }
+                ResponseHead::Complete => {
+                    if !joined && !metadata_seen {
+                        return Err(Error::protocol("peer sent COMPLETE without a METADATA response"));
+                    }
+                    // What this connection wrote is durable before it counts.
+                    return sink.sync_all().await;
+                }
+            }
+        }
+    }
+
+    /// Checks a FILE head against the transfer so far; the first one also settles resume: kept
+    /// files of the snapshot the sender still serves count as received, any others are dropped.
+    async fn admit_file(&self, name: &str, checksum: &Announced, info: &FileInfo, joined: bool) -> Result<()> {
+        let first = {
+            let mut s = self.state.lock().unwrap();
+            if s.names.contains(name) {
+                return Err(Error::protocol(format!("peer sent file {name:?} twice")));
+            }
+            if s.snapshot.is_some() && info.snapshot.is_some() && s.snapshot != info.snapshot {
+                return Err(Error::protocol(format!("peer switched snapshots in the middle of a transfer (file {name:?})")));
+            }
+            if let Some(t) = info.files_total.zip(info.bytes_total) {
+                s.totals = Some(t);
+            }
+            s.algorithm.get_or_insert(checksum.algorithm);
+            let first = s.first_byte.is_none();
+            if first {
+                s.first_byte = Some(self.sent.elapsed());
+                s.snapshot = info.snapshot.clone();
+            }
+            s.names.insert(name.to_string());
+            first
+        };
+        if first && !joined {
+            self.settle_resume(info).await?;
+        }
+        Ok(())
+    }
+
+    async fn settle_resume(&self, info: &FileInfo) -> Result<()> {
+        let a = self.a;
+        let resume_on = a.cfg.extensions && a.cfg.receive_resume;
+        let temp = a.temp.to_path_buf();
+        match (a.kept, &info.snapshot) {
+            (Some(k), Some(id)) if *id == k.header.snapshot => {
+                {
+                    let mut s = self.state.lock().unwrap();
+                    for f in &k.files {
+                        if !s.names.insert(f.name.clone()) {
+                            return Err(Error::protocol(format!("peer sent file {:?}, which this receiver said it holds", f.name)));
+                        }
+                        s.files += 1;
+                        s.resumed_bytes += f.len;
+                    }
+                }
+                log::info!("resuming {} from {}: {} files ({} bytes) kept", a.id.replica(), a.peer, k.files.len(), k.bytes());
+                let j = blocking(move || Journal::open(&temp, None)).await?;
+                *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
+            }
+            (kept, id) => {
+                if kept.is_some() {
+                    log::info!("{} no longer serves the snapshot kept for {}: starting clean", a.peer, a.id.replica());
+                    let t = temp.clone();
+                    blocking(move || super::resume::discard(&t)).await?;
+                }
+                if let (Some(id), true) = (id, resume_on) {
+                    let header = Journal::new_header(&a.peer.to_string(), id);
+                    let d = self.dir().await?;
+                    let _ = d; // the directory exists now; the journal goes inside it
+                    let j = blocking(move || Journal::open(&temp, Some(&header))).await?;
+                    *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The temp directory, made by the first file (or the kept one, reopened).
+    async fn dir(&self) -> Result<Arc<std::fs::File>> {
+        self.dir
+            .get_or_try_init(|| async {
+                let temp = self.a.temp.to_path_buf();
+                blocking(move || make_temp_dir(&temp)).await.map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    /// Checks the file's checksum once its writer is done, off this loop; a match is recorded
+    /// for resume.
+    fn verify_later(&self, name: String, len: u64, announced: Announced, index: Option<usize>, finished: Finished) {
+        let journal = self.journal.lock().unwrap().clone();
+        let task_name = name.clone();
+        let task = tokio::spawn(async move {
+            let got = finished.checksum().await?;
+            check_checksum(&name, len, &announced, got.clone())?;
+            if let (Some(j), Some(index)) = (journal, index) {
+                let entry = KeptFile { index, name, len, algorithm: announced.algorithm.name().to_string(), sum: got };
+                blocking(move || j.lock().unwrap().append(&entry)).await?;
+            }
+            Ok(())
+        });
+        self.verifying.lock().unwrap().push((task_name, task));
+    }
+
+    /// Waits for every checksum so far; the first mismatch (else the first failure) is the
+    /// error, and stays the error for later calls.
+    async fn verified(&self) -> Result<()> {
+        loop {
+            let tasks = std::mem::take(&mut *self.verifying.lock().unwrap());
+            if tasks.is_empty() {
+                break;
+            }
+            for (name, t) in tasks {
+                let r = t.await.map_err(|e| Error::internal(format!("verifying {name:?}: {e}"))).and_then(|r| r);
+                if let Err(e) = r {
+                    let mut first = self.verify_error.lock().unwrap();
+                    if first.is_none() || (e.kind() == ErrorKind::Checksum && first.as_ref().is_some_and(|f| f.kind() != ErrorKind::Checksum)) {
+                        *first = Some(e);
+                    }
+                }
+            }
+        }
+        self.verify_error.lock().unwrap().clone().map_or(Ok(()), Err)
+    }
+
+    /// Every connection ended well: the partition is whole only if the sender's totals (when it
+    /// announced them) match what is in the temp directory.
+    fn finish(self) -> Result<Received> {
+        let s = self.state.into_inner().unwrap();
+        let metadata = s.metadata.ok_or_else(|| Error::protocol("peer sent COMPLETE without a METADATA response"))?;
+        if s.files == 0 {
+            return Err(Error::protocol("peer sent COMPLETE without any file"));
+        }
+        if let Some((files, bytes)) = s.totals {
+            if s.files != files || s.bytes + s.resumed_bytes != bytes {
+                return Err(Error::protocol(format!(
+                    "transfer ended with {} files and {} bytes of the {files} files and {bytes} bytes the peer announced",
+                    s.files,
+                    s.bytes + s.resumed_bytes
+                )));
+            }
+        }
+        let dir = self.dir.into_inner().expect("a file arrived, so the temp directory exists");
+        Ok(Received {
+            files: s.files,
+            bytes: s.bytes,
+            resumed_bytes: s.resumed_bytes,
+            metadata,
+            first_byte: s.first_byte.unwrap_or_default(),
+            dir,
+            checksum: s.algorithm.unwrap_or(Algorithm::Md5),
+        })
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("blocking task failed: {e}")))?
 }
 
 /// Fetching in plaintext sends nothing secret, but off loopback the operator should know (once).
@@ -119,117 +525,6 @@ fn warn_plaintext(stream: &TcpStream) {
                 "fetching partitions in plaintext from {addr}, which is not on loopback; Venice runs blob \
                  transfer only with blob.transfer.ssl.enabled=true and blob.transfer.acl.enabled=true"
             );
-        }
-    }
-}
-
-/// A file whose checksum is still being computed.
-type Pending = (String, u64, Announced, Finished);
-
-async fn receive_stream<R: AsyncRead + Unpin>(
-    rx: &mut StreamReader<R>,
-    sink: &mut Sink,
-    a: &Attempt<'_>,
-    sent: std::time::Instant,
-) -> Result<Received> {
-    let mut finishing: Vec<Pending> = Vec::new();
-    match stream_loop(rx, sink, a, sent, &mut finishing).await {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            // A bad checksum earlier in the stream is the root cause of what broke later (a wrong
-            // content-length shows up as a garbled next head): report it first.
-            for (name, len, announced, finished) in finishing {
-                if let Ok(got) = finished.checksum().await {
-                    check_checksum(&name, len, &announced, got)?;
-                }
-            }
-            Err(e)
-        }
-    }
-}
-
-async fn stream_loop<R: AsyncRead + Unpin>(
-    rx: &mut StreamReader<R>,
-    sink: &mut Sink,
-    a: &Attempt<'_>,
-    sent: std::time::Instant,
-    finishing: &mut Vec<Pending>,
-) -> Result<Received> {
-    let (peer, id, temp, read_limit, progress) = (a.peer, a.id, a.temp, &*a.transport.read_limit, a.progress);
-    let mut first_byte = None;
-    let mut dir: Option<std::sync::Arc<std::fs::File>> = None;
-    let mut names: Vec<String> = Vec::new();
-    let mut bytes = 0u64;
-    let mut algorithm = Algorithm::Md5;
-    let mut metadata = None;
-    loop {
-        let head = rx
-            .next_head()
-            .await?
-            .ok_or_else(|| Error::protocol("peer closed the connection before COMPLETE"))?;
-        match head {
-            ResponseHead::Refused { status, reason, body_len } => {
-                // Keep the peer's message when it comes with the refusal; never wait long for it.
-                let body = match body_len {
-                    Some(n) if n <= MAX_REFUSAL_BODY => rx.body(n).await.ok(),
-                    _ => None,
-                };
-                let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-                return Err(Error::peer_status(status, format!("peer answered {status} {reason}: {body}")));
-            }
-            ResponseHead::File { name, len, checksum } => {
-                if metadata.is_some() {
-                    return Err(Error::protocol(format!("peer sent file {name:?} after METADATA")));
-                }
-                if names.contains(&name) {
-                    return Err(Error::protocol(format!("peer sent file {name:?} twice")));
-                }
-                first_byte.get_or_insert_with(|| sent.elapsed());
-                let handle = match &dir {
-                    Some(d) => d.clone(),
-                    None => {
-                        let temp = temp.to_path_buf();
-                        let made = tokio::task::spawn_blocking(move || make_temp_dir(&temp))
-                            .await
-                            .map_err(|e| Error::internal(format!("creating the temp directory: {e}")))??;
-                        dir.insert(std::sync::Arc::new(made)).clone()
-                    }
-                };
-                let finished = receive_file(rx, sink, (handle, temp.join(&name)), len, checksum.algorithm, read_limit, |done| {
-                    if let Some(p) = progress {
-                        p(&Progress { peer: peer.to_string(), file: name.clone(), files_done: names.len(), bytes_done: bytes + done, files_total: None, bytes_total: None });
-                    }
-                })
-                .await
-                .map_err(|e| e.context(format!("file {name:?}")))?;
-                crate::failpoint!("recv-after-file");
-                algorithm = checksum.algorithm;
-                finishing.push((name.clone(), len, checksum, finished));
-                bytes += len;
-                names.push(name);
-            }
-            ResponseHead::Metadata { len } => {
-                if metadata.is_some() {
-                    return Err(Error::protocol("peer sent METADATA twice"));
-                }
-                let body = rx.body(len).await.map_err(|e| e.context("receiving METADATA"))?;
-                metadata = Some(PartitionMetadata::from_json(&body, id)?);
-            }
-            ResponseHead::Complete => {
-                let metadata =
-                    metadata.ok_or_else(|| Error::protocol("peer sent COMPLETE without a METADATA response"))?;
-                if names.is_empty() {
-                    return Err(Error::protocol("peer sent COMPLETE without any file"));
-                }
-                // Every checksum is checked before COMPLETE counts.
-                for (name, len, announced, finished) in finishing.drain(..) {
-                    check_checksum(&name, len, &announced, finished.checksum().await?)?;
-                }
-                sink.sync_all().await?;
-                let first_byte = first_byte.unwrap_or_default();
-                let dir = dir.expect("a file arrived, so the temp directory exists");
-                return Ok(Received { files: names.len(), bytes, metadata, first_byte, dir, checksum: algorithm });
-            }
         }
     }
 }
@@ -274,6 +569,8 @@ fn make_temp_dir(temp: &Path) -> Result<std::fs::File> {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
         match std::fs::create_dir(temp) {
             Ok(()) => return crate::fsutil::open_dir(temp),
+            // Kept from an earlier attempt (resume); prepare() removed any other leftover.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return crate::fsutil::open_dir(temp),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => tries += 1,
             Err(e) => return Err(Error::io(format!("create {}", temp.display()), e)),
         }

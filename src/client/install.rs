@@ -9,7 +9,8 @@
 //! install:  fsync temp dir → RocksDB opens it → metadata beside it, durable → rename no-replace
 //!           → fsync parent. The rename is the commit: a partition directory implies its metadata.
 //! failure:  the temp dir is removed (a drop guard, so also on panic and cancel), and the
-//!           version dir too if this bootstrap created it and it is empty
+//!           version dir too if this bootstrap created it and it is empty — except the files a
+//!           vbt sender's transfer verified, kept with their journal for resume (client::resume)
 //! ```
 //!
 //! Start-up (vbt owns the base dir): every partition whose lock is free is reconciled: temp dirs
@@ -22,7 +23,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::fsutil::{remove_dir_if_exists, remove_dir_stepwise, rename_no_replace, sync_dir, try_lock_file};
+use crate::fsutil::{remove_dir_stepwise, rename_no_replace, sync_dir, try_lock_file};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::storage::check_partition;
@@ -90,16 +91,17 @@ fn try_lock_at(path: PathBuf) -> Result<Option<PartitionLock>> {
 pub(crate) struct Prepared {
     /// The `<store>_v<N>` directory was there before this bootstrap.
     pub version_dir_existed: bool,
+    /// Files kept from an interrupted bootstrap, verified again (resume).
+    pub kept: Option<super::resume::Kept>,
 }
 
 /// Before any peer (lock held): repair this partition's leftovers; the target must not hold data.
 /// `owns_metadata`: vbt keeps the metadata beside the partition (no host snapshot source).
-pub(crate) fn prepare(layout: &Layout, id: &PartitionId, owns_metadata: bool) -> Result<Prepared> {
+pub(crate) fn prepare(layout: &Layout, id: &PartitionId, owns_metadata: bool, resume: Option<std::time::Duration>) -> Result<Prepared> {
     let version_dir_existed = layout.version_dir(id).is_dir();
+    let kept = super::resume::load(&layout.temp_dir(id), resume.is_some(), resume.unwrap_or_default())?;
     if owns_metadata {
-        reconcile_partition(layout, id)?;
-    } else {
-        remove_dir_if_exists(&layout.temp_dir(id))?;
+        reconcile_published(layout, id)?;
     }
     let target = layout.partition_dir(id);
     if let Ok(mut entries) = std::fs::read_dir(&target) {
@@ -115,7 +117,7 @@ pub(crate) fn prepare(layout: &Layout, id: &PartitionId, owns_metadata: bool) ->
             ));
         }
     }
-    Ok(Prepared { version_dir_existed })
+    Ok(Prepared { version_dir_existed, kept })
 }
 
 /// Publishes the temp directory (whose handle `temp_handle` the attempt wrote through) as the
@@ -130,6 +132,13 @@ pub(crate) fn install(
     metadata: Option<&PartitionMetadata>,
 ) -> Result<PathBuf> {
     let (temp, target, parent) = (layout.temp_dir(id), layout.partition_dir(id), layout.version_dir(id));
+    // The resume journal has no place in a partition.
+    let journal = temp.join(super::resume::JOURNAL);
+    if let Err(e) = std::fs::remove_file(&journal) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(Error::io(format!("remove {}", journal.display()), e));
+        }
+    }
     // The files were made durable as they arrived (client::sink); now the directory entries.
     temp_handle.sync_all().map_err(|e| Error::io(format!("fsync directory {}", temp.display()), e))?;
     if verify {
@@ -165,13 +174,18 @@ fn publish(temp: &Path, target: &Path) -> Result<()> {
     rename_no_replace(temp, target)
 }
 
-/// After a failed attempt (lock held): remove the temp directory it may have left. A cancelled
-/// attempt's writer may still be finishing one file for a moment, so a failed removal is retried.
-pub(crate) fn cleanup(layout: &Layout, id: &PartitionId) -> Result<()> {
-    let temp = layout.temp_dir(id);
+/// After a failed attempt (lock held): keep what resume can use (client::resume), remove the
+/// rest of the temp directory.
+pub(crate) fn cleanup(layout: &Layout, id: &PartitionId, resume: bool) -> Result<()> {
+    super::resume::settle(&layout.temp_dir(id), resume).map(|_| ())
+}
+
+/// Removes a temp directory. A cancelled attempt's writer may still be finishing one file for a
+/// moment, so a failed removal is retried.
+pub(crate) fn remove_temp(temp: &Path) -> Result<()> {
     let mut tries = 0;
     loop {
-        match remove_dir_stepwise(&temp) {
+        match remove_dir_stepwise(temp) {
             Err(e) if tries < 20 => {
                 tries += 1;
                 log::debug!("retrying removal of {}: {e}", temp.display());
@@ -189,6 +203,8 @@ pub(crate) struct Scratch {
     pub id: PartitionId,
     pub version_dir_existed: bool,
     pub installed: bool,
+    /// Keep verified files for a later resume (not after a panic: nothing is trusted then).
+    pub resume: bool,
 }
 
 impl Drop for Scratch {
@@ -196,7 +212,8 @@ impl Drop for Scratch {
         if self.installed {
             return;
         }
-        if let Err(e) = cleanup(&self.layout, &self.id) {
+        let resume = self.resume && !std::thread::panicking();
+        if let Err(e) = cleanup(&self.layout, &self.id, resume) {
             log::error!("cleanup of {}: {e}", self.id.replica());
         }
         if !self.version_dir_existed {
@@ -207,13 +224,23 @@ impl Drop for Scratch {
 }
 
 /// One partition's leftovers, repaired (lock held). Returns what was done, for the log.
-pub(crate) fn reconcile_partition(layout: &Layout, id: &PartitionId) -> Result<Vec<String>> {
+/// `resume`: keep a temp dir whose resume journal is readable and younger than this.
+pub(crate) fn reconcile_partition(layout: &Layout, id: &PartitionId, resume: Option<std::time::Duration>) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let temp = layout.temp_dir(id);
     if temp.exists() {
-        remove_dir_if_exists(&temp)?;
-        done.push(format!("removed unfinished receive {}", temp.display()));
+        match super::resume::load(&temp, resume.is_some(), resume.unwrap_or_default())? {
+            Some(k) => log::info!("keeping {} files of an interrupted receive in {} to resume", k.files.len(), temp.display()),
+            None => done.push(format!("removed unfinished receive {}", temp.display())),
+        }
     }
+    done.extend(reconcile_published(layout, id)?);
+    Ok(done)
+}
+
+/// The metadata and partition directory of one partition, repaired (lock held).
+fn reconcile_published(layout: &Layout, id: &PartitionId) -> Result<Vec<String>> {
+    let mut done = Vec::new();
     let (meta, meta_tmp) = (layout.metadata_file(id), layout.metadata_temp(id));
     if meta_tmp.exists() {
         std::fs::remove_file(&meta_tmp).map_err(|e| Error::io(format!("remove {}", meta_tmp.display()), e))?;
@@ -244,12 +271,12 @@ pub(crate) fn reconcile_partition(layout: &Layout, id: &PartitionId) -> Result<V
 
 /// Start-up repair of a base directory vbt owns: every partition found whose lock is free (a
 /// partition being received by another process is left alone). Returns what was done.
-pub(crate) fn reconcile_base(layout: &Layout) -> Result<Vec<String>> {
+pub(crate) fn reconcile_base(layout: &Layout, resume: Option<std::time::Duration>) -> Result<Vec<String>> {
     let mut done = Vec::new();
     for topic in layout.topics() {
         for id in layout.partitions_in(&topic) {
             if let Some(_lock) = try_lock(layout, &id)? {
-                done.extend(reconcile_partition(layout, &id)?);
+                done.extend(reconcile_partition(layout, &id, resume)?);
             }
         }
     }

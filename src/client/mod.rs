@@ -15,6 +15,7 @@ mod attempt;
 mod install;
 pub mod peers;
 mod reader;
+mod resume;
 mod sink;
 
 use std::collections::HashSet;
@@ -180,11 +181,16 @@ impl Receiver {
     /// Start-up repair of leftovers in a base directory vbt owns (see [`install`]).
     pub fn reconcile(&self) -> Result<()> {
         if self.persist_metadata {
-            for line in install::reconcile_base(&self.layout)? {
+            for line in install::reconcile_base(&self.layout, self.resume_retention())? {
                 log::warn!("start-up: {line}");
             }
         }
         Ok(())
+    }
+
+    /// How long kept files stay usable (the sender's snapshot retention), when resume is on.
+    fn resume_retention(&self) -> Option<Duration> {
+        (self.cfg.extensions && self.cfg.receive_resume).then_some(self.cfg.snapshot_retention)
     }
 
     fn parse_peers(&self, peers: &[String]) -> Result<Vec<Peer>> {
@@ -220,8 +226,8 @@ impl Receiver {
         }
         let prepared = self
             .blocking({
-                let (layout, id, owns) = (self.layout.clone(), id.clone(), self.persist_metadata);
-                move || install::prepare(&layout, &id, owns)
+                let (layout, id, owns, resume) = (self.layout.clone(), id.clone(), self.persist_metadata, self.resume_retention());
+                move || install::prepare(&layout, &id, owns, resume)
             })
             .await?;
         // From here on, whatever ends this bootstrap without an install (failure, cancel, node
@@ -231,7 +237,9 @@ impl Receiver {
             id: id.clone(),
             version_dir_existed: prepared.version_dir_existed,
             installed: false,
+            resume: self.resume_retention().is_some(),
         };
+        let mut kept = prepared.kept;
         let (mut candidates, probe_failures) = tokio::select! {
             r = self.cache.connectable(peers, &self.cfg) => r,
             _ = until_true(&mut cancel) => return Err(cancelled(&id)),
@@ -241,8 +249,29 @@ impl Receiver {
         if !req.preserve_order {
             fastrand::shuffle(&mut candidates);
         }
+        // The peer whose snapshot the kept files came from goes first: it may let us resume.
+        if let Some(k) = &kept {
+            if let Some(i) = candidates.iter().position(|p| p.to_string() == k.header.peer) {
+                let p = candidates.remove(i);
+                candidates.insert(0, p);
+            }
+        }
         for peer in candidates {
-            match self.from_peer(&req, &peer, &mut cancel).await {
+            if kept.as_ref().is_some_and(|k| k.header.peer != peer.to_string()) {
+                // Another peer serves another snapshot: its full transfer starts clean.
+                let temp = self.layout.temp_dir(&id);
+                self.blocking(move || resume::discard(&temp)).await?;
+                kept = None;
+            }
+            let result = self.from_peer(&req, &peer, kept.as_ref(), &mut cancel).await;
+            // What the attempt verified is what a next one may resume from (re-read: the
+            // attempt may have discarded, kept or extended it).
+            kept = None;
+            if result.is_err() && self.resume_retention().is_some() {
+                let (temp, retention) = (self.layout.temp_dir(&id), self.cfg.snapshot_retention);
+                kept = self.blocking(move || resume::load(&temp, true, retention)).await.unwrap_or(None);
+            }
+            match result {
                 Ok(mut outcome) => {
                     scratch.installed = true;
                     outcome.failed_peers = failures;
@@ -264,7 +293,13 @@ impl Receiver {
 
     /// One peer: fetch within `blob.receive.max.timeout.in.min` (or until cancelled), then
     /// install. A failure cleans up what the attempt wrote before it is returned.
-    async fn from_peer(&self, req: &BootstrapRequest, peer: &Peer, cancel: &mut watch::Receiver<bool>) -> Result<BootstrapOutcome> {
+    async fn from_peer(
+        &self,
+        req: &BootstrapRequest,
+        peer: &Peer,
+        kept: Option<&resume::Kept>,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> Result<BootstrapOutcome> {
         let (id, started) = (&req.id, Instant::now());
         let format = req.table_format.unwrap_or(self.cfg.table_format);
         let temp = self.layout.temp_dir(id);
@@ -278,6 +313,7 @@ impl Receiver {
             temp: &temp,
             progress: req.progress.as_ref(),
             cache: &self.cache,
+            kept,
         };
         let fetched = tokio::select! {
             r = timeout(limit, attempt.fetch()) => r.map_err(|_| Error::new(
@@ -307,7 +343,7 @@ impl Receiver {
                     peer: peer.to_string(),
                     files: received.files,
                     bytes: received.bytes,
-                    resumed_bytes: 0,
+                    resumed_bytes: received.resumed_bytes,
                     elapsed,
                     first_byte: received.first_byte,
                     checksum: received.checksum.name(),
@@ -320,8 +356,9 @@ impl Receiver {
                 log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
                 // Venice skips cleanup after 404/412 because nothing was written; removing a
                 // temp dir that may not exist costs nothing and guarantees no leftovers.
+                let resume = self.resume_retention().is_some() && !e.is_disk_full();
                 let (layout, id2) = (self.layout.clone(), id.clone());
-                if let Err(ce) = self.blocking(move || install::cleanup(&layout, &id2)).await {
+                if let Err(ce) = self.blocking(move || install::cleanup(&layout, &id2, resume)).await {
                     log::error!("cleanup after failed attempt: {ce}");
                 }
                 Err(e)

@@ -3,6 +3,7 @@
 //! Anything a Venice sender would never produce is an error naming what was wrong.
 
 use super::checksum::{Algorithm, Announced, HEADER_FILE, XXH3_128};
+use super::ext::FileInfo;
 use super::{
     check_file_name, HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, MAX_METADATA_BODY,
     MAX_RESPONSE_HEAD, TRANSFER_STATUS_COMPLETED, TRANSFER_TYPE_METADATA,
@@ -13,7 +14,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResponseHead {
     /// A checkpoint file: `len` raw bytes follow.
-    File { name: String, len: u64, checksum: Announced },
+    File { name: String, len: u64, checksum: Announced, info: FileInfo },
     /// The partition metadata JSON: `len` bytes follow.
     Metadata { len: u64 },
     /// End of transfer: nothing follows.
@@ -46,6 +47,7 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
     let mut disposition = None;
     let mut md5 = None;
     let mut fast = None;
+    let mut info = FileInfo::default();
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value)
             .map_err(|_| Error::protocol(format!("response header {} is not UTF-8", h.name)))?
@@ -73,6 +75,8 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
             md5 = Some(value.to_string());
         } else if name.eq_ignore_ascii_case(HEADER_FILE) {
             fast = Some(value.to_string());
+        } else {
+            info.take(name, value).map_err(Error::protocol)?;
         }
     }
     if status != 200 {
@@ -112,7 +116,7 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
             }
             (None, None) => return Err(Error::protocol(format!("FILE response for {name:?} has no content-md5"))),
         };
-        ResponseHead::File { name, len, checksum }
+        ResponseHead::File { name, len, checksum, info }
     };
     Ok(Some((head, used)))
 }
@@ -144,7 +148,8 @@ mod tests {
             ResponseHead::File {
                 name: "000001.sst".into(),
                 len: 5,
-                checksum: Announced { algorithm: Algorithm::Md5, hex: "5d41402abc4b2a76b9719d911017c592".into() }
+                checksum: Announced { algorithm: Algorithm::Md5, hex: "5d41402abc4b2a76b9719d911017c592".into() },
+                info: FileInfo::default(),
             }
         );
         let m = response::metadata_response(b"{}");

@@ -19,6 +19,7 @@
 
 pub mod checksum;
 pub mod decoder;
+pub mod ext;
 pub mod metadata;
 pub mod request;
 pub mod response;

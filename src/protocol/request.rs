@@ -10,21 +10,20 @@ use crate::error::{Error, Result};
 /// The request bytes a Java receiver sends: no Host, no Content-Length, no Connection.
 #[cfg_attr(not(feature = "cli"), allow(dead_code))] // the tests' and tools' way to ask
 pub fn encode_request(id: &PartitionId, format: TableFormat, ps_version: u8, svs_version: u8) -> Vec<u8> {
-    encode_request_with(id, format, ps_version, svs_version, false)
+    encode_request_with(id, format, ps_version, svs_version, &super::ext::Asks::default())
 }
 
-/// The Java request, plus (when `ask_fast_checksum`) the header that asks a vbt sender for XXH3
-/// checksums; Java senders ignore it.
-pub fn encode_request_with(id: &PartitionId, format: TableFormat, ps_version: u8, svs_version: u8, ask_fast_checksum: bool) -> Vec<u8> {
-    let ask = if ask_fast_checksum {
-        format!("{}: {}\r\n", super::checksum::HEADER_ASK, super::checksum::XXH3_128)
-    } else {
-        String::new()
-    };
+/// The Java request, plus the `X-Vbt-*` lines of what a vbt receiver asks (Java senders ignore
+/// them; with nothing asked the bytes are Java's).
+pub fn encode_request_with(id: &PartitionId, format: TableFormat, ps_version: u8, svs_version: u8, asks: &super::ext::Asks) -> Vec<u8> {
     format!(
         "GET /{}/{}/{}/{} HTTP/1.1\r\n{HEADER_PARTITION_STATE_VERSION}: {ps_version}\r\n\
-         {HEADER_STORE_VERSION_STATE_VERSION}: {svs_version}\r\n{ask}\r\n",
-        id.store, id.version, id.partition, format
+         {HEADER_STORE_VERSION_STATE_VERSION}: {svs_version}\r\n{}\r\n",
+        id.store,
+        id.version,
+        id.partition,
+        format,
+        asks.header_lines()
     )
     .into_bytes()
 }
@@ -43,6 +42,11 @@ pub struct RawRequest {
 impl RawRequest {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The vbt extensions the requester asked for (none from a Java receiver).
+    pub fn asks(&self) -> super::ext::Asks {
+        super::ext::Asks::from_headers(|n| self.header(n))
     }
 
     /// The checksum the requester wants: XXH3-128 if it asked (only vbt receivers do), else MD5.

@@ -1,6 +1,7 @@
 //! Response heads exactly as Venice's Netty sender writes them (reference §1.4, §2.1–§2.3):
 //! lower-case standard header names, the custom headers in their own spelling, this order.
 
+use super::checksum::Algorithm;
 use super::{HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, TRANSFER_STATUS_COMPLETED, TRANSFER_TYPE_FILE, TRANSFER_TYPE_METADATA};
 
 /// Netty's reason phrases for the statuses a sender emits.
@@ -19,27 +20,29 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The head of a FILE response for a receiver that asked for the fast checksum: Venice's head
-/// with `x-vbt-checksum` in place of `content-md5`.
-pub fn file_head_fast(name: &str, len: u64, xxh3_hex: &str) -> Vec<u8> {
+/// The head of a FILE response for a vbt receiver: Venice's head with `x-vbt-checksum` in place
+/// of `content-md5` when it asked for the fast checksum, and the `x-vbt-*` lines of `extra`.
+pub fn file_head_ext(name: &str, len: u64, algorithm: Algorithm, sum: &str, extra: &str) -> Vec<u8> {
+    let checksum = match algorithm {
+        Algorithm::Md5 => format!("content-md5: {sum}\r\n"),
+        Algorithm::Xxh3_128 => format!("{}: {} {sum}\r\n", super::checksum::HEADER_FILE, super::checksum::XXH3_128),
+    };
     format!(
         "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: application/octet-stream\r\n\
-         content-disposition: attachment; filename=\"{name}\"\r\n{}: {} {xxh3_hex}\r\n\
-         {HEADER_TRANSFER_TYPE}: {TRANSFER_TYPE_FILE}\r\n\r\n",
-        super::checksum::HEADER_FILE,
-        super::checksum::XXH3_128
+         content-disposition: attachment; filename=\"{name}\"\r\n{checksum}{extra}\
+         {HEADER_TRANSFER_TYPE}: {TRANSFER_TYPE_FILE}\r\n\r\n"
     )
     .into_bytes()
 }
 
-/// The head of one FILE response; the `len` raw bytes of the file follow it.
+/// The head of a FILE response for a receiver that asked for the fast checksum only.
+pub fn file_head_fast(name: &str, len: u64, xxh3_hex: &str) -> Vec<u8> {
+    file_head_ext(name, len, Algorithm::Xxh3_128, xxh3_hex, "")
+}
+
+/// The head of one FILE response, Venice's; the `len` raw bytes of the file follow it.
 pub fn file_head(name: &str, len: u64, md5_hex: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\ncontent-type: application/octet-stream\r\n\
-         content-disposition: attachment; filename=\"{name}\"\r\ncontent-md5: {md5_hex}\r\n\
-         {HEADER_TRANSFER_TYPE}: {TRANSFER_TYPE_FILE}\r\n\r\n"
-    )
-    .into_bytes()
+    file_head_ext(name, len, Algorithm::Md5, md5_hex, "")
 }
 
 /// The whole METADATA response, head and JSON body.

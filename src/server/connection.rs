@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
@@ -14,7 +13,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::checksum::Algorithm;
 use crate::protocol::request::{parse_request_head, validate, RawRequest, Rejection};
 use crate::protocol::response;
-use crate::snapshot::{SnapshotFile, SnapshotLease};
+use super::transfer::Transfer;
+use crate::snapshot::SnapshotFile;
 
 /// How a request ended, for what happens to the connection afterwards.
 enum Outcome {
@@ -133,7 +133,15 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         Ok(v) => v,
         Err(r) => return reject(wr, peer, r).await,
     };
-    let Some(_admitted) = shared.admission.try_acquire() else {
+    let asks = raw.asks();
+    if let Some(token) = &asks.join {
+        // A further connection of a transfer already admitted: no admission, no new lease.
+        return match shared.joinable.join(token, &id) {
+            Some(t) => run(&t, false, peer, shared, wr).await,
+            None => reject(wr, peer, Rejection::new(404, format!("no transfer {token} of {} to join", id.replica()))).await,
+        };
+    }
+    let Some(admitted) = shared.admission.try_acquire() else {
         let limit = shared.admission.limit();
         let body = format!(
             "The number of concurrent snapshot users exceeds the limit of {limit}, won't be able to process the request for {}",
@@ -146,70 +154,82 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         Err(e) if e.kind() == ErrorKind::Internal => return reject(wr, peer, Rejection::closing(500, e.message())).await,
         Err(e) => return reject(wr, peer, Rejection::new(404, e.message())).await,
     };
-    let started = Instant::now();
-    log::info!("Start transferring {} files for replica {} to remote host {peer}", lease.files.len(), id.replica());
-    let limit = shared.config.sender_max_timeout;
     let algorithm = raw.checksum();
     lease.warm_checksums(algorithm);
-    match timeout(limit, send_stream(&lease, shared, algorithm, started, wr)).await {
-        Ok(Ok(())) => {
+    let transfer = Arc::new(Transfer::start(lease, &asks, algorithm, admitted));
+    shared.joinable.register(&transfer);
+    log::info!(
+        "Start transferring {} files for replica {} to remote host {peer}{}",
+        transfer.lease.files.len() - transfer.skipped,
+        id.replica(),
+        if transfer.skipped > 0 { format!(" ({} held by the receiver, resumed)", transfer.skipped) } else { String::new() }
+    );
+    run(&transfer, true, peer, shared, wr).await
+    // The admission and the snapshot use end when the last connection drops the transfer.
+}
+
+/// Sends this connection's share of the transfer, within `blob.transfer.max.timeout.in.min` of
+/// the transfer's start.
+async fn run<S: Conn>(t: &Transfer, first: bool, peer: SocketAddr, shared: &ServerShared, wr: &mut S) -> Outcome {
+    let replica = t.lease.id.replica();
+    let limit = shared.config.sender_max_timeout;
+    let left = limit.saturating_sub(t.started.elapsed());
+    match timeout(left, send_stream(t, first, shared, wr)).await {
+        Ok(Ok(sent)) => {
             log::info!(
-                "All files sent successfully for replica {} to {peer}: {} bytes in {:.3}s",
-                id.replica(),
-                lease.total_bytes(),
-                started.elapsed().as_secs_f64()
+                "All files sent successfully for replica {replica} to {peer}: {sent} bytes in {:.3}s{}",
+                t.started.elapsed().as_secs_f64(),
+                if first { "" } else { " (joined stream)" }
             );
             Outcome::Done
         }
         Ok(Err(e)) => {
-            log::warn!("transfer of {} to {peer} failed: {e}", id.replica());
+            log::warn!("transfer of {replica} to {peer} failed: {e}");
             Outcome::Close
         }
         Err(_) => {
-            log::warn!("transfer of {} to {peer} exceeded {}s; closing", id.replica(), limit.as_secs());
+            log::warn!("transfer of {replica} to {peer} exceeded {}s; closing", limit.as_secs());
             Outcome::Close
         }
     }
-    // `lease` and `_admitted` drop here: the use ends as soon as the stream is written.
 }
 
-async fn send_stream<S: Conn>(
-    lease: &SnapshotLease,
-    shared: &ServerShared,
-    algorithm: Algorithm,
-    started: Instant,
-    wr: &mut S,
-) -> Result<()> {
+/// FILE* from the transfer's queue; then METADATA and COMPLETE on the first connection, COMPLETE
+/// alone on a joined one. Returns the bytes of file bodies sent.
+async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, wr: &mut S) -> Result<u64> {
     let limit = shared.config.sender_max_timeout;
     let mut buf = vec![0u8; shared.config.max_chunk_size.clamp(16 * 1024, 1 << 20)];
-    for file in &lease.files {
-        if started.elapsed() > limit {
+    let mut sent = 0;
+    while let Some((index, file)) = t.next_file() {
+        if t.started.elapsed() > limit {
             // Venice's between-files check: a 408 in the middle of the stream.
-            let body = format!("Timeout for transferring blob {} file {}", lease.id.replica(), file.name);
+            let body = format!("Timeout for transferring blob {} file {}", t.lease.id.replica(), file.name);
             let _ = wr.write_all(&response::error_response(408, &body)).await;
             return Err(Error::new(ErrorKind::Timeout, body));
         }
-        send_file(file, algorithm, wr, &mut buf, &shared.write_limit).await?;
+        send_file(file, t.algorithm, &t.file_info(index), wr, &mut buf, &shared.write_limit).await?;
+        sent += file.len;
     }
-    let json = lease.metadata.to_json();
-    wr.write_all(&response::metadata_response(&json)).await.map_err(|e| Error::io("send metadata", e))?;
+    if first {
+        let json = t.lease.metadata.to_json();
+        wr.write_all(&response::metadata_response(&json)).await.map_err(|e| Error::io("send metadata", e))?;
+    }
     wr.write_all(&response::complete_response()).await.map_err(|e| Error::io("send COMPLETE", e))?;
-    wr.flush().await.map_err(|e| Error::io("flush", e))
+    wr.flush().await.map_err(|e| Error::io("flush", e))?;
+    Ok(sent)
 }
 
 async fn send_file<S: Conn>(
     file: &SnapshotFile,
     algorithm: Algorithm,
+    info: &str,
     wr: &mut S,
     buf: &mut [u8],
     limit: &crate::throttle::RateLimiter,
 ) -> Result<()> {
     let sum = file.checksum(algorithm).await?;
     let f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
-    let head = match algorithm {
-        Algorithm::Md5 => response::file_head(&file.name, file.len, &sum),
-        Algorithm::Xxh3_128 => response::file_head_fast(&file.name, file.len, &sum),
-    };
+    let head = response::file_head_ext(&file.name, file.len, algorithm, &sum, info);
     wr.write_all(&head)
         .await
         .map_err(|e| Error::io(format!("send head of {}", file.name), e))?;

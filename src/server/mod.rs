@@ -5,6 +5,7 @@
 mod admission;
 mod conns;
 mod connection;
+mod transfer;
 
 pub use admission::Admission;
 use conns::raise_nofile_limit;
@@ -33,6 +34,8 @@ pub(crate) struct ServerShared {
     pub tls: Option<Arc<Tls>>,
     /// The node's global write limiter, shared by every connection.
     pub write_limit: Arc<RateLimiter>,
+    /// Transfers further connections of the same receiver may join (`X-Vbt-Join`).
+    pub(super) joinable: transfer::Joinable,
 }
 
 /// Stop signals, in two steps: `drain` stops accepting and closes connections that are not
@@ -116,6 +119,7 @@ pub(crate) fn start(runtime: &tokio::runtime::Handle, config: Arc<Config>, port:
         snapshots: deps.snapshots,
         tls: deps.tls,
         write_limit: deps.write_limit,
+        joinable: Default::default(),
     });
     Ok(spawn(listener, shared))
 }

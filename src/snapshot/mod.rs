@@ -78,6 +78,9 @@ pub struct Snapshot {
     pub files: Vec<SnapshotFile>,
     /// Distinguishes re-created snapshots of the same partition.
     pub generation: u64,
+    /// Names this snapshot to receivers (resume, joined streams): differs between any two
+    /// snapshots whose content could differ, across restarts of the node too.
+    pub identity: String,
     created: Instant,
     users: AtomicUsize,
     md5_job: Arc<Md5Job>,
@@ -225,12 +228,14 @@ impl SnapshotManager {
             ErrorKind::Internal => e,
             _ => Error::new(ErrorKind::NotFound, e.message().to_string()),
         })?;
+        let generation = self.generations.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Arc::new(Snapshot {
             id: id.clone(),
+            identity: identity(generation, &dir, &files),
             dir,
             metadata,
             files,
-            generation: self.generations.fetch_add(1, Ordering::SeqCst) + 1,
+            generation,
             created: Instant::now(),
             users: AtomicUsize::new(0),
             md5_job,
@@ -277,6 +282,22 @@ impl SnapshotManager {
 }
 
 /// The snapshot's files, sorted by name. A checkpoint is flat: a directory in it is an error.
+/// A creation id (wall clock, process, generation) and the file list with sizes, hashed.
+fn identity(generation: u64, dir: &std::path::Path, files: &[SnapshotFile]) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    h.update(&now.as_nanos().to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(&generation.to_le_bytes());
+    h.update(dir.as_os_str().as_encoded_bytes());
+    for f in files {
+        h.update(f.name.as_bytes());
+        h.update(&[0]);
+        h.update(&f.len.to_le_bytes());
+    }
+    format!("{:032x}", h.digest128())
+}
+
 fn list_files(dir: &std::path::Path, md5_job: &Arc<Md5Job>) -> Result<Vec<SnapshotFile>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::new(ErrorKind::NotFound, format!("Snapshot directory {} doesn't exist: {e}", dir.display())))?;
     let mut files = Vec::new();

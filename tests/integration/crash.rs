@@ -95,7 +95,11 @@ fn killed_at_every_step_leaves_absent_or_installed_and_the_next_start_repairs() 
     let (_slow, slow) = serve(&["--base-dir", &s(copy.path()), "-D", "blob.transfer.service.write.limit.bytes.per.sec=4194304"]);
     let dst = tempdir();
     let base = s(dst.path());
-    let out = vbt_env(&fetch_args(&base, &slow, &["-D", "vbt.receive.max.timeout.ms=400"]), &[("VBT_KILL_AT", "cleanup-midway")]);
+    // (Resume off: with it, the files verified before the timeout are kept, not removed.)
+    let out = vbt_env(
+        &fetch_args(&base, &slow, &["-D", "vbt.receive.max.timeout.ms=400", "-D", "vbt.receive.resume=false"]),
+        &[("VBT_KILL_AT", "cleanup-midway")],
+    );
     assert_eq!(out.status.signal(), Some(9), "cleanup-midway: {}", String::from_utf8_lossy(&out.stderr));
     assert!(!assert_absent_or_installed(dst.path(), "cleanup-midway"));
     let out = vbt(&fetch_args(&base, &addr, &[]));

@@ -167,7 +167,10 @@ fn a_disk_that_fills_at_the_metadata_leaves_nothing() {
     }
     f.sync_all().unwrap();
     let base = mnt.path().join("b");
-    let err = receiver(&base, TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap_err();
+    // Resume off: its journal would take the one block the metadata needs.
+    let err = receiver(&base, TableFormat::BlockBased, &[("vbt.receive.resume", "false")])
+        .bootstrap_blocking(request(&id, &[addr.to_string()]))
+        .unwrap_err();
     assert!(err.message().contains("metadata") && err.message().contains("No space left on device"), "{err}");
     assert!(tree(&base).is_empty(), "left behind: {:?}", tree(&base));
 }
@@ -300,7 +303,8 @@ fn a_second_signal_ends_the_grace_period_at_once() {
         "vbt.server.shutdown.grace.ms=120000",
     ]);
     let dst = tempdir();
-    let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
+    // Resume off: with it, files verified before the sender stopped are kept for a retry.
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.resume", "false")]);
     let op = node.bootstrap(request(&id, std::slice::from_ref(&addr))).unwrap();
     std::thread::sleep(Duration::from_millis(1000));
     let pid = stopping.0.id() as i32;

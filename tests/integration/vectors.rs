@@ -126,20 +126,23 @@ fn sender_answers_each_request_case_like_java() {
 }
 
 /// A receiver fed a successful Java stream installs exactly the files in it: in the default
-/// configuration (it asks for the fast checksum, which a Java sender ignores) and with
-/// `vbt.checksum.fast=false` (then its request is the Java receiver's, byte for byte).
+/// configuration (it asks for the vbt extensions, which a Java sender ignores), with
+/// `vbt.checksum.fast=false` (no fast-checksum ask) and with `vbt.extensions.enabled=false` (then
+/// its request is the Java receiver's, byte for byte).
 fn receive_vector(stream: &str, verify: bool) {
-    for fast in [true, false] {
+    for mode in ["default", "md5", "java"] {
         let peer = ScriptedPeer::start(vector(stream), true);
         let base = tempdir();
         let verify_s = verify.to_string();
         let mut extra = vec![("vbt.receive.verify.rocksdb", verify_s.as_str())];
-        if !fast {
-            extra.push(("vbt.checksum.fast", "false"));
+        match mode {
+            "md5" => extra.push(("vbt.checksum.fast", "false")),
+            "java" => extra.push(("vbt.extensions.enabled", "false")),
+            _ => {}
         }
         let node = receiver(base.path(), TableFormat::BlockBased, &extra);
         let id = my_store();
-        let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap_or_else(|e| panic!("{stream} fast={fast}: {e}"));
+        let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap_or_else(|e| panic!("{stream} {mode}: {e}"));
         let files: Vec<(String, Vec<u8>)> = split(&vector(stream)).into_iter().filter_map(|m| m.file).collect();
         let dir = Layout::new(base.path()).partition_dir(&id);
         let mut names: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
@@ -151,16 +154,22 @@ fn receive_vector(stream: &str, verify: bool) {
         assert_eq!(out.files, files.len());
         assert_eq!(out.metadata, vector_metadata(&id));
         assert!(!Layout::new(base.path()).temp_dir(&id).exists());
+        // One connection: a Java sender never offers to share a transfer.
+        assert_eq!(peer.requests.lock().unwrap().len(), 1, "{stream} {mode}");
         let sent = peer.requests.lock().unwrap()[0].clone();
         let java = vector("java-receiver.request.bin");
-        if fast {
-            // Java's request with one more header line, which Venice's handler never reads.
-            let head = &java[..java.len() - 2];
-            assert_eq!(&sent[..head.len()], head, "{stream}");
-            assert_eq!(String::from_utf8_lossy(&sent[head.len()..]), "X-Vbt-Checksum: xxh3-128\r\n\r\n");
-        } else {
+        if mode == "java" {
             assert_eq!(sent, java, "{stream}: the Java receiver's request, byte for byte");
+            continue;
         }
+        // Java's request with more header lines, all X-Vbt-*, which Venice's handler never reads.
+        let head = &java[..java.len() - 2];
+        assert_eq!(&sent[..head.len()], head, "{stream}");
+        let added = String::from_utf8_lossy(&sent[head.len()..]).into_owned();
+        assert!(added.ends_with("\r\n\r\n"), "{added}");
+        let lines: Vec<&str> = added.trim_end().split("\r\n").collect();
+        assert!(lines.iter().all(|l| l.starts_with("X-Vbt-")), "{mode}: {lines:?}");
+        assert_eq!(lines.contains(&"X-Vbt-Checksum: xxh3-128"), mode == "default", "{mode}: {lines:?}");
     }
 }
 

@@ -1,0 +1,247 @@
+//! Keeping what arrived from a vbt sender, so an interrupted bootstrap continues instead of
+//! starting over (design.md §7, protocol::ext `X-Vbt-Resume`).
+//!
+//! ```text
+//! temp dir of the partition (under the partition lock)
+//!   .vbt-resume          line 1: header {peer, snapshot id, created}; then one line per file
+//!                        received and verified: {index, name, len, algorithm, sum}
+//!   <files>              those files, and perhaps one partial file (never kept)
+//! after a failed attempt / cancel / kill -9:  settle: keep listed files, remove the rest
+//! next bootstrap (prepare): header unreadable or older than the retention → remove everything;
+//!                           each listed file re-hashed: changed or missing → dropped
+//! next attempt, same peer:  X-Vbt-Resume: <snapshot id> <bitmap of indices held>
+//!   sender serves that snapshot → sends only the rest; else → kept files discarded, full transfer
+//! another peer:             kept files discarded first (it serves a different snapshot)
+//! ```
+//! Lines are appended after the file's checksum matched; a torn last line (a crash mid-append)
+//! is ignored. Re-hashing at prepare is what makes a kept file trustworthy, so appends need no
+//! fsync: a file the journal names but a crash cut short fails its re-hash and is fetched again.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::protocol::checksum::Algorithm;
+use crate::snapshot::checksum_file;
+
+pub(crate) const JOURNAL: &str = ".vbt-resume";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub peer: String,
+    pub snapshot: String,
+    /// Milliseconds since the epoch when the first file was kept.
+    pub created_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct KeptFile {
+    pub index: usize,
+    pub name: String,
+    pub len: u64,
+    pub algorithm: String,
+    pub sum: String,
+}
+
+/// What a temp directory holds from an earlier attempt, verified.
+#[derive(Clone, Debug)]
+pub(crate) struct Kept {
+    pub header: Header,
+    pub files: Vec<KeptFile>,
+}
+
+impl Kept {
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.len).sum()
+    }
+    pub fn indices(&self) -> Vec<usize> {
+        self.files.iter().map(|f| f.index).collect()
+    }
+}
+
+fn algorithm_named(name: &str) -> Option<Algorithm> {
+    [Algorithm::Md5, Algorithm::Xxh3_128].into_iter().find(|a| a.name() == name)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+/// Appends verified files to a temp directory's journal (created with its header on first use).
+pub(crate) struct Journal {
+    file: std::fs::File,
+}
+
+impl Journal {
+    /// Starts a fresh journal in `dir` (replacing any), or continues an existing one.
+    pub fn open(dir: &Path, header: Option<&Header>) -> Result<Journal> {
+        let path = dir.join(JOURNAL);
+        if header.is_some() {
+            let _ = std::fs::remove_file(&path);
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path).map_err(|e| Error::io(format!("open {}", path.display()), e))?;
+        if let Some(h) = header {
+            let line = serde_json::to_string(h).expect("header serialises") + "\n";
+            file.write_all(line.as_bytes()).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        }
+        Ok(Journal { file })
+    }
+
+    pub fn new_header(peer: &str, snapshot: &str) -> Header {
+        Header { peer: peer.to_string(), snapshot: snapshot.to_string(), created_ms: now_ms() }
+    }
+
+    pub fn append(&mut self, f: &KeptFile) -> Result<()> {
+        // One write per line: with O_APPEND a crash leaves at worst a torn last line.
+        let line = serde_json::to_string(f).expect("entry serialises") + "\n";
+        self.file.write_all(line.as_bytes()).map_err(|e| Error::io("append to the resume journal", e))
+    }
+}
+
+/// Reads a journal: `None` if absent or its header is unreadable.
+fn read(dir: &Path) -> Option<Kept> {
+    let f = std::fs::File::open(dir.join(JOURNAL)).ok()?;
+    let mut lines = std::io::BufReader::new(f).lines();
+    let header: Header = serde_json::from_str(&lines.next()?.ok()?).ok()?;
+    let mut files: Vec<KeptFile> = Vec::new();
+    for line in lines {
+        let Ok(line) = line else { break };
+        match serde_json::from_str::<KeptFile>(&line) {
+            Ok(f) if crate::protocol::check_file_name(&f.name).is_ok() && f.name != JOURNAL => {
+                files.retain(|g| g.name != f.name && g.index != f.index);
+                files.push(f);
+            }
+            _ => break, // a torn last line
+        }
+    }
+    Some(Kept { header, files })
+}
+
+/// After an attempt that did not install (lock held): keep the journal's files and remove every
+/// other entry of the temp dir (a partial file, files a cancelled writer created). Without a
+/// usable journal, or with `resume` off, the whole temp dir goes. Returns whether state was kept.
+pub(crate) fn settle(temp: &Path, resume: bool) -> Result<bool> {
+    let kept = if resume { read(temp).filter(|k| !k.files.is_empty()) } else { None };
+    let Some(kept) = kept else {
+        super::install::remove_temp(temp)?;
+        return Ok(false);
+    };
+    let keep: std::collections::HashSet<&str> = kept.files.iter().map(|f| f.name.as_str()).chain([JOURNAL]).collect();
+    for e in std::fs::read_dir(temp).map_err(|e| Error::io(format!("list {}", temp.display()), e))?.flatten() {
+        let name = e.file_name();
+        if !name.to_str().is_some_and(|n| keep.contains(n)) {
+            let p = e.path();
+            let r = if e.file_type().is_ok_and(|t| t.is_dir()) { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            r.map_err(|e| Error::io(format!("remove {}", p.display()), e))?;
+        }
+    }
+    Ok(true)
+}
+
+/// Before a bootstrap (lock held): what the temp dir holds that can be trusted. Stale (older
+/// than `retention`), unreadable or emptied state is removed; each kept file is re-hashed and
+/// made durable, and one that changed or vanished is dropped (and fetched again).
+pub(crate) fn load(temp: &Path, resume: bool, retention: Duration) -> Result<Option<Kept>> {
+    if !temp.exists() {
+        return Ok(None);
+    }
+    let kept = if resume { read(temp) } else { None };
+    let Some(mut kept) = kept else {
+        super::install::remove_temp(temp)?;
+        return Ok(None);
+    };
+    let age = Duration::from_millis(now_ms().saturating_sub(kept.header.created_ms));
+    if age > retention {
+        log::info!("discarding kept files in {}: {}s old, over the snapshot retention", temp.display(), age.as_secs());
+        super::install::remove_temp(temp)?;
+        return Ok(None);
+    }
+    let mut good = Vec::new();
+    for f in kept.files.drain(..) {
+        let path = temp.join(&f.name);
+        match verify(&path, &f) {
+            Ok(()) => good.push(f),
+            Err(why) => {
+                log::warn!("kept file {} dropped: {why}", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    kept.files = good;
+    if kept.files.is_empty() {
+        super::install::remove_temp(temp)?;
+        return Ok(None);
+    }
+    // Rewrite the journal to exactly what survived.
+    let mut j = Journal::open(temp, Some(&kept.header))?;
+    for f in &kept.files {
+        j.append(f)?;
+    }
+    settle(temp, true)?;
+    Ok(Some(kept))
+}
+
+fn verify(path: &PathBuf, f: &KeptFile) -> std::result::Result<(), String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{e}"))?;
+    if !meta.is_file() || meta.len() != f.len {
+        return Err(format!("size {} is not the {} recorded", meta.len(), f.len));
+    }
+    let algorithm = algorithm_named(&f.algorithm).ok_or_else(|| format!("unknown checksum {:?}", f.algorithm))?;
+    let sum = checksum_file(path, algorithm).map_err(|e| e.to_string())?;
+    if sum != f.sum {
+        return Err(format!("{} {sum} is not the {} recorded", f.algorithm, f.sum));
+    }
+    // Made durable now: it may come from a process that died before its writer synced it.
+    std::fs::File::open(path).and_then(|h| h.sync_data()).map_err(|e| format!("fsync: {e}"))
+}
+
+/// Throws the kept files away (another snapshot or another peer will be used).
+pub(crate) fn discard(temp: &Path) -> Result<()> {
+    super::install::remove_temp(temp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_round_trip_torn_line_and_tampering() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("temp");
+        std::fs::create_dir(&t).unwrap();
+        std::fs::write(t.join("a.sst"), b"hello").unwrap();
+        std::fs::write(t.join("b.sst"), b"world").unwrap();
+        std::fs::write(t.join("partial.sst"), b"wor").unwrap();
+        let h = Journal::new_header("127.0.0.1:1", "abc");
+        let mut j = Journal::open(&t, Some(&h)).unwrap();
+        for (i, n) in [(0, "a.sst"), (1, "b.sst")] {
+            let sum = checksum_file(&t.join(n), Algorithm::Xxh3_128).unwrap();
+            j.append(&KeptFile { index: i, name: n.into(), len: 5, algorithm: "XXH3-128".into(), sum }).unwrap();
+        }
+        drop(j);
+        // A crash mid-append.
+        std::fs::OpenOptions::new().append(true).open(t.join(JOURNAL)).unwrap().write_all(b"{\"index\":2,").unwrap();
+        assert!(settle(&t, true).unwrap());
+        assert!(!t.join("partial.sst").exists());
+        // Altered between attempts: dropped, the other kept.
+        std::fs::write(t.join("b.sst"), b"WORLD").unwrap();
+        let k = load(&t, true, Duration::from_secs(60)).unwrap().unwrap();
+        assert_eq!(k.indices(), vec![0]);
+        assert!(!t.join("b.sst").exists());
+        // Older than the retention: all gone.
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(load(&t, true, Duration::from_millis(1)).unwrap().is_none());
+        assert!(!t.exists());
+        // Unreadable header: gone.
+        std::fs::create_dir(&t).unwrap();
+        std::fs::write(t.join(JOURNAL), b"garbage").unwrap();
+        assert!(load(&t, true, Duration::from_secs(60)).unwrap().is_none());
+        assert!(!t.exists());
+    }
+}

@@ -1,0 +1,216 @@
+//! vbt ↔ vbt extensions of the wire (design.md §7). A vbt receiver asks with `X-Vbt-*` request
+//! headers, which Venice's Java sender never reads; a vbt sender answers with `x-vbt-*` headers on
+//! its FILE responses, which Venice's Java receiver never reads. A peer that did not ask gets
+//! Venice's bytes exactly, and with `vbt.extensions.enabled=false` the request is Java's.
+//!
+//! | header                 | dir  | meaning                                                    |
+//! |------------------------|------|------------------------------------------------------------|
+//! | `X-Vbt-Checksum`       | req  | `xxh3-128`: answer with the fast checksum (`x-vbt-checksum`) |
+//! | `X-Vbt-Snapshot-Info`  | req  | `1`: put the snapshot's identity and totals on FILE heads  |
+//! | `x-vbt-snapshot`       | resp | the snapshot's id: changes whenever its content could      |
+//! | `x-vbt-file-index`     | resp | this file's place in the snapshot's file list (0-based)    |
+//! | `x-vbt-files-total`    | resp | files in the snapshot (what the receiver must end up with) |
+//! | `x-vbt-bytes-total`    | resp | bytes in the snapshot                                      |
+//! | `X-Vbt-Streams`        | req  | `n` (2–8): the receiver will join with n−1 more connections |
+//! | `x-vbt-transfer`       | resp | token the extra connections present to join this transfer  |
+//! | `X-Vbt-Join`           | req  | `<token>`: serve files of that transfer; COMPLETE, no METADATA |
+//! | `X-Vbt-Resume`         | req  | `<snapshot id> <base64url bitmap>`: skip the files held    |
+//!
+//! All since vbt 0.1. Files of one transfer are handed out from one queue to whichever of its
+//! connections is free, so the streams stay balanced however the file sizes differ; METADATA and
+//! COMPLETE end the first connection, COMPLETE alone ends a joined one.
+
+use base64::Engine;
+
+pub const ASK_SNAPSHOT_INFO: &str = "X-Vbt-Snapshot-Info";
+pub const ASK_STREAMS: &str = "X-Vbt-Streams";
+pub const ASK_JOIN: &str = "X-Vbt-Join";
+pub const ASK_RESUME: &str = "X-Vbt-Resume";
+pub const SNAPSHOT: &str = "x-vbt-snapshot";
+pub const FILE_INDEX: &str = "x-vbt-file-index";
+pub const FILES_TOTAL: &str = "x-vbt-files-total";
+pub const BYTES_TOTAL: &str = "x-vbt-bytes-total";
+pub const TRANSFER: &str = "x-vbt-transfer";
+
+/// Most connections one transfer may use.
+pub const MAX_STREAMS: usize = 8;
+/// Longest snapshot id or transfer token accepted (ours are 32 hex digits).
+const MAX_TOKEN: usize = 64;
+
+/// What a receiver asks for beyond Venice's request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Asks {
+    pub fast_checksum: bool,
+    pub snapshot_info: bool,
+    /// More than 1: the receiver will open `streams - 1` more connections.
+    pub streams: usize,
+    /// Join an existing transfer instead of starting one.
+    pub join: Option<String>,
+    /// Files already held from this snapshot (by index).
+    pub resume: Option<Resume>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resume {
+    pub snapshot: String,
+    pub held: Vec<usize>,
+}
+
+impl Asks {
+    /// The header lines to add to the request (empty when nothing is asked).
+    pub fn header_lines(&self) -> String {
+        let mut s = String::new();
+        if self.fast_checksum {
+            s += &format!("{}: {}\r\n", super::checksum::HEADER_ASK, super::checksum::XXH3_128);
+        }
+        if self.snapshot_info {
+            s += &format!("{ASK_SNAPSHOT_INFO}: 1\r\n");
+        }
+        if self.streams > 1 {
+            s += &format!("{ASK_STREAMS}: {}\r\n", self.streams.min(MAX_STREAMS));
+        }
+        if let Some(t) = &self.join {
+            s += &format!("{ASK_JOIN}: {t}\r\n");
+        }
+        if let Some(r) = &self.resume {
+            s += &format!("{ASK_RESUME}: {} {}\r\n", r.snapshot, encode_bitmap(&r.held));
+        }
+        s
+    }
+
+    /// Reads the asks from a request's headers; anything malformed is ignored (the peer gets
+    /// Venice's behaviour), never an error.
+    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Asks {
+        let snapshot_info = header(ASK_SNAPSHOT_INFO).is_some_and(|v| v.trim() == "1");
+        let streams = header(ASK_STREAMS).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(1).clamp(1, MAX_STREAMS);
+        let join = header(ASK_JOIN).map(str::trim).filter(|t| token_ok(t)).map(str::to_string);
+        let resume = header(ASK_RESUME).and_then(|v| {
+            let (id, bits) = v.trim().split_once(' ')?;
+            if !token_ok(id) {
+                return None;
+            }
+            Some(Resume { snapshot: id.to_string(), held: decode_bitmap(bits.trim())? })
+        });
+        Asks { fast_checksum: false, snapshot_info, streams, join, resume }
+    }
+}
+
+fn token_ok(t: &str) -> bool {
+    !t.is_empty() && t.len() <= MAX_TOKEN && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Held file indices as a bitmap in base64url: 1,600 files fit in 268 characters.
+pub fn encode_bitmap(held: &[usize]) -> String {
+    let len = held.iter().max().map_or(0, |m| m / 8 + 1);
+    let mut bytes = vec![0u8; len];
+    for &i in held {
+        bytes[i / 8] |= 1 << (i % 8);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The indices of a bitmap; `None` if it is not base64url or absurdly large.
+pub fn decode_bitmap(s: &str) -> Option<Vec<usize>> {
+    if s.len() > 48 * 1024 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    Some((0..bytes.len() * 8).filter(|i| bytes[i / 8] & (1 << (i % 8)) != 0).collect())
+}
+
+/// What a vbt sender said about the snapshot on a FILE head (all absent from a Java sender).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileInfo {
+    pub snapshot: Option<String>,
+    pub index: Option<usize>,
+    pub files_total: Option<usize>,
+    pub bytes_total: Option<u64>,
+    pub transfer: Option<String>,
+}
+
+impl FileInfo {
+    /// Takes one response header if it is ours; `Err` names a malformed one.
+    pub fn take(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{name} {v:?} is not a number"));
+        let tok = |v: &str| if token_ok(v) { Ok(v.to_string()) } else { Err(format!("{name} {v:?} is not a token")) };
+        if name.eq_ignore_ascii_case(SNAPSHOT) {
+            self.snapshot = Some(tok(value)?);
+        } else if name.eq_ignore_ascii_case(FILE_INDEX) {
+            self.index = Some(num(value)? as usize);
+        } else if name.eq_ignore_ascii_case(FILES_TOTAL) {
+            self.files_total = Some(num(value)? as usize);
+        } else if name.eq_ignore_ascii_case(BYTES_TOTAL) {
+            self.bytes_total = Some(num(value)?);
+        } else if name.eq_ignore_ascii_case(TRANSFER) {
+            self.transfer = Some(tok(value)?);
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The header lines a sender adds to a FILE head.
+    pub fn header_lines(&self) -> String {
+        let mut s = String::new();
+        if let Some(v) = &self.snapshot {
+            s += &format!("{SNAPSHOT}: {v}\r\n");
+        }
+        if let Some(v) = self.index {
+            s += &format!("{FILE_INDEX}: {v}\r\n");
+        }
+        if let Some(v) = self.files_total {
+            s += &format!("{FILES_TOTAL}: {v}\r\n");
+        }
+        if let Some(v) = self.bytes_total {
+            s += &format!("{BYTES_TOTAL}: {v}\r\n");
+        }
+        if let Some(v) = &self.transfer {
+            s += &format!("{TRANSFER}: {v}\r\n");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitmap_round_trip() {
+        for held in [vec![], vec![0], vec![7, 8], vec![1, 3, 1599], (0..100).collect()] {
+            assert_eq!(decode_bitmap(&encode_bitmap(&held)).unwrap(), held);
+        }
+        assert_eq!(encode_bitmap(&(0..1600).collect::<Vec<_>>()).len(), 267);
+        assert!(decode_bitmap("not base64!").is_none());
+    }
+
+    #[test]
+    fn asks_round_trip_and_garbage_is_ignored() {
+        let a = Asks {
+            fast_checksum: false,
+            snapshot_info: true,
+            streams: 3,
+            join: Some("abc123".into()),
+            resume: Some(Resume { snapshot: "00ff".into(), held: vec![0, 2] }),
+        };
+        let lines = a.header_lines();
+        let pairs: Vec<(String, String)> = lines
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (k, v) = l.split_once(": ").unwrap();
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        let get = |n: &str| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
+        assert_eq!(Asks::from_headers(get), a);
+        let junk = |n: &str| match n {
+            ASK_STREAMS => Some("999999"),
+            ASK_JOIN => Some("../../etc"),
+            ASK_RESUME => Some("x"),
+            _ => None,
+        };
+        let got = Asks::from_headers(junk);
+        assert_eq!((got.streams, got.join, got.resume), (MAX_STREAMS, None, None));
+    }
+}

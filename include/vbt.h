@@ -209,9 +209,9 @@ typedef enum vbt_table_format {
  *
  * Methods: `vbt_bootstrap_request_new`, `vbt_bootstrap_request_add_peer`,
  * `vbt_bootstrap_request_set_table_format`, `vbt_bootstrap_request_set_preserve_order`,
- * `vbt_bootstrap_request_free`; used by `vbt_node_bootstrap_partition`, which copies it (the
- * request can be freed or reused as soon as that call returns). Not safe to modify from two
- * threads at once.
+ * `vbt_bootstrap_request_set_progress`, `vbt_bootstrap_request_free`; used by
+ * `vbt_node_bootstrap_partition`, which copies it (the request can be freed or reused as soon as
+ * that call returns). Not safe to modify from two threads at once.
  */
 typedef struct vbt_bootstrap_request vbt_bootstrap_request;
 
@@ -321,6 +321,52 @@ typedef void (*vbt_log_fn)(void *user_data, enum vbt_log_level level, const char
  * any vbt function, including `vbt_node_free` on its own node.
  */
 typedef void (*vbt_completion_fn)(void *user_data, const struct vbt_bootstrap_result *result);
+
+/**
+ * How far a running bootstrap has got, lent to a `vbt_progress_fn` for the duration of the call.
+ * The counts are of the attempt on the current peer: they start again from 0 when vbt moves on
+ * to the next peer.
+ */
+typedef struct vbt_progress {
+    /**
+     * The peer (`host:port`) the partition is coming from; borrowed for the call.
+     */
+    const char *peer;
+    /**
+     * Files received completely so far.
+     */
+    uint64_t files_done;
+    /**
+     * Bytes of file contents received so far.
+     */
+    uint64_t bytes_done;
+    /**
+     * Files in the peer's snapshot, or -1 when the peer did not announce it (Java senders never
+     * do).
+     */
+    int64_t files_total;
+    /**
+     * Bytes in the peer's snapshot, or -1 when the peer did not announce it.
+     */
+    int64_t bytes_total;
+    /**
+     * True for the last report, given on success just before the completion: its counts equal
+     * `vbt_bootstrap_result_files` and `vbt_bootstrap_result_bytes`.
+     */
+    bool is_final;
+} vbt_progress;
+
+/**
+ * Receives a bootstrap's progress (set with `vbt_bootstrap_request_set_progress`).
+ *
+ * Runs on the node's callback thread (the thread that runs completions, one call at a time), at
+ * most about four times a second while data arrives, and on success once more with
+ * `progress->is_final` set, right before the completion. It is never called after the
+ * bootstrap's completion callback has started, so `user_data` need only live until then.
+ * `progress` and its `peer` are borrowed for the call. It should return quickly (completions
+ * of other bootstraps wait behind it); it may call vbt functions, but not `vbt_node_free`.
+ */
+typedef void (*vbt_progress_fn)(void *user_data, const struct vbt_progress *progress);
 
 /**
  * Borrowed bytes: `len` bytes at `data` (`data` is NULL only when `len` is 0).
@@ -526,6 +572,14 @@ enum vbt_result vbt_bootstrap_request_set_preserve_order(struct vbt_bootstrap_re
                                                          bool preserve);
 
 /**
+ * Asks for progress reports of bootstraps started from `request` (see `vbt_progress_fn`), passed
+ * `user_data`. `callback` NULL stops asking. Without it no progress is reported.
+ */
+enum vbt_result vbt_bootstrap_request_set_progress(struct vbt_bootstrap_request *request,
+                                                   vbt_progress_fn callback,
+                                                   void *user_data);
+
+/**
  * Frees a request. NULL is a no-op. Bootstraps started from it are not affected.
  */
 void vbt_bootstrap_request_free(struct vbt_bootstrap_request *request);
@@ -585,7 +639,8 @@ struct vbt_byte_slice vbt_bootstrap_result_store_version_state(const struct vbt_
 
 /**
  * On success: how many peers were tried (or probed) and failed before one served the partition.
- * On failure: 0 (`vbt_bootstrap_result_message` then names every peer and its cause).
+ * On failure with `VBT_ALL_PEERS_FAILED`: every peer, each with its own code and message (the
+ * same causes `vbt_bootstrap_result_message` joins into one line). Otherwise 0.
  */
 size_t vbt_bootstrap_result_failed_peer_count(const struct vbt_bootstrap_result *result);
 

@@ -6,7 +6,9 @@
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
 
+use crate::client::Progress;
 use crate::error::{Error, Result};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -103,5 +105,81 @@ impl Drop for Completion {
     fn drop(&mut self) {
         let lost = (self.lost)();
         self.deliver(Err(lost));
+    }
+}
+
+/// How often a host's progress callback runs at most (plus one final report on success).
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// A host's progress callback, as the relay calls it (on the dispatcher thread).
+/// The flag is true for the final report.
+pub(crate) type HostProgressFn = Box<dyn Fn(&Progress, bool) + Send + Sync>;
+
+/// Carries a bootstrap's progress from the thread that moves the data to the host's callback on
+/// the dispatcher thread: at most one report per [`PROGRESS_EVERY`], never one after the
+/// completion (reports and the completion share the dispatcher's queue, and a report that runs
+/// after [`ProgressRelay::finish`] is dropped), and on success one final report with the
+/// outcome's counts just before the completion.
+pub(crate) struct ProgressRelay {
+    state: Mutex<RelayState>,
+    host: HostProgressFn,
+    dispatcher: std::sync::Arc<Dispatcher>,
+    every: Duration,
+}
+
+struct RelayState {
+    /// The completion is under way: no report may run any more.
+    finished: bool,
+    last_sent: Option<Instant>,
+    /// The last totals announced, for the final report.
+    totals: (Option<usize>, Option<u64>),
+}
+
+impl ProgressRelay {
+    pub fn new(host: HostProgressFn, dispatcher: std::sync::Arc<Dispatcher>, every: Duration) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(ProgressRelay {
+            state: Mutex::new(RelayState { finished: false, last_sent: None, totals: (None, None) }),
+            host,
+            dispatcher,
+            every,
+        })
+    }
+
+    /// The core's progress hook: called on a runtime worker as bytes arrive; cheap when no report
+    /// is due (a lock and a clock read).
+    pub fn report(self: &std::sync::Arc<Self>, p: &Progress) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.totals = (p.files_total, p.bytes_total);
+        if st.finished || st.last_sent.is_some_and(|t| t.elapsed() < self.every) {
+            return;
+        }
+        st.last_sent = Some(Instant::now());
+        let (relay, p) = (self.clone(), p.clone());
+        // Queued under the lock, so it is ahead of any completion queued after `finish`.
+        let _ = self.dispatcher.dispatch(Box::new(move || {
+            if !relay.state.lock().unwrap_or_else(|e| e.into_inner()).finished {
+                (relay.host)(&p, false);
+            }
+        }));
+    }
+
+    /// Called where the completion is delivered, just before it: stops further reports and, on
+    /// success, gives the final one (files and bytes equal the outcome's).
+    pub fn finish(&self, result: &Result<crate::BootstrapOutcome>) {
+        let totals = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.finished = true;
+            st.totals
+        };
+        if let Ok(o) = result {
+            (self.host)(&Progress {
+                peer: o.peer.clone(),
+                file: String::new(),
+                files_done: o.files,
+                bytes_done: o.bytes + o.resumed_bytes,
+                files_total: totals.0,
+                bytes_total: totals.1,
+            }, true);
+        }
     }
 }

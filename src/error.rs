@@ -128,16 +128,52 @@ pub struct Error {
     message: String,
     /// For [`ErrorKind::PeerStatus`]: the HTTP status the peer sent.
     status: Option<u16>,
+    /// For [`ErrorKind::AllPeersFailed`]: each peer and its own error, so hosts need not parse
+    /// the message (which names them too).
+    peer_failures: Vec<PeerFailure>,
+}
+
+/// A peer that was tried (or only probed) and failed, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerFailure {
+    /// `host:port`.
+    pub peer: String,
+    pub error: Error,
+    /// True when the peer failed the connectivity check, so no transfer was attempted from it.
+    pub probe_only: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), status: None }
+        Error { kind, message: message.into(), status: None, peer_failures: Vec::new() }
     }
     pub fn peer_status(status: u16, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::PeerStatus, message: message.into(), status: Some(status) }
+        Error { kind: ErrorKind::PeerStatus, message: message.into(), status: Some(status), peer_failures: Vec::new() }
+    }
+    /// Attaches each peer's failure (for [`ErrorKind::AllPeersFailed`]); the message is kept.
+    pub fn with_peer_failures(mut self, failures: Vec<PeerFailure>) -> Self {
+        self.peer_failures = failures;
+        self
+    }
+    /// The peers that failed, each with its own error: set when every peer failed
+    /// ([`ErrorKind::AllPeersFailed`]), empty otherwise.
+    pub fn peer_failures(&self) -> &[PeerFailure] {
+        &self.peer_failures
+    }
+    /// Venice's `fallback_reason` for a bootstrap that ended with this error and sends the host
+    /// back to Kafka: `"no_candidates"` when no transfer was attempted (no peer given, discovery
+    /// found none, or every peer failed the connectivity check), `"all_hosts_failed"` when at
+    /// least one transfer was attempted and every one failed; `None` for other errors (cancel,
+    /// bad argument, ...), which are not a fallback.
+    pub fn fallback_reason(&self) -> Option<&'static str> {
+        match self.kind {
+            ErrorKind::NoPeers => Some("no_candidates"),
+            ErrorKind::AllPeersFailed if self.peer_failures.iter().all(|f| f.probe_only) => Some("no_candidates"),
+            ErrorKind::AllPeersFailed => Some("all_hosts_failed"),
+            _ => None,
+        }
     }
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
-use crate::callback::{Completion, Dispatcher};
-use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Receiver};
+use crate::callback::{Completion, Dispatcher, ProgressRelay, PROGRESS_EVERY};
+use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Progress, Receiver};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::PartitionId;
@@ -322,6 +322,25 @@ impl Node {
             // Owed from here on: if the runtime drops the task, the Completion's drop says so.
             let completion = Completion::new(id, Box::new(done), dispatcher, lost);
             move |result| completion.complete(result)
+        })
+    }
+
+    /// [`Node::bootstrap_with_callback`] with progress: `progress` runs on the same callback
+    /// thread as `done`, at most every 250 ms while data arrives, once more on success with the
+    /// outcome's files and bytes and `true` (just before `done`), and never after `done`. It replaces
+    /// `req.progress` (which is called on the thread that moves data, for every piece).
+    pub fn bootstrap_with_progress(
+        &self,
+        mut req: BootstrapRequest,
+        progress: impl Fn(&Progress, bool) + Send + Sync + 'static,
+        done: impl FnOnce(OpId, Result<BootstrapOutcome>) + Send + 'static,
+    ) -> Result<OpId> {
+        let relay = ProgressRelay::new(Box::new(progress), self.inner.dispatcher.clone(), PROGRESS_EVERY);
+        let hook = relay.clone();
+        req.progress = Some(Arc::new(move |p: &Progress| hook.report(p)));
+        self.bootstrap_with_callback(req, move |id, result| {
+            relay.finish(&result);
+            done(id, result)
         })
     }
 

@@ -37,6 +37,8 @@ struct completion {
     size_t offset_record_len;
     unsigned char offset_record_magic;
     size_t store_version_state_len;
+    /* Progress reports seen (on the same callback thread, all before the completion). */
+    unsigned reports;
 };
 
 static void copy_string(char *dst, size_t cap, const char *src) {
@@ -61,6 +63,24 @@ static void on_bootstrapped(void *user_data, const vbt_bootstrap_result *result)
     c->done = 1;
     pthread_cond_signal(&c->done_cv);
     pthread_mutex_unlock(&c->lock);
+}
+
+/* Runs on vbt's callback thread a few times a second while data arrives, and once more
+   (is_final) just before the completion. A total is -1 when the peer did not announce it. */
+static void on_progress(void *user_data, const vbt_progress *p) {
+    struct completion *c = user_data;
+    pthread_mutex_lock(&c->lock);
+    c->reports++;
+    pthread_mutex_unlock(&c->lock);
+    if (p->bytes_total > 0) {
+        printf("  progress from %s: %llu/%lld files, %llu/%lld bytes (%.0f%%)%s\n", p->peer,
+               (unsigned long long)p->files_done, (long long)p->files_total, (unsigned long long)p->bytes_done,
+               (long long)p->bytes_total, 100.0 * (double)p->bytes_done / (double)p->bytes_total,
+               p->is_final ? ", done" : "");
+    } else {
+        printf("  progress from %s: %llu files, %llu bytes%s\n", p->peer, (unsigned long long)p->files_done,
+               (unsigned long long)p->bytes_done, p->is_final ? ", done" : "");
+    }
 }
 
 /* Prints the failed call with vbt's own explanation, and says so. */
@@ -142,6 +162,7 @@ int main(int argc, char **argv) {
     snprintf(peer, sizeof peer, "127.0.0.1:%u", (unsigned)port);
     TRY(vbt_bootstrap_request_new(argv[2], 1, 0, &request));
     TRY(vbt_bootstrap_request_add_peer(request, peer));
+    TRY(vbt_bootstrap_request_set_progress(request, on_progress, &c));
     TRY(vbt_node_bootstrap_partition(receiver, request, on_bootstrapped, &c, &op_id));
     printf("bootstrap %llu of %s_v1-0 from %s started\n", (unsigned long long)op_id, argv[2], peer);
 
@@ -161,6 +182,11 @@ int main(int argc, char **argv) {
     }
     if (c.code != VBT_OK) {
         fprintf(stderr, "example: bootstrap failed: %s: %s\n", vbt_result_name((uint32_t)c.code), c.message);
+        ok = 0;
+        goto done;
+    }
+    if (c.reports == 0) {
+        fprintf(stderr, "example: no progress report before the completion\n");
         ok = 0;
         goto done;
     }

@@ -329,6 +329,7 @@ static int test_null_arguments(void) {
     CHECK(vbt_bootstrap_result_failed_peer(NULL, 0) == NULL);
     CHECK(vbt_bootstrap_result_failed_peer_code(NULL, 0) == VBT_INVALID_ARGUMENT);
     CHECK(vbt_bootstrap_result_failed_peer_message(NULL, 0) == NULL);
+    CHECK_RC(vbt_bootstrap_request_set_progress(NULL, NULL, NULL), VBT_INVALID_ARGUMENT);
 
     /* Free functions: NULL is a no-op. */
     vbt_config_free(NULL);
@@ -896,6 +897,158 @@ static int test_log_sink(void) {
     return 0;
 }
 
+/* Progress reports, checked against the completion they precede. */
+struct progress_log {
+    pthread_mutex_t lock;
+    int reports, finals, after_completion, backwards, other_thread;
+    uint64_t last_bytes, last_files;
+    int64_t last_bytes_total;
+    int completed;
+    pthread_t completion_thread, progress_thread;
+    struct completions *c;
+};
+
+static void on_progress(void *user_data, const vbt_progress *p) {
+    struct progress_log *l = user_data;
+    pthread_mutex_lock(&l->lock);
+    if (l->completed) {
+        l->after_completion++;
+    }
+    if (l->reports > 0 && (p->bytes_done < l->last_bytes || !pthread_equal(l->progress_thread, pthread_self()))) {
+        l->backwards += p->bytes_done < l->last_bytes;
+        l->other_thread += !pthread_equal(l->progress_thread, pthread_self());
+    }
+    l->progress_thread = pthread_self();
+    l->reports++;
+    l->finals += p->is_final ? 1 : 0;
+    l->last_bytes = p->bytes_done;
+    l->last_files = p->files_done;
+    l->last_bytes_total = p->bytes_total;
+    if (p->peer == NULL || strlen(p->peer) == 0) {
+        l->backwards++; /* counted as a failure: every report names its peer */
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void on_done_after_progress(void *user_data, const vbt_bootstrap_result *r) {
+    struct progress_log *l = user_data;
+    pthread_mutex_lock(&l->lock);
+    l->completed = 1;
+    l->completion_thread = pthread_self();
+    pthread_mutex_unlock(&l->lock);
+    record(l->c, r);
+}
+
+static int test_progress_callback(void) {
+    vbt_node *sender = NULL, *receiver = NULL;
+    vbt_bootstrap_request *request = NULL;
+    struct completions c;
+    struct progress_log l;
+    char peer[64];
+
+    completions_init(&c);
+    memset(&l, 0, sizeof l);
+    pthread_mutex_init(&l.lock, NULL);
+    l.c = &c;
+    CHECK_OK(fixture_sender(&sender, peer, sizeof peer));
+    CHECK_OK(receiver_in(&receiver, "recv"));
+    CHECK_OK(vbt_bootstrap_request_new(STORE, 1, 0, &request));
+    CHECK_OK(vbt_bootstrap_request_add_peer(request, peer));
+    CHECK_RC(vbt_bootstrap_request_set_progress(NULL, on_progress, &l), VBT_INVALID_ARGUMENT);
+    CHECK_OK(vbt_bootstrap_request_set_progress(request, on_progress, &l));
+    CHECK_OK(vbt_node_bootstrap_partition(receiver, request, on_done_after_progress, &l, NULL));
+    vbt_bootstrap_request_free(request);
+    CHECK(wait_for(&c, 1, 60) == 1);
+    if (c.code[0] != VBT_OK) {
+        fprintf(stderr, "bootstrap failed: %s: %s\n", vbt_result_name((uint32_t)c.code[0]), c.message[0]);
+        return 1;
+    }
+    /* Freeing the nodes drains the callback thread: a late report would have run by now. */
+    vbt_node_free(receiver);
+    vbt_node_free(sender);
+    pthread_mutex_lock(&l.lock);
+    fprintf(stderr, "%d reports, last %llu files %llu bytes (total %lld); outcome %llu files %llu bytes\n", l.reports,
+            (unsigned long long)l.last_files, (unsigned long long)l.last_bytes, (long long)l.last_bytes_total,
+            (unsigned long long)c.files[0], (unsigned long long)c.bytes[0]);
+    CHECK(l.reports >= 2); /* at least the first report while data arrives, and the final one */
+    CHECK(l.finals == 1);
+    CHECK(l.after_completion == 0);
+    CHECK(l.backwards == 0);
+    CHECK(l.other_thread == 0);
+    CHECK(pthread_equal(l.progress_thread, l.completion_thread));
+    CHECK(l.last_bytes == c.bytes[0] && l.last_files == c.files[0]);
+    CHECK(l.last_bytes_total == -1 || l.last_bytes_total == (int64_t)c.bytes[0]);
+    pthread_mutex_unlock(&l.lock);
+    pthread_mutex_destroy(&l.lock);
+    completions_destroy(&c);
+    return 0;
+}
+
+/* Every peer failed: the completion lists each one with its own code and message. */
+struct failure_list {
+    struct completions *c;
+    size_t count;
+    char peer[2][128];
+    vbt_result code[2];
+    int messages_present;
+};
+
+static void on_done_all_failed(void *user_data, const vbt_bootstrap_result *r) {
+    struct failure_list *f = user_data;
+    size_t i;
+    f->count = vbt_bootstrap_result_failed_peer_count(r);
+    f->messages_present = 1;
+    for (i = 0; i < f->count && i < 2; i++) {
+        snprintf(f->peer[i], sizeof f->peer[i], "%s", vbt_bootstrap_result_failed_peer(r, i));
+        f->code[i] = vbt_bootstrap_result_failed_peer_code(r, i);
+        f->messages_present &= strlen(vbt_bootstrap_result_failed_peer_message(r, i)) > 0;
+    }
+    f->messages_present &= vbt_bootstrap_result_failed_peer(r, f->count) == NULL;
+    record(f->c, r);
+}
+
+static int test_all_peers_failed_list(void) {
+    vbt_node *sender = NULL, *receiver = NULL;
+    vbt_bootstrap_request *request = NULL;
+    struct completions c;
+    struct failure_list f;
+    char peer[64];
+    size_t i;
+    int refused = -1, missing = -1;
+
+    completions_init(&c);
+    memset(&f, 0, sizeof f);
+    f.c = &c;
+    CHECK_OK(fixture_sender(&sender, peer, sizeof peer));
+    CHECK_OK(receiver_in(&receiver, "recv"));
+    /* Partition 5 is not served by the sender (it answers 404); port 1 refuses connections. */
+    CHECK_OK(vbt_bootstrap_request_new(STORE, 1, 5, &request));
+    CHECK_OK(vbt_bootstrap_request_add_peer(request, "127.0.0.1:1"));
+    CHECK_OK(vbt_bootstrap_request_add_peer(request, peer));
+    CHECK_OK(vbt_node_bootstrap_partition(receiver, request, on_done_all_failed, &f, NULL));
+    vbt_bootstrap_request_free(request);
+    CHECK(wait_for(&c, 1, 60) == 1);
+    CHECK(c.code[0] == VBT_ALL_PEERS_FAILED);
+    CHECK(f.count == 2);
+    CHECK(f.messages_present);
+    for (i = 0; i < 2; i++) {
+        if (strcmp(f.peer[i], "127.0.0.1:1") == 0) {
+            refused = (int)i;
+        } else if (strcmp(f.peer[i], peer) == 0) {
+            missing = (int)i;
+        }
+    }
+    CHECK(refused >= 0 && missing >= 0);
+    CHECK(f.code[refused] == VBT_IO || f.code[refused] == VBT_TIMEOUT);
+    CHECK(f.code[missing] == VBT_PEER_STATUS);
+    /* The joined message still names both. */
+    CHECK(strstr(c.message[0], "127.0.0.1:1") && strstr(c.message[0], peer));
+    vbt_node_free(receiver);
+    vbt_node_free(sender);
+    completions_destroy(&c);
+    return 0;
+}
+
 /* ---- runner -------------------------------------------------------------------------------- */
 
 static const struct {
@@ -909,6 +1062,8 @@ static const struct {
     {"manager_disabled", test_manager_disabled},
     {"bootstrap_and_result", test_bootstrap_and_result},
     {"failed_peer_summary", test_failed_peer_summary},
+    {"progress_callback", test_progress_callback},
+    {"all_peers_failed_list", test_all_peers_failed_list},
     {"refused_bootstrap_never_calls_back", test_refused_bootstrap_never_calls_back},
     {"cancel", test_cancel},
     {"free_with_operation_in_flight", test_free_with_operation_in_flight},

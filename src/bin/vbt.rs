@@ -11,7 +11,7 @@ use base64::Engine;
 use clap::{Args, Parser, Subcommand};
 use venice_blob_transfer::tools::{local, records, Layout};
 use venice_blob_transfer::{
-    BootstrapOutcome, BootstrapRequest, Config, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, Progress,
+    BootstrapOutcome, BootstrapRequest, Config, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, PeerFailure, Progress,
     Result, TableFormat,
 };
 
@@ -273,7 +273,15 @@ fn run(cmd: Cmd) -> Result<()> {
                 req.progress = meter.callback();
                 let out = node.bootstrap_blocking(req);
                 meter.finish();
-                println!("{}", result_json(&out?));
+                match out {
+                    Ok(out) => println!("{}", result_json(&out)),
+                    Err(e) => {
+                        // The same JSON a failed partition of `fetch_many` gets; the message also
+                        // goes to stderr with exit status 1.
+                        println!("{}", error_json(&ids[0], &e));
+                        return Err(e);
+                    }
+                }
                 return Ok(());
             }
             fetch_many(&node, ids, peers, table_format)
@@ -344,7 +352,7 @@ fn fetch_many(node: &Node, ids: Vec<PartitionId>, peers: Vec<String>, format: Ta
             }
             Err(e) => {
                 failed += 1;
-                println!("{}", serde_json::json!({"partition": id.replica(), "error": e.message(), "code": e.kind().constant_name()}));
+                println!("{}", error_json(&id, &e));
             }
         }
     }
@@ -381,7 +389,34 @@ fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
         "partition_dir": o.partition_dir.display().to_string(),
         "offset_record": STANDARD.encode(&o.metadata.offset_record),
         "store_version_state": STANDARD.encode(&o.metadata.store_version_state),
-        "failed_peers": o.failed_peers.iter().map(|f| serde_json::json!({"peer": f.peer, "error": f.error.message()})).collect::<Vec<_>>(),
+        "failed_peers": failed_peers_json(&o.failed_peers),
+    })
+}
+
+/// Each failed peer: `peer`, `code` (the error kind's name, as C's `VBT_<code>` and Java's
+/// `Code`), `code_number`, `error` (the message) and `probe_only` (it failed the connectivity
+/// check, so no transfer was attempted from it).
+fn failed_peers_json(failed: &[PeerFailure]) -> Vec<serde_json::Value> {
+    failed
+        .iter()
+        .map(|f| {
+            serde_json::json!({"peer": f.peer, "code": f.error.kind().constant_name(), "code_number": f.error.kind().code(),
+                "error": f.error.message(), "probe_only": f.probe_only})
+        })
+        .collect()
+}
+
+/// A failed bootstrap: the error's code and message, the failed peers, and Venice's
+/// `fallback_reason` (`no_candidates` or `all_hosts_failed`; null for failures that are not a
+/// fallback to Kafka, such as a partition that already exists).
+fn error_json(id: &PartitionId, e: &Error) -> serde_json::Value {
+    serde_json::json!({
+        "partition": id.replica(),
+        "error": e.message(),
+        "code": e.kind().constant_name(),
+        "code_number": e.kind().code(),
+        "fallback_reason": e.fallback_reason(),
+        "failed_peers": failed_peers_json(e.peer_failures()),
     })
 }
 
@@ -547,11 +582,23 @@ impl Meter {
             }
             *last = Instant::now();
             let secs = started.elapsed().as_secs_f64();
+            let rate = p.bytes_done as f64 / secs.max(1e-9);
+            let files = match p.files_total {
+                Some(t) => format!("{}/{t} files", p.files_done),
+                None => format!("{} files", p.files_done),
+            };
+            // With the snapshot's size announced: percent, and the time left at the rate so far.
+            let share = match p.bytes_total {
+                Some(t) if t > 0 => {
+                    let left = t.saturating_sub(p.bytes_done) as f64 / rate.max(1.0);
+                    format!(" of {:.1} MiB ({:.0}%, ETA {})", t as f64 / 1048576.0, 100.0 * p.bytes_done as f64 / t as f64, eta(left))
+                }
+                _ => String::new(),
+            };
             eprint!(
-                "\r  {label}: {} files, {:.1} MiB, {:.1} MB/s {:<40}",
-                p.files_done,
+                "\r  {label}: {files}, {:.1} MiB{share}, {:.1} MB/s {:<40}",
                 p.bytes_done as f64 / 1048576.0,
-                p.bytes_done as f64 / 1e6 / secs.max(1e-9),
+                rate / 1e6,
                 p.file
             );
         }))
@@ -561,6 +608,16 @@ impl Meter {
         if self.tty {
             eprint!("\r{:100}\r", "");
         }
+    }
+}
+
+/// Seconds as `1h02m`, `3m05s` or `7s`.
+fn eta(secs: f64) -> String {
+    let s = secs.max(0.0).min(360_000.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
     }
 }
 

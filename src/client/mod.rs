@@ -77,12 +77,7 @@ impl BootstrapRequest {
     }
 }
 
-/// A peer that was tried (or probed) and failed, with the reason.
-#[derive(Clone, Debug)]
-pub struct PeerFailure {
-    pub peer: String,
-    pub error: Error,
-}
+pub use crate::error::PeerFailure;
 
 /// A partition installed and verified, with the metadata the host needs to resume from Kafka.
 #[derive(Clone, Debug)]
@@ -245,7 +240,7 @@ impl Receiver {
             _ = until_true(&mut cancel) => return Err(cancelled(&id)),
         };
         let mut failures: Vec<PeerFailure> =
-            probe_failures.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e }).collect();
+            probe_failures.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e, probe_only: true }).collect();
         if !req.preserve_order {
             fastrand::shuffle(&mut candidates);
         }
@@ -278,7 +273,7 @@ impl Receiver {
                     return Ok(outcome);
                 }
                 Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
-                Err(e) => failures.push(PeerFailure { peer: peer.to_string(), error: e }),
+                Err(e) => failures.push(PeerFailure { peer: peer.to_string(), error: e, probe_only: false }),
             }
             if *cancel.borrow() {
                 return Err(cancelled(&id));
@@ -288,7 +283,8 @@ impl Receiver {
         Err(Error::new(
             ErrorKind::AllPeersFailed,
             format!("Replica {} failed to fetch from any of {} peer(s): {}", id.replica(), failures.len(), list.join("; ")),
-        ))
+        )
+        .with_peer_failures(failures))
     }
 
     /// One peer: fetch within `blob.receive.max.timeout.in.min` (or until cancelled), then

@@ -5,9 +5,9 @@ use std::ffi::{c_char, c_void, CString};
 use std::os::unix::ffi::OsStrExt;
 
 use super::types::{cstring_lossy, str_arg, vbt_byte_slice};
-use super::handle::{borrow, borrow_mut, free, into_raw, write_out, Opaque};
+use super::handle::{borrow, borrow_mut, free, into_raw, write_out, Opaque, UserData};
 use super::result::vbt_result;
-use crate::client::{BootstrapOutcome, BootstrapRequest, PeerFailure};
+use crate::client::{BootstrapOutcome, BootstrapRequest, PeerFailure, Progress};
 use crate::error::{Error, Result};
 use crate::protocol::{PartitionId, TableFormat};
 
@@ -29,11 +29,13 @@ pub enum vbt_table_format {
 ///
 /// Methods: `vbt_bootstrap_request_new`, `vbt_bootstrap_request_add_peer`,
 /// `vbt_bootstrap_request_set_table_format`, `vbt_bootstrap_request_set_preserve_order`,
-/// `vbt_bootstrap_request_free`; used by `vbt_node_bootstrap_partition`, which copies it (the
-/// request can be freed or reused as soon as that call returns). Not safe to modify from two
-/// threads at once.
+/// `vbt_bootstrap_request_set_progress`, `vbt_bootstrap_request_free`; used by
+/// `vbt_node_bootstrap_partition`, which copies it (the request can be freed or reused as soon as
+/// that call returns). Not safe to modify from two threads at once.
 pub struct vbt_bootstrap_request {
     pub(crate) request: BootstrapRequest,
+    /// The host's progress callback and its `user_data`, if set.
+    pub(crate) progress: Option<(ProgressFn, UserData)>,
 }
 
 impl Opaque for vbt_bootstrap_request {
@@ -58,7 +60,7 @@ pub extern "C" fn vbt_bootstrap_request_new(
         // SAFETY: a C string, per the contract.
         let store = unsafe { str_arg(store, "store") }?;
         let id = PartitionId::new(store, version, partition)?;
-        let request = vbt_bootstrap_request { request: BootstrapRequest::new(id, Vec::new()) };
+        let request = vbt_bootstrap_request { request: BootstrapRequest::new(id, Vec::new()), progress: None };
         // SAFETY: `out` is writable (checked non-NULL by the boundary).
         unsafe { write_out(out, into_raw(request)) }
     })
@@ -104,6 +106,75 @@ pub extern "C" fn vbt_bootstrap_request_set_preserve_order(request: *mut vbt_boo
         unsafe { borrow_mut(request) }?.request.preserve_order = preserve;
         Ok(())
     })
+}
+
+/// How far a running bootstrap has got, lent to a `vbt_progress_fn` for the duration of the call.
+/// The counts are of the attempt on the current peer: they start again from 0 when vbt moves on
+/// to the next peer.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug)]
+pub struct vbt_progress {
+    /// The peer (`host:port`) the partition is coming from; borrowed for the call.
+    pub peer: *const c_char,
+    /// Files received completely so far.
+    pub files_done: u64,
+    /// Bytes of file contents received so far.
+    pub bytes_done: u64,
+    /// Files in the peer's snapshot, or -1 when the peer did not announce it (Java senders never
+    /// do).
+    pub files_total: i64,
+    /// Bytes in the peer's snapshot, or -1 when the peer did not announce it.
+    pub bytes_total: i64,
+    /// True for the last report, given on success just before the completion: its counts equal
+    /// `vbt_bootstrap_result_files` and `vbt_bootstrap_result_bytes`.
+    pub is_final: bool,
+}
+
+/// Receives a bootstrap's progress (set with `vbt_bootstrap_request_set_progress`).
+///
+/// Runs on the node's callback thread (the thread that runs completions, one call at a time), at
+/// most about four times a second while data arrives, and on success once more with
+/// `progress->is_final` set, right before the completion. It is never called after the
+/// bootstrap's completion callback has started, so `user_data` need only live until then.
+/// `progress` and its `peer` are borrowed for the call. It should return quickly (completions
+/// of other bootstraps wait behind it); it may call vbt functions, but not `vbt_node_free`.
+pub type vbt_progress_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, progress: *const vbt_progress)>;
+
+/// The progress callback once the boundary has checked it (not NULL).
+pub(crate) type ProgressFn = unsafe extern "C" fn(*mut c_void, *const vbt_progress);
+
+/// Asks for progress reports of bootstraps started from `request` (see `vbt_progress_fn`), passed
+/// `user_data`. `callback` NULL stops asking. Without it no progress is reported.
+#[no_mangle]
+pub extern "C" fn vbt_bootstrap_request_set_progress(
+    request: *mut vbt_bootstrap_request,
+    callback: vbt_progress_fn,
+    user_data: *mut c_void,
+) -> vbt_result {
+    ffi_boundary!([request] {
+        // SAFETY: a live request, per the contract.
+        unsafe { borrow_mut(request) }?.progress = callback.map(|f| (f, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// The host's progress callback as the core's progress hook (called on the callback thread).
+pub(crate) fn progress_adapter(f: ProgressFn, user_data: UserData) -> impl Fn(&Progress, bool) + Send + Sync + 'static {
+    move |p: &Progress, last: bool| {
+        let peer = cstring_lossy(&p.peer);
+        let total = |t: Option<u64>| t.and_then(|t| i64::try_from(t).ok()).unwrap_or(-1);
+        let report = vbt_progress {
+            peer: peer.as_ptr(),
+            files_done: p.files_done as u64,
+            bytes_done: p.bytes_done,
+            files_total: total(p.files_total.map(|n| n as u64)),
+            bytes_total: total(p.bytes_total),
+            is_final: last,
+        };
+        // SAFETY: the host's function with its own user_data; `report` and `peer` live across it.
+        unsafe { f(user_data.get(), &report) };
+    }
 }
 
 /// Frees a request. NULL is a no-op. Bootstraps started from it are not affected.
@@ -193,7 +264,7 @@ impl vbt_bootstrap_result {
                 seconds: 0.0,
                 offset_record: Vec::new(),
                 store_version_state: Vec::new(),
-                failed: Vec::new(),
+                failed: failed_peers(e.peer_failures()),
             },
         }
     }
@@ -299,7 +370,8 @@ pub extern "C" fn vbt_bootstrap_result_store_version_state(result: *const vbt_bo
 }
 
 /// On success: how many peers were tried (or probed) and failed before one served the partition.
-/// On failure: 0 (`vbt_bootstrap_result_message` then names every peer and its cause).
+/// On failure with `VBT_ALL_PEERS_FAILED`: every peer, each with its own code and message (the
+/// same causes `vbt_bootstrap_result_message` joins into one line). Otherwise 0.
 #[no_mangle]
 pub extern "C" fn vbt_bootstrap_result_failed_peer_count(result: *const vbt_bootstrap_result) -> usize {
     ffi_boundary!([result] -> usize {

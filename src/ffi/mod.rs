@@ -73,7 +73,7 @@ mod callbacks;
 mod handle;
 
 pub use bootstrap::{
-    vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn, vbt_table_format,
+    vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn, vbt_progress, vbt_progress_fn, vbt_table_format,
 };
 pub use callbacks::{vbt_bytes, vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_peer_list, vbt_snapshot_fn};
 pub use config::vbt_config;

@@ -4,7 +4,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use super::bootstrap::{vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn};
+use super::bootstrap::{progress_adapter, vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn};
 use super::callbacks::{install_log_sink, snapshot_adapter, HostDiscovery};
 use super::config::vbt_config;
 use super::handle::{borrow, free, into_raw, write_out, Opaque, UserData};
@@ -96,11 +96,13 @@ pub extern "C" fn vbt_node_bootstrap_partition(
     ffi_boundary!([node, request, callback] {
         // SAFETY: a live node and request, per the contract.
         let node = &unsafe { borrow(node) }?.node;
-        let request = unsafe { borrow(request) }?.request.clone();
+        let request = unsafe { borrow(request) }?;
+        let progress = request.progress;
+        let request = request.request.clone();
         let callback = callback.ok_or_else(|| Error::invalid("callback is NULL"))?;
         let user_data = UserData::new(user_data);
         // The core never calls back for a refused call, and hands the op id to the completion.
-        let op_id = node.bootstrap_with_callback(request, move |op_id, outcome| {
+        let done = move |op_id: crate::OpId, outcome| {
             let result = vbt_bootstrap_result::new(op_id.get(), outcome);
             let delivered = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: the host's callback with its own user_data; `result` lives across the call.
@@ -109,7 +111,11 @@ pub extern "C" fn vbt_node_bootstrap_partition(
             if delivered.is_err() {
                 log::error!("the completion callback of operation {op_id} unwound");
             }
-        })?;
+        };
+        let op_id = match progress {
+            Some((f, data)) => node.bootstrap_with_progress(request, progress_adapter(f, data), done)?,
+            None => node.bootstrap_with_callback(request, done)?,
+        };
         if !out_op_id.is_null() {
             // SAFETY: non-NULL and writable per the contract.
             unsafe { write_out(out_op_id, op_id.get()) }?;

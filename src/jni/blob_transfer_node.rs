@@ -74,8 +74,9 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeSta
 }
 
 /// `long nativeBootstrap(long handle, String store, int version, int partition, String tableFormat,
-/// String[] peers, BootstrapFuture future)`: the operation id. The future gets exactly one of
-/// `onNativeSuccess` / `onNativeFailure`, on the node's callback thread, if this returns.
+/// String[] peers, BootstrapFuture future, ProgressListenerAdapter progress)`: the operation id.
+/// The future gets exactly one of `onNativeSuccess` / `onNativeFailure`, on the node's callback
+/// thread, if this returns; `progress` (may be null) is called on that thread before it.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBootstrap<'local>(
@@ -88,6 +89,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
     table_format: JString<'local>,
     peers: JObjectArray<'local>,
     future: JObject<'local>,
+    progress: JObject<'local>,
 ) -> jlong {
     guard(&mut env, 0, |env| {
         let node = node(handle)?;
@@ -105,7 +107,11 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
         let mut req = BootstrapRequest::new(id, peers);
         req.table_format = format;
         let done = callbacks::completion(env, &future)?;
-        let op = node.bootstrap_with_callback(req, move |_op, result| done(result))?;
+        let op = if progress.is_null() {
+            node.bootstrap_with_callback(req, move |_op, result| done(result))?
+        } else {
+            node.bootstrap_with_progress(req, callbacks::progress_listener(env, &progress)?, move |_op, result| done(result))?
+        };
         Ok(op.get() as jlong)
     })
 }

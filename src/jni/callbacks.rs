@@ -12,12 +12,12 @@
 
 use std::sync::Arc;
 
-use jni::objects::{GlobalRef, JByteArray, JObject, JObjectArray, JValue, JValueOwned};
+use jni::objects::{GlobalRef, JByteArray, JIntArray, JObject, JObjectArray, JValue, JValueOwned};
 use jni::{JNIEnv, JavaVM};
 
 use super::exceptions::JniError;
 use super::{java_string, java_vm, string_array};
-use crate::client::{BootstrapOutcome, PeerDiscovery};
+use crate::client::{BootstrapOutcome, PeerDiscovery, PeerFailure, Progress};
 use crate::error::{Error, ErrorKind, Result};
 use crate::logging::LogSink;
 use crate::protocol::PartitionId;
@@ -252,6 +252,31 @@ pub(crate) fn completion(
     })
 }
 
+/// Failed peers as the three parallel arrays Java's `BootstrapResult.failedPeers` takes: names
+/// (`String[]`), codes (`int[]`), messages (`String[]`).
+fn failed_peer_arrays<'local>(
+    env: &mut JNIEnv<'local>,
+    failed: &[PeerFailure],
+) -> std::result::Result<(JObjectArray<'local>, JIntArray<'local>, JObjectArray<'local>), JniError> {
+    let n = i32::try_from(failed.len()).map_err(|_| Error::internal("too many failed peers"))?;
+    let names = env.new_object_array(n, "java/lang/String", JObject::null())?;
+    let messages = env.new_object_array(n, "java/lang/String", JObject::null())?;
+    let codes = env.new_int_array(n)?;
+    let mut code_values = Vec::with_capacity(failed.len());
+    for (i, f) in failed.iter().enumerate() {
+        env.with_local_frame(4, |env| -> std::result::Result<(), JniError> {
+            let name = env.new_string(&f.peer)?;
+            let message = env.new_string(f.error.message())?;
+            env.set_object_array_element(&names, i as i32, &name)?;
+            env.set_object_array_element(&messages, i as i32, &message)?;
+            Ok(())
+        })?;
+        code_values.push(f.error.kind().code() as i32);
+    }
+    env.set_int_array_region(&codes, 0, &code_values)?;
+    Ok((names, codes, messages))
+}
+
 fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>) -> std::result::Result<(), JniError> {
     match result {
         Ok(out) => {
@@ -259,22 +284,7 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
             let dir = env.new_string(out.partition_dir.to_string_lossy())?;
             let offset_record = env.byte_array_from_slice(&out.metadata.offset_record)?;
             let store_version_state = env.byte_array_from_slice(&out.metadata.store_version_state)?;
-            let n = i32::try_from(out.failed_peers.len()).map_err(|_| Error::internal("too many failed peers"))?;
-            let names = env.new_object_array(n, "java/lang/String", JObject::null())?;
-            let messages = env.new_object_array(n, "java/lang/String", JObject::null())?;
-            let codes = env.new_int_array(n)?;
-            let mut code_values = Vec::with_capacity(out.failed_peers.len());
-            for (i, f) in out.failed_peers.iter().enumerate() {
-                env.with_local_frame(4, |env| -> std::result::Result<(), JniError> {
-                    let name = env.new_string(&f.peer)?;
-                    let message = env.new_string(f.error.message())?;
-                    env.set_object_array_element(&names, i as i32, &name)?;
-                    env.set_object_array_element(&messages, i as i32, &message)?;
-                    Ok(())
-                })?;
-                code_values.push(f.error.kind().code() as i32);
-            }
-            env.set_int_array_region(&codes, 0, &code_values)?;
+            let (names, codes, messages) = failed_peer_arrays(env, &out.failed_peers)?;
             env.call_method(
                 future,
                 "onNativeSuccess",
@@ -295,19 +305,57 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
         }
         Err(e) => {
             let message = env.new_string(e.message())?;
+            let (names, codes, messages) = failed_peer_arrays(env, e.peer_failures())?;
             env.call_method(
                 future,
                 "onNativeFailure",
-                "(ILjava/lang/String;I)V",
+                "(ILjava/lang/String;I[Ljava/lang/String;[I[Ljava/lang/String;)V",
                 &[
                     JValue::Int(e.kind().code() as i32),
                     JValue::Object(&message),
                     JValue::Int(e.status().map_or(-1, i32::from)),
+                    JValue::Object(&names),
+                    JValue::Object(&codes),
+                    JValue::Object(&messages),
                 ],
             )?;
         }
     }
     Ok(())
+}
+
+/// A bootstrap's `ProgressListenerAdapter`, as the core's progress hook. The core calls it on the
+/// node's `vbt-callbacks` thread (attached here as for completions), before the completion; the
+/// adapter catches and logs whatever the host's listener throws, and anything still pending is
+/// cleared by `with_java`, so a listener can never fail the bootstrap.
+pub(crate) fn progress_listener(
+    env: &JNIEnv,
+    adapter: &JObject,
+) -> std::result::Result<impl Fn(&Progress, bool) + Send + Sync + 'static, JniError> {
+    let adapter = JavaRef::new(env, adapter)?;
+    let total = |t: Option<u64>| t.and_then(|t| i64::try_from(t).ok()).unwrap_or(-1);
+    Ok(move |p: &Progress, last: bool| {
+        let reported = with_java(|env| {
+            let peer = env.new_string(&p.peer)?;
+            env.call_method(
+                adapter.as_obj(),
+                "progress",
+                "(Ljava/lang/String;JJJJZ)V",
+                &[
+                    JValue::Object(&peer),
+                    JValue::Long(i64::try_from(p.files_done).unwrap_or(i64::MAX)),
+                    JValue::Long(i64::try_from(p.bytes_done).unwrap_or(i64::MAX)),
+                    JValue::Long(total(p.files_total.map(|n| n as u64))),
+                    JValue::Long(total(p.bytes_total)),
+                    JValue::Bool(u8::from(last)),
+                ],
+            )?;
+            Ok(())
+        });
+        if let Err(e) = reported {
+            log::warn!("could not report progress to Java: {e}");
+        }
+    })
 }
 
 /// The process-wide log sink: forwards records to `LogSinkAdapter.log(level, target, message)`

@@ -10,6 +10,7 @@ mod fastsum;
 mod hardening;
 mod faults;
 mod node;
+mod peer_failures;
 mod tls;
 mod tls_venice;
 mod lifecycle;

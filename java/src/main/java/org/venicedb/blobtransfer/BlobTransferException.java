@@ -1,5 +1,8 @@
 package org.venicedb.blobtransfer;
 
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.OptionalInt;
 
 /**
@@ -67,6 +70,7 @@ public class BlobTransferException extends RuntimeException {
 
     private final Code code;
     private final int httpStatus;
+    private final BootstrapResult.FailedPeer[] peerFailures;
 
     public BlobTransferException(Code code, String message) {
         this(code, message, (Throwable) null);
@@ -79,14 +83,21 @@ public class BlobTransferException extends RuntimeException {
         }
         this.code = code;
         this.httpStatus = -1;
+        this.peerFailures = new BootstrapResult.FailedPeer[0];
     }
 
     /** Built by the native library (see src/jni/exceptions.rs). */
     @CalledFromNative
     BlobTransferException(int code, String message, int httpStatus) {
+        this(code, message, httpStatus, new BootstrapResult.FailedPeer[0]);
+    }
+
+    /** A bootstrap's failure, with each failed peer (see {@link #peerFailures()}). */
+    BlobTransferException(int code, String message, int httpStatus, BootstrapResult.FailedPeer[] peerFailures) {
         super(message);
         this.code = Code.fromNumber(code);
         this.httpStatus = httpStatus;
+        this.peerFailures = peerFailures.clone();
     }
 
     public Code code() {
@@ -96,6 +107,15 @@ public class BlobTransferException extends RuntimeException {
     /** For {@link Code#PEER_STATUS}: the HTTP status the peer answered with. */
     public OptionalInt httpStatus() {
         return httpStatus >= 0 ? OptionalInt.of(httpStatus) : OptionalInt.empty();
+    }
+
+    /**
+     * For {@link Code#ALL_PEERS_FAILED}: every peer that was tried (or failed its connectivity
+     * check), each with its own code and message, in the order they failed (the message joins the
+     * same causes into one line). Empty for other failures.
+     */
+    public List<BootstrapResult.FailedPeer> peerFailures() {
+        return Collections.unmodifiableList(Arrays.asList(peerFailures.clone()));
     }
 
     @Override

@@ -296,15 +296,25 @@ public final class BlobTransferNode implements AutoCloseable {
      */
     public BootstrapFuture bootstrapPartition(String store, int version, int partition, String tableFormat,
             List<String> peers) {
-        Objects.requireNonNull(store, "store");
-        String[] peerArray = peers == null ? new String[0] : new ArrayList<>(peers).toArray(new String[0]);
-        for (String p : peerArray) {
-            Objects.requireNonNull(p, "peers must not contain null");
-        }
+        return bootstrapPartition(BootstrapRequest.builder(store, version, partition).tableFormat(tableFormat)
+                .peers(peers).build());
+    }
+
+    /**
+     * Bootstraps the partition {@code request} names, as
+     * {@link #bootstrapPartition(String, int, int, String, List)} does, reporting progress to the
+     * request's {@link ProgressListener} if it has one.
+     */
+    public BootstrapFuture bootstrapPartition(BootstrapRequest request) {
+        Objects.requireNonNull(request, "request");
+        String[] peerArray = request.peers().toArray(new String[0]);
+        ProgressListener listener = request.progressListener();
         BootstrapFuture future = new BootstrapFuture(this, completionExecutor);
         long h = handle.enter();
         try {
-            future.started(nativeBootstrap(h, store, version, partition, tableFormat, peerArray, future));
+            future.started(nativeBootstrap(h, request.store(), request.version(), request.partition(),
+                    request.tableFormat(), peerArray, future,
+                    listener == null ? null : new ProgressListenerAdapter(listener)));
         } finally {
             handle.exit();
         }
@@ -388,7 +398,7 @@ public final class BlobTransferNode implements AutoCloseable {
     private static native int nativeStartServer(long handle);
 
     private static native long nativeBootstrap(long handle, String store, int version, int partition,
-            String tableFormat, String[] peers, BootstrapFuture future);
+            String tableFormat, String[] peers, BootstrapFuture future, ProgressListenerAdapter progress);
 
     private static native boolean nativeCancel(long handle, long opId);
 

@@ -71,8 +71,16 @@ public final class BootstrapFuture extends CompletableFuture<BootstrapResult> {
 
     /** Called by the native library, once, on its callback thread. */
     @CalledFromNative
-    void onNativeFailure(int code, String message, int httpStatus) {
-        hand(null, new BlobTransferException(code, message, httpStatus));
+    void onNativeFailure(int code, String message, int httpStatus, String[] failedNames, int[] failedCodes,
+            String[] failedMessages) {
+        BlobTransferException e;
+        try {
+            e = new BlobTransferException(code, message, httpStatus,
+                    BootstrapResult.failedPeers(failedNames, failedCodes, failedMessages));
+        } catch (Throwable t) {
+            e = new BlobTransferException(code, message, httpStatus);
+        }
+        hand(null, e);
     }
 
     /** Hands the outcome to the executor, so no user code runs on the library's thread. */

@@ -3,6 +3,7 @@ package org.venicedb.blobtransfer;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -12,7 +13,9 @@ import java.util.List;
  */
 public final class BootstrapResult {
     /** A peer that was tried (or probed) and failed before the one that served the partition. */
-    public static final class FailedPeer {
+    public static final class FailedPeer implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
         private final String peer;
         private final BlobTransferException.Code code;
         private final String message;
@@ -60,12 +63,17 @@ public final class BootstrapResult {
         this.partitionDirectory = Paths.get(partitionDirectory);
         this.offsetRecord = offsetRecord;
         this.storeVersionState = storeVersionState;
-        List<FailedPeer> failed = new ArrayList<>(failedNames.length);
-        for (int i = 0; i < failedNames.length; i++) {
-            failed.add(new FailedPeer(failedNames[i], BlobTransferException.Code.fromNumber(failedCodes[i]),
-                    failedMessages[i]));
+        this.failedPeers = Collections.unmodifiableList(Arrays.asList(failedPeers(failedNames, failedCodes,
+                failedMessages)));
+    }
+
+    /** The failed peers the native library passes as three parallel arrays. */
+    static FailedPeer[] failedPeers(String[] names, int[] codes, String[] messages) {
+        FailedPeer[] failed = new FailedPeer[names.length];
+        for (int i = 0; i < names.length; i++) {
+            failed[i] = new FailedPeer(names[i], BlobTransferException.Code.fromNumber(codes[i]), messages[i]);
         }
-        this.failedPeers = Collections.unmodifiableList(failed);
+        return failed;
     }
 
     /** The peer ({@code host:port}) that served the partition. */

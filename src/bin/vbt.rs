@@ -382,6 +382,8 @@ fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
         "peer": o.peer,
         "files": o.files,
         "bytes": o.bytes,
+        "resumed_bytes": o.resumed_bytes,
+        "streams": o.streams,
         "seconds": round3(o.elapsed.as_secs_f64()),
         "first_byte_seconds": (o.first_byte.as_secs_f64() * 1e6).round() / 1e6,
         "mb_per_s": mb_per_s(o.bytes, o.elapsed.as_secs_f64()),

@@ -52,6 +52,8 @@ pub(crate) struct Received {
     pub bytes: u64,
     /// Bytes of kept files this attempt did not fetch again.
     pub resumed_bytes: u64,
+    /// Connections that carried files.
+    pub streams: usize,
     pub metadata: PartitionMetadata,
     /// From sending the request to the first byte of the first file.
     pub first_byte: std::time::Duration,
@@ -112,6 +114,8 @@ struct State {
     first_byte: Option<Duration>,
     algorithm: Option<Algorithm>,
     metadata: Option<PartitionMetadata>,
+    /// Connections that carried at least one file.
+    streams: usize,
 }
 
 impl Attempt<'_> {
@@ -317,6 +321,9 @@ impl Run<'_> {
                     if metadata_seen {
                         return Err(Error::protocol(format!("peer sent file {name:?} after METADATA")));
                     }
+                    if !*got_file {
+                        self.state.lock().unwrap().streams += 1;
+                    }
                     *got_file = true;
                     self.admit_file(&name, &checksum, &info, joined).await?;
                     if let (Some(tx), Some(t)) = (token.take(), info.transfer.clone()) {
@@ -391,6 +398,11 @@ impl Run<'_> {
         };
         if first && !joined {
             self.settle_resume(info).await?;
+            if let Some(total) = info.bytes_total {
+                let need = total.saturating_sub(self.state.lock().unwrap().resumed_bytes);
+                let dir = self.dir().await?;
+                check_free_space(&dir, self.a.temp, need)?;
+            }
         }
         Ok(())
     }
@@ -504,12 +516,35 @@ impl Run<'_> {
             files: s.files,
             bytes: s.bytes,
             resumed_bytes: s.resumed_bytes,
+            streams: s.streams,
             metadata,
             first_byte: s.first_byte.unwrap_or_default(),
             dir,
             checksum: s.algorithm.unwrap_or(Algorithm::Md5),
         })
     }
+}
+
+/// The partition must fit before its first byte is written (the sender announced its size).
+fn check_free_space(dir: &std::fs::File, path: &Path, need: u64) -> Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid open descriptor and a zeroed struct the call fills.
+    if unsafe { libc::fstatvfs(dir.as_raw_fd(), &mut st) } != 0 {
+        return Ok(()); // unknown: the writes will tell
+    }
+    let free = st.f_bavail as u64 * st.f_frsize as u64;
+    if free < need {
+        return Err(Error::io(
+            format!(
+                "the partition needs {need} bytes but only {free} are free on the file system of {} ({} short)",
+                path.display(),
+                need - free
+            ),
+            std::io::Error::from_raw_os_error(libc::ENOSPC),
+        ));
+    }
+    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -90,6 +90,9 @@ pub struct BootstrapOutcome {
     /// Bytes of files kept from an earlier, interrupted attempt on the same sender snapshot and
     /// not sent again (resume between vbt nodes); 0 otherwise.
     pub resumed_bytes: u64,
+    /// Connections the successful attempt used (more than 1 only from a vbt sender, up to
+    /// `vbt.receive.streams`).
+    pub streams: usize,
     /// From the attempt's start (connect) to the installed partition.
     pub elapsed: Duration,
     /// From sending the request to the first FILE head (the sender's snapshot and checksum wait).
@@ -251,7 +254,8 @@ impl Receiver {
                 candidates.insert(0, p);
             }
         }
-        for peer in candidates {
+        let mut queue: std::collections::VecDeque<(Peer, bool)> = candidates.into_iter().map(|p| (p, false)).collect();
+        while let Some((peer, retry)) = queue.pop_front() {
             if kept.as_ref().is_some_and(|k| k.header.peer != peer.to_string()) {
                 // Another peer serves another snapshot: its full transfer starts clean.
                 let temp = self.layout.temp_dir(&id);
@@ -273,7 +277,15 @@ impl Receiver {
                     return Ok(outcome);
                 }
                 Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
-                Err(e) => failures.push(PeerFailure { peer: peer.to_string(), error: e, probe_only: false }),
+                Err(e) => {
+                    // Files from this peer were kept: one more try on it continues from them
+                    // (a connection cut, a sender restart) before the next peer starts over.
+                    if !retry && kept.as_ref().is_some_and(|k| k.header.peer == peer.to_string()) {
+                        log::info!("retrying {} from {peer} to resume what arrived: {e}", id.replica());
+                        queue.push_front((peer.clone(), true));
+                    }
+                    failures.push(PeerFailure { peer: peer.to_string(), error: e, probe_only: false });
+                }
             }
             if *cancel.borrow() {
                 return Err(cancelled(&id));
@@ -340,6 +352,7 @@ impl Receiver {
                     files: received.files,
                     bytes: received.bytes,
                     resumed_bytes: received.resumed_bytes,
+                    streams: received.streams,
                     elapsed,
                     first_byte: received.first_byte,
                     checksum: received.checksum.name(),

@@ -129,6 +129,8 @@ pub(crate) struct Receiver {
     persist_metadata: bool,
     discovery: Option<Arc<dyn PeerDiscovery>>,
     transport: attempt::Transport,
+    /// The node's transfers table (`/transfers`) and, through it, its metrics.
+    transfers: Arc<crate::transfers::Transfers>,
 }
 
 /// Marks a partition as being received, in this process and (by its lock) in every process
@@ -153,10 +155,11 @@ impl Receiver {
         discovery: Option<Arc<dyn PeerDiscovery>>,
         tls: Option<Arc<crate::tls::Tls>>,
         read_limit: Arc<crate::throttle::RateLimiter>,
+        transfers: Arc<crate::transfers::Transfers>,
     ) -> Self {
         let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
         let transport = attempt::Transport { tls, read_limit };
-        Receiver { cfg, layout: Layout::new(base), cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport }
+        Receiver { cfg, layout: Layout::new(base), cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport, transfers }
     }
 
     /// Claims the partition for one bootstrap; a second one while it runs is refused, whether
@@ -204,7 +207,15 @@ impl Receiver {
     }
 
     /// Runs an accepted bootstrap to its end; `cancel` turning true stops it and cleans up.
-    pub async fn bootstrap(&self, accepted: Accepted, mut cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
+    pub async fn bootstrap(&self, accepted: Accepted, cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
+        let (store, started) = (accepted.req.id.store.clone(), Instant::now());
+        let result = self.run(accepted, cancel).await;
+        let took = result.as_ref().map(|_| started.elapsed()).map_err(|e| e.kind());
+        self.transfers.metrics().bootstrap_ended(&store, took);
+        result
+    }
+
+    async fn run(&self, accepted: Accepted, mut cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
         let Accepted { req, peers, claim: _claim } = accepted;
         let id = req.id.clone();
         let _slot = tokio::select! {
@@ -236,13 +247,26 @@ impl Receiver {
             r = self.cache.connectable(peers, &self.cfg) => r,
             _ = until_true(&mut cancel) => return Err(cancelled(&id)),
         };
+        let metrics = self.transfers.metrics();
+        for (_, e) in &probe_failures {
+            metrics.peer_failure(&id.store, e.kind());
+        }
         let mut failures: Vec<PeerFailure> =
             probe_failures.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e }).collect();
         if !req.preserve_order {
             fastrand::shuffle(&mut candidates);
         }
         for peer in candidates {
-            match self.from_peer(&req, &peer, &mut cancel).await {
+            let attempt = self.from_peer(&req, &peer, &mut cancel).await;
+            match &attempt {
+                Err(e) if e.kind() == ErrorKind::Cancelled => {}
+                Err(e) => {
+                    metrics.peer_attempt(&id.store, false);
+                    metrics.peer_failure(&id.store, e.kind());
+                }
+                Ok(_) => metrics.peer_attempt(&id.store, true),
+            }
+            match attempt {
                 Ok(mut outcome) => {
                     scratch.installed = true;
                     outcome.failed_peers = failures;
@@ -269,6 +293,17 @@ impl Receiver {
         let format = req.table_format.unwrap_or(self.cfg.table_format);
         let temp = self.layout.temp_dir(id);
         let limit = self.cfg.receive_max_timeout;
+        // The attempt's row in /transfers, fed by the progress it reports anyway.
+        let tracked = Arc::new(self.transfers.begin_receive(id, peer.to_string()));
+        let progress: ProgressFn = {
+            let (tracked, user) = (tracked.clone(), req.progress.clone());
+            Arc::new(move |p: &Progress| {
+                tracked.received(p.files_done, p.bytes_done, p.files_total, p.bytes_total);
+                if let Some(user) = &user {
+                    user(p);
+                }
+            })
+        };
         let attempt = attempt::Attempt {
             peer,
             id,
@@ -276,7 +311,7 @@ impl Receiver {
             cfg: &self.cfg,
             transport: &self.transport,
             temp: &temp,
-            progress: req.progress.as_ref(),
+            progress: Some(&progress),
             cache: &self.cache,
         };
         let fetched = tokio::select! {
@@ -294,6 +329,9 @@ impl Receiver {
         };
         match installed {
             Ok((received, partition_dir)) => {
+                tracked.set_checksum(received.checksum.name());
+                tracked.received(received.files, received.bytes, None, None);
+                tracked.finish(Ok(()));
                 let elapsed = started.elapsed();
                 log::info!(
                     "Replica {} successfully fetched blob from peer {peer} in {:.3} seconds ({} files, {} bytes)",
@@ -317,6 +355,7 @@ impl Receiver {
                 })
             }
             Err(e) => {
+                tracked.finish(Err(e.to_string()));
                 log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
                 // Venice skips cleanup after 404/412 because nothing was written; removing a
                 // temp dir that may not exist costs nothing and guarantees no leftovers.

@@ -134,6 +134,7 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         Err(r) => return reject(wr, peer, r).await,
     };
     let Some(_admitted) = shared.admission.try_acquire() else {
+        shared.transfers.metrics().admission_refused();
         let limit = shared.admission.limit();
         let body = format!(
             "The number of concurrent snapshot users exceeds the limit of {limit}, won't be able to process the request for {}",
@@ -151,8 +152,10 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
     let limit = shared.config.sender_max_timeout;
     let algorithm = raw.checksum();
     lease.warm_checksums(algorithm);
-    match timeout(limit, send_stream(&lease, shared, algorithm, started, wr)).await {
+    let tracked = shared.transfers.begin_send(&id, peer, lease.files.len(), lease.total_bytes(), algorithm.name());
+    match timeout(limit, send_stream(&lease, shared, algorithm, started, wr, &tracked)).await {
         Ok(Ok(())) => {
+            tracked.finish(Ok(()));
             log::info!(
                 "All files sent successfully for replica {} to {peer}: {} bytes in {:.3}s",
                 id.replica(),
@@ -163,6 +166,7 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         }
         Ok(Err(e)) => {
             log::warn!("transfer of {} to {peer} failed: {e}", id.replica());
+            tracked.finish(Err(e.to_string()));
             Outcome::Close
         }
         Err(_) => {
@@ -179,6 +183,7 @@ async fn send_stream<S: Conn>(
     algorithm: Algorithm,
     started: Instant,
     wr: &mut S,
+    tracked: &crate::transfers::Tracked,
 ) -> Result<()> {
     let limit = shared.config.sender_max_timeout;
     let mut buf = vec![0u8; shared.config.max_chunk_size.clamp(16 * 1024, 1 << 20)];
@@ -190,6 +195,7 @@ async fn send_stream<S: Conn>(
             return Err(Error::new(ErrorKind::Timeout, body));
         }
         send_file(file, algorithm, wr, &mut buf, &shared.write_limit).await?;
+        tracked.file_sent(file.len);
     }
     let json = lease.metadata.to_json();
     wr.write_all(&response::metadata_response(&json)).await.map_err(|e| Error::io("send metadata", e))?;

@@ -33,6 +33,8 @@ pub(crate) struct ServerShared {
     pub tls: Option<Arc<Tls>>,
     /// The node's global write limiter, shared by every connection.
     pub write_limit: Arc<RateLimiter>,
+    /// The node's transfers table and, through it, its metrics.
+    pub transfers: Arc<crate::transfers::Transfers>,
 }
 
 /// Stop signals, in two steps: `drain` stops accepting and closes connections that are not
@@ -83,6 +85,7 @@ pub(crate) struct Deps {
     pub snapshots: Arc<SnapshotManager>,
     pub tls: Option<Arc<Tls>>,
     pub write_limit: Arc<RateLimiter>,
+    pub transfers: Arc<crate::transfers::Transfers>,
 }
 
 /// Binds `vbt.server.bind.address` : `port` and starts serving on `runtime`. Refuses plaintext
@@ -116,6 +119,7 @@ pub(crate) fn start(runtime: &tokio::runtime::Handle, config: Arc<Config>, port:
         snapshots: deps.snapshots,
         tls: deps.tls,
         write_limit: deps.write_limit,
+        transfers: deps.transfers,
     });
     Ok(spawn(listener, shared))
 }

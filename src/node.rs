@@ -102,7 +102,6 @@ impl NodeBuilder {
                 }
             });
         }
-        let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
         let server: Arc<Mutex<Option<ServerHandle>>> = Arc::default();
         let admin = match config.admin_port {
             None => None,
@@ -117,6 +116,7 @@ impl NodeBuilder {
                 Some(crate::admin::start(runtime.handle(), config.admin_bind_address, port, state)?)
             }
         };
+        let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
         Ok(Node {
             inner: Arc::new(Inner {
                 admission: Admission::new(config.max_concurrent_snapshot_users),

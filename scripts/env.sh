@@ -49,6 +49,16 @@ ensure_test_tools() {
     fi
 }
 
+# The admin endpoint's tests check /metrics with a real scraper's parser: `promtool check metrics`,
+# which Debian's `prometheus` package ships. scripts/test makes those tests require it.
+ensure_promtool() {
+    if ! command -v promtool >/dev/null; then
+        echo "installing prometheus (promtool checks the admin endpoint's /metrics)"
+        apt_install prometheus
+    fi
+    export VBT_REQUIRE_PROMTOOL=1
+}
+
 # The first build compiles the bundled RocksDB for 12-17 minutes on 2 cores; say so and show
 # cargo's progress then, instead of a silent --quiet build that looks like a hang.
 cargo_build() {

@@ -190,7 +190,28 @@ pub struct Config {
     pub allow_plaintext: bool,
     /// `blob.transfer.manager.enabled` (true): Venice's switch for blob transfer as a whole.
     pub manager_enabled: bool,
+    /// `cluster.name` (Venice's own key; unset): the `venice_cluster_name` label of the metrics.
+    pub cluster_name: Option<String>,
+    /// `vbt.node.role` (unset): what this node is, so what its peers are (Venice's blob transfer
+    /// fetches between nodes of one kind): the `venice_blob_transfer_sender_source` label.
+    pub node_role: Option<NodeRole>,
+    /// `vbt.admin.port` (unset = no admin endpoint; 0 = any free port).
+    pub admin_port: Option<u16>,
+    /// `vbt.admin.bind.address` (127.0.0.1): where the admin endpoint listens.
+    pub admin_bind_address: std::net::IpAddr,
+    /// `vbt.admin.transfers.history` (100): finished transfers `/transfers` keeps.
+    pub admin_history: usize,
 }
+
+/// `vbt.node.role`: a DaVinci client (its peers are DaVinci peers) or a Venice server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRole {
+    DaVinci,
+    Server,
+}
+
+/// Most finished transfers `/transfers` keeps (`vbt.admin.transfers.history`).
+pub const MAX_ADMIN_HISTORY: usize = 10_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -237,6 +258,11 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(30),
             allow_plaintext: false,
             manager_enabled: true,
+            cluster_name: None,
+            node_role: None,
+            admin_port: None,
+            admin_bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            admin_history: 100,
         }
     }
 }
@@ -368,6 +394,21 @@ impl Config {
             "vbt.server.shutdown.grace.ms" => self.shutdown_grace = duration(key, v, Millis, 0)?,
             "vbt.allow.plaintext" => self.allow_plaintext = boolean(key, v)?,
             "blob.transfer.manager.enabled" => self.manager_enabled = boolean(key, v)?,
+            "cluster.name" => self.cluster_name = Some(nonempty(key, v)?.to_string()),
+            "vbt.node.role" => {
+                self.node_role = match v.to_ascii_lowercase().as_str() {
+                    "davinci" => Some(NodeRole::DaVinci),
+                    "server" => Some(NodeRole::Server),
+                    _ => return Err(bad(key, v, "expected davinci or server")),
+                }
+            }
+            "vbt.admin.port" => self.admin_port = port(key, v, 0)?,
+            "vbt.admin.bind.address" => {
+                self.admin_bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?
+            }
+            "vbt.admin.transfers.history" => {
+                self.admin_history = capped(key, v, 0, MAX_ADMIN_HISTORY as u64)? as usize
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -422,6 +463,7 @@ impl Config {
             ("vbt.partition.state.schema.version", self.partition_state_schema_version as usize, 0, 127),
             ("vbt.store.version.state.schema.version", self.store_version_state_schema_version as usize, 0, 127),
             ("davinci.p2p.blob.transfer.client.port", self.client_port.map_or(1, usize::from), 1, 65535),
+            ("vbt.admin.transfers.history", self.admin_history, 0, MAX_ADMIN_HISTORY),
         ];
         for (key, n, lo, hi) in counts {
             if !(lo..=hi).contains(&n) {
@@ -716,6 +758,8 @@ mod tests {
             ("vbt.server.request.head.timeout.ms", Millis(MS, 1), |c| ms(c.request_head_timeout)),
             ("vbt.server.max.connections", Limit(1, 1_000_000), |c| c.max_connections.map(|n| n as i128)),
             ("vbt.server.shutdown.grace.ms", Millis(MS, 0), |c| ms(c.shutdown_grace)),
+            ("vbt.admin.port", Port(0), |c| c.admin_port.map(i128::from)),
+            ("vbt.admin.transfers.history", Limit(0, 10_000), |c| Some(c.admin_history as i128)),
         ]
     }
 
@@ -867,6 +911,28 @@ mod tests {
         let mut c = Config::default();
         c.tls.truststore_type = Some("BKS".into());
         assert!(c.validate().unwrap_err().message().contains("ssl.truststore.type"));
+    }
+
+    #[test]
+    fn operator_keys() {
+        let d = Config::default();
+        assert_eq!((d.admin_port, d.cluster_name.as_deref(), d.node_role), (None, None, None), "admin endpoint off by default");
+        assert!(d.admin_bind_address.is_loopback());
+        let c = Config::from_pairs([
+            ("cluster.name", "venice-cluster0"),
+            ("vbt.node.role", "DaVinci"),
+            ("vbt.admin.port", "9100"),
+            ("vbt.admin.bind.address", "::1"),
+        ])
+        .unwrap();
+        assert_eq!(c.cluster_name.as_deref(), Some("venice-cluster0"));
+        assert_eq!(c.node_role, Some(NodeRole::DaVinci));
+        assert_eq!(c.admin_port, Some(9100));
+        assert_eq!(c.admin_bind_address.to_string(), "::1");
+        for (k, v) in [("vbt.node.role", "router"), ("vbt.admin.bind.address", "localhost"), ("cluster.name", " ")] {
+            let e = Config::from_pairs([(k, v)]).unwrap_err();
+            assert!(e.message().contains(k), "{k}={v:?}: {e}");
+        }
     }
 
     #[test]

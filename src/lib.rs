@@ -27,6 +27,7 @@ macro_rules! failpoint {
 }
 pub(crate) use failpoint;
 
+mod admin;
 mod callback;
 mod client;
 mod config;
@@ -38,6 +39,7 @@ mod fsutil;
 pub mod jni;
 #[cfg(any(feature = "ffi", feature = "jni"))]
 mod logging;
+mod metrics;
 mod node;
 mod protocol;
 mod runtime;
@@ -46,15 +48,17 @@ mod snapshot;
 mod storage;
 mod throttle;
 mod tls;
+mod transfers;
 
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
-pub use config::{Config, TlsFiles};
+pub use config::{Config, NodeRole, TlsFiles};
 pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder, OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
 pub use snapshot::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};
 pub use throttle::Signal;
+pub use transfers::TransferView;
 
 /// Helpers of the `vbt` command, the tests and the benchmarks: deterministic records, test
 /// certificates, the metadata file, the wire codec. Not part of the API: no stability promise.

@@ -20,6 +20,8 @@ use crate::snapshot::{HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotMa
 use crate::storage::local::LocalStorage;
 use crate::throttle::{Adaptive, RateLimiter, Signal};
 use crate::tls::Tls;
+use crate::metrics::Metrics;
+use crate::transfers::{TransferView, Transfers};
 
 /// Builds a [`Node`]: a config and, optionally, the host's own snapshot source.
 pub struct NodeBuilder {
@@ -68,6 +70,9 @@ impl NodeBuilder {
                 config.adaptive_idle_threshold,
             ))
         });
+        let metrics = Metrics::new(&config);
+        metrics.watch_limits(write_limit.clone(), read_limit.clone(), adaptive.clone());
+        let transfers = Transfers::new(metrics.clone(), config.admin_history);
         // vbt owns the base directory only when the host did not bring its own source.
         let owns_storage = self.source.is_none();
         let source: Option<Arc<dyn SnapshotSource>> = match (self.source, &base) {
@@ -75,9 +80,10 @@ impl NodeBuilder {
             (None, Some(b)) => Some(Arc::new(LocalStorage::new(b.clone(), config.table_format))),
             (None, None) => None,
         };
-        let snapshots = source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention)));
+        let snapshots =
+            source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention).with_metrics(metrics.clone())));
         let receiver = base.map(|b| {
-            Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery, tls.clone(), read_limit.clone()))
+            Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery, tls.clone(), read_limit.clone(), transfers.clone()))
         });
         if let Some(r) = &receiver {
             // Leftovers of a crash (ours or another process's) are repaired before anything runs.
@@ -96,6 +102,20 @@ impl NodeBuilder {
                 }
             });
         }
+        let server: Arc<Mutex<Option<ServerHandle>>> = Arc::default();
+        let admin = match config.admin_port {
+            None => None,
+            Some(port) => {
+                let server = Arc::downgrade(&server);
+                let state = crate::admin::AdminState {
+                    metrics: metrics.clone(),
+                    transfers: transfers.clone(),
+                    server_addr: Box::new(move || server.upgrade()?.lock().unwrap().as_ref().map(|s| s.addr)),
+                };
+                // On failure the runtime is dropped here, which stops what was spawned on it.
+                Some(crate::admin::start(runtime.handle(), config.admin_bind_address, port, state)?)
+            }
+        };
         let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
         Ok(Node {
             inner: Arc::new(Inner {
@@ -103,7 +123,10 @@ impl NodeBuilder {
                 config,
                 snapshots,
                 receiver,
-                server: Mutex::new(None),
+                server,
+                admin: Mutex::new(admin),
+                metrics,
+                transfers,
                 ops: Arc::new(Ops::default()),
                 closed: AtomicBool::new(false),
                 dispatcher,
@@ -122,7 +145,11 @@ struct Inner {
     admission: Arc<Admission>,
     snapshots: Option<Arc<SnapshotManager>>,
     receiver: Option<Arc<Receiver>>,
-    server: Mutex<Option<ServerHandle>>,
+    server: Arc<Mutex<Option<ServerHandle>>>,
+    /// The admin endpoint (`vbt.admin.port`), if configured.
+    admin: Mutex<Option<crate::admin::AdminHandle>>,
+    metrics: Arc<Metrics>,
+    transfers: Arc<Transfers>,
     ops: Arc<Ops>,
     closed: AtomicBool,
     dispatcher: Arc<Dispatcher>,
@@ -286,10 +313,12 @@ impl Node {
             snapshots,
             tls: self.inner.tls.clone(),
             write_limit: self.inner.write_limit.clone(),
+            transfers: self.inner.transfers.clone(),
         };
         let started = server::start(&handle, cfg.clone(), port, deps)?;
         let bound = started.addr;
         *server = Some(started);
+        self.inner.metrics.set_stopping(false);
         Ok(bound)
     }
 
@@ -423,6 +452,23 @@ impl Node {
         })
     }
 
+    /// The address of the admin endpoint (`vbt.admin.port`), if configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.inner.admin.lock().unwrap().as_ref().map(|a| a.addr)
+    }
+
+    /// The node's metrics in Prometheus text format 0.0.4 (what `GET /metrics` serves), for hosts
+    /// that expose them their own way.
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.prometheus_text()
+    }
+
+    /// Transfers in flight (oldest first) and the last finished ones (newest first), as
+    /// `GET /transfers` shows them.
+    pub fn transfers(&self) -> (Vec<TransferView>, Vec<TransferView>) {
+        self.inner.transfers.list()
+    }
+
     /// The address the sender listens on, if started.
     pub fn server_addr(&self) -> Option<SocketAddr> {
         self.inner.server.lock().unwrap().as_ref().map(|s| s.addr)
@@ -458,6 +504,8 @@ impl Node {
     /// and every snapshot use is released. Blocks the caller for at most `grace` and a moment.
     /// Returns how many transfers were ended unfinished. A node without a server returns 0.
     pub fn stop_server(&self, grace: Duration) -> usize {
+        // /health answers 503 from here on (a load balancer or supervisor sees the stop begin).
+        self.inner.metrics.set_stopping(true);
         let server = self.inner.server.lock().unwrap().take();
         server.map_or(0, |s| s.stop_gracefully(grace))
     }
@@ -468,6 +516,7 @@ impl Node {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return;
         }
+        self.inner.metrics.set_stopping(true);
         self.inner.ops.cancel_all();
         if tokio::runtime::Handle::try_current().is_err() {
             // Cancelled bootstraps clean up and deliver their results; inside async code (a host
@@ -478,6 +527,7 @@ impl Node {
         if let Some(s) = self.inner.server.lock().unwrap().take() {
             s.stop();
         }
+        drop(self.inner.admin.lock().unwrap().take());
         if let Some(rt) = self.runtime.lock().unwrap().take() {
             // Tasks dropped here deliver their completions with a shutdown error (Completion's drop).
             crate::runtime::shutdown(rt);

@@ -152,6 +152,10 @@ struct ConfArgs {
     /// One setting, KEY=VALUE; repeat for more. Applied after --config.
     #[arg(short = 'D', value_name = "KEY=VALUE")]
     defines: Vec<String>,
+    /// Serve /metrics, /health and /transfers on this port (vbt.admin.port; 0 = any free port;
+    /// bound to vbt.admin.bind.address, loopback by default). `demo` gives it to the receiver.
+    #[arg(long)]
+    admin_port: Option<u16>,
 }
 
 impl ConfArgs {
@@ -166,6 +170,9 @@ impl ConfArgs {
         for d in &self.defines {
             let (k, v) = d.split_once('=').ok_or_else(|| Error::invalid(format!("-D {d:?}: expected KEY=VALUE")))?;
             pairs.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        if let Some(p) = self.admin_port {
+            pairs.push(("vbt.admin.port".into(), p.to_string()));
         }
         Ok(pairs)
     }
@@ -230,7 +237,7 @@ fn run(cmd: Cmd) -> Result<()> {
             println!(
                 "{}",
                 serde_json::json!({"listening": addr.to_string(), "tls": cfg.ssl_enabled, "acl": cfg.acl_enabled,
-                    "loopback_only": addr.ip().is_loopback()})
+                    "loopback_only": addr.ip().is_loopback(), "admin": node.admin_addr().map(|a| a.to_string())})
             );
             use std::io::Write;
             let _ = std::io::stdout().flush();
@@ -265,6 +272,9 @@ fn run(cmd: Cmd) -> Result<()> {
             let mut pairs = conf.pairs()?;
             pairs.push(("vbt.base.dir".into(), base_dir.display().to_string()));
             let node = Node::new(Config::from_pairs(pairs)?)?;
+            if let Some(a) = node.admin_addr() {
+                eprintln!("vbt fetch: admin endpoint on http://{a}/ (/metrics, /health, /transfers)");
+            }
             let ids = partition_list(&partitions)?.into_iter().map(|p| PartitionId::new(&store, version, p)).collect::<Result<Vec<_>>>()?;
             if ids.len() == 1 {
                 let mut req = BootstrapRequest::new(ids[0].clone(), peers);
@@ -479,7 +489,9 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool
         }
         println!("     generated a CA and a certificate for each node in {}", pki.display());
     }
-    let user = conf.pairs()?;
+    // --admin-port is the receiver's (two nodes cannot share one port); -D applies to both.
+    let admin_port = conf.admin_port;
+    let user = ConfArgs { admin_port: None, config: conf.config, defines: conf.defines }.pairs()?;
     let node_config = |i: usize, extra: Vec<(String, String)>| -> Result<Config> {
         let all = common.iter().cloned().chain(per_node[i].iter().cloned()).chain(extra).chain(user.iter().cloned());
         Config::from_pairs(all.collect::<Vec<_>>())
@@ -494,7 +506,14 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool
     let addr = sender.start_server()?;
     println!("  2. sender listening on {addr}");
 
-    let receiver = Node::new(node_config(1, vec![("vbt.base.dir".into(), receiver_base.display().to_string())])?)?;
+    let mut receiver_pairs = vec![("vbt.base.dir".into(), receiver_base.display().to_string())];
+    if let Some(p) = admin_port {
+        receiver_pairs.push(("vbt.admin.port".into(), p.to_string()));
+    }
+    let receiver = Node::new(node_config(1, receiver_pairs)?)?;
+    if let Some(a) = receiver.admin_addr() {
+        println!("     receiver's admin endpoint on http://{a}/ (/metrics, /health, /transfers)");
+    }
     let mut req = BootstrapRequest::new(id.clone(), vec![addr.to_string()]);
     let meter = Meter::start("bootstrap");
     req.progress = meter.callback();

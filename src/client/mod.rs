@@ -128,6 +128,8 @@ pub(crate) struct Receiver {
     persist_metadata: bool,
     discovery: Option<Arc<dyn PeerDiscovery>>,
     transport: attempt::Transport,
+    /// The node's transfers table (`/transfers`) and, through it, its metrics.
+    transfers: Arc<crate::transfers::Transfers>,
 }
 
 /// Marks a partition as being received, in this process and (by its lock) in every process
@@ -152,10 +154,11 @@ impl Receiver {
         discovery: Option<Arc<dyn PeerDiscovery>>,
         tls: Option<Arc<crate::tls::Tls>>,
         read_limit: Arc<crate::throttle::RateLimiter>,
+        transfers: Arc<crate::transfers::Transfers>,
     ) -> Self {
         let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
         let transport = attempt::Transport { tls, read_limit };
-        Receiver { cfg, layout: Layout::new(base), cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport }
+        Receiver { cfg, layout: Layout::new(base), cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport, transfers }
     }
 
     /// Claims the partition for one bootstrap; a second one while it runs is refused, whether
@@ -208,7 +211,15 @@ impl Receiver {
     }
 
     /// Runs an accepted bootstrap to its end; `cancel` turning true stops it and cleans up.
-    pub async fn bootstrap(&self, accepted: Accepted, mut cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
+    pub async fn bootstrap(&self, accepted: Accepted, cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
+        let (store, started) = (accepted.req.id.store.clone(), Instant::now());
+        let result = self.run(accepted, cancel).await;
+        let took = result.as_ref().map(|_| started.elapsed()).map_err(|e| e.kind());
+        self.transfers.metrics().bootstrap_ended(&store, took);
+        result
+    }
+
+    async fn run(&self, accepted: Accepted, mut cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
         let Accepted { req, peers, claim: _claim } = accepted;
         let id = req.id.clone();
         let _slot = tokio::select! {
@@ -242,6 +253,10 @@ impl Receiver {
             r = self.cache.connectable(peers, &self.cfg) => r,
             _ = until_true(&mut cancel) => return Err(cancelled(&id)),
         };
+        let metrics = self.transfers.metrics();
+        for (_, e) in &probe_failures {
+            metrics.peer_failure(&id.store, e.kind());
+        }
         let mut failures: Vec<PeerFailure> =
             probe_failures.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e, probe_only: true }).collect();
         if !req.preserve_order {
@@ -263,6 +278,14 @@ impl Receiver {
                 kept = None;
             }
             let result = self.from_peer(&req, &peer, kept.as_ref(), &mut cancel).await;
+            match &result {
+                Err(e) if e.kind() == ErrorKind::Cancelled => {}
+                Err(e) => {
+                    metrics.peer_attempt(&id.store, false);
+                    metrics.peer_failure(&id.store, e.kind());
+                }
+                Ok(_) => metrics.peer_attempt(&id.store, true),
+            }
             // What the attempt verified is what a next one may resume from (re-read: the
             // attempt may have discarded, kept or extended it).
             kept = None;
@@ -312,6 +335,17 @@ impl Receiver {
         let format = req.table_format.unwrap_or(self.cfg.table_format);
         let temp = self.layout.temp_dir(id);
         let limit = self.cfg.receive_max_timeout;
+        // The attempt's row in /transfers, fed by the progress it reports anyway.
+        let tracked = Arc::new(self.transfers.begin_receive(id, peer.to_string()));
+        let progress: ProgressFn = {
+            let (tracked, user) = (tracked.clone(), req.progress.clone());
+            Arc::new(move |p: &Progress| {
+                tracked.received(p.files_done, p.bytes_done, p.files_total, p.bytes_total);
+                if let Some(user) = &user {
+                    user(p);
+                }
+            })
+        };
         let attempt = attempt::Attempt {
             peer,
             id,
@@ -319,7 +353,7 @@ impl Receiver {
             cfg: &self.cfg,
             transport: &self.transport,
             temp: &temp,
-            progress: req.progress.as_ref(),
+            progress: Some(&progress),
             cache: &self.cache,
             kept,
         };
@@ -338,6 +372,9 @@ impl Receiver {
         };
         match installed {
             Ok((received, partition_dir)) => {
+                tracked.set_checksum(received.checksum.name());
+                tracked.received(received.files, received.bytes, None, None);
+                tracked.finish(Ok(()));
                 let elapsed = started.elapsed();
                 log::info!(
                     "Replica {} successfully fetched blob from peer {peer} in {:.3} seconds ({} files, {} bytes)",
@@ -362,6 +399,7 @@ impl Receiver {
                 })
             }
             Err(e) => {
+                tracked.finish(Err(e.to_string()));
                 log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
                 // Venice skips cleanup after 404/412 because nothing was written; removing a
                 // temp dir that may not exist costs nothing and guarantees no leftovers.

@@ -142,6 +142,7 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         };
     }
     let Some(admitted) = shared.admission.try_acquire() else {
+        shared.transfers.metrics().admission_refused();
         let limit = shared.admission.limit();
         let body = format!(
             "The number of concurrent snapshot users exceeds the limit of {limit}, won't be able to process the request for {}",
@@ -156,7 +157,9 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
     };
     let algorithm = raw.checksum();
     lease.warm_checksums(algorithm);
-    let transfer = Arc::new(Transfer::start(lease, &asks, algorithm, admitted));
+    let transfer = Arc::new(Transfer::start(lease, &asks, algorithm, admitted, |files, bytes| {
+        shared.transfers.begin_send(&id, peer, files, bytes, algorithm.name())
+    }));
     shared.joinable.register(&transfer);
     log::info!(
         "Start transferring {} files for replica {} to remote host {peer}{}",
@@ -176,6 +179,9 @@ async fn run<S: Conn>(t: &Transfer, first: bool, peer: SocketAddr, shared: &Serv
     let left = limit.saturating_sub(t.started.elapsed());
     match timeout(left, send_stream(t, first, shared, wr)).await {
         Ok(Ok(sent)) => {
+            if first {
+                t.tracked.finish(Ok(()));
+            }
             log::info!(
                 "All files sent successfully for replica {replica} to {peer}: {sent} bytes in {:.3}s{}",
                 t.started.elapsed().as_secs_f64(),
@@ -185,6 +191,7 @@ async fn run<S: Conn>(t: &Transfer, first: bool, peer: SocketAddr, shared: &Serv
         }
         Ok(Err(e)) => {
             log::warn!("transfer of {replica} to {peer} failed: {e}");
+            t.tracked.finish(Err(e.to_string()));
             Outcome::Close
         }
         Err(_) => {
@@ -208,6 +215,7 @@ async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, 
             return Err(Error::new(ErrorKind::Timeout, body));
         }
         send_file(file, t.algorithm, &t.file_info(index), wr, &mut buf, &shared.write_limit).await?;
+        t.tracked.file_sent(file.len);
         sent += file.len;
     }
     if first {

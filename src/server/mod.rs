@@ -36,6 +36,8 @@ pub(crate) struct ServerShared {
     pub write_limit: Arc<RateLimiter>,
     /// Transfers further connections of the same receiver may join (`X-Vbt-Join`).
     pub(super) joinable: transfer::Joinable,
+    /// The node's transfers table and, through it, its metrics.
+    pub transfers: Arc<crate::transfers::Transfers>,
 }
 
 /// Stop signals, in two steps: `drain` stops accepting and closes connections that are not
@@ -86,6 +88,7 @@ pub(crate) struct Deps {
     pub snapshots: Arc<SnapshotManager>,
     pub tls: Option<Arc<Tls>>,
     pub write_limit: Arc<RateLimiter>,
+    pub transfers: Arc<crate::transfers::Transfers>,
 }
 
 /// Binds `vbt.server.bind.address` : `port` and starts serving on `runtime`. Refuses plaintext
@@ -120,6 +123,7 @@ pub(crate) fn start(runtime: &tokio::runtime::Handle, config: Arc<Config>, port:
         tls: deps.tls,
         write_limit: deps.write_limit,
         joinable: Default::default(),
+        transfers: deps.transfers,
     });
     Ok(spawn(listener, shared))
 }

@@ -34,13 +34,21 @@ pub(crate) struct Transfer {
     joins_left: AtomicUsize,
     /// Files skipped because the receiver holds them (resume).
     pub skipped: usize,
+    /// Its row in /transfers (one row for all its connections).
+    pub tracked: crate::transfers::Tracked,
     _admitted: AdmissionGuard,
 }
 
 impl Transfer {
     /// The transfer a first request starts. A resume naming another snapshot is ignored: the
     /// receiver sees the new id on the first FILE head and starts clean.
-    pub fn start(lease: SnapshotLease, asks: &Asks, algorithm: Algorithm, admitted: AdmissionGuard) -> Transfer {
+    pub fn start(
+        lease: SnapshotLease,
+        asks: &Asks,
+        algorithm: Algorithm,
+        admitted: AdmissionGuard,
+        tracked: impl FnOnce(usize, u64) -> crate::transfers::Tracked,
+    ) -> Transfer {
         let mut skip = vec![false; lease.files.len()];
         if let Some(r) = asks.resume.as_ref().filter(|r| r.snapshot == lease.identity) {
             for &i in &r.held {
@@ -52,6 +60,7 @@ impl Transfer {
         let skipped = skip.iter().filter(|s| **s).count();
         let order: Vec<usize> = (0..skip.len()).filter(|&i| !skip[i]).collect();
         let joins = asks.streams.saturating_sub(1);
+        let tracked = tracked(order.len(), order.iter().map(|&i| lease.files[i].len).sum());
         let token = (joins > 0).then(new_token);
         Transfer {
             lease,
@@ -62,6 +71,7 @@ impl Transfer {
             queue: Mutex::new(order.into_iter()),
             joins_left: AtomicUsize::new(joins),
             skipped,
+            tracked,
             _admitted: admitted,
         }
     }

@@ -165,9 +165,16 @@ pub struct SnapshotManager {
     slots: Mutex<HashMap<PartitionId, Arc<Slot>>>,
     generations: AtomicU64,
     md5_node: Arc<Md5Node>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl SnapshotManager {
+    /// Counts snapshot creations and reuses in the node's metrics.
+    pub(crate) fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     pub fn new(source: Arc<dyn SnapshotSource>, retention: Duration) -> Self {
         SnapshotManager {
             source,
@@ -175,6 +182,7 @@ impl SnapshotManager {
             slots: Mutex::new(HashMap::new()),
             generations: AtomicU64::new(0),
             md5_node: Arc::new(Md5Node::new()),
+            metrics: None,
         }
     }
 
@@ -205,6 +213,9 @@ impl SnapshotManager {
             let snap = self.create(id).await?;
             log::info!("created snapshot of {id}: {} files, {} bytes", snap.files.len(), snap.total_bytes());
             slot.publish(&mut current, Some(snap));
+        }
+        if let Some(m) = &self.metrics {
+            m.snapshot(&id.store, if stale { crate::metrics::SnapshotEvent::created } else { crate::metrics::SnapshotEvent::reused });
         }
         let snap = current.as_ref().expect("set above").clone();
         snap.users.fetch_add(1, Ordering::SeqCst);

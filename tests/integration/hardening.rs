@@ -209,8 +209,9 @@ fn sigterm_lets_the_sender_stop_gracefully_and_the_receiver_moves_on() {
     assert_eq!(status.code(), Some(0));
     let out = op.wait().expect("the next peer serves it");
     assert_eq!(out.peer, good_addr.to_string());
-    assert_eq!(out.failed_peers.len(), 1);
-    assert_eq!(out.failed_peers[0].peer, stopping_addr);
+    // Its first attempt, and (files having been kept for resume) the one retry of it.
+    assert!((1..=2).contains(&out.failed_peers.len()), "{:?}", out.failed_peers);
+    assert!(out.failed_peers.iter().all(|f| f.peer == stopping_addr));
     // A graceful stop with no transfer in flight ends at once.
     let (mut idle, _) = serve(&["--base-dir", &s(b.path())]);
     unsafe { libc::kill(idle.0.id() as i32, libc::SIGINT) };

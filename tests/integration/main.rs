@@ -1,6 +1,7 @@
 //! Integration tests: real sockets on loopback, real RocksDB partitions in temp dirs.
 //! One test binary (modules below) so the RocksDB-linked executable is built once.
 
+mod admin;
 mod cli;
 mod codes;
 mod config_extremes;

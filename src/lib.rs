@@ -47,8 +47,9 @@ mod storage;
 mod throttle;
 mod tls;
 
+pub use client::discovery::{HelixDiscovery, RouterDiscovery};
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
-pub use config::{Config, TlsFiles};
+pub use config::{Config, DiscoveryConfig, DiscoveryKind, TlsFiles};
 pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder, OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;

@@ -44,7 +44,8 @@ impl NodeBuilder {
         self
     }
 
-    /// Ask `discovery` for peers when a bootstrap request names none.
+    /// Ask `discovery` for peers when a bootstrap request names none. It wins over a source
+    /// chosen by `vbt.discovery`.
     pub fn peer_discovery(mut self, discovery: Arc<dyn PeerDiscovery>) -> Self {
         self.discovery = Some(discovery);
         self
@@ -76,8 +77,13 @@ impl NodeBuilder {
             (None, None) => None,
         };
         let snapshots = source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention)));
+        // The host's own discovery wins; otherwise the source `vbt.discovery` names, if any.
+        let discovery = match self.discovery {
+            Some(d) => Some(d),
+            None => crate::client::discovery::from_config(&config, tls.clone())?,
+        };
         let receiver = base.map(|b| {
-            Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery, tls.clone(), read_limit.clone()))
+            Arc::new(Receiver::new(config.clone(), b, owns_storage, discovery, tls.clone(), read_limit.clone()))
         });
         if let Some(r) = &receiver {
             // Leftovers of a crash (ours or another process's) are repaired before anything runs.

@@ -209,7 +209,7 @@ pub struct DiscoveryConfig {
     pub router_timeout: Duration,
     /// `vbt.discovery.zookeeper.address`: a ZooKeeper connect string (`host:port[,host:port][/chroot]`).
     pub zk_address: Option<String>,
-    /// `vbt.discovery.zookeeper.timeout.ms` (10000): connecting and each read.
+    /// `vbt.discovery.zookeeper.timeout.ms` (10000): connecting; a discovery gives up after twice this.
     pub zk_timeout: Duration,
     /// `vbt.discovery.helix.cluster`: the Venice cluster's Helix name.
     pub helix_cluster: Option<String>,

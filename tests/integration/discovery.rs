@@ -15,6 +15,7 @@ use hyper::body::Bytes;
 use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use venice_blob_transfer::tools::records;
+use venice_blob_transfer::tools::testcerts::{write_node, Ca};
 use venice_blob_transfer::{Error, ErrorKind, HelixDiscovery, Node, PartitionId, PeerDiscovery, TableFormat};
 use zookeeper_client as zk;
 
@@ -43,6 +44,15 @@ struct Router {
 
 impl Router {
     fn start(reply: Reply) -> Router {
+        Router::serve(reply, None)
+    }
+
+    /// The stand-in in https, requiring a client certificate from `tls`'s trusted CAs.
+    fn start_tls(reply: Reply, tls: Arc<rustls::ServerConfig>) -> Router {
+        Router::serve(reply, Some(tokio_rustls::TlsAcceptor::from(tls)))
+    }
+
+    fn serve(reply: Reply, tls: Option<tokio_rustls::TlsAcceptor>) -> Router {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -51,7 +61,7 @@ impl Router {
         rt.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (reply, seen) = (reply.clone(), seen.clone());
+                let (reply, seen, tls) = (reply.clone(), seen.clone(), tls.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let reply = reply.clone();
@@ -71,7 +81,17 @@ impl Router {
                             Ok::<_, Infallible>(r)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -264,6 +284,70 @@ fn an_explicit_peer_list_wins_over_configured_discovery() {
     let out = node.bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap();
     assert_eq!(out.peer, addr.to_string());
     assert!(router.targets().is_empty(), "the router was asked although the request named its peers");
+}
+
+/// A router's TLS server config: its certificate from `ca`, client certificates required and
+/// checked against `trust` (as a Venice router in mutual TLS does).
+fn router_tls(ca: &Ca, trust: &Ca) -> Arc<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let (cert, key) = ca.issue("router", false).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(trust.pem.as_bytes()).unwrap()).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+            PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+        )
+        .unwrap();
+    Arc::new(config)
+}
+
+#[test]
+fn an_https_router_is_asked_with_the_nodes_tls() {
+    let pki = tempdir();
+    let (ca, other) = (Ca::new("vbt discovery CA").unwrap(), Ca::new("another CA").unwrap());
+    let trust = pki.path().join("trust.pem");
+    std::fs::write(&trust, &ca.pem).unwrap();
+    let node_pairs = |name: &str| write_node(pki.path(), name, &ca.issue(name, false).unwrap(), &trust).unwrap();
+    let id = PartitionId::new("tlsRouterStore", 1, 0).unwrap();
+    let src = tempdir();
+    gen_partition(src.path(), &id, TableFormat::BlockBased, 200);
+    let mut sender_pairs = node_pairs("sender");
+    for (k, v) in [("vbt.base.dir", s(src.path())), ("davinci.p2p.blob.transfer.server.port", "0".into()), ("vbt.server.bind.address", "127.0.0.1".into())] {
+        sender_pairs.push((k.into(), v));
+    }
+    let sender = Node::new(venice_blob_transfer::Config::from_pairs(sender_pairs).unwrap()).unwrap();
+    let addr = sender.start_server().unwrap();
+    let receiver_with = |router: &Router, base: &Path| {
+        let mut pairs = node_pairs("receiver");
+        let url = format!("https://{}", router.addr);
+        for (k, v) in [
+            ("vbt.base.dir", s(base)),
+            ("vbt.discovery", "router".into()),
+            ("vbt.discovery.router.url", url),
+            ("davinci.p2p.blob.transfer.client.port", addr.port().to_string()),
+        ] {
+            pairs.push((k.into(), v));
+        }
+        Node::new(venice_blob_transfer::Config::from_pairs(pairs).unwrap()).unwrap()
+    };
+    // The router trusts the node's CA and the node trusts the router's: discovery and bootstrap.
+    let router = Router::start_tls(Reply::Json(VENICE_OK), router_tls(&ca, &ca));
+    let dst = tempdir();
+    let out = bootstrap_without_peers(&receiver_with(&router, dst.path()), &id).unwrap();
+    assert_eq!(out.peer, addr.to_string());
+    assert_eq!(router.targets().len(), 1);
+    // A router whose certificate the node does not trust is refused before any request.
+    let untrusted = Router::start_tls(Reply::Json(VENICE_OK), router_tls(&other, &ca));
+    let e = no_peers(bootstrap_without_peers(&receiver_with(&untrusted, tempdir().path()), &id));
+    assert!(e.message().contains("TLS") && e.message().contains(&format!("https://{}", untrusted.addr)), "{e}");
+    assert!(untrusted.targets().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

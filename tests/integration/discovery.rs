@@ -143,7 +143,7 @@ fn bootstrap_without_peers(node: &Node, id: &PartitionId) -> venice_blob_transfe
 }
 
 fn no_peers(r: venice_blob_transfer::Result<venice_blob_transfer::BootstrapOutcome>) -> Error {
-    let e = r.err().expect("discovery must fail the bootstrap");
+    let e = r.expect_err("discovery must fail the bootstrap");
     assert_eq!(e.kind(), ErrorKind::NoPeers, "{e}");
     e
 }

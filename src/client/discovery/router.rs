@@ -170,3 +170,18 @@ impl PeerDiscovery for RouterDiscovery {
         block_on(self.discover_async(id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_is_url_encoded_after_the_path_prefix() {
+        let d = RouterDiscovery::new("http://router.example:7777/venice/", Duration::from_secs(3), None).unwrap();
+        // PartitionId::new refuses such a store name; the encoding must still hold for any text.
+        let id = PartitionId { store: "a b&c=d/é".into(), version: 2, partition: 7 };
+        assert_eq!(d.target(&id), "/venice/blob_discovery?store_name=a+b%26c%3Dd%2F%C3%A9&store_version=2&store_partition=7");
+        let bare = RouterDiscovery::new("http://router.example", Duration::from_secs(3), None).unwrap();
+        assert_eq!(bare.target(&id).split('?').next(), Some("/blob_discovery"));
+    }
+}

@@ -59,6 +59,15 @@ ensure_promtool() {
     export VBT_REQUIRE_PROMTOOL=1
 }
 
+# The Helix discovery tests run a real ZooKeeper server (Debian's package; the test starts
+# ZooKeeperServerMain itself on a loopback port, no system service).
+ensure_zookeeper() {
+    if [ ! -f /usr/share/java/zookeeper.jar ]; then
+        echo "installing zookeeper (a real ZooKeeper for the Helix discovery tests)"
+        apt_install zookeeper
+    fi
+}
+
 # The first build compiles the bundled RocksDB for 12-17 minutes on 2 cores; say so and show
 # cargo's progress then, instead of a silent --quiet build that looks like a hang.
 cargo_build() {

@@ -201,6 +201,51 @@ pub struct Config {
     pub admin_bind_address: std::net::IpAddr,
     /// `vbt.admin.transfers.history` (100): finished transfers `/transfers` keeps.
     pub admin_history: usize,
+    /// `vbt.discovery` and its `vbt.discovery.*` keys: where peers come from when a request names
+    /// none and the host gave no discovery of its own.
+    pub discovery: DiscoveryConfig,
+}
+
+/// The built-in peer discovery sources (see `crate::client::discovery`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum DiscoveryKind {
+    /// Unset: the host's discovery callback, or the peers each request names.
+    #[default]
+    Host,
+    /// `router`: a Venice router's `blob_discovery` endpoint (DaVinci's way).
+    Router,
+    /// `helix`: the Helix customized view in ZooKeeper (a Venice server's way).
+    Helix,
+}
+
+/// `vbt.discovery.*` settings.
+#[derive(Clone, Debug)]
+pub struct DiscoveryConfig {
+    /// `vbt.discovery`: `router` or `helix`; unset = the host's.
+    pub kind: DiscoveryKind,
+    /// `vbt.discovery.router.url`: `http://host:port[/prefix]` (or `https://`, with the node's TLS).
+    pub router_url: Option<String>,
+    /// `vbt.discovery.router.timeout.ms` (3000, DaVinci's fixed 3 s): the whole request.
+    pub router_timeout: Duration,
+    /// `vbt.discovery.zookeeper.address`: a ZooKeeper connect string (`host:port[,host:port][/chroot]`).
+    pub zk_address: Option<String>,
+    /// `vbt.discovery.zookeeper.timeout.ms` (10000): connecting; a discovery gives up after twice this.
+    pub zk_timeout: Duration,
+    /// `vbt.discovery.helix.cluster`: the Venice cluster's Helix name.
+    pub helix_cluster: Option<String>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            kind: DiscoveryKind::Host,
+            router_url: None,
+            router_timeout: Duration::from_secs(3),
+            zk_address: None,
+            zk_timeout: Duration::from_secs(10),
+            helix_cluster: None,
+        }
+    }
 }
 
 /// `vbt.node.role`: a DaVinci client (its peers are DaVinci peers) or a Venice server.
@@ -263,6 +308,7 @@ impl Default for Config {
             admin_port: None,
             admin_bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             admin_history: 100,
+            discovery: DiscoveryConfig::default(),
         }
     }
 }
@@ -409,6 +455,22 @@ impl Config {
             "vbt.admin.transfers.history" => {
                 self.admin_history = capped(key, v, 0, MAX_ADMIN_HISTORY as u64)? as usize
             }
+            "vbt.discovery" => {
+                self.discovery.kind = match v.to_ascii_lowercase().as_str() {
+                    "router" => DiscoveryKind::Router,
+                    "helix" => DiscoveryKind::Helix,
+                    "" | "host" => DiscoveryKind::Host,
+                    _ => return Err(bad(key, v, "expected router, helix, or host (the host's own discovery; the default)")),
+                }
+            }
+            "vbt.discovery.router.url" => {
+                router_url(key, v)?;
+                self.discovery.router_url = Some(v.to_string())
+            }
+            "vbt.discovery.router.timeout.ms" => self.discovery.router_timeout = duration(key, v, Millis, 1)?,
+            "vbt.discovery.zookeeper.address" => self.discovery.zk_address = Some(nonempty(key, v)?.to_string()),
+            "vbt.discovery.zookeeper.timeout.ms" => self.discovery.zk_timeout = duration(key, v, Millis, 1)?,
+            "vbt.discovery.helix.cluster" => self.discovery.helix_cluster = Some(helix_cluster(key, v)?.to_string()),
             _ => return Ok(false),
         }
         Ok(true)
@@ -443,6 +505,8 @@ impl Config {
             ("server.adaptive.throttler.signal.refresh.interval.in.seconds", self.adaptive_interval, true),
             ("vbt.server.request.head.timeout.ms", self.request_head_timeout, true),
             ("vbt.server.shutdown.grace.ms", self.shutdown_grace, false),
+            ("vbt.discovery.router.timeout.ms", self.discovery.router_timeout, true),
+            ("vbt.discovery.zookeeper.timeout.ms", self.discovery.zk_timeout, true),
         ];
         for (key, d, positive) in durations {
             if d > MAX_DURATION || (positive && d.is_zero()) {
@@ -468,6 +532,34 @@ impl Config {
         for (key, n, lo, hi) in counts {
             if !(lo..=hi).contains(&n) {
                 return Err(Error::config(format!("{key} is {n}: must be in {lo}..={hi}")));
+            }
+        }
+        self.validate_discovery()
+    }
+
+    /// The chosen discovery source has what it needs (checked again for fields set directly).
+    fn validate_discovery(&self) -> Result<()> {
+        let d = &self.discovery;
+        let missing = |key: &str, kind: &str| {
+            Error::config(format!("vbt.discovery={kind} needs {key}"))
+        };
+        if d.kind != DiscoveryKind::Host && self.client_port.or(self.server_port).is_none() {
+            return Err(Error::config(
+                "vbt.discovery finds host names only (as Venice's discovery does): set davinci.p2p.blob.transfer.client.port \
+                 (or the server port) to the port the peers' senders listen on",
+            ));
+        }
+        match d.kind {
+            DiscoveryKind::Host => {}
+            DiscoveryKind::Router => {
+                let url = d.router_url.as_deref().ok_or_else(|| missing("vbt.discovery.router.url", "router"))?;
+                router_url("vbt.discovery.router.url", url)?;
+            }
+            DiscoveryKind::Helix => {
+                let zk = d.zk_address.as_deref().ok_or_else(|| missing("vbt.discovery.zookeeper.address", "helix"))?;
+                nonempty("vbt.discovery.zookeeper.address", zk)?;
+                let cluster = d.helix_cluster.as_deref().ok_or_else(|| missing("vbt.discovery.helix.cluster", "helix"))?;
+                helix_cluster("vbt.discovery.helix.cluster", cluster)?;
             }
         }
         Ok(())
@@ -595,6 +687,26 @@ fn store_type(key: &str, v: &str) -> Result<String> {
         t @ ("PKCS12" | "JKS") => Ok(t.to_string()),
         _ => Err(bad(key, v, "expected PKCS12 or JKS (vbt reads PKCS12; a JKS store must be converted)")),
     }
+}
+
+/// A router URL: `http://` or `https://`, a host, optionally a port and a path prefix; no query.
+fn router_url(key: &str, v: &str) -> Result<hyper::Uri> {
+    let expected = "expected http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH] (a Venice router)";
+    let uri: hyper::Uri = v.parse().map_err(|e| bad(key, v, &format!("{e}; {expected}")))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let host_ok = uri.host().is_some_and(|h| !h.is_empty());
+    if !scheme_ok || !host_ok || uri.query().is_some() {
+        return Err(bad(key, v, expected));
+    }
+    Ok(uri)
+}
+
+/// A Helix cluster name: one ZooKeeper path segment.
+fn helix_cluster<'a>(key: &str, v: &'a str) -> Result<&'a str> {
+    if v.is_empty() || v.contains('/') || v == "." || v == ".." {
+        return Err(bad(key, v, "expected a Helix cluster name (one ZooKeeper path segment, no '/')"));
+    }
+    Ok(v)
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool> {
@@ -760,6 +872,8 @@ mod tests {
             ("vbt.server.shutdown.grace.ms", Millis(MS, 0), |c| ms(c.shutdown_grace)),
             ("vbt.admin.port", Port(0), |c| c.admin_port.map(i128::from)),
             ("vbt.admin.transfers.history", Limit(0, 10_000), |c| Some(c.admin_history as i128)),
+            ("vbt.discovery.router.timeout.ms", Millis(MS, 1), |c| ms(c.discovery.router_timeout)),
+            ("vbt.discovery.zookeeper.timeout.ms", Millis(MS, 1), |c| ms(c.discovery.zk_timeout)),
         ]
     }
 

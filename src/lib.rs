@@ -50,8 +50,9 @@ mod throttle;
 mod tls;
 mod transfers;
 
+pub use client::discovery::{HelixDiscovery, RouterDiscovery};
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
-pub use config::{Config, NodeRole, TlsFiles};
+pub use config::{Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles};
 pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder, OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;

@@ -46,7 +46,8 @@ impl NodeBuilder {
         self
     }
 
-    /// Ask `discovery` for peers when a bootstrap request names none.
+    /// Ask `discovery` for peers when a bootstrap request names none. It wins over a source
+    /// chosen by `vbt.discovery`.
     pub fn peer_discovery(mut self, discovery: Arc<dyn PeerDiscovery>) -> Self {
         self.discovery = Some(discovery);
         self
@@ -82,8 +83,13 @@ impl NodeBuilder {
         };
         let snapshots =
             source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention).with_metrics(metrics.clone())));
+        // The host's own discovery wins; otherwise the source `vbt.discovery` names, if any.
+        let discovery = match self.discovery {
+            Some(d) => Some(d),
+            None => crate::client::discovery::from_config(&config, tls.clone())?,
+        };
         let receiver = base.map(|b| {
-            Arc::new(Receiver::new(config.clone(), b, owns_storage, self.discovery, tls.clone(), read_limit.clone(), transfers.clone()))
+            Arc::new(Receiver::new(config.clone(), b, owns_storage, discovery, tls.clone(), read_limit.clone(), transfers.clone()))
         });
         if let Some(r) = &receiver {
             // Leftovers of a crash (ours or another process's) are repaired before anything runs.

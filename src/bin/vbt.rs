@@ -11,7 +11,7 @@ use base64::Engine;
 use clap::{Args, Parser, Subcommand};
 use venice_blob_transfer::tools::{local, records, Layout};
 use venice_blob_transfer::{
-    BootstrapOutcome, BootstrapRequest, Config, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, PeerFailure, Progress,
+    BootstrapOutcome, BootstrapRequest, Config, DiscoveryKind, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, PeerFailure, Progress,
     Result, TableFormat,
 };
 
@@ -67,9 +67,12 @@ enum Cmd {
         /// A partition, or a range `A-B`; repeat for more.
         #[arg(long = "partition", required = true)]
         partitions: Vec<String>,
-        /// A peer as `HOST[:PORT]`; repeat for more. Tried one at a time, shuffled.
-        #[arg(long = "peer", required = true)]
+        /// A peer as `HOST[:PORT]`; repeat for more. Tried one at a time, shuffled. Given, it
+        /// wins over any discovery.
+        #[arg(long = "peer")]
         peers: Vec<String>,
+        #[command(flatten)]
+        discovery: DiscoveryArgs,
         #[command(flatten)]
         conf: ConfArgs,
     },
@@ -141,6 +144,40 @@ struct PartArgs {
 impl PartArgs {
     fn id(&self) -> Result<PartitionId> {
         PartitionId::new(&self.at.store, self.at.version, self.partition)
+    }
+}
+
+/// Where `fetch` finds peers when no `--peer` is given (the `vbt.discovery.*` keys).
+#[derive(Args)]
+struct DiscoveryArgs {
+    /// `router` (a Venice router's blob_discovery, as DaVinci does) or `helix` (the Helix
+    /// customized view in ZooKeeper, as a Venice server does). Peers are dialled on
+    /// davinci.p2p.blob.transfer.client.port.
+    #[arg(long, value_parser = ["router", "helix"])]
+    discovery: Option<String>,
+    /// The Venice router, e.g. http://router.example:7777 (vbt.discovery.router.url).
+    #[arg(long, value_name = "URL")]
+    router_url: Option<String>,
+    /// ZooKeeper connect string, e.g. zk1:2181,zk2:2181 (vbt.discovery.zookeeper.address).
+    #[arg(long, value_name = "HOST:PORT[,...]")]
+    zk_address: Option<String>,
+    /// The Venice cluster's Helix name (vbt.discovery.helix.cluster).
+    #[arg(long, value_name = "NAME")]
+    helix_cluster: Option<String>,
+}
+
+impl DiscoveryArgs {
+    /// The settings these flags stand for, applied after --config and -D.
+    fn pairs(&self) -> Vec<(String, String)> {
+        [
+            ("vbt.discovery", &self.discovery),
+            ("vbt.discovery.router.url", &self.router_url),
+            ("vbt.discovery.zookeeper.address", &self.zk_address),
+            ("vbt.discovery.helix.cluster", &self.helix_cluster),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+        .collect()
     }
 }
 
@@ -268,10 +305,18 @@ fn run(cmd: Cmd) -> Result<()> {
             eprintln!("vbt serve: stopped");
             Ok(())
         }
-        Cmd::Fetch { at: StoreArgs { base_dir, store, version, table_format }, partitions, peers, conf } => {
+        Cmd::Fetch { at: StoreArgs { base_dir, store, version, table_format }, partitions, peers, discovery, conf } => {
             let mut pairs = conf.pairs()?;
+            pairs.extend(discovery.pairs());
             pairs.push(("vbt.base.dir".into(), base_dir.display().to_string()));
-            let node = Node::new(Config::from_pairs(pairs)?)?;
+            let config = Config::from_pairs(pairs)?;
+            if peers.is_empty() && config.discovery.kind == DiscoveryKind::Host {
+                return Err(Error::invalid(
+                    "fetch needs peers: --peer HOST[:PORT], or --discovery router --router-url URL, or \
+                     --discovery helix --zk-address HOST:PORT --helix-cluster NAME (or vbt.discovery in --config)",
+                ));
+            }
+            let node = Node::new(config)?;
             if let Some(a) = node.admin_addr() {
                 eprintln!("vbt fetch: admin endpoint on http://{a}/ (/metrics, /health, /transfers)");
             }

@@ -12,6 +12,7 @@
 //! ```
 
 mod attempt;
+pub mod discovery;
 mod install;
 pub mod peers;
 mod reader;

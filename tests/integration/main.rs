@@ -7,6 +7,7 @@ mod codes;
 mod config_extremes;
 mod common;
 mod crash;
+mod discovery;
 mod fastsum;
 mod hardening;
 mod faults;

@@ -13,6 +13,7 @@ mod hardening;
 mod faults;
 mod node;
 mod peer_failures;
+mod resume;
 mod tls;
 mod tls_venice;
 mod lifecycle;

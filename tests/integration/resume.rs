@@ -1,0 +1,291 @@
+//! Between vbt nodes: parallel streams for one partition, and resume of an interrupted bootstrap
+//! (design.md §7). The snapshots here are many files (a host's fixed snapshot) so that an
+//! interruption falls between files the way it does in a real partition of tens of SSTs.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use venice_blob_transfer::tools::Layout;
+use venice_blob_transfer::{FixedSnapshot, Node, PartitionId};
+
+const FILES: usize = 80;
+const FILE_SIZE: usize = 256 * 1024;
+const TOTAL: u64 = (FILES * FILE_SIZE) as u64;
+
+/// A directory of `FILES` files of pseudo-random bytes.
+fn files_snapshot(dir: &Path) {
+    let mut rng = fastrand::Rng::with_seed(7);
+    for i in 0..FILES {
+        let mut body = vec![0u8; FILE_SIZE];
+        rng.fill(&mut body);
+        std::fs::write(dir.join(format!("{i:06}.sst")), body).unwrap();
+    }
+}
+
+fn snapshot_sender(dir: &Path, id: &PartitionId, extra: &[(&str, &str)]) -> (Node, String) {
+    let source = FixedSnapshot { id: id.clone(), dir: dir.to_path_buf(), metadata: vector_metadata(id) };
+    let mut pairs = vec![("davinci.p2p.blob.transfer.server.port", "0")];
+    pairs.extend_from_slice(extra);
+    let node = Node::builder(config(&pairs)).snapshot_source(Arc::new(source)).build().unwrap();
+    let addr = node.start_server().unwrap().to_string();
+    (node, addr)
+}
+
+fn files_receiver(base: &Path, extra: &[(&str, &str)]) -> Node {
+    let mut pairs = vec![("vbt.receive.verify.rocksdb", "false")];
+    pairs.extend_from_slice(extra);
+    receiver(base, venice_blob_transfer::TableFormat::BlockBased, &pairs)
+}
+
+fn assert_same_files(src: &Path, dst: &Path) {
+    assert_eq!(entries(src), entries(dst));
+    for f in entries(src) {
+        assert!(std::fs::read(src.join(&f)).unwrap() == std::fs::read(dst.join(&f)).unwrap(), "{f} differs");
+    }
+}
+
+/// A TCP proxy in front of a sender. Phase `PASS` forwards; once `cut_at` bytes went from the
+/// sender to the receiver it cuts every connection and turns to `REFUSE` (connections are
+/// accepted and closed at once, as by a sender that is down) or, with `reopen`, straight back
+/// to `PASS`.
+struct Proxy {
+    addr: String,
+    phase: Arc<AtomicU8>,
+    sent: Arc<AtomicU64>,
+}
+
+const PASS: u8 = 0;
+const REFUSE: u8 = 1;
+
+impl Proxy {
+    fn start(upstream: String, cut_at: u64, reopen: bool) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (phase, sent) = (Arc::new(AtomicU8::new(PASS)), Arc::new(AtomicU64::new(0)));
+        let (p, n) = (phase.clone(), sent.clone());
+        std::thread::spawn(move || {
+            let live: Arc<Mutex<Vec<TcpStream>>> = Default::default();
+            let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            for conn in listener.incoming() {
+                let Ok(down) = conn else { return };
+                if p.load(Ordering::SeqCst) == REFUSE {
+                    drop(down);
+                    continue;
+                }
+                let Ok(up) = TcpStream::connect(&upstream) else { continue };
+                let counting = !cut.load(Ordering::SeqCst);
+                if counting {
+                    live.lock().unwrap().extend([down.try_clone().unwrap(), up.try_clone().unwrap()]);
+                }
+                let (d2, u2) = (down.try_clone().unwrap(), up.try_clone().unwrap());
+                std::thread::spawn(move || copy(d2, u2, None::<fn(u64) -> bool>));
+                let (n, p, live, cut) = (n.clone(), p.clone(), live.clone(), cut.clone());
+                std::thread::spawn(move || {
+                    let watch = counting.then(|| {
+                        move |bytes: u64| {
+                            if n.fetch_add(bytes, Ordering::SeqCst) + bytes >= cut_at && !cut.swap(true, Ordering::SeqCst) {
+                                p.store(if reopen { PASS } else { REFUSE }, Ordering::SeqCst);
+                                for s in live.lock().unwrap().drain(..) {
+                                    let _ = s.shutdown(Shutdown::Both);
+                                }
+                                return false;
+                            }
+                            true
+                        }
+                    });
+                    copy(up, down, watch)
+                });
+            }
+        });
+        Proxy { addr, phase, sent }
+    }
+}
+
+/// Copies until EOF or error; `watch` sees each piece first and may stop the copy.
+fn copy(mut from: TcpStream, mut to: TcpStream, mut watch: Option<impl FnMut(u64) -> bool>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(w) = watch.as_mut() {
+            if !w(n as u64) {
+                break;
+            }
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+fn temp_of(base: &Path, id: &PartitionId) -> PathBuf {
+    Layout::new(base).temp_dir(id)
+}
+
+#[test]
+fn two_streams_carry_one_partition_as_one_admitted_transfer() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("streams", 1, 0).unwrap();
+    // One admission only, and slow enough that the second connection joins while files remain.
+    let (_s, addr) = snapshot_sender(
+        src.path(),
+        &id,
+        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "20971520")],
+    );
+    let dst = tempdir();
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+    assert_eq!(out.streams, 2, "the second connection joined (and took no admission of its own)");
+    assert_eq!((out.files, out.bytes, out.resumed_bytes), (FILES, TOTAL, 0));
+    assert_same_files(src.path(), &out.partition_dir);
+    // One stream when told so.
+    let dst = tempdir();
+    let out = files_receiver(dst.path(), &[("vbt.receive.streams", "1")]).bootstrap_blocking(request(&id, &[addr])).unwrap();
+    assert_eq!(out.streams, 1);
+    assert_same_files(src.path(), &out.partition_dir);
+}
+
+#[test]
+fn a_transfer_cut_at_90_percent_resumes_on_the_next_try() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("cut", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let proxy = Proxy::start(addr, TOTAL * 9 / 10, true);
+    let dst = tempdir();
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
+    assert!(proxy.sent.load(Ordering::SeqCst) >= TOTAL * 9 / 10);
+    assert_eq!(out.failed_peers.len(), 1, "the cut attempt, then the resumed one: {:?}", out.failed_peers);
+    assert!(out.resumed_bytes > 0 && out.bytes + out.resumed_bytes == TOTAL, "{out:?}");
+    assert!(out.bytes <= TOTAL * 15 / 100, "the second attempt moved {} of {TOTAL} bytes", out.bytes);
+    assert_same_files(src.path(), &out.partition_dir);
+    assert!(!temp_of(dst.path(), &id).exists());
+    assert!(!out.partition_dir.join(".vbt-resume").exists());
+}
+
+/// Cuts a transfer through a proxy that then stays down: the bootstrap fails and keeps files.
+fn cut_and_fail(src: &Path, id: &PartitionId, sender_extra: &[(&str, &str)], dst: &Path) -> (Node, Proxy) {
+    let (sender, addr) = snapshot_sender(src, id, sender_extra);
+    let proxy = Proxy::start(addr, TOTAL / 2, false);
+    let err = files_receiver(dst, &[]).bootstrap_blocking(request(id, &[proxy.addr.clone()])).unwrap_err();
+    assert_eq!(err.kind(), venice_blob_transfer::ErrorKind::AllPeersFailed, "{err}");
+    let temp = temp_of(dst, id);
+    assert!(temp.join(".vbt-resume").is_file(), "kept: {:?}", tree(dst));
+    (sender, proxy)
+}
+
+#[test]
+fn a_changed_file_or_a_changed_snapshot_is_never_installed() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("tamper", 1, 0).unwrap();
+    // A kept file altered on disk between attempts: dropped, fetched again.
+    let dst = tempdir();
+    let (_sender, proxy) = cut_and_fail(src.path(), &id, &[], dst.path());
+    let temp = temp_of(dst.path(), &id);
+    let victim = temp.join("000000.sst");
+    assert!(victim.is_file(), "the first file was kept: {:?}", entries(&temp));
+    let mut body = std::fs::read(&victim).unwrap();
+    body[100] ^= 0xff;
+    std::fs::write(&victim, body).unwrap();
+    proxy.phase.store(PASS, Ordering::SeqCst);
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
+    assert!(out.resumed_bytes > 0 && out.resumed_bytes < TOTAL / 2, "{out:?}");
+    assert_same_files(src.path(), &out.partition_dir);
+
+    // The sender's snapshot re-created in between (retention short): the kept files are
+    // discarded and the transfer starts clean.
+    let dst = tempdir();
+    let (_sender, proxy) = cut_and_fail(src.path(), &id, &[("vbt.snapshot.retention.ms", "300")], dst.path());
+    std::thread::sleep(Duration::from_millis(600));
+    proxy.phase.store(PASS, Ordering::SeqCst);
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
+    assert_eq!((out.resumed_bytes, out.bytes), (0, TOTAL), "a new snapshot: nothing resumed");
+    assert_same_files(src.path(), &out.partition_dir);
+}
+
+#[test]
+fn kept_files_are_dropped_for_another_peer_and_when_stale() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("stale", 1, 0).unwrap();
+    let dst = tempdir();
+    let (_sender, _proxy) = cut_and_fail(src.path(), &id, &[], dst.path());
+    // Another peer: its full transfer starts clean.
+    let (_other, other) = snapshot_sender(src.path(), &id, &[]);
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other])).unwrap();
+    assert_eq!((out.resumed_bytes, out.bytes), (0, TOTAL));
+    assert_same_files(src.path(), &out.partition_dir);
+    // Older than the retention: removed when the node starts.
+    let dst = tempdir();
+    let (_sender, _proxy) = cut_and_fail(src.path(), &id, &[], dst.path());
+    std::thread::sleep(Duration::from_millis(20));
+    let _node = files_receiver(dst.path(), &[("vbt.snapshot.retention.ms", "10")]);
+    assert!(!temp_of(dst.path(), &id).exists(), "left: {:?}", tree(dst.path()));
+    // And with resume off, a failed bootstrap keeps nothing.
+    let dst = tempdir();
+    let (_sender, addr) = snapshot_sender(src.path(), &id, &[]);
+    let proxy = Proxy::start(addr, TOTAL / 2, false);
+    files_receiver(dst.path(), &[("vbt.receive.resume", "false")])
+        .bootstrap_blocking(request(&id, &[proxy.addr.clone()]))
+        .unwrap_err();
+    assert!(tree(dst.path()).is_empty(), "left: {:?}", tree(dst.path()));
+}
+
+#[test]
+fn a_killed_fetch_resumes_when_run_again() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let (o, v) = venice_blob_transfer::tools::records::gen_metadata_blobs(1, 24, 7);
+    let blobs = tempdir();
+    let (op, vp) = (blobs.path().join("offset"), blobs.path().join("svs"));
+    std::fs::write(&op, o).unwrap();
+    std::fs::write(&vp, v).unwrap();
+    let (o, v) = (s(&op), s(&vp));
+    let (_server, addr) = serve(&[
+        "--snapshot-dir",
+        &s(src.path()),
+        "--store",
+        "killed",
+        "--version",
+        "1",
+        "--partition",
+        "0",
+        "--offset-record",
+        &o,
+        "--store-version-state",
+        &v,
+        "-D",
+        "blob.transfer.service.write.limit.bytes.per.sec=8388608",
+    ]);
+    let id = PartitionId::new("killed", 1, 0).unwrap();
+    let dst = tempdir();
+    let base = s(dst.path());
+    let args = ["fetch", "--base-dir", &base, "--peer", &addr, "--store", "killed", "--version", "1", "--partition", "0", "-D", "vbt.receive.verify.rocksdb=false"];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vbt")).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let temp = temp_of(dst.path(), &id);
+    let started = Instant::now();
+    let size = |t: &Path| -> u64 { std::fs::read_dir(t).map(|r| r.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0) };
+    while size(&temp) < TOTAL / 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the fetch never got half way");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let out = vbt(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (bytes, resumed) = (line["bytes"].as_u64().unwrap(), line["resumed_bytes"].as_u64().unwrap());
+    assert_eq!(bytes + resumed, TOTAL);
+    assert!(bytes <= TOTAL * 55 / 100, "the rerun moved {bytes} of {TOTAL} bytes");
+    assert_same_files(src.path(), &Layout::new(dst.path()).partition_dir(&id));
+    assert!(!temp.exists());
+}

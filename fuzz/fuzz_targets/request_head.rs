@@ -16,6 +16,7 @@
 use libfuzzer_sys::fuzz_target;
 use vbt_fuzz::error::ErrorKind;
 use vbt_fuzz::protocol::checksum::Algorithm;
+use vbt_fuzz::protocol::ext::Asks;
 use vbt_fuzz::protocol::request::{encode_request_with, parse_request_head, validate, LocalProtocol, RawRequest, Rejection};
 use vbt_fuzz::protocol::{PartitionId, TableFormat, MAX_REQUEST_HEAD};
 
@@ -102,7 +103,8 @@ fn check_accepted(req: &RawRequest, local: &LocalProtocol, id: &PartitionId, for
     assert_eq!(PartitionId::new(id.store.clone(), id.version, id.partition).as_ref(), Ok(id));
     // What a vbt receiver would send for this partition comes back as the same partition.
     for ask in [false, true] {
-        let bytes = encode_request_with(id, format, local.partition_state_version, local.store_version_state_version, ask);
+        let asks = Asks { fast_checksum: ask, snapshot_info: ask, streams: if ask { 2 } else { 1 }, ..Default::default() };
+        let bytes = encode_request_with(id, format, local.partition_state_version, local.store_version_state_version, &asks);
         let (again, n) = parse_request_head(&bytes).expect("encoded request parses").expect("encoded request is complete");
         assert_eq!(n, bytes.len());
         assert_eq!(validate(&again, local), Ok((id.clone(), format)));

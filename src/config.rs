@@ -151,6 +151,9 @@ pub struct Config {
     /// `vbt.receive.resume` (true): keep files verified before an interruption and continue
     /// from them on the same sender's snapshot.
     pub receive_resume: bool,
+    /// `vbt.receive.md5.lanes` (true): hash every MD5 stream the node receives on one thread in
+    /// SIMD lanes (where the CPU has AVX2) instead of a hasher thread per connection.
+    pub receive_md5_lanes: bool,
     /// `vbt.partition.state.schema.version` (24): the PARTITION_STATE version this host writes.
     pub partition_state_schema_version: u8,
     /// `vbt.store.version.state.schema.version` (7): the STORE_VERSION_STATE version.
@@ -286,6 +289,7 @@ impl Default for Config {
             extensions: true,
             receive_streams: 2,
             receive_resume: true,
+            receive_md5_lanes: true,
             partition_state_schema_version: DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
             store_version_state_schema_version: DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
             worker_threads: cores.clamp(1, 4),
@@ -395,6 +399,7 @@ impl Config {
                 self.receive_streams = ranged(key, v, 1, crate::protocol::ext::MAX_STREAMS as i64)? as usize
             }
             "vbt.receive.resume" => self.receive_resume = boolean(key, v)?,
+            "vbt.receive.md5.lanes" => self.receive_md5_lanes = boolean(key, v)?,
             "vbt.partition.state.schema.version" => self.partition_state_schema_version = schema(key, v)?,
             "vbt.store.version.state.schema.version" => {
                 self.store_version_state_schema_version = schema(key, v)?

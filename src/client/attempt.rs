@@ -67,6 +67,8 @@ pub(crate) struct Received {
 pub(crate) struct Transport {
     pub tls: Option<std::sync::Arc<Tls>>,
     pub read_limit: std::sync::Arc<RateLimiter>,
+    /// The node's MD5 lane hasher (None without AVX2, or with `vbt.receive.md5.lanes=false`).
+    pub lanes: Option<std::sync::Arc<super::lane_hash::LaneHasher>>,
 }
 
 /// One attempt on one peer: everything it needs.
@@ -261,7 +263,7 @@ impl Run<'_> {
             return self.fail(Error::io("sending request", e), joined, false);
         }
         let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
-        let mut sink = Sink::start();
+        let mut sink = Sink::start(self.a.transport.lanes.as_ref());
         let mut abort = self.abort.subscribe();
         let mut got_file = false;
         let result = tokio::select! {

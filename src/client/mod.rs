@@ -14,6 +14,7 @@
 mod attempt;
 pub mod discovery;
 mod install;
+mod lane_hash;
 pub mod peers;
 mod reader;
 mod resume;
@@ -158,7 +159,8 @@ impl Receiver {
         transfers: Arc<crate::transfers::Transfers>,
     ) -> Self {
         let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
-        let transport = attempt::Transport { tls, read_limit };
+        let lanes = if cfg.receive_md5_lanes { lane_hash::LaneHasher::detect() } else { None };
+        let transport = attempt::Transport { tls, read_limit, lanes };
         Receiver { cfg, layout: Layout::new(base), cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport, transfers }
     }
 

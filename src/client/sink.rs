@@ -6,10 +6,12 @@
 use std::io::Write;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::lane_hash::{LaneHasher, LaneStream};
 use crate::error::{Error, Result};
 use crate::protocol::checksum::{Algorithm, Hasher};
 
@@ -21,6 +23,12 @@ pub(crate) const BUFFER_SIZE: usize = 1 << 20;
 struct Shared {
     bytes: Vec<u8>,
     pool: mpsc::Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 impl Drop for Shared {
@@ -53,6 +61,10 @@ pub(crate) struct Sink {
     /// The writer's first failure (e.g. a full disk): it stops there, and the attempt fails with
     /// this at its next step instead of downloading the rest of the partition.
     failure: Arc<OnceLock<Error>>,
+    /// MD5 goes to the node's lane hasher when it has one (client::lane_hash)…
+    lanes: Option<LaneStream>,
+    /// …and the current file is hashed there.
+    in_lanes: AtomicBool,
 }
 
 fn gone() -> Error {
@@ -60,7 +72,7 @@ fn gone() -> Error {
 }
 
 impl Sink {
-    pub fn start() -> Sink {
+    pub fn start(lanes: Option<&Arc<LaneHasher>>) -> Sink {
         let (writes, write_rx) = mpsc::channel(BUFFERS + 2);
         let (hashes, hash_rx) = mpsc::channel(BUFFERS + 2);
         let (pool, free) = mpsc::channel(BUFFERS);
@@ -71,7 +83,7 @@ impl Sink {
         let wf = failure.clone();
         let threads =
             [tokio::task::spawn_blocking(move || writer(write_rx, &wf)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
-        Sink { writes, hashes, free, pool, threads, failure }
+        Sink { writes, hashes, free, pool, threads, failure, lanes: lanes.map(|l| l.stream()), in_lanes: AtomicBool::new(false) }
     }
 
     /// Why the writer stopped, if it did.
@@ -82,8 +94,8 @@ impl Sink {
     /// Stops both threads and waits for them, so nothing touches the temp directory afterwards
     /// (its cleanup must not race with a file still being created).
     pub async fn shutdown(self) {
-        let Sink { writes, hashes, threads, .. } = self;
-        drop((writes, hashes));
+        let Sink { writes, hashes, threads, lanes, .. } = self;
+        drop((writes, hashes, lanes));
         for t in threads {
             let _ = t.await;
         }
@@ -91,7 +103,17 @@ impl Sink {
 
     pub async fn open(&self, dir: Arc<std::fs::File>, path: PathBuf, algorithm: Algorithm) -> Result<()> {
         self.writes.send(WriteCmd::Open(dir, path)).await.map_err(|_| self.stopped())?;
-        self.hashes.send(HashCmd::Open(algorithm)).await.map_err(|_| gone())
+        match (&self.lanes, algorithm) {
+            (Some(l), Algorithm::Md5) => {
+                self.in_lanes.store(true, Ordering::Relaxed);
+                l.open();
+                Ok(())
+            }
+            _ => {
+                self.in_lanes.store(false, Ordering::Relaxed);
+                self.hashes.send(HashCmd::Open(algorithm)).await.map_err(|_| gone())
+            }
+        }
     }
 
     /// An empty buffer; waits while every buffer is still being hashed or written (back-pressure).
@@ -106,7 +128,10 @@ impl Sink {
 
     pub async fn write(&self, bytes: Vec<u8>) -> Result<()> {
         let shared = Arc::new(Shared { bytes, pool: self.pool.clone() });
-        self.hashes.send(HashCmd::Data(shared.clone())).await.map_err(|_| gone())?;
+        match self.lane() {
+            Some(l) => l.data(shared.clone()),
+            None => self.hashes.send(HashCmd::Data(shared.clone())).await.map_err(|_| gone())?,
+        }
         self.writes.send(WriteCmd::Data(shared)).await.map_err(|_| self.stopped())
     }
 
@@ -114,10 +139,20 @@ impl Sink {
     /// checksum once it is hashed and written, while the caller goes on with the next file.
     pub async fn finish(&self) -> Result<Finished> {
         let (wtx, written) = oneshot::channel();
-        let (htx, hashed) = oneshot::channel();
         self.writes.send(WriteCmd::Finish(wtx)).await.map_err(|_| self.stopped())?;
-        self.hashes.send(HashCmd::Finish(htx)).await.map_err(|_| gone())?;
+        let hashed = match self.lane() {
+            Some(l) => l.finish(),
+            None => {
+                let (htx, hashed) = oneshot::channel();
+                self.hashes.send(HashCmd::Finish(htx)).await.map_err(|_| gone())?;
+                hashed
+            }
+        };
         Ok(Finished { written, hashed })
+    }
+
+    fn lane(&self) -> Option<&LaneStream> {
+        self.lanes.as_ref().filter(|_| self.in_lanes.load(Ordering::Relaxed))
     }
 
     /// Waits until every finished file is on stable storage.

@@ -6,7 +6,7 @@
 
 mod checksum;
 mod digest_cache;
-mod lanes;
+pub(crate) mod lanes;
 mod prehash;
 mod source;
 

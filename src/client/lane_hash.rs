@@ -97,6 +97,8 @@ enum Op {
     Open,
     Data(Piece),
     Finish(oneshot::Sender<String>),
+    /// The connection is gone; its files before this still finish.
+    Close,
 }
 
 struct Stream<S> {
@@ -119,12 +121,15 @@ fn run<E: Md5Lanes>(rx: mpsc::Receiver<Cmd>, engine: E) {
             }
         }
         Cmd::Close(id) => {
-            streams.remove(&id);
+            if let Some(s) = streams.get_mut(&id) {
+                s.ops.push_back(Op::Close);
+            }
         }
     };
     loop {
         // Apply what needs no hashing; see which streams have data next.
         let mut ready: Vec<u64> = Vec::new();
+        let mut closed: Vec<u64> = Vec::new();
         for (id, s) in streams.iter_mut() {
             loop {
                 match s.ops.front() {
@@ -140,9 +145,16 @@ fn run<E: Md5Lanes>(rx: mpsc::Receiver<Cmd>, engine: E) {
                         ready.push(*id);
                         break;
                     }
+                    Some(Op::Close) => {
+                        closed.push(*id);
+                        break;
+                    }
                     None => break,
                 }
             }
+        }
+        for id in closed {
+            streams.remove(&id);
         }
         if ready.is_empty() {
             // Idle: wait for work (the channel closes when the node and its streams are gone).
@@ -220,6 +232,8 @@ mod tests {
                 pending.push(s.finish());
             }
         }
+        // A connection that goes away right after its last file still gets that file's digest.
+        drop(streams);
         let got: Vec<String> = pending.into_iter().map(|rx| rx.blocking_recv().unwrap()).collect();
         assert_eq!(got, expected);
     }

@@ -75,3 +75,27 @@ fn wrong_xxh3_is_a_checksum_mismatch() {
     assert!(err.message().contains("checksum mismatch") && err.message().contains("XXH3-128"), "{err}");
     assert!(!Layout::new(base.path()).temp_dir(&my_store()).exists());
 }
+
+/// Java-compatible mode between vbt nodes, many partitions and streams at once: every MD5 stream
+/// of the receiver goes through its one lane hasher, and every digest comes back (none lost when
+/// a connection closes right after its last file), with the lanes and with a thread per stream.
+#[test]
+fn many_md5_streams_at_once_all_verify() {
+    let a = tempdir();
+    let ids: Vec<PartitionId> = (0..6).map(|p| PartitionId::new("lanes", 1, p).unwrap()).collect();
+    for id in &ids {
+        gen_partition(a.path(), id, TableFormat::BlockBased, 20_000);
+    }
+    let (_s, addr) = sender(a.path(), TableFormat::BlockBased, &[]);
+    for lanes in ["true", "false"] {
+        let b = tempdir();
+        let node = receiver(b.path(), TableFormat::BlockBased, &[("vbt.checksum.fast", "false"), ("vbt.receive.md5.lanes", lanes)]);
+        let ops: Vec<_> = ids.iter().map(|id| node.bootstrap(request(id, &[addr.to_string()])).unwrap()).collect();
+        for op in ops {
+            let out = op.wait().unwrap();
+            assert_eq!(out.checksum, "MD5");
+            assert!(out.failed_peers.is_empty(), "lanes={lanes}: {:?}", out.failed_peers);
+            assert_eq!(records::verify(&out.partition_dir, TableFormat::BlockBased).unwrap(), 20_000);
+        }
+    }
+}

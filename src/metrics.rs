@@ -161,6 +161,7 @@ pub struct Metrics {
     time: Family<StoreLabels, Histogram, fn() -> Histogram>,
     bytes_received: Family<StoreLabels, Counter>,
     bytes_sent: Family<StoreLabels, Counter>,
+    bytes_resumed: Family<StoreLabels, Counter>,
     in_flight: Family<DirectionLabels, Gauge>,
     refused: Counter,
     snapshots: Family<SnapshotLabels, Counter>,
@@ -188,6 +189,7 @@ impl Metrics {
             time: Family::new_with_constructor(time_buckets),
             bytes_received: Family::default(),
             bytes_sent: Family::default(),
+            bytes_resumed: Family::default(),
             in_flight: Family::default(),
             refused: Counter::default(),
             snapshots: Family::default(),
@@ -229,6 +231,11 @@ impl Metrics {
             "ingestion_blob_transfer_bytes_sent",
             "Bytes sent, counted per file written (Venice: ingestion.blob_transfer.bytes.sent)",
             m.bytes_sent.clone(),
+        );
+        r.register(
+            "vbt_bytes_resumed",
+            "Bytes of files kept from an interrupted attempt and not fetched again (resume between vbt nodes)",
+            m.bytes_resumed.clone(),
         );
         r.register("vbt_transfers_in_flight", "Transfers running now, by direction", m.in_flight.clone());
         r.register(
@@ -323,6 +330,11 @@ impl Metrics {
 
     pub fn bytes_received(&self, store: &str, n: u64) {
         self.bytes_received.get_or_create(&self.store(store)).inc_by(n);
+    }
+
+    /// Bytes a bootstrap did not fetch again because an interrupted attempt had kept them.
+    pub fn bytes_resumed(&self, store: &str, n: u64) {
+        self.bytes_resumed.get_or_create(&self.store(store)).inc_by(n);
     }
 
     pub fn bytes_sent(&self, store: &str, n: u64) {

@@ -219,6 +219,9 @@ impl Receiver {
         let result = self.run(accepted, cancel).await;
         let took = result.as_ref().map(|_| started.elapsed()).map_err(|e| e.kind());
         self.transfers.metrics().bootstrap_ended(&store, took);
+        if let Ok(o) = &result {
+            self.transfers.metrics().bytes_resumed(&store, o.resumed_bytes);
+        }
         result
     }
 

@@ -161,8 +161,13 @@ fn a_transfer_cut_at_90_percent_resumes_on_the_next_try() {
     let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
     let proxy = Proxy::start(addr, TOTAL * 9 / 10, true);
     let dst = tempdir();
-    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
+    let node = files_receiver(dst.path(), &[]);
+    let out = node.bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
     assert!(proxy.sent.load(Ordering::SeqCst) >= TOTAL * 9 / 10);
+    // The metrics show it too.
+    let metrics = node.metrics_text();
+    let line = format!("vbt_bytes_resumed_total{{venice_store_name=\"cut\"}} {}", out.resumed_bytes);
+    assert!(metrics.contains(&line), "{line} not in:\n{metrics}");
     assert_eq!(out.failed_peers.len(), 1, "the cut attempt, then the resumed one: {:?}", out.failed_peers);
     assert!(out.resumed_bytes > 0 && out.bytes + out.resumed_bytes == TOTAL, "{out:?}");
     assert!(out.bytes <= TOTAL * 15 / 100, "the second attempt moved {} of {TOTAL} bytes", out.bytes);

@@ -35,7 +35,7 @@ def parse_args(argv=None):
     p.add_argument("--fanout", type=int, default=30, help="receivers at once from one sender (0: skip)")
     p.add_argument("--fanout-mib", type=int, default=256, help="the partition each of them fetches")
     p.add_argument("--skip", default="", help="comma-separated parts to leave out: "
-                   "streams1, resume, multi, fanout, reingest, small")
+                   "partitions (the per-size sections), streams1, resume, multi, fanout, reingest, small")
     p.add_argument("--iperf-seconds", type=int, default=None, help="default 3 (1 with --quick)")
     p.add_argument("--out", default=os.path.join(default_target, "bench", "results.json"))
     p.add_argument("--work-parent", default=None, help="where the temporary work dir goes (default $TMPDIR)")
@@ -80,7 +80,8 @@ def main(argv=None):
 
 
 def _steps(sess):
-    steps = [(f"{z} MiB partition", lambda z=z: partition_size(sess, z)) for z in sess.a.sizes]
+    steps = [(f"{z} MiB partition", lambda z=z: partition_size(sess, z)) for z in sess.a.sizes
+             if "partitions" not in sess.a.skip]
     if "multi" not in sess.a.skip:
         steps.append(("8 partitions", lambda: multi_partitions(sess)))
     if sess.a.fanout and "fanout" not in sess.a.skip:

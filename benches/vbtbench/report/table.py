@@ -61,6 +61,8 @@ def _load_range(items):
 
 def _partition_section(rows, z):
     items = _ordered([x for x in rows if x[0].dataset == "partition" and x[0].size_mib == z])
+    if not items:
+        return []
     first = items[0][1] or {}
     title = (f"{z} MiB partition ({first.get('files', '?')} files, "
              f"{(first.get('bytes') or 0) / 1e6:.0f} MB); load1 during runs {_load_range(items)}")

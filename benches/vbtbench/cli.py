@@ -10,6 +10,8 @@ from .harness.machine import check_tools, machine_info
 from .harness.procs import kill_all_children
 from .harness.session import Session
 from .report.output import report
+from .scenarios.fanout import fanout
+from .scenarios.multi import multi_partitions
 from .scenarios.partition import partition_size
 from .scenarios.servers import gen_certs
 from .scenarios.small import small_files
@@ -28,6 +30,12 @@ def parse_args(argv=None):
                    help="256 MiB, 1 run, plaintext only (MD5 + fast), nginx plaintext, md5sum, reingest")
     p.add_argument("--small-files", type=int, default=2000, help="files in the small-file snapshot (0: skip)")
     p.add_argument("--small-file-kib", type=int, default=64)
+    p.add_argument("--multi-mib", type=int, default=None,
+                   help="total MiB of the 8-partition MD5 scenario, 8 partitions of a share each (default: first --sizes)")
+    p.add_argument("--fanout", type=int, default=30, help="receivers at once from one sender (0: skip)")
+    p.add_argument("--fanout-mib", type=int, default=256, help="the partition each of them fetches")
+    p.add_argument("--skip", default="", help="comma-separated parts to leave out: "
+                   "partitions (the per-size sections), streams1, resume, multi, fanout, reingest, small")
     p.add_argument("--iperf-seconds", type=int, default=None, help="default 3 (1 with --quick)")
     p.add_argument("--out", default=os.path.join(default_target, "bench", "results.json"))
     p.add_argument("--work-parent", default=None, help="where the temporary work dir goes (default $TMPDIR)")
@@ -37,7 +45,13 @@ def parse_args(argv=None):
     # Defaults that depend on --quick.
     a.sizes = [int(x) for x in (a.sizes or ("256" if a.quick else "1024")).split(",") if x.strip()]
     a.runs = a.runs or (1 if a.quick else 3)
-    a.reingest_runs = a.reingest_runs or a.runs
+    a.reingest_runs = a.runs if a.reingest_runs is None else a.reingest_runs
+    a.multi_mib = a.multi_mib or a.sizes[0]
+    a.skip = {x.strip() for x in a.skip.split(",") if x.strip()}
+    if a.quick:  # under a minute: only the partition rows
+        a.skip |= {"multi", "fanout", "resume"}
+    if a.reingest_runs == 0:
+        a.skip.add("reingest")
     a.iperf_seconds = a.iperf_seconds or (1 if a.quick else 3)
     return a
 
@@ -66,8 +80,13 @@ def main(argv=None):
 
 
 def _steps(sess):
-    steps = [(f"{z} MiB partition", lambda z=z: partition_size(sess, z)) for z in sess.a.sizes]
-    if sess.a.small_files:
+    steps = [(f"{z} MiB partition", lambda z=z: partition_size(sess, z)) for z in sess.a.sizes
+             if "partitions" not in sess.a.skip]
+    if "multi" not in sess.a.skip:
+        steps.append(("8 partitions", lambda: multi_partitions(sess)))
+    if sess.a.fanout and "fanout" not in sess.a.skip:
+        steps.append((f"{sess.a.fanout} receivers", lambda: fanout(sess)))
+    if sess.a.small_files and "small" not in sess.a.skip:
         steps.append(("small files", lambda: small_files(sess)))
     return steps
 

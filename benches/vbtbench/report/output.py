@@ -6,7 +6,7 @@ import sys
 import time
 
 from ..harness.procstat import CLK_TCK, loadavg
-from .ratios import annotate, small_overheads
+from .ratios import annotate, comparisons, small_overheads
 from .table import table
 from .targets import targets
 
@@ -38,6 +38,14 @@ def _print_targets(tg):
         print(f"  [{mark:>7}] {t['target']}: {t['value']}")
 
 
+def _print_comparisons(cs):
+    if cs:
+        print("side by side:")
+        for c in cs:
+            print(f"  {c['text']}")
+        print()
+
+
 def _print_failures(failures):
     if failures:
         print("\nfailures:")
@@ -45,16 +53,17 @@ def _print_failures(failures):
             print(f"  {f}")
 
 
-def _result(sess, info, started, rows, iperf, overheads, tg, text):
+def _result(sess, info, started, rows, iperf, overheads, tg, text, cs):
     return {
         "command": sys.argv,
-        "args": dict(vars(sess.a)),
+        "args": {k: sorted(v) if isinstance(v, set) else v for k, v in vars(sess.a).items()},
         "machine": info,
         "elapsed_seconds": time.time() - started,
         "iperf3": iperf,
         "scenarios": [dict(s.to_json(), ratios=r) for s, sm, r in rows],
         "small_file_overhead": overheads,
         "targets": tg,
+        "comparisons": cs,
         "failures": sess.failures,
         "notes": NOTES,
         "table": text,
@@ -71,9 +80,11 @@ def report(sess, info, started):
     text = table(rows, iperf, overheads, sess)
     _print_header(info, a)
     print(text)
+    cs = comparisons(sess)
+    _print_comparisons(cs)
     _print_targets(tg)
     _print_failures(sess.failures)
-    result = _result(sess, info, started, rows, iperf, overheads, tg, text)
+    result = _result(sess, info, started, rows, iperf, overheads, tg, text, cs)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)

@@ -59,7 +59,7 @@ def annotate(sess):
     rows = []
     for s in scs:
         sm = iperf if s.dataset == "wire" else s.summary()
-        r = _row_ratios(scs, s, sm, iperf) if sm and s.dataset in ("partition", "small") else {}
+        r = _row_ratios(scs, s, sm, iperf) if sm and s.dataset in ("partition", "small", "multi", "fanout") else {}
         rows.append((s, sm, r))
     return rows, iperf
 
@@ -83,3 +83,53 @@ def small_overheads(sess):
         out[small_key] = {"ms_per_file": (sm["seconds"] - ideal) / n * 1000, "small_seconds": sm["seconds"],
                           "ideal_seconds": ideal, "big_mb_per_s": big["mb_per_s"], "big_size_mib": size}
     return out
+
+
+def _streams(scs, sizes, transports):
+    out = []
+    for z in sizes:
+        for t in transports:
+            two, one = find(scs, "partition", z, f"vbt-{t}-fast-warm"), find(scs, "partition", z, f"vbt-{t}-fast-warm-s1")
+            if two and one:
+                out.append({"what": "streams", "size_mib": z, "transport": t, "two_mb_per_s": two["mb_per_s"],
+                            "one_mb_per_s": one["mb_per_s"], "ratio": two["mb_per_s"] / one["mb_per_s"],
+                            "text": f"{z} MiB {t} fast: streams=2 {two['mb_per_s']:.0f} MB/s vs streams=1 "
+                                    f"{one['mb_per_s']:.0f} MB/s = {two['mb_per_s'] / one['mb_per_s']:.2f}x"})
+    return out
+
+
+def _cold_warm(scs, sizes):
+    out = []
+    for z in sizes:
+        for c in ("md5", "fast"):
+            cold, warm = find(scs, "partition", z, f"vbt-plain-{c}-cold"), find(scs, "partition", z, f"vbt-plain-{c}-warm")
+            if cold and warm:
+                r = cold["seconds"] / warm["seconds"]
+                out.append({"what": "cold/warm", "size_mib": z, "mode": f"plain-{c}", "ratio": r,
+                            "text": f"{z} MiB plain {c}: cold {cold['seconds']:.2f}s / warm {warm['seconds']:.2f}s "
+                                    f"= {r:.2f}x; first byte cold {cold['ttfb_ms']:.0f} ms, warm {warm['ttfb_ms']:.0f} ms"})
+    return out
+
+
+def _resume(sess):
+    rows = {s.key: s for s in sess.scenarios if s.dataset == "resume" and s.samples}
+    res, rst = rows.get("resume-resumed"), rows.get("resume-restart")
+    if not res or not rst:
+        return []
+    a, b = res.samples[-1], rst.samples[-1]
+    warm = find(sess.scenarios, "partition", res.size_mib, "vbt-plain-fast-warm")
+    full = f"; a whole warm fetch {warm['seconds']:.2f}s" if warm else ""
+    return [{"what": "resume", "size_mib": res.size_mib, "resumed_seconds": a["seconds"],
+             "restart_seconds": b["seconds"], "resumed_bytes": a.get("resumed_bytes"),
+             "restart_resumed_bytes": b.get("resumed_bytes"), "total_bytes": a["bytes"],
+             "ratio": b["seconds"] / a["seconds"],
+             "text": f"{res.size_mib} MiB cut at {a['cut_bytes'] / a['bytes']:.0%}: resumed in {a['seconds']:.2f}s "
+                     f"(resumed_bytes {a.get('resumed_bytes', 0) / 1e6:.0f} MB of {a['bytes'] / 1e6:.0f} MB), "
+                     f"restart (resume=false) {b['seconds']:.2f}s (resumed_bytes {b.get('resumed_bytes')}): "
+                     f"restart / resume = {b['seconds'] / a['seconds']:.2f}x{full}"}]
+
+
+def comparisons(sess):
+    """The side-by-sides of issue #9 that are no targets: streams 1 vs 2, cold/warm, resume."""
+    scs, sizes = sess.scenarios, sess.a.sizes
+    return _streams(scs, sizes, sess.transports) + _cold_warm(scs, sizes) + _resume(sess)

@@ -61,6 +61,8 @@ def _load_range(items):
 
 def _partition_section(rows, z):
     items = _ordered([x for x in rows if x[0].dataset == "partition" and x[0].size_mib == z])
+    if not items:
+        return []
     first = items[0][1] or {}
     title = (f"{z} MiB partition ({first.get('files', '?')} files, "
              f"{(first.get('bytes') or 0) / 1e6:.0f} MB); load1 during runs {_load_range(items)}")
@@ -82,11 +84,32 @@ def _iperf_lines(iperf, a):
             f" server {fmt(iperf['cpu_recv_s_per_gib'], '.2f')}", ""]
 
 
+TITLES = {
+    "multi": "8 partitions at once, MD5 mode (`vbt fetch --partition 0-7`), {z} MiB in all, against md5sum of "
+             "the same files",
+    "fanout": "one sender, many receivers ({z} MiB partition; the aggregate row: all bytes / wall of the batch, "
+              "CPU summed over the receivers, RSS the largest receiver)",
+    "resume": "resume vs restart after a SIGKILL at ~90 % ({z} MiB; s = the finishing run; MB/s = whole "
+              "partition / that)",
+}
+
+
+def _other_sections(rows):
+    lines = []
+    for ds, title in TITLES.items():
+        items = [x for x in rows if x[0].dataset == ds]
+        if items:
+            z = items[0][0].size_mib
+            lines += section(title.format(z=z) + f"; load1 {_load_range(items)}", _ordered(items))
+    return lines
+
+
 def table(rows, iperf, overheads, sess):
     a = sess.a
     lines = []
     for z in a.sizes:
         lines += _partition_section(rows, z)
+    lines += _other_sections(rows)
     small = [x for x in rows if x[0].dataset == "small"]
     if small:
         lines += _small_section(small, overheads, a)

@@ -10,6 +10,7 @@ from ..common import GIB, MIB, Failed, log
 from ..harness.files import dir_files, rm, total_size
 from ..harness.procstat import loadavg
 from . import rounds
+from .resume import resume_vs_restart
 from .runs import md5sum, md5sum_both_cores, reingest, vbt_fetch
 from .scenario import Scenario, curl_rows, md5sum_row, md5sum_x2_row
 from .servers import start_nginx
@@ -18,6 +19,7 @@ STORE = "bench"
 TOPIC = f"{STORE}_v1"
 PART = f"{STORE}_v1_0"
 NOCHECK = ["-D", "vbt.receive.verify.rocksdb=false"]
+ONE_STREAM = ["-D", "vbt.receive.streams=1"]
 
 
 def partition_size(sess, size):
@@ -69,6 +71,14 @@ def _nocheck_row(sess, size):
                              "vbt", "plain", "partition", size, "diag", "plain-fast"))
 
 
+def _one_stream_rows(sess, size):
+    """fast warm with one connection (`vbt.receive.streams=1`) against the default (2), per
+    transport; {transport: Scenario}."""
+    return {t: sess.add(Scenario(f"vbt-{t}-fast-warm-s1", f"vbt {t} fast warm, streams=1", "vbt", t,
+                                 "partition", size, "diag", f"{t}-fast"))
+            for t in sess.transports if (t, "fast") in sess.modes and "streams1" not in sess.a.skip}
+
+
 def _transfers(sess, size, d, src):
     """Senders, nginx and the rounds; the servers are stopped before it returns. The files
     nginx served."""
@@ -77,6 +87,7 @@ def _transfers(sess, size, d, src):
         vbt = rounds.start_senders(sess, servers, str(size), "partition", size,
                                    lambda m: _sender_copy(src, os.path.join(d, f"serve-{m}")))
         nocheck = None if sess.a.quick else _nocheck_row(sess, size)
+        one_stream = _one_stream_rows(sess, size)
         recv = os.path.join(d, "recv")
         rounds.cold_requests(sess, servers, vbt, recv, STORE)
         www = _nginx_root(d)
@@ -89,9 +100,14 @@ def _transfers(sess, size, d, src):
         if nocheck:
             steps.append((nocheck, partial(vbt_fetch, sess, nocheck, servers["plain-fast"], "plain", "fast",
                                            recv, STORE, NOCHECK)))
+        for t, sc in one_stream.items():
+            steps.append((sc, partial(vbt_fetch, sess, sc, servers[f"{t}-fast"], t, "fast", recv, STORE,
+                                      ONE_STREAM)))
         steps += rounds.curl_steps(sess, curls, ngx, files)
         steps += [(one, partial(md5sum, sess, one, files)), (two, partial(md5sum_both_cores, sess, two, files))]
         rounds.run_rounds(sess, steps)
+        if size == max(sess.a.sizes) and "resume" not in sess.a.skip:
+            resume_vs_restart(sess, servers["plain-fast"], size, d, STORE, PART)
     finally:
         rounds.stop(servers)
     return files
@@ -99,6 +115,8 @@ def _transfers(sess, size, d, src):
 
 def _reingest(sess, size, d, src, files):
     """Re-ingestion baseline, run with the senders stopped."""
+    if "reingest" in sess.a.skip:
+        return
     sc = sess.add(Scenario("reingest", "reingest (RocksDB writes)", "baseline", "plain", "partition", size))
     nbytes = total_size(files)
     into = os.path.join(d, "reingest")

@@ -26,7 +26,7 @@ def gen_certs(sess):
     }
 
 
-def _serve_cmd(sess, transport, base_dir, fixed):
+def _serve_cmd(sess, transport, base_dir, fixed, extra=()):
     """A sender over a Venice base dir, or (fixed) over one ready snapshot dir; limits off."""
     cmd = [sess.vbt, "serve"]
     if base_dir:
@@ -39,13 +39,13 @@ def _serve_cmd(sess, transport, base_dir, fixed):
             "-D", "blob.transfer.service.write.limit.bytes.per.sec=0"]
     if transport == "tls":
         cmd += sess.certs["sender"]
-    return cmd
+    return cmd + list(extra)
 
 
-def start_vbt_server(sess, name, transport, base_dir=None, fixed=None):
+def start_vbt_server(sess, name, transport, base_dir=None, fixed=None, extra=()):
     """Starts `vbt serve` on port 0 and waits for the address it prints as its first line."""
     base = sess.logfile(f"serve-{name}")
-    p = spawn_logged(_serve_cmd(sess, transport, base_dir, fixed), base)
+    p = spawn_logged(_serve_cmd(sess, transport, base_dir, fixed, extra), base)
     end = time.monotonic() + 60
     while time.monotonic() < end:
         line = read_tail(base + ".out")

@@ -108,6 +108,7 @@ struct Run<'a> {
 #[derive(Default)]
 struct State {
     names: HashSet<String>,
+    indices: HashSet<usize>,
     files: usize,
     bytes: u64,
     resumed_bytes: u64,
@@ -361,6 +362,26 @@ impl Run<'_> {
                         return Err(Error::protocol("peer sent METADATA twice"));
                     }
                     let body = rx.body(len).await.map_err(|e| e.context("receiving METADATA"))?;
+                    if let Some(k) = a.kept.filter(|_| self.state.lock().unwrap().first_byte.is_none()) {
+                        // A vbt sender held back every file: the kept ones are the partition
+                        // only if they are all the files it announced when they were sent.
+                        if k.header.totals != Some((k.files.len(), k.bytes())) {
+                            // Dropped, so the next attempt does not ask the same again.
+                            let t = a.temp.to_path_buf();
+                            blocking(move || super::resume::discard(&t)).await?;
+                            return Err(Error::protocol(format!(
+                                "peer sent no file, but the {} files kept are not all of its snapshot (discarded)",
+                                k.files.len()
+                            )));
+                        }
+                        {
+                            let mut s = self.state.lock().unwrap();
+                            s.snapshot = Some(k.header.snapshot.clone());
+                            s.totals = k.header.totals;
+                        }
+                        self.settle_resume(&FileInfo { snapshot: Some(k.header.snapshot.clone()), ..Default::default() }).await?;
+                        self.dir().await?;
+                    }
                     self.state.lock().unwrap().metadata = Some(PartitionMetadata::from_json(&body, a.id)?);
                     metadata_seen = true;
                 }
@@ -387,7 +408,21 @@ impl Run<'_> {
                 return Err(Error::protocol(format!("peer switched snapshots in the middle of a transfer (file {name:?})")));
             }
             if let Some(t) = info.files_total.zip(info.bytes_total) {
+                if s.totals.is_some_and(|old| old != t) {
+                    return Err(Error::protocol(format!("peer changed its announced totals in the middle of a transfer (file {name:?})")));
+                }
                 s.totals = Some(t);
+            }
+            // The index goes into the resume journal and the next request's bitmap: a lying
+            // sender must not make it huge (an allocation of its size) or repeat one.
+            if let Some(i) = info.index {
+                match s.totals {
+                    Some((files, _)) if i < files => {}
+                    _ => return Err(Error::protocol(format!("peer sent file {name:?} with x-vbt-file-index {i}, outside the files it announced"))),
+                }
+                if !s.indices.insert(i) {
+                    return Err(Error::protocol(format!("peer sent file index {i} twice (file {name:?})")));
+                }
             }
             s.algorithm.get_or_insert(checksum.algorithm);
             let first = s.first_byte.is_none();
@@ -418,7 +453,7 @@ impl Run<'_> {
                 {
                     let mut s = self.state.lock().unwrap();
                     for f in &k.files {
-                        if !s.names.insert(f.name.clone()) {
+                        if !s.names.insert(f.name.clone()) || !s.indices.insert(f.index) {
                             return Err(Error::protocol(format!("peer sent file {:?}, which this receiver said it holds", f.name)));
                         }
                         s.files += 1;
@@ -436,11 +471,12 @@ impl Run<'_> {
                     blocking(move || super::resume::discard(&t)).await?;
                 }
                 if let (Some(id), true) = (id, resume_on) {
-                    let header = Journal::new_header(&a.peer.to_string(), id);
+                    let header = Journal::new_header(&a.peer.to_string(), id, info.files_total.zip(info.bytes_total));
                     let d = self.dir().await?;
                     let _ = d; // the directory exists now; the journal goes inside it
                     let j = blocking(move || Journal::open(&temp, Some(&header))).await?;
                     *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
+                    crate::failpoint!("recv-journal-started");
                 }
             }
         }

@@ -35,6 +35,9 @@ pub(crate) struct Header {
     pub snapshot: String,
     /// Milliseconds since the epoch when the first file was kept.
     pub created_ms: u64,
+    /// The sender's announced (files, bytes): holding all of them is the whole partition.
+    #[serde(default)]
+    pub totals: Option<(usize, u64)>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -93,8 +96,8 @@ impl Journal {
         Ok(Journal { file })
     }
 
-    pub fn new_header(peer: &str, snapshot: &str) -> Header {
-        Header { peer: peer.to_string(), snapshot: snapshot.to_string(), created_ms: now_ms() }
+    pub fn new_header(peer: &str, snapshot: &str, totals: Option<(usize, u64)>) -> Header {
+        Header { peer: peer.to_string(), snapshot: snapshot.to_string(), created_ms: now_ms(), totals }
     }
 
     pub fn append(&mut self, f: &KeptFile) -> Result<()> {
@@ -113,7 +116,8 @@ fn read(dir: &Path) -> Option<Kept> {
     for line in lines {
         let Ok(line) = line else { break };
         match serde_json::from_str::<KeptFile>(&line) {
-            Ok(f) if crate::protocol::check_file_name(&f.name).is_ok() && f.name != JOURNAL => {
+            // A tampered index would size the next request's bitmap: bounded like the sender's.
+            Ok(f) if crate::protocol::check_file_name(&f.name).is_ok() && f.name != JOURNAL && f.index < crate::protocol::ext::MAX_INDEX => {
                 files.retain(|g| g.name != f.name && g.index != f.index);
                 files.push(f);
             }
@@ -218,7 +222,7 @@ mod tests {
         std::fs::write(t.join("a.sst"), b"hello").unwrap();
         std::fs::write(t.join("b.sst"), b"world").unwrap();
         std::fs::write(t.join("partial.sst"), b"wor").unwrap();
-        let h = Journal::new_header("127.0.0.1:1", "abc");
+        let h = Journal::new_header("127.0.0.1:1", "abc", None);
         let mut j = Journal::open(&t, Some(&h)).unwrap();
         for (i, n) in [(0, "a.sst"), (1, "b.sst")] {
             let sum = checksum_file(&t.join(n), Algorithm::Xxh3_128).unwrap();

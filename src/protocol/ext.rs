@@ -34,6 +34,9 @@ pub const TRANSFER: &str = "x-vbt-transfer";
 
 /// Most connections one transfer may use.
 pub const MAX_STREAMS: usize = 8;
+/// Highest file index a resume bitmap can name (what `decode_bitmap` accepts).
+pub const MAX_INDEX: usize = MAX_BITMAP / 4 * 3 * 8;
+const MAX_BITMAP: usize = 48 * 1024;
 /// Longest snapshot id or transfer token accepted (ours are 32 hex digits).
 const MAX_TOKEN: usize = 64;
 
@@ -111,7 +114,7 @@ pub fn encode_bitmap(held: &[usize]) -> String {
 
 /// The indices of a bitmap; `None` if it is not base64url or absurdly large.
 pub fn decode_bitmap(s: &str) -> Option<Vec<usize>> {
-    if s.len() > 48 * 1024 {
+    if s.len() > MAX_BITMAP {
         return None;
     }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;

@@ -102,8 +102,13 @@ impl Transfer {
     }
 }
 
+/// Unguessable: the token is all a joining connection shows (fastrand is predictable).
 fn new_token() -> String {
-    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+    let mut b = [0u8; 16];
+    if rustls::crypto::ring::default_provider().secure_random.fill(&mut b).is_err() {
+        b = (fastrand::u128(..) ^ std::process::id() as u128).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Transfers that other connections may join, by token. Entries are weak: a transfer whose

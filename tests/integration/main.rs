@@ -8,6 +8,7 @@ mod config_extremes;
 mod common;
 mod crash;
 mod discovery;
+mod ext_attacks;
 mod fastsum;
 mod hardening;
 mod faults;

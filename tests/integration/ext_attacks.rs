@@ -1,0 +1,571 @@
+//! The vbt↔vbt wire extensions attacked as the world would: a lying sender (scripted on a raw
+//! socket), a hostile receiver against a real vbt sender (raw requests), and kept resume state
+//! that is torn, tampered with or pointing outside, with the receiving process killed.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use venice_blob_transfer::tools::checksum::{Algorithm, Hasher};
+use venice_blob_transfer::tools::decoder::{parse_response_head, ResponseHead};
+use venice_blob_transfer::tools::ext::FileInfo;
+use venice_blob_transfer::tools::request::encode_request;
+use venice_blob_transfer::tools::response::{complete_response, file_head_ext, metadata_response};
+use venice_blob_transfer::{ErrorKind, FixedSnapshot, Node, PartitionId, TableFormat};
+
+const SNAP: &str = "5eed5eed5eed5eed5eed5eed5eed5eed";
+
+fn md5(body: &[u8]) -> String {
+    let mut h = Hasher::new(Algorithm::Md5);
+    h.update(body);
+    h.finish_hex()
+}
+
+/// One FILE response with the given `x-vbt-*` lines.
+fn file(name: &str, body: &[u8], info: &str) -> Vec<u8> {
+    let mut v = file_head_ext(name, body.len() as u64, Algorithm::Md5, &md5(body), info);
+    v.extend_from_slice(body);
+    v
+}
+
+fn info(index: usize, files: usize, bytes: u64, token: Option<&str>) -> String {
+    FileInfo {
+        snapshot: Some(SNAP.into()),
+        index: Some(index),
+        files_total: Some(files),
+        bytes_total: Some(bytes),
+        transfer: token.map(str::to_string),
+    }
+    .header_lines()
+}
+
+fn ending(id: &PartitionId) -> Vec<u8> {
+    let mut v = metadata_response(&vector_metadata(id).to_json());
+    v.extend_from_slice(&complete_response());
+    v
+}
+
+/// Bootstraps `id` from a scripted sender answering `reply` on every connection; the error.
+fn from_liar(id: &PartitionId, reply: Vec<u8>, dst: &Path) -> String {
+    let peer = ScriptedPeer::start(reply, false);
+    let node = receiver(dst, TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let err = node.bootstrap_blocking(request(id, &[peer.peer()])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AllPeersFailed, "{err}");
+    // Nothing installed; at most the documented kept state (journal + verified files).
+    let layout = Layout::new(dst);
+    assert!(!layout.partition_dir(id).exists(), "installed: {:?}", tree(dst));
+    let temp = layout.temp_dir(id);
+    if temp.exists() {
+        assert!(temp.join(".vbt-resume").is_file(), "left without a journal: {:?}", tree(dst));
+    }
+    err.to_string()
+}
+
+#[test]
+fn a_sender_lying_about_totals_indices_or_snapshot_is_refused() {
+    let id = PartitionId::new("liar", 1, 0).unwrap();
+    let (a, b) = (vec![1u8; 1000], vec![2u8; 500]);
+    let end = ending(&id);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("fewer files than announced", [file("a.sst", &a, &info(0, 2, 1500, None)), end.clone()].concat(), "announced"),
+        ("fewer bytes than announced", [file("a.sst", &a, &info(0, 1, 1001, None)), end.clone()].concat(), "announced"),
+        (
+            "more files than announced",
+            [file("a.sst", &a, &info(0, 1, 1000, None)), file("b.sst", &b, &info(1, 1, 1000, None)), end.clone()].concat(),
+            "outside the files it announced",
+        ),
+        (
+            "totals changing",
+            [file("a.sst", &a, &info(0, 2, 1500, None)), file("b.sst", &b, &info(1, 3, 1500, None)), end.clone()].concat(),
+            "changed its announced totals",
+        ),
+        ("index out of range", [file("a.sst", &a, &info(usize::MAX, 1, 1000, None)), end.clone()].concat(), "outside the files"),
+        (
+            "index repeated",
+            [file("a.sst", &a, &info(0, 2, 1500, None)), file("b.sst", &b, &info(0, 2, 1500, None)), end.clone()].concat(),
+            "index 0 twice",
+        ),
+        (
+            "snapshot switched",
+            [
+                file("a.sst", &a, &info(0, 2, 1500, None)),
+                file("b.sst", &b, &info(1, 2, 1500, None).replace(SNAP, "0ther")),
+                end.clone(),
+            ]
+            .concat(),
+            "switched snapshots",
+        ),
+        ("absurd total bytes", [file("a.sst", &a, &info(0, 1, u64::MAX, None)), end.clone()].concat(), "are free on the file system"),
+        ("negative index", [file("a.sst", &a, "x-vbt-file-index: -1\r\n"), end.clone()].concat(), "x-vbt-file-index"),
+        ("huge files total", [file("a.sst", &a, "x-vbt-files-total: 99999999999999999999999\r\n"), end.clone()].concat(), "x-vbt-files-total"),
+        ("snapshot not a token", [file("a.sst", &a, "x-vbt-snapshot: ../../etc\r\n"), end.clone()].concat(), "x-vbt-snapshot"),
+        ("transfer not a token", [file("a.sst", &a, "x-vbt-transfer: a b\r\n"), end.clone()].concat(), "x-vbt-transfer"),
+    ];
+    for (what, reply, cause) in cases {
+        let dst = tempdir();
+        let err = from_liar(&id, reply, dst.path());
+        assert!(err.contains(cause), "{what}: {err}");
+        if what == "absurd total bytes" {
+            // A full disk keeps nothing (the space goes back to the host).
+            assert!(!Layout::new(dst.path()).temp_dir(&id).exists(), "{what}: {:?}", tree(dst.path()));
+        }
+    }
+}
+
+#[test]
+fn a_sender_offering_streams_then_sending_one_file_on_two_connections_is_refused() {
+    let id = PartitionId::new("twice", 1, 0).unwrap();
+    let a = vec![3u8; 4000];
+    let token = "00112233445566778899aabbccddeeff";
+    // Every connection (the first and the joined one) gets the same file.
+    let reply = [file("a.sst", &a, &info(0, 1, 4000, Some(token))), ending(&id)].concat();
+    let peer = ScriptedPeer::start(reply, true);
+    let dst = tempdir();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let err = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap_err();
+    assert!(err.to_string().contains("twice") || err.to_string().contains("said it holds"), "{err}");
+    let joins = peer.requests.lock().unwrap().iter().filter(|r| String::from_utf8_lossy(r).contains(token)).count();
+    assert!(joins >= 1, "the receiver joined with the offered token");
+    assert!(!Layout::new(dst.path()).partition_dir(&id).exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hostile receiver against a real vbt sender.
+
+const FILES: usize = 24;
+const FILE_SIZE: usize = 512 * 1024;
+
+fn files_snapshot(dir: &Path) {
+    let mut rng = fastrand::Rng::with_seed(11);
+    for i in 0..FILES {
+        let mut body = vec![0u8; FILE_SIZE];
+        rng.fill(&mut body);
+        std::fs::write(dir.join(format!("{i:06}.sst")), body).unwrap();
+    }
+}
+
+fn snapshot_sender(dir: &Path, id: &PartitionId, extra: &[(&str, &str)]) -> (Node, String) {
+    let source = FixedSnapshot { id: id.clone(), dir: dir.to_path_buf(), metadata: vector_metadata(id) };
+    let mut pairs = vec![("davinci.p2p.blob.transfer.server.port", "0")];
+    pairs.extend_from_slice(extra);
+    let node = Node::builder(config(&pairs)).snapshot_source(Arc::new(source)).build().unwrap();
+    let addr = node.start_server().unwrap().to_string();
+    (node, addr)
+}
+
+#[derive(Debug)]
+enum Resp {
+    File { name: String, info: FileInfo },
+    Metadata,
+    Complete,
+    Refused(u16),
+}
+
+/// A raw receiver connection: one request, then the responses one by one.
+struct Raw {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    /// Venice's request for `id` plus the raw header `lines` (each ending in CRLF).
+    fn get(addr: &str, id: &PartitionId, lines: &str) -> Raw {
+        let mut req = encode_request(id, TableFormat::BlockBased, 24, 7);
+        req.truncate(req.len() - 2);
+        req.extend_from_slice(lines.as_bytes());
+        req.extend_from_slice(b"\r\n");
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&req).unwrap();
+        Raw { s, buf: Vec::new() }
+    }
+
+    fn fill(&mut self) -> bool {
+        let mut b = [0u8; 65536];
+        match self.s.read(&mut b) {
+            Ok(n) if n > 0 => {
+                self.buf.extend_from_slice(&b[..n]);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn skip(&mut self, mut n: u64) -> bool {
+        loop {
+            let take = (n as usize).min(self.buf.len());
+            self.buf.drain(..take);
+            n -= take as u64;
+            if n == 0 {
+                return true;
+            }
+            if !self.fill() {
+                return false;
+            }
+        }
+    }
+
+    /// The next response (its body read and dropped); `None` at EOF.
+    fn next(&mut self) -> Option<Resp> {
+        loop {
+            if let Some((head, used)) = parse_response_head(&self.buf).unwrap() {
+                self.buf.drain(..used);
+                return Some(match head {
+                    ResponseHead::File { name, len, info, .. } => {
+                        self.skip(len).then_some(())?;
+                        Resp::File { name, info }
+                    }
+                    ResponseHead::Metadata { len } => {
+                        self.skip(len).then_some(())?;
+                        Resp::Metadata
+                    }
+                    ResponseHead::Complete => Resp::Complete,
+                    ResponseHead::Refused { status, .. } => Resp::Refused(status),
+                });
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+
+    /// Every file name until COMPLETE (or a refusal / EOF), and how it ended.
+    fn rest(&mut self) -> (Vec<String>, Option<Resp>) {
+        let mut names = Vec::new();
+        loop {
+            match self.next() {
+                Some(Resp::File { name, .. }) => names.push(name),
+                Some(Resp::Metadata) => {}
+                other => return (names, other),
+            }
+        }
+    }
+}
+
+fn all_names() -> Vec<String> {
+    (0..FILES).map(|i| format!("{i:06}.sst")).collect()
+}
+
+/// Starts a transfer asking for `streams`; returns the connection, its first file and the token.
+fn start(addr: &str, id: &PartitionId, streams: usize) -> (Raw, String, String) {
+    // A transfer that just ended may hold the admission a moment longer.
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut main = Raw::get(addr, id, &format!("X-Vbt-Snapshot-Info: 1\r\nX-Vbt-Streams: {streams}\r\n"));
+        match main.next() {
+            Some(Resp::File { name, info }) => return (main, name, info.transfer.expect("a token offered")),
+            Some(Resp::Refused(429)) if Instant::now() < end => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("no FILE first: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn joins_with_a_foreign_token_or_beyond_the_streams_asked_get_no_file() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("joins", 1, 0).unwrap();
+    let other = PartitionId::new("joins", 1, 1).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    // A guessed token: refused.
+    let mut guess = Raw::get(&addr, &id, "X-Vbt-Join: 00000000000000000000000000000000\r\n");
+    assert!(matches!(guess.next(), Some(Resp::Refused(404))));
+    // X-Vbt-Streams: 1000 is 8 at most: seven joins, then refusals. The first connection is not
+    // read meanwhile, so the joins find files left.
+    let (mut main, first, token) = start(&addr, &id, 1000);
+    // A real token, but for another partition: refused, no file.
+    let mut foreign = Raw::get(&addr, &other, &format!("X-Vbt-Join: {token}\r\n"));
+    assert!(matches!(foreign.next(), Some(Resp::Refused(_))));
+    // Each join is in (its first answer read) before the next is made.
+    let mut got = vec![first];
+    let mut joined: Vec<Raw> = Vec::new();
+    for _ in 0..7 {
+        let mut j = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
+        match j.next() {
+            Some(Resp::File { name, .. }) => {
+                got.push(name);
+                joined.push(j);
+            }
+            Some(Resp::Complete) => {}
+            other => panic!("a join within the streams asked was refused: {other:?}"),
+        }
+    }
+    let mut extra = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
+    assert!(matches!(extra.next(), Some(Resp::Refused(404))), "an eighth connection joined");
+    // Every file exactly once across the connections, each ending in COMPLETE.
+    for j in joined.iter_mut() {
+        let (names, end) = j.rest();
+        assert!(matches!(end, Some(Resp::Complete)), "{end:?}");
+        got.extend(names);
+    }
+    let (names, end) = main.rest();
+    assert!(matches!(end, Some(Resp::Complete)), "{end:?}");
+    got.extend(names);
+    got.sort();
+    assert_eq!(got, all_names());
+    // The token dies with its transfer.
+    drop((main, joined));
+    assert!(eventually(Duration::from_secs(10), || matches!(
+        Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n")).next(),
+        Some(Resp::Refused(404))
+    )));
+}
+
+#[test]
+fn resume_asks_that_are_huge_out_of_range_or_for_another_snapshot_get_the_full_transfer() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("garbage", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let mut first = Raw::get(&addr, &id, "X-Vbt-Snapshot-Info: 1\r\n");
+    let Some(Resp::File { info, .. }) = first.next() else { panic!() };
+    let snap = info.snapshot.unwrap();
+    drop(first);
+    let full = |lines: String| {
+        let mut r = Raw::get(&addr, &id, &lines);
+        let (mut names, end) = r.rest();
+        assert!(matches!(end, Some(Resp::Complete)), "{lines:.80}: {end:?}");
+        names.sort();
+        names
+    };
+    // Over the bitmap limit (but inside the 64 KiB head): ignored.
+    assert_eq!(full(format!("X-Vbt-Resume: {snap} {}\r\n", "_".repeat(60 * 1024))), all_names());
+    // Another snapshot's id: ignored.
+    assert_eq!(full(format!("X-Vbt-Resume: 0123456789abcdef {}\r\n", "_".repeat(8))), all_names());
+    // Not base64url: ignored.
+    assert_eq!(full(format!("X-Vbt-Resume: {snap} !!!\r\n")), all_names());
+    // Indices beyond the snapshot: only the real ones count (files 0..8 held here).
+    let mut held = vec![0xffu8; 1000];
+    held[1..3].fill(0);
+    let bits = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &held);
+    assert_eq!(full(format!("X-Vbt-Resume: {snap} {bits}\r\n")), all_names()[8..].to_vec());
+    // The largest bitmap accepted, all held: no file, METADATA and COMPLETE.
+    let mut r = Raw::get(&addr, &id, &format!("X-Vbt-Resume: {snap} {}\r\n", "_".repeat(48 * 1024)));
+    assert!(matches!(r.next(), Some(Resp::Metadata)));
+    assert!(matches!(r.next(), Some(Resp::Complete)));
+}
+
+fn served(addr: &str, id: &PartitionId) -> bool {
+    matches!(Raw::get(addr, id, "").next(), Some(Resp::File { .. }))
+}
+
+#[test]
+fn a_transfer_holds_one_admission_until_its_last_connection_lets_go() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("admit", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(
+        src.path(),
+        &id,
+        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "3000")],
+    );
+    // The first connection ends (the receiver drops it) while the joined one is mid-transfer: the
+    // joined one still gets files and COMPLETE, and another receiver is refused meanwhile.
+    let (main, _, token) = start(&addr, &id, 2);
+    let mut joined = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
+    assert!(matches!(joined.next(), Some(Resp::File { .. })));
+    assert!(matches!(Raw::get(&addr, &id, "").next(), Some(Resp::Refused(429))));
+    drop(main);
+    let (_, end) = joined.rest();
+    assert!(matches!(end, Some(Resp::Complete)), "{end:?}");
+    assert!(eventually(Duration::from_secs(10), || served(&addr, &id)), "the admission was not released");
+
+    // A joined connection that stalls (never reads) with the first one done: the admission is
+    // back once the sender's timeout ends it, though the stalled socket stays open.
+    let (mut main, _, token) = start(&addr, &id, 2);
+    let stalled = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
+    let (_, end) = main.rest();
+    assert!(matches!(end, Some(Resp::Complete) | None), "{end:?}");
+    assert!(eventually(Duration::from_secs(30), || served(&addr, &id)), "a stalled join kept the admission");
+    drop((main, stalled));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kept resume state that lies, and a receiving process killed.
+
+/// The sender's snapshot id, as a raw vbt receiver sees it.
+fn snapshot_id(addr: &str, id: &PartitionId) -> String {
+    let mut r = Raw::get(addr, id, "X-Vbt-Snapshot-Info: 1\r\n");
+    let Some(Resp::File { info, .. }) = r.next() else { panic!() };
+    info.snapshot.unwrap()
+}
+
+fn xxh(path: &Path) -> String {
+    let mut h = Hasher::new(Algorithm::Xxh3_128);
+    h.update(&std::fs::read(path).unwrap());
+    h.finish_hex()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+fn assert_same_files(src: &Path, dst: &Path) {
+    assert_eq!(entries(src), entries(dst));
+    for f in entries(src) {
+        assert!(std::fs::read(src.join(&f)).unwrap() == std::fs::read(dst.join(&f)).unwrap(), "{f} differs");
+    }
+}
+
+#[test]
+fn a_hostile_journal_never_reaches_outside_the_temp_dir_nor_into_the_partition() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("journal", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let snap = snapshot_id(&addr, &id);
+    let outside = tempdir();
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, b"not part of any partition").unwrap();
+    let dst = tempdir();
+    let temp = Layout::new(dst.path()).temp_dir(&id);
+    std::fs::create_dir_all(&temp).unwrap();
+    // One good kept file, a symlink out (with the outside file's own checksum), a directory,
+    // an index that would size a huge bitmap, then names that must never be used.
+    std::fs::copy(src.path().join("000000.sst"), temp.join("000000.sst")).unwrap();
+    std::os::unix::fs::symlink(&secret, temp.join("000001.sst")).unwrap();
+    std::fs::create_dir(temp.join("000002.sst")).unwrap();
+    std::fs::copy(src.path().join("000003.sst"), temp.join("000003.sst")).unwrap();
+    let line = |i: usize, name: &str, len: u64, sum: &str| {
+        format!("{{\"index\":{i},\"name\":\"{name}\",\"len\":{len},\"algorithm\":\"XXH3-128\",\"sum\":\"{sum}\"}}\n")
+    };
+    let mut journal = format!("{{\"peer\":\"{addr}\",\"snapshot\":\"{snap}\",\"created_ms\":{}}}\n", now_ms());
+    journal += &line(0, "000000.sst", FILE_SIZE as u64, &xxh(&temp.join("000000.sst")));
+    journal += &line(1, "000001.sst", 25, &xxh(&secret));
+    journal += &line(2, "000002.sst", 0, "00");
+    journal += &line(1usize << 60, "000003.sst", FILE_SIZE as u64, &xxh(&temp.join("000003.sst")));
+    journal += &line(4, "../escape", 1, "00");
+    journal += &line(5, ".vbt-resume", 1, "00");
+    journal += "{\"index\":6,\"na";
+    std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+    assert_eq!(out.resumed_bytes, FILE_SIZE as u64, "only the good kept file counts: {out:?}");
+    assert_same_files(src.path(), &out.partition_dir);
+    assert_eq!(std::fs::read(&secret).unwrap(), b"not part of any partition");
+    assert!(!temp.exists());
+    assert!(!dst.path().join("escape").exists() && !Layout::new(dst.path()).version_dir(&id).join("escape").exists());
+}
+
+/// `vbt serve` of the files snapshot, slowed so a fetch is in flight for a while.
+fn serve_files(src: &Path, store: &str) -> (KillOnDrop, String) {
+    let (o, v) = venice_blob_transfer::tools::records::gen_metadata_blobs(1, 24, 7);
+    let (op, vp) = (src.join("..offset"), src.join("..svs"));
+    std::fs::write(&op, o).unwrap();
+    std::fs::write(&vp, v).unwrap();
+    let snap = src.join("snap");
+    std::fs::create_dir_all(&snap).unwrap();
+    files_snapshot(&snap);
+    serve(&[
+        "--snapshot-dir",
+        &s(&snap),
+        "--store",
+        store,
+        "--version",
+        "1",
+        "--partition",
+        "0",
+        "--offset-record",
+        &s(&op),
+        "--store-version-state",
+        &s(&vp),
+        "-D",
+        "blob.transfer.service.write.limit.bytes.per.sec=6291456",
+    ])
+}
+
+/// Whether some process holds a flock on `path` (read from /proc/locks; taking it would race).
+fn flocked(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(ino) = std::fs::metadata(path).map(|m| m.ino()) else { return false };
+    std::fs::read_to_string("/proc/locks")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains("FLOCK") && l.split_whitespace().any(|f| f.rsplit(':').next() == Some(&ino.to_string()) && f.contains(':')))
+}
+
+#[test]
+fn a_fetch_killed_at_each_point_reruns_to_exactly_the_senders_files_and_holds_the_lock() {
+    let src = tempdir();
+    let (_server, addr) = serve_files(src.path(), "killed");
+    let snap = src.path().join("snap");
+    let id = PartitionId::new("killed", 1, 0).unwrap();
+    let mut raced = 0;
+    for point in ["recv-journal-started", "recv-after-file", "recv-after-file-sync"] {
+        let dst = tempdir();
+        let base = s(dst.path());
+        let args = ["fetch", "--base-dir", &base, "--peer", &addr, "--store", "killed", "--version", "1", "--partition", "0", "-D", "vbt.receive.verify.rocksdb=false"];
+        let out = vbt_env(&args, &[("VBT_KILL_AT", point)]);
+        assert!(!out.status.success(), "{point}: the fetch was not killed");
+        // Rerun while a second process tries the same partition: it is refused at once, and the
+        // first installs exactly the sender's files.
+        let first = std::process::Command::new(env!("CARGO_BIN_EXE_vbt"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Held, as the kernel sees it (a killed process leaves the file, unlocked).
+        let lock = Layout::new(dst.path()).lock_file(&id);
+        let locked = eventually(Duration::from_secs(20), || flocked(&lock));
+        if locked {
+            raced += 1;
+            let second = vbt(&args);
+            let msg = String::from_utf8_lossy(&second.stderr).into_owned() + &String::from_utf8_lossy(&second.stdout);
+            // Racing the first to its end is allowed (then the partition exists); never both in.
+            assert!(!second.status.success(), "{point}: two processes bootstrapped one partition");
+            assert!(msg.contains("another process") || msg.contains("already holds data"), "{point}: {msg}");
+        }
+        let out = first.wait_with_output().unwrap();
+        assert!(out.status.success(), "{point}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_same_files(&snap, &Layout::new(dst.path()).partition_dir(&id));
+        assert!(!Layout::new(dst.path()).temp_dir(&id).exists(), "{point}: {:?}", tree(dst.path()));
+    }
+    assert!(raced > 0, "the second process never ran while the first held the lock");
+}
+
+#[test]
+fn every_file_kept_and_no_file_sent_installs_the_kept_partition() {
+    // A receiver killed (or cut) after its last file verified, before METADATA: the sender
+    // holds back every file on the next try. The kept files, all of the snapshot, are the
+    // partition; a journal that does not cover all of it is refused.
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("allkept", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let snap = snapshot_id(&addr, &id);
+    for (totals, ok) in [(format!(",\"totals\":[{FILES},{}]", FILES * FILE_SIZE), true), (String::new(), false)] {
+        let dst = tempdir();
+        let temp = Layout::new(dst.path()).temp_dir(&id);
+        std::fs::create_dir_all(&temp).unwrap();
+        let mut journal = format!("{{\"peer\":\"{addr}\",\"snapshot\":\"{snap}\",\"created_ms\":{}{totals}}}\n", now_ms());
+        for (i, name) in all_names().iter().enumerate() {
+            std::fs::copy(src.path().join(name), temp.join(name)).unwrap();
+            journal += &format!(
+                "{{\"index\":{i},\"name\":\"{name}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\"}}\n",
+                xxh(&temp.join(name))
+            );
+        }
+        std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+        let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+        let r = node.bootstrap_blocking(request(&id, &[addr.clone()]));
+        if ok {
+            let out = r.unwrap();
+            assert_eq!((out.bytes, out.resumed_bytes, out.files), (0, (FILES * FILE_SIZE) as u64, FILES));
+            assert_same_files(src.path(), &out.partition_dir);
+            assert!(!out.partition_dir.join(".vbt-resume").exists());
+        } else {
+            let e = r.unwrap_err();
+            assert!(e.to_string().contains("not all of its snapshot"), "{e}");
+            assert!(!Layout::new(dst.path()).partition_dir(&id).exists());
+            // Discarded: the next bootstrap takes the full transfer.
+            assert!(!temp.exists(), "{:?}", tree(dst.path()));
+            let out = node.bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+            assert_eq!((out.bytes, out.resumed_bytes), ((FILES * FILE_SIZE) as u64, 0));
+            assert_same_files(src.path(), &out.partition_dir);
+        }
+    }
+}

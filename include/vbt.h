@@ -219,9 +219,10 @@ typedef struct vbt_bootstrap_request vbt_bootstrap_request;
  * The outcome of one bootstrap, lent to the completion callback (never NULL there).
  *
  * Methods (all borrowed until the callback returns): `vbt_bootstrap_result_code`,
- * `_message`, `_op_id`, `_peer`, `_partition_dir`, `_files`, `_bytes`, `_seconds`,
- * `_offset_record`, `_store_version_state`, `_failed_peer_count`, `_failed_peer`,
- * `_failed_peer_code`, `_failed_peer_message` (each prefixed `vbt_bootstrap_result`).
+ * `_message`, `_op_id`, `_peer`, `_partition_dir`, `_files`, `_bytes`, `_resumed_bytes`,
+ * `_streams`, `_seconds`, `_offset_record`, `_store_version_state`, `_failed_peer_count`,
+ * `_failed_peer`, `_failed_peer_code`, `_failed_peer_message` (each prefixed
+ * `vbt_bootstrap_result`).
  * Accessors given NULL return NULL, 0, an empty slice, or `VBT_INVALID_ARGUMENT` for the code.
  */
 typedef struct vbt_bootstrap_result vbt_bootstrap_result;
@@ -350,8 +351,9 @@ typedef struct vbt_progress {
      */
     int64_t bytes_total;
     /**
-     * True for the last report, given on success just before the completion: its counts equal
-     * `vbt_bootstrap_result_files` and `vbt_bootstrap_result_bytes`.
+     * True for the last report, given on success just before the completion: `files_done`
+     * equals `vbt_bootstrap_result_files` and `bytes_done` equals `vbt_bootstrap_result_bytes`
+     * plus `vbt_bootstrap_result_resumed_bytes`.
      */
     bool is_final;
 } vbt_progress;
@@ -612,14 +614,29 @@ const char *vbt_bootstrap_result_peer(const struct vbt_bootstrap_result *result)
 const char *vbt_bootstrap_result_partition_dir(const struct vbt_bootstrap_result *result);
 
 /**
- * Number of files received; 0 on failure.
+ * Number of files installed (counting any kept from an earlier attempt, see
+ * `vbt_bootstrap_result_resumed_bytes`); 0 on failure.
  */
 uint64_t vbt_bootstrap_result_files(const struct vbt_bootstrap_result *result);
 
 /**
- * Number of file bytes received (every one checksum-verified); 0 on failure.
+ * Number of file bytes received in the successful attempt (every one checksum-verified); 0 on
+ * failure.
  */
 uint64_t vbt_bootstrap_result_bytes(const struct vbt_bootstrap_result *result);
+
+/**
+ * Number of file bytes not sent again because they were kept, verified, from an earlier
+ * interrupted attempt on the same vbt sender's snapshot (resume); 0 on a fresh transfer and on
+ * failure. `_bytes + _resumed_bytes` is the size of the installed files.
+ */
+uint64_t vbt_bootstrap_result_resumed_bytes(const struct vbt_bootstrap_result *result);
+
+/**
+ * Number of connections that carried the partition's files in the successful attempt: more
+ * than 1 only between vbt nodes (up to `vbt.receive.streams`); 0 on failure.
+ */
+size_t vbt_bootstrap_result_streams(const struct vbt_bootstrap_result *result);
 
 /**
  * Seconds the successful attempt took, from connecting to the installed partition; 0 on failure.

@@ -164,7 +164,7 @@ impl ProgressRelay {
     }
 
     /// Called where the completion is delivered, just before it: stops further reports and, on
-    /// success, gives the final one (files and bytes equal the outcome's).
+    /// success, gives the final one (the outcome's files, and its bytes plus resumed bytes).
     pub fn finish(&self, result: &Result<crate::BootstrapOutcome>) {
         let totals = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());

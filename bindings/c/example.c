@@ -33,6 +33,8 @@ struct completion {
     char partition_dir[4096];
     uint64_t files;
     uint64_t bytes;
+    uint64_t resumed_bytes;
+    size_t streams;
     double seconds;
     size_t offset_record_len;
     unsigned char offset_record_magic;
@@ -56,6 +58,8 @@ static void on_bootstrapped(void *user_data, const vbt_bootstrap_result *result)
     copy_string(c->partition_dir, sizeof c->partition_dir, vbt_bootstrap_result_partition_dir(result));
     c->files = vbt_bootstrap_result_files(result);
     c->bytes = vbt_bootstrap_result_bytes(result);
+    c->resumed_bytes = vbt_bootstrap_result_resumed_bytes(result);
+    c->streams = vbt_bootstrap_result_streams(result);
     c->seconds = vbt_bootstrap_result_seconds(result);
     c->offset_record_len = offset_record.len;
     c->offset_record_magic = offset_record.len > 0 ? offset_record.data[0] : 0;
@@ -190,21 +194,23 @@ int main(int argc, char **argv) {
         ok = 0;
         goto done;
     }
-    printf("bootstrapped from %s: %llu files, %llu bytes in %.3f s; offset record %zu bytes, "
-           "store-version state %zu bytes\n",
-           c.peer, (unsigned long long)c.files, (unsigned long long)c.bytes, c.seconds, c.offset_record_len,
-           c.store_version_state_len);
+    printf("bootstrapped from %s: %llu files, %llu bytes (%llu more kept from an earlier attempt) over %zu "
+           "connection(s) in %.3f s; offset record %zu bytes, store-version state %zu bytes\n",
+           c.peer, (unsigned long long)c.files, (unsigned long long)c.bytes, (unsigned long long)c.resumed_bytes,
+           c.streams, c.seconds, c.offset_record_len, c.store_version_state_len);
     printf("installed in %s\n", c.partition_dir);
 
-    /* The bytes arrived: the installed files are exactly the files and bytes reported (the
-       read-only RocksDB check writes nothing), a real partition of several MiB, with
+    /* The bytes arrived: the installed files are exactly the files and bytes reported, sent or
+       kept (the read-only RocksDB check writes nothing), a real partition of several MiB, with
        Venice-framed metadata. */
     if (!sum_files(c.partition_dir, &disk_bytes, &disk_files)) {
         ok = 0;
-    } else if (disk_bytes != c.bytes || disk_files != c.files || c.bytes < 1024 * 1024 || c.files < 3) {
-        fprintf(stderr, "example: on disk %llu files, %llu bytes; reported %llu files, %llu bytes\n",
+    } else if (disk_bytes != c.bytes + c.resumed_bytes || disk_files != c.files || c.bytes < 1024 * 1024 ||
+               c.files < 3 || c.streams < 1) {
+        fprintf(stderr,
+                "example: on disk %llu files, %llu bytes; reported %llu files, %llu + %llu bytes, %zu streams\n",
                 (unsigned long long)disk_files, (unsigned long long)disk_bytes, (unsigned long long)c.files,
-                (unsigned long long)c.bytes);
+                (unsigned long long)c.bytes, (unsigned long long)c.resumed_bytes, c.streams);
         ok = 0;
     } else if (c.offset_record_len < 2 || c.offset_record_magic != 24 || c.store_version_state_len < 2) {
         fprintf(stderr, "example: metadata missing or not Venice-framed\n");

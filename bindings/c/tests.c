@@ -94,7 +94,8 @@ struct completions {
     uint64_t op_id[8];
     char message[8][512];
     char peer[8][128];
-    uint64_t files[8], bytes[8];
+    uint64_t files[8], bytes[8], resumed_bytes[8];
+    size_t streams[8];
     unsigned char offset_record[8][64];
     size_t offset_record_len[8];
     /* For free_from_inside_callback: the node to free from the first completion. */
@@ -123,6 +124,8 @@ static void record(struct completions *c, const vbt_bootstrap_result *r) {
     snprintf(c->peer[i], sizeof c->peer[i], "%s", vbt_bootstrap_result_peer(r));
     c->files[i] = vbt_bootstrap_result_files(r);
     c->bytes[i] = vbt_bootstrap_result_bytes(r);
+    c->resumed_bytes[i] = vbt_bootstrap_result_resumed_bytes(r);
+    c->streams[i] = vbt_bootstrap_result_streams(r);
     c->offset_record_len[i] = offset_record.len;
     if (offset_record.len > 0 && offset_record.len <= sizeof c->offset_record[i]) {
         memcpy(c->offset_record[i], offset_record.data, offset_record.len);
@@ -320,6 +323,8 @@ static int test_null_arguments(void) {
     CHECK(vbt_bootstrap_result_partition_dir(NULL) == NULL);
     CHECK(vbt_bootstrap_result_files(NULL) == 0);
     CHECK(vbt_bootstrap_result_bytes(NULL) == 0);
+    CHECK(vbt_bootstrap_result_resumed_bytes(NULL) == 0);
+    CHECK(vbt_bootstrap_result_streams(NULL) == 0);
     CHECK(vbt_bootstrap_result_seconds(NULL) == 0.0);
     s = vbt_bootstrap_result_offset_record(NULL);
     CHECK(s.data == NULL && s.len == 0);
@@ -468,6 +473,9 @@ static int test_bootstrap_and_result(void) {
     CHECK(c.op_id[0] == op);
     CHECK(strcmp(c.peer[0], peer) == 0);
     CHECK(c.files[0] >= 3 && c.bytes[0] > 1024 * 1024);
+    /* A fresh transfer between two vbt nodes: nothing kept from before, at least one stream. */
+    CHECK(c.resumed_bytes[0] == 0);
+    CHECK(c.streams[0] >= 1);
     CHECK(c.offset_record_len[0] >= 2 && c.offset_record[0][0] == 24);
     CHECK(strcmp(c.message[0], "") == 0);
 
@@ -476,6 +484,7 @@ static int test_bootstrap_and_result(void) {
     CHECK(wait_for(&c, 2, 60) == 2);
     CHECK(c.code[1] == VBT_PARTITION_EXISTS);
     CHECK(strlen(c.message[1]) > 0);
+    CHECK(c.bytes[1] == 0 && c.resumed_bytes[1] == 0 && c.streams[1] == 0);
 
     vbt_node_free(receiver);
     vbt_node_free(sender);
@@ -967,17 +976,22 @@ static int test_progress_callback(void) {
     vbt_node_free(receiver);
     vbt_node_free(sender);
     pthread_mutex_lock(&l.lock);
-    fprintf(stderr, "%d reports, last %llu files %llu bytes (total %lld); outcome %llu files %llu bytes\n", l.reports,
-            (unsigned long long)l.last_files, (unsigned long long)l.last_bytes, (long long)l.last_bytes_total,
-            (unsigned long long)c.files[0], (unsigned long long)c.bytes[0]);
+    fprintf(stderr,
+            "%d reports, last %llu files %llu bytes (total %lld); outcome %llu files %llu bytes (%llu resumed) "
+            "over %zu streams\n",
+            l.reports, (unsigned long long)l.last_files, (unsigned long long)l.last_bytes,
+            (long long)l.last_bytes_total, (unsigned long long)c.files[0], (unsigned long long)c.bytes[0],
+            (unsigned long long)c.resumed_bytes[0], c.streams[0]);
     CHECK(l.reports >= 2); /* at least the first report while data arrives, and the final one */
     CHECK(l.finals == 1);
     CHECK(l.after_completion == 0);
     CHECK(l.backwards == 0);
     CHECK(l.other_thread == 0);
     CHECK(pthread_equal(l.progress_thread, l.completion_thread));
-    CHECK(l.last_bytes == c.bytes[0] && l.last_files == c.files[0]);
-    CHECK(l.last_bytes_total == -1 || l.last_bytes_total == (int64_t)c.bytes[0]);
+    /* The final report counts kept bytes too (none here: a fresh transfer). */
+    CHECK(c.resumed_bytes[0] == 0 && c.streams[0] >= 1);
+    CHECK(l.last_bytes == c.bytes[0] + c.resumed_bytes[0] && l.last_files == c.files[0]);
+    CHECK(l.last_bytes_total == -1 || l.last_bytes_total == (int64_t)(c.bytes[0] + c.resumed_bytes[0]));
     pthread_mutex_unlock(&l.lock);
     pthread_mutex_destroy(&l.lock);
     completions_destroy(&c);

@@ -122,9 +122,10 @@ public final class VeniceStyleNode {
                             + "; a Venice host would now ingest the partition from Kafka");
                     throw e;
                 }
-                System.out.printf("bootstrap: %s-v%d partition %d from %s in %.2f s: %d files, %d bytes into %s%n",
+                System.out.printf("bootstrap: %s-v%d partition %d from %s in %.2f s: %d files, %d bytes"
+                        + " (%d more kept from an earlier attempt) over %d connection(s) into %s%n",
                         STORE, VERSION, PARTITION, r.peer(), r.seconds(), r.files(), r.bytes(),
-                        r.partitionDirectory());
+                        r.resumedBytes(), r.streams(), r.partitionDirectory());
                 for (BootstrapResult.FailedPeer f : r.failedPeers()) {
                     System.out.println("  failed peer " + f.peer() + ": " + f.code() + " " + f.message());
                 }

@@ -126,8 +126,9 @@ pub struct vbt_progress {
     pub files_total: i64,
     /// Bytes in the peer's snapshot, or -1 when the peer did not announce it.
     pub bytes_total: i64,
-    /// True for the last report, given on success just before the completion: its counts equal
-    /// `vbt_bootstrap_result_files` and `vbt_bootstrap_result_bytes`.
+    /// True for the last report, given on success just before the completion: `files_done`
+    /// equals `vbt_bootstrap_result_files` and `bytes_done` equals `vbt_bootstrap_result_bytes`
+    /// plus `vbt_bootstrap_result_resumed_bytes`.
     pub is_final: bool,
 }
 
@@ -204,9 +205,10 @@ struct FailedPeer {
 /// The outcome of one bootstrap, lent to the completion callback (never NULL there).
 ///
 /// Methods (all borrowed until the callback returns): `vbt_bootstrap_result_code`,
-/// `_message`, `_op_id`, `_peer`, `_partition_dir`, `_files`, `_bytes`, `_seconds`,
-/// `_offset_record`, `_store_version_state`, `_failed_peer_count`, `_failed_peer`,
-/// `_failed_peer_code`, `_failed_peer_message` (each prefixed `vbt_bootstrap_result`).
+/// `_message`, `_op_id`, `_peer`, `_partition_dir`, `_files`, `_bytes`, `_resumed_bytes`,
+/// `_streams`, `_seconds`, `_offset_record`, `_store_version_state`, `_failed_peer_count`,
+/// `_failed_peer`, `_failed_peer_code`, `_failed_peer_message` (each prefixed
+/// `vbt_bootstrap_result`).
 /// Accessors given NULL return NULL, 0, an empty slice, or `VBT_INVALID_ARGUMENT` for the code.
 pub struct vbt_bootstrap_result {
     op_id: u64,
@@ -216,6 +218,8 @@ pub struct vbt_bootstrap_result {
     partition_dir: CString,
     files: u64,
     bytes: u64,
+    resumed_bytes: u64,
+    streams: usize,
     seconds: f64,
     offset_record: Vec<u8>,
     store_version_state: Vec<u8>,
@@ -248,6 +252,8 @@ impl vbt_bootstrap_result {
                     .unwrap_or_else(|_| cstring_lossy(&o.partition_dir.to_string_lossy())),
                 files: o.files as u64,
                 bytes: o.bytes,
+                resumed_bytes: o.resumed_bytes,
+                streams: o.streams,
                 seconds: o.elapsed.as_secs_f64(),
                 failed: failed_peers(&o.failed_peers),
                 offset_record: o.metadata.offset_record,
@@ -261,6 +267,8 @@ impl vbt_bootstrap_result {
                 partition_dir: CString::default(),
                 files: 0,
                 bytes: 0,
+                resumed_bytes: 0,
+                streams: 0,
                 seconds: 0.0,
                 offset_record: Vec::new(),
                 store_version_state: Vec::new(),
@@ -323,7 +331,8 @@ pub extern "C" fn vbt_bootstrap_result_partition_dir(result: *const vbt_bootstra
     })
 }
 
-/// Number of files received; 0 on failure.
+/// Number of files installed (counting any kept from an earlier attempt, see
+/// `vbt_bootstrap_result_resumed_bytes`); 0 on failure.
 #[no_mangle]
 pub extern "C" fn vbt_bootstrap_result_files(result: *const vbt_bootstrap_result) -> u64 {
     ffi_boundary!([result] -> u64 {
@@ -332,12 +341,34 @@ pub extern "C" fn vbt_bootstrap_result_files(result: *const vbt_bootstrap_result
     })
 }
 
-/// Number of file bytes received (every one checksum-verified); 0 on failure.
+/// Number of file bytes received in the successful attempt (every one checksum-verified); 0 on
+/// failure.
 #[no_mangle]
 pub extern "C" fn vbt_bootstrap_result_bytes(result: *const vbt_bootstrap_result) -> u64 {
     ffi_boundary!([result] -> u64 {
         // SAFETY: a result lent to the running callback.
         Ok(unsafe { borrow(result) }?.bytes)
+    })
+}
+
+/// Number of file bytes not sent again because they were kept, verified, from an earlier
+/// interrupted attempt on the same vbt sender's snapshot (resume); 0 on a fresh transfer and on
+/// failure. `_bytes + _resumed_bytes` is the size of the installed files.
+#[no_mangle]
+pub extern "C" fn vbt_bootstrap_result_resumed_bytes(result: *const vbt_bootstrap_result) -> u64 {
+    ffi_boundary!([result] -> u64 {
+        // SAFETY: a result lent to the running callback.
+        Ok(unsafe { borrow(result) }?.resumed_bytes)
+    })
+}
+
+/// Number of connections that carried the partition's files in the successful attempt: more
+/// than 1 only between vbt nodes (up to `vbt.receive.streams`); 0 on failure.
+#[no_mangle]
+pub extern "C" fn vbt_bootstrap_result_streams(result: *const vbt_bootstrap_result) -> usize {
+    ffi_boundary!([result] -> usize {
+        // SAFETY: a result lent to the running callback.
+        Ok(unsafe { borrow(result) }?.streams)
     })
 }
 

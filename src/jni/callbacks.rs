@@ -288,11 +288,13 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
             env.call_method(
                 future,
                 "onNativeSuccess",
-                "(Ljava/lang/String;IJDLjava/lang/String;[B[B[Ljava/lang/String;[I[Ljava/lang/String;)V",
+                "(Ljava/lang/String;IJJIDLjava/lang/String;[B[B[Ljava/lang/String;[I[Ljava/lang/String;)V",
                 &[
                     JValue::Object(&peer),
                     JValue::Int(i32::try_from(out.files).unwrap_or(i32::MAX)),
                     JValue::Long(i64::try_from(out.bytes).unwrap_or(i64::MAX)),
+                    JValue::Long(i64::try_from(out.resumed_bytes).unwrap_or(i64::MAX)),
+                    JValue::Int(i32::try_from(out.streams).unwrap_or(i32::MAX)),
                     JValue::Double(out.elapsed.as_secs_f64()),
                     JValue::Object(&dir),
                     JValue::Object(&offset_record),

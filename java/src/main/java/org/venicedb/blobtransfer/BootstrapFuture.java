@@ -54,13 +54,13 @@ public final class BootstrapFuture extends CompletableFuture<BootstrapResult> {
 
     /** Called by the native library, once, on its callback thread. */
     @CalledFromNative
-    void onNativeSuccess(String peer, int files, long bytes, double seconds, String partitionDirectory,
-            byte[] offsetRecord, byte[] storeVersionState, String[] failedNames, int[] failedCodes,
-            String[] failedMessages) {
+    void onNativeSuccess(String peer, int files, long bytes, long resumedBytes, int streams, double seconds,
+            String partitionDirectory, byte[] offsetRecord, byte[] storeVersionState, String[] failedNames,
+            int[] failedCodes, String[] failedMessages) {
         BootstrapResult result;
         try {
-            result = new BootstrapResult(peer, files, bytes, seconds, partitionDirectory, offsetRecord,
-                    storeVersionState, failedNames, failedCodes, failedMessages);
+            result = new BootstrapResult(peer, files, bytes, resumedBytes, streams, seconds, partitionDirectory,
+                    offsetRecord, storeVersionState, failedNames, failedCodes, failedMessages);
         } catch (Throwable t) {
             hand(null, new BlobTransferException(BlobTransferException.Code.INTERNAL,
                     "could not build the bootstrap result: " + t, t));

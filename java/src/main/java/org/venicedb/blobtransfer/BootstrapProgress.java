@@ -50,8 +50,9 @@ public final class BootstrapProgress {
     }
 
     /**
-     * True for the last report, given on success just before the future completes; its counts
-     * equal {@link BootstrapResult#files()} and {@link BootstrapResult#bytes()}.
+     * True for the last report, given on success just before the future completes: {@link #filesDone()}
+     * equals {@link BootstrapResult#files()} and {@link #bytesDone()} equals
+     * {@link BootstrapResult#bytes()} plus {@link BootstrapResult#resumedBytes()}.
      */
     public boolean isFinal() {
         return last;

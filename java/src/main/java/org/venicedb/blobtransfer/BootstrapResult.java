@@ -47,18 +47,22 @@ public final class BootstrapResult {
     private final String peer;
     private final int files;
     private final long bytes;
+    private final long resumedBytes;
+    private final int streams;
     private final double seconds;
     private final Path partitionDirectory;
     private final byte[] offsetRecord;
     private final byte[] storeVersionState;
     private final List<FailedPeer> failedPeers;
 
-    BootstrapResult(String peer, int files, long bytes, double seconds, String partitionDirectory,
-            byte[] offsetRecord, byte[] storeVersionState, String[] failedNames, int[] failedCodes,
-            String[] failedMessages) {
+    BootstrapResult(String peer, int files, long bytes, long resumedBytes, int streams, double seconds,
+            String partitionDirectory, byte[] offsetRecord, byte[] storeVersionState, String[] failedNames,
+            int[] failedCodes, String[] failedMessages) {
         this.peer = peer;
         this.files = files;
         this.bytes = bytes;
+        this.resumedBytes = resumedBytes;
+        this.streams = streams;
         this.seconds = seconds;
         this.partitionDirectory = Paths.get(partitionDirectory);
         this.offsetRecord = offsetRecord;
@@ -81,14 +85,31 @@ public final class BootstrapResult {
         return peer;
     }
 
-    /** Files received. */
+    /** Files installed (counting any kept from an earlier attempt, see {@link #resumedBytes()}). */
     public int files() {
         return files;
     }
 
-    /** Bytes received (file contents). */
+    /** Bytes of file contents received in the successful attempt. */
     public long bytes() {
         return bytes;
+    }
+
+    /**
+     * Bytes of files not sent again because they were kept, verified, from an earlier interrupted
+     * attempt on the same vbt sender's snapshot (resume); 0 on a fresh transfer. {@link #bytes()}
+     * plus this is the size of the installed files.
+     */
+    public long resumedBytes() {
+        return resumedBytes;
+    }
+
+    /**
+     * Connections that carried the partition's files in the successful attempt: more than 1 only
+     * between vbt nodes (up to {@code vbt.receive.streams}).
+     */
+    public int streams() {
+        return streams;
     }
 
     /** Time spent on the successful peer. */
@@ -130,7 +151,8 @@ public final class BootstrapResult {
 
     @Override
     public String toString() {
-        return "BootstrapResult[peer=" + peer + ", files=" + files + ", bytes=" + bytes + ", seconds=" + seconds
+        return "BootstrapResult[peer=" + peer + ", files=" + files + ", bytes=" + bytes + ", resumedBytes=" + resumedBytes
+                + ", streams=" + streams + ", seconds=" + seconds
                 + ", partitionDirectory=" + partitionDirectory + ", offsetRecord=" + offsetRecord.length
                 + " bytes, storeVersionState=" + storeVersionState.length + " bytes, failedPeers=" + failedPeers
                 + "]";

@@ -58,6 +58,10 @@ class TransferTest {
                 assertEquals(self, r.peer());
                 assertTrue(r.files() >= 3, r.toString());
                 assertTrue(r.bytes() > 2_000_000, r.toString());
+                // A fresh transfer between two vbt nodes: nothing kept from before, and at least
+                // one connection carried the files.
+                assertEquals(0, r.resumedBytes(), r.toString());
+                assertTrue(r.streams() >= 1, r.toString());
                 assertTrue(r.seconds() >= 0);
                 assertEquals(partitionDir(recv, STORE, 1, 0), r.partitionDirectory());
                 assertTrue(r.failedPeers().isEmpty());

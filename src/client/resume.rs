@@ -152,6 +152,17 @@ pub(crate) fn settle(temp: &Path, resume: bool) -> Result<bool> {
 /// than `retention`), unreadable or emptied state is removed; each kept file is re-hashed and
 /// made durable, and one that changed or vanished is dropped (and fetched again).
 pub(crate) fn load(temp: &Path, resume: bool, retention: Duration) -> Result<Option<Kept>> {
+    load_checked(temp, resume, retention, true)
+}
+
+/// After a failed attempt of this process (lock held): its files were verified as they arrived,
+/// moments ago, so only their presence and size are checked (and they are made durable) before
+/// the retry, not their bytes again.
+pub(crate) fn reload(temp: &Path, retention: Duration) -> Result<Option<Kept>> {
+    load_checked(temp, true, retention, false)
+}
+
+fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) -> Result<Option<Kept>> {
     if !temp.exists() {
         return Ok(None);
     }
@@ -169,7 +180,7 @@ pub(crate) fn load(temp: &Path, resume: bool, retention: Duration) -> Result<Opt
     let mut good = Vec::new();
     for f in kept.files.drain(..) {
         let path = temp.join(&f.name);
-        match verify(&path, &f) {
+        match verify(&path, &f, rehash) {
             Ok(()) => good.push(f),
             Err(why) => {
                 log::warn!("kept file {} dropped: {why}", path.display());
@@ -191,10 +202,13 @@ pub(crate) fn load(temp: &Path, resume: bool, retention: Duration) -> Result<Opt
     Ok(Some(kept))
 }
 
-fn verify(path: &PathBuf, f: &KeptFile) -> std::result::Result<(), String> {
+fn verify(path: &PathBuf, f: &KeptFile, rehash: bool) -> std::result::Result<(), String> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{e}"))?;
     if !meta.is_file() || meta.len() != f.len {
         return Err(format!("size {} is not the {} recorded", meta.len(), f.len));
+    }
+    if !rehash {
+        return std::fs::File::open(path).and_then(|h| h.sync_data()).map_err(|e| format!("fsync: {e}"));
     }
     let algorithm = algorithm_named(&f.algorithm).ok_or_else(|| format!("unknown checksum {:?}", f.algorithm))?;
     let sum = checksum_file(path, algorithm).map_err(|e| e.to_string())?;

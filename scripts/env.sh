@@ -51,10 +51,25 @@ ensure_test_tools() {
 
 # The admin endpoint's tests check /metrics with a real scraper's parser: `promtool check metrics`,
 # which Debian's `prometheus` package ships. scripts/test makes those tests require it.
+# Installs packages that ship a system service (nginx, prometheus, zookeeper) without starting it:
+# the tests and benchmarks start their own instances on free loopback ports. A policy-rc.d that
+# refuses service starts is put in place for the install (if none is there).
+apt_install_no_start() {
+    local policy= rc=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        policy=1
+    fi
+    apt_install "$@" || rc=$?
+    [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d
+    return "$rc"
+}
+
 ensure_promtool() {
     if ! command -v promtool >/dev/null; then
         echo "installing prometheus (promtool checks the admin endpoint's /metrics)"
-        apt_install prometheus
+        apt_install_no_start prometheus
     fi
     export VBT_REQUIRE_PROMTOOL=1
 }
@@ -64,7 +79,7 @@ ensure_promtool() {
 ensure_zookeeper() {
     if [ ! -f /usr/share/java/zookeeper.jar ]; then
         echo "installing zookeeper (a real ZooKeeper for the Helix discovery tests)"
-        apt_install zookeeper
+        apt_install_no_start zookeeper
     fi
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 pub use venice_blob_transfer::tools::Layout;
 use venice_blob_transfer::tools::{local, records};
-use venice_blob_transfer::{BootstrapRequest, Config, Node, PartitionId, PartitionMetadata, TableFormat};
+use venice_blob_transfer::{BootstrapRequest, Config, FixedSnapshot, Node, PartitionId, PartitionMetadata, TableFormat};
 
 /// A Venice wire vector: from `$VBT_VECTORS`, else `shared/` beside the checkout (as in CI).
 pub fn vector(name: &str) -> Vec<u8> {
@@ -228,4 +228,25 @@ pub fn tree(dir: &Path) -> Vec<String> {
     walk(dir, dir, &mut out);
     out.sort();
     out
+}
+
+/// A snapshot that is `files` files of `size` pseudo-random bytes (seeded), like a partition of
+/// many SSTs, without RocksDB: receivers take it with `vbt.receive.verify.rocksdb=false`.
+pub fn files_snapshot(dir: &Path, files: usize, size: usize, seed: u64) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for i in 0..files {
+        let mut body = vec![0u8; size];
+        rng.fill(&mut body);
+        std::fs::write(dir.join(format!("{i:06}.sst")), body).unwrap();
+    }
+}
+
+/// A vbt sender serving `dir` as partition `id` (the host's fixed snapshot); its address.
+pub fn snapshot_sender(dir: &Path, id: &PartitionId, extra: &[(&str, &str)]) -> (Node, String) {
+    let source = FixedSnapshot { id: id.clone(), dir: dir.to_path_buf(), metadata: vector_metadata(id) };
+    let mut pairs = vec![("davinci.p2p.blob.transfer.server.port", "0")];
+    pairs.extend_from_slice(extra);
+    let node = Node::builder(config(&pairs)).snapshot_source(Arc::new(source)).build().unwrap();
+    let addr = node.start_server().unwrap().to_string();
+    (node, addr)
 }

@@ -5,7 +5,6 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -14,7 +13,7 @@ use venice_blob_transfer::tools::decoder::{parse_response_head, ResponseHead};
 use venice_blob_transfer::tools::ext::FileInfo;
 use venice_blob_transfer::tools::request::encode_request;
 use venice_blob_transfer::tools::response::{complete_response, file_head_ext, metadata_response};
-use venice_blob_transfer::{ErrorKind, FixedSnapshot, Node, PartitionId, TableFormat};
+use venice_blob_transfer::{ErrorKind, PartitionId, TableFormat};
 
 const SNAP: &str = "5eed5eed5eed5eed5eed5eed5eed5eed";
 
@@ -139,21 +138,7 @@ const FILES: usize = 24;
 const FILE_SIZE: usize = 512 * 1024;
 
 fn files_snapshot(dir: &Path) {
-    let mut rng = fastrand::Rng::with_seed(11);
-    for i in 0..FILES {
-        let mut body = vec![0u8; FILE_SIZE];
-        rng.fill(&mut body);
-        std::fs::write(dir.join(format!("{i:06}.sst")), body).unwrap();
-    }
-}
-
-fn snapshot_sender(dir: &Path, id: &PartitionId, extra: &[(&str, &str)]) -> (Node, String) {
-    let source = FixedSnapshot { id: id.clone(), dir: dir.to_path_buf(), metadata: vector_metadata(id) };
-    let mut pairs = vec![("davinci.p2p.blob.transfer.server.port", "0")];
-    pairs.extend_from_slice(extra);
-    let node = Node::builder(config(&pairs)).snapshot_source(Arc::new(source)).build().unwrap();
-    let addr = node.start_server().unwrap().to_string();
-    (node, addr)
+    crate::common::files_snapshot(dir, FILES, FILE_SIZE, 11);
 }
 
 #[derive(Debug)]

@@ -11,29 +11,14 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use venice_blob_transfer::tools::Layout;
-use venice_blob_transfer::{FixedSnapshot, Node, PartitionId};
+use venice_blob_transfer::{Node, PartitionId};
 
 const FILES: usize = 80;
 const FILE_SIZE: usize = 256 * 1024;
 const TOTAL: u64 = (FILES * FILE_SIZE) as u64;
 
-/// A directory of `FILES` files of pseudo-random bytes.
 fn files_snapshot(dir: &Path) {
-    let mut rng = fastrand::Rng::with_seed(7);
-    for i in 0..FILES {
-        let mut body = vec![0u8; FILE_SIZE];
-        rng.fill(&mut body);
-        std::fs::write(dir.join(format!("{i:06}.sst")), body).unwrap();
-    }
-}
-
-fn snapshot_sender(dir: &Path, id: &PartitionId, extra: &[(&str, &str)]) -> (Node, String) {
-    let source = FixedSnapshot { id: id.clone(), dir: dir.to_path_buf(), metadata: vector_metadata(id) };
-    let mut pairs = vec![("davinci.p2p.blob.transfer.server.port", "0")];
-    pairs.extend_from_slice(extra);
-    let node = Node::builder(config(&pairs)).snapshot_source(Arc::new(source)).build().unwrap();
-    let addr = node.start_server().unwrap().to_string();
-    (node, addr)
+    crate::common::files_snapshot(dir, FILES, FILE_SIZE, 7);
 }
 
 fn files_receiver(base: &Path, extra: &[(&str, &str)]) -> Node {

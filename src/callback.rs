@@ -177,6 +177,7 @@ impl ProgressRelay {
                 file: String::new(),
                 files_done: o.files,
                 bytes_done: o.bytes + o.resumed_bytes,
+                bytes_resumed: o.resumed_bytes,
                 files_total: totals.0,
                 bytes_total: totals.1,
             }, true);

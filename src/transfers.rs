@@ -56,6 +56,8 @@ struct Live {
     files_done: AtomicU64,
     files_total: AtomicU64,
     bytes_done: AtomicU64,
+    /// Received over the network (bytes_done less what a resume kept): what the metrics count.
+    bytes_received: AtomicU64,
     bytes_total: AtomicU64,
     checksum: Mutex<Option<&'static str>>,
 }
@@ -140,6 +142,7 @@ impl Transfers {
             files_done: AtomicU64::new(0),
             files_total: AtomicU64::new(UNKNOWN),
             bytes_done: AtomicU64::new(0),
+            bytes_received: AtomicU64::new(0),
             bytes_total: AtomicU64::new(UNKNOWN),
             checksum: Mutex::new(None),
         });
@@ -210,14 +213,17 @@ impl Tracked {
         }
     }
 
-    /// Receiver progress (cumulative within the attempt); bytes count toward
+    /// Receiver progress (cumulative within the attempt; `bytes_done` includes `resumed`, the
+    /// bytes kept from an interrupted attempt); bytes that crossed the network count toward
     /// `ingestion.blob_transfer.bytes.received` as they arrive.
-    pub fn received(&self, files_done: usize, bytes_done: u64, files_total: Option<usize>, bytes_total: Option<u64>) {
+    pub fn received(&self, files_done: usize, bytes_done: u64, resumed: u64, files_total: Option<usize>, bytes_total: Option<u64>) {
         let l = &self.live;
         l.files_done.store(files_done as u64, Ordering::Relaxed);
-        let before = l.bytes_done.fetch_max(bytes_done, Ordering::Relaxed);
-        if bytes_done > before {
-            self.table.metrics.bytes_received(&l.partition.store, bytes_done - before);
+        l.bytes_done.fetch_max(bytes_done, Ordering::Relaxed);
+        let net = bytes_done.saturating_sub(resumed);
+        let before = l.bytes_received.fetch_max(net, Ordering::Relaxed);
+        if net > before {
+            self.table.metrics.bytes_received(&l.partition.store, net - before);
         }
         if let Some(t) = files_total {
             l.files_total.store(t as u64, Ordering::Relaxed);
@@ -258,7 +264,7 @@ mod tests {
         let t = Transfers::new(m, 2);
         let id = PartitionId::new("s", 1, 0).unwrap();
         let a = t.begin_receive(&id, "peer-a:1".into());
-        a.received(1, 500, Some(4), Some(1000));
+        a.received(1, 500, 0, Some(4), Some(1000));
         let (live, done) = t.list();
         assert_eq!((live.len(), done.len()), (1, 0));
         assert_eq!((live[0].percent, live[0].files_total, live[0].state), (Some(50.0), Some(4), "running"));

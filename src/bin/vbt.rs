@@ -487,7 +487,7 @@ fn gen(base: &Path, id: &PartitionId, format: TableFormat, size_mib: u64) -> Res
     let cb = meter.callback();
     records::generate(&dir, format, count, |done| {
         if let Some(cb) = &cb {
-            cb(&Progress { peer: String::new(), file: String::new(), files_done: 0, bytes_done: done * (records::VALUE_SIZE as u64 + 16), files_total: None, bytes_total: None });
+            cb(&Progress { peer: String::new(), file: String::new(), files_done: 0, bytes_done: done * (records::VALUE_SIZE as u64 + 16), bytes_resumed: 0, files_total: None, bytes_total: None });
         }
     })?;
     meter.finish();

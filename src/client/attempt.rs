@@ -342,6 +342,7 @@ impl Run<'_> {
                                 file: name.clone(),
                                 files_done: s.files,
                                 bytes_done: s.resumed_bytes + s.bytes + done,
+                                bytes_resumed: s.resumed_bytes,
                                 files_total: s.totals.map(|t| t.0),
                                 bytes_total: s.totals.map(|t| t.1),
                             });

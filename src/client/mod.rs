@@ -43,7 +43,10 @@ pub struct Progress {
     /// The file being received (empty before the first one).
     pub file: String,
     pub files_done: usize,
+    /// Bytes of the partition in place: kept from an interrupted attempt, plus received.
     pub bytes_done: u64,
+    /// The part of `bytes_done` kept from an interrupted attempt (resume), not received now.
+    pub bytes_resumed: u64,
     /// The snapshot's file count and bytes, when the sender announced them (vbt senders do when
     /// asked; Java senders never do): percent and ETA need them.
     pub files_total: Option<usize>,
@@ -346,7 +349,7 @@ impl Receiver {
         let progress: ProgressFn = {
             let (tracked, user) = (tracked.clone(), req.progress.clone());
             Arc::new(move |p: &Progress| {
-                tracked.received(p.files_done, p.bytes_done, p.files_total, p.bytes_total);
+                tracked.received(p.files_done, p.bytes_done, p.bytes_resumed, p.files_total, p.bytes_total);
                 if let Some(user) = &user {
                     user(p);
                 }
@@ -379,7 +382,7 @@ impl Receiver {
         match installed {
             Ok((received, partition_dir)) => {
                 tracked.set_checksum(received.checksum.name());
-                tracked.received(received.files, received.bytes, None, None);
+                tracked.received(received.files, received.bytes + received.resumed_bytes, received.resumed_bytes, None, None);
                 tracked.finish(Ok(()));
                 let elapsed = started.elapsed();
                 log::info!(

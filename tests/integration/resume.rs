@@ -153,6 +153,14 @@ fn a_transfer_cut_at_90_percent_resumes_on_the_next_try() {
     let metrics = node.metrics_text();
     let line = format!("vbt_bytes_resumed_total{{venice_store_name=\"cut\"}} {}", out.resumed_bytes);
     assert!(metrics.contains(&line), "{line} not in:\n{metrics}");
+    // Bytes received count what crossed the network: the cut attempt's and the rest, never the
+    // kept files a second time.
+    let received: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ingestion_blob_transfer_bytes_received_total{venice_store_name=\"cut\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no bytes received in:\n{metrics}"));
+    assert!(received >= TOTAL * 9 / 10 && received <= TOTAL * 11 / 10, "{received} bytes received for {TOTAL}");
     assert_eq!(out.failed_peers.len(), 1, "the cut attempt, then the resumed one: {:?}", out.failed_peers);
     assert!(out.resumed_bytes > 0 && out.bytes + out.resumed_bytes == TOTAL, "{out:?}");
     assert!(out.bytes <= TOTAL * 15 / 100, "the second attempt moved {} of {TOTAL} bytes", out.bytes);

@@ -233,10 +233,15 @@ impl Tracked {
         }
     }
 
-    /// Sender: one whole file written (Venice counts bytes sent per file, too).
+    /// Sender: a piece of a file written (the row's progress moves within a large file).
+    pub fn sending(&self, n: u64) {
+        self.live.bytes_done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Sender: one whole file written. Its bytes count toward
+    /// `ingestion.blob_transfer.bytes.sent` now, per file, as Venice counts them.
     pub fn file_sent(&self, len: u64) {
         self.live.files_done.fetch_add(1, Ordering::Relaxed);
-        self.live.bytes_done.fetch_add(len, Ordering::Relaxed);
         self.table.metrics.bytes_sent(&self.live.partition.store, len);
     }
 

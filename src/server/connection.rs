@@ -214,7 +214,8 @@ async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, 
             let _ = wr.write_all(&response::error_response(408, &body)).await;
             return Err(Error::new(ErrorKind::Timeout, body));
         }
-        send_file(file, t.algorithm, &t.file_info(index), wr, &mut buf, &shared.write_limit).await?;
+        let paced = Paced { limit: &shared.write_limit, tracked: &t.tracked };
+        send_file(file, t.algorithm, &t.file_info(index), wr, &mut buf, &paced).await?;
         t.tracked.file_sent(file.len);
         sent += file.len;
     }
@@ -227,13 +228,26 @@ async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, 
     Ok(sent)
 }
 
+/// Every piece sent: the write limiter, and the transfer's row in /transfers.
+struct Paced<'a> {
+    limit: &'a crate::throttle::RateLimiter,
+    tracked: &'a crate::transfers::Tracked,
+}
+
+impl Paced<'_> {
+    async fn sent(&self, n: usize) {
+        self.tracked.sending(n as u64);
+        self.limit.acquire(n).await;
+    }
+}
+
 async fn send_file<S: Conn>(
     file: &SnapshotFile,
     algorithm: Algorithm,
     info: &str,
     wr: &mut S,
     buf: &mut [u8],
-    limit: &crate::throttle::RateLimiter,
+    limit: &Paced<'_>,
 ) -> Result<()> {
     let sum = file.checksum(algorithm).await?;
     let f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
@@ -255,7 +269,7 @@ async fn sendfile_all(
     tcp: &tokio::net::TcpStream,
     file: &std::fs::File,
     len: u64,
-    limit: &crate::throttle::RateLimiter,
+    limit: &Paced<'_>,
 ) -> std::io::Result<()> {
     use std::os::unix::io::AsRawFd;
     let mut offset: libc::off_t = 0;
@@ -275,7 +289,7 @@ async fn sendfile_all(
             Ok(0) => {
                 return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"))
             }
-            Ok(n) => limit.acquire(n).await,
+            Ok(n) => limit.sent(n).await,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
         }
@@ -289,7 +303,7 @@ async fn copy_file<W: AsyncWrite + Unpin>(
     len: u64,
     wr: &mut W,
     buf: &mut [u8],
-    limit: &crate::throttle::RateLimiter,
+    limit: &Paced<'_>,
 ) -> std::io::Result<()> {
     let mut left = len;
     while left > 0 {
@@ -299,7 +313,7 @@ async fn copy_file<W: AsyncWrite + Unpin>(
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"));
         }
         wr.write_all(&buf[..n]).await?;
-        limit.acquire(n).await;
+        limit.sent(n).await;
         left -= n as u64;
     }
     Ok(())

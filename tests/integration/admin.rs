@@ -129,6 +129,15 @@ fn scrape_during_a_throttled_transfer_sees_bytes_and_in_flight_move() {
     assert_eq!((running["direction"].as_str(), running["state"].as_str()), (Some("receive"), Some("running")), "{in_flight_json}");
     assert_eq!(running["peer"], addr.to_string());
     assert!(running["bytes_done"].as_u64().unwrap() > 0, "{running}");
+    // The sender's row moves within a file, not only when one ends.
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            let (_, j) = get(snd.admin_addr().unwrap(), "/transfers");
+            let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+            j["in_flight"][0]["bytes_done"].as_u64().unwrap_or(0) > 0
+        }),
+        "the sender's row did not move"
+    );
     let sending = metrics(&snd);
     assert_eq!(value(&sending, "vbt_transfers_in_flight", &["direction=\"send\""]), 1.0, "{sending}");
     promtool_accepts(&sending);

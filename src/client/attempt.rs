@@ -188,7 +188,7 @@ impl Attempt<'_> {
             };
             run.stream(io, self.asks(Some(token.clone())), None).await
         });
-        futures_join_all(extra).await.into_iter().collect()
+        futures_util::future::join_all(extra).await.into_iter().collect()
     }
 
     async fn connect(&self) -> Result<Box<dyn Io>> {
@@ -216,30 +216,6 @@ impl Attempt<'_> {
             Err(_) => Err(Error::new(ErrorKind::Timeout, format!("TLS handshake with {peer} did not finish in time"))),
         }
     }
-}
-
-/// Runs the futures to their ends, concurrently in this task.
-async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = fs.map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, o) in set.iter_mut().zip(out.iter_mut()) {
-            if o.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *o = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(|o| o.expect("every future finished")).collect()
 }
 
 impl Run<'_> {
@@ -473,8 +449,7 @@ impl Run<'_> {
                 }
                 if let (Some(id), true) = (id, resume_on) {
                     let header = Journal::new_header(&a.peer.to_string(), id, info.files_total.zip(info.bytes_total));
-                    let d = self.dir().await?;
-                    let _ = d; // the directory exists now; the journal goes inside it
+                    self.dir().await?; // the journal goes inside it
                     let j = blocking(move || Journal::open(&temp, Some(&header))).await?;
                     *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
                     crate::failpoint!("recv-journal-started");

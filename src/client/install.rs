@@ -229,7 +229,9 @@ pub(crate) fn reconcile_partition(layout: &Layout, id: &PartitionId, resume: Opt
     let mut done = Vec::new();
     let temp = layout.temp_dir(id);
     if temp.exists() {
-        match super::resume::load(&temp, resume.is_some(), resume.unwrap_or_default())? {
+        // Not re-hashed here (a node start must not wait on gigabytes): prepare() does that
+        // before a bootstrap uses the files.
+        match super::resume::load_sizes(&temp, resume.is_some(), resume.unwrap_or_default())? {
             Some(k) => log::info!("keeping {} files of an interrupted receive in {} to resume", k.files.len(), temp.display()),
             None => done.push(format!("removed unfinished receive {}", temp.display())),
         }

@@ -300,7 +300,7 @@ impl Receiver {
             kept = None;
             if result.is_err() && self.resume_retention().is_some() {
                 let (temp, retention) = (self.layout.temp_dir(&id), self.cfg.snapshot_retention);
-                kept = self.blocking(move || resume::reload(&temp, retention)).await.unwrap_or(None);
+                kept = self.blocking(move || resume::load_sizes(&temp, true, retention)).await.unwrap_or(None);
             }
             match result {
                 Ok(mut outcome) => {

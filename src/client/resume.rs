@@ -18,7 +18,7 @@
 //! fsync: a file the journal names but a crash cut short fails its re-hash and is fetched again.
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -155,11 +155,11 @@ pub(crate) fn load(temp: &Path, resume: bool, retention: Duration) -> Result<Opt
     load_checked(temp, resume, retention, true)
 }
 
-/// After a failed attempt of this process (lock held): its files were verified as they arrived,
-/// moments ago, so only their presence and size are checked (and they are made durable) before
-/// the retry, not their bytes again.
-pub(crate) fn reload(temp: &Path, retention: Duration) -> Result<Option<Kept>> {
-    load_checked(temp, true, retention, false)
+/// As [`load`], but each kept file's presence and size are checked (and it is made durable),
+/// not its bytes: for files this process verified moments ago (the retry after a failed
+/// attempt), and at start-up, where the bootstrap that uses the files re-hashes them first.
+pub(crate) fn load_sizes(temp: &Path, resume: bool, retention: Duration) -> Result<Option<Kept>> {
+    load_checked(temp, resume, retention, false)
 }
 
 fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) -> Result<Option<Kept>> {
@@ -202,7 +202,7 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
     Ok(Some(kept))
 }
 
-fn verify(path: &PathBuf, f: &KeptFile, rehash: bool) -> std::result::Result<(), String> {
+fn verify(path: &Path, f: &KeptFile, rehash: bool) -> std::result::Result<(), String> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{e}"))?;
     if !meta.is_file() || meta.len() != f.len {
         return Err(format!("size {} is not the {} recorded", meta.len(), f.len));

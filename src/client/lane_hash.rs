@@ -108,6 +108,7 @@ struct Stream<S> {
 
 fn run<E: Md5Lanes>(rx: mpsc::Receiver<Cmd>, engine: E) {
     let mut streams: HashMap<u64, Stream<E::State>> = HashMap::new();
+    let mut last_served = 0u64;
     let take = |streams: &mut HashMap<u64, Stream<E::State>>, cmd: Cmd, engine: &E| match cmd {
         Cmd::Open(id) => streams.entry(id).or_insert_with(|| Stream { state: engine.start(), ops: VecDeque::new() }).ops.push_back(Op::Open),
         Cmd::Data(id, p) => {
@@ -166,10 +167,15 @@ fn run<E: Md5Lanes>(rx: mpsc::Receiver<Cmd>, engine: E) {
         while let Ok(cmd) = rx.try_recv() {
             take(&mut streams, cmd, &engine);
         }
-        // The oldest streams first would need bookkeeping; lowest id is close enough and fair
-        // over a transfer's life because streams end.
+        // More streams than lanes (20 partitions × 2 streams): take them round-robin, from the
+        // one after the last served, so a busy low-numbered stream cannot starve the others.
         ready.sort_unstable();
+        let after = ready.partition_point(|&id| id <= last_served);
+        ready.rotate_left(after);
         ready.truncate(MAX_LANES);
+        if let Some(&id) = ready.last() {
+            last_served = id;
+        }
         ready.retain(|id| streams.get(id).is_some_and(|s| matches!(s.ops.front(), Some(Op::Data(_)))));
         if ready.is_empty() {
             continue;

@@ -129,14 +129,23 @@ fn scrape_during_a_throttled_transfer_sees_bytes_and_in_flight_move() {
     assert_eq!((running["direction"].as_str(), running["state"].as_str()), (Some("receive"), Some("running")), "{in_flight_json}");
     assert_eq!(running["peer"], addr.to_string());
     assert!(running["bytes_done"].as_u64().unwrap() > 0, "{running}");
-    // The sender's row moves within a file, not only when one ends.
+    // The sender's row moves within a file, not only when one ends: its bytes grow while its
+    // count of finished files stays put.
+    let sender_row = || {
+        let (_, j) = get(snd.admin_addr().unwrap(), "/transfers");
+        let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+        let row = &j["in_flight"][0];
+        (row["files_done"].as_u64(), row["bytes_done"].as_u64().unwrap_or(0))
+    };
+    let mut seen = sender_row();
     assert!(
         eventually(Duration::from_secs(30), || {
-            let (_, j) = get(snd.admin_addr().unwrap(), "/transfers");
-            let j: serde_json::Value = serde_json::from_str(&j).unwrap();
-            j["in_flight"][0]["bytes_done"].as_u64().unwrap_or(0) > 0
+            let now = sender_row();
+            let moved = now.0.is_some() && now.0 == seen.0 && now.1 > seen.1;
+            seen = now;
+            moved
         }),
-        "the sender's row did not move"
+        "the sender's row did not move within a file"
     );
     let sending = metrics(&snd);
     assert_eq!(value(&sending, "vbt_transfers_in_flight", &["direction=\"send\""]), 1.0, "{sending}");

@@ -134,6 +134,9 @@ pub struct Config {
     pub probe_timeout_per_host: Duration,
     /// `vbt.peer.probe.total.timeout.ms` (Venice's fixed 1 minute for the whole probe).
     pub probe_timeout_total: Duration,
+    /// `vbt.peer.probe.concurrency` (64): connectivity probes in flight at once (Venice: all of
+    /// them), so a long list of dead peers cannot exhaust the process's descriptors.
+    pub probe_concurrency: usize,
     /// `blob.transfer.max.concurrent.blob.receive.replicas` (20): bootstraps run at once; more wait.
     pub max_concurrent_receives: usize,
     /// `vbt.receive.verify.rocksdb` (true): open an installed partition read-only to prove it.
@@ -283,6 +286,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(30),
             probe_timeout_per_host: Duration::from_secs(50),
             probe_timeout_total: Duration::from_secs(60),
+            probe_concurrency: 64,
             max_concurrent_receives: 20,
             verify_rocksdb: true,
             fast_checksum: true,
@@ -389,6 +393,7 @@ impl Config {
             "vbt.peer.connect.timeout.ms" => self.connect_timeout = duration(key, v, Millis, 1)?,
             "vbt.peer.probe.timeout.ms" => self.probe_timeout_per_host = duration(key, v, Millis, 1)?,
             "vbt.peer.probe.total.timeout.ms" => self.probe_timeout_total = duration(key, v, Millis, 1)?,
+            "vbt.peer.probe.concurrency" => self.probe_concurrency = capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize,
             "blob.transfer.max.concurrent.blob.receive.replicas" => {
                 self.max_concurrent_receives = capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize
             }
@@ -526,6 +531,7 @@ impl Config {
             ("vbt.server.max.connections", self.max_connections.unwrap_or(1), 1, MAX_CONCURRENCY),
             ("vbt.runtime.worker.threads", self.worker_threads, 1, MAX_WORKER_THREADS),
             ("vbt.receive.streams", self.receive_streams, 1, crate::protocol::ext::MAX_STREAMS),
+            ("vbt.peer.probe.concurrency", self.probe_concurrency, 1, MAX_CONCURRENCY),
             ("blob.transfer.max.chunk.size.bytes", self.max_chunk_size, 1, MAX_SIZE as usize),
             ("server.blob.transfer.adaptive.throttler.update.percentage", self.adaptive_step_percent as usize, 1, step),
             ("server.adaptive.throttler.signal.idle.threshold", self.adaptive_idle_threshold as usize, 1, usize::MAX),
@@ -861,6 +867,7 @@ mod tests {
             ("vbt.peer.connect.timeout.ms", Millis(MS, 1), |c| ms(c.connect_timeout)),
             ("vbt.peer.probe.timeout.ms", Millis(MS, 1), |c| ms(c.probe_timeout_per_host)),
             ("vbt.peer.probe.total.timeout.ms", Millis(MS, 1), |c| ms(c.probe_timeout_total)),
+            ("vbt.peer.probe.concurrency", Limit(1, 1_000_000), |c| Some(c.probe_concurrency as i128)),
             ("blob.transfer.max.concurrent.blob.receive.replicas", Limit(1, 1_000_000), |c| Some(c.max_concurrent_receives as i128)),
             ("vbt.partition.state.schema.version", Strict(0, 127), |c| Some(c.partition_state_schema_version as i128)),
             ("vbt.store.version.state.schema.version", Strict(0, 127), |c| Some(c.store_version_state_schema_version as i128)),

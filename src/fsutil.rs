@@ -132,3 +132,30 @@ pub fn remove_dir_stepwise(dir: &Path) -> Result<()> {
     }
     remove_dir_if_exists(dir)
 }
+
+/// (soft, hard) RLIMIT_NOFILE.
+pub(crate) fn nofile_limit() -> (u64, u64) {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `r` is a valid out-pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return (1024, 1024);
+    }
+    (r.rlim_cur as u64, r.rlim_max as u64)
+}
+
+/// Raises the soft open-file limit to the hard one, as servers do; returns the soft limit now.
+/// Every node does it when it is made: a sender holds a descriptor per peer, a receiver one per
+/// probe, stream and file, and a default soft limit of 1024 is reached by either.
+pub(crate) fn raise_nofile_limit() -> u64 {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid pointers to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            let raised = libc::rlimit { rlim_cur: r.rlim_max, rlim_max: r.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return r.rlim_max as u64;
+            }
+        }
+    }
+    r.rlim_cur as u64
+}

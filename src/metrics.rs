@@ -290,18 +290,21 @@ impl Metrics {
     }
 
     /// A bootstrap ended: success with its duration, or a failure. Venice counts neither a
-    /// cancelled bootstrap nor one that found no peers as a response.
-    pub fn bootstrap_ended(&self, store: &str, result: Result<std::time::Duration, ErrorKind>) {
+    /// cancelled bootstrap nor one that found no peers as a response. The fallback reason is
+    /// the error's own ([`crate::Error::fallback_reason`]), so the metric and the host's result
+    /// (`vbt fetch` JSON, C, Java) always say the same.
+    pub fn bootstrap_ended(&self, store: &str, result: Result<std::time::Duration, &crate::Error>) {
         let status = match result {
             Ok(took) => {
                 self.time.get_or_create(&self.store(store)).observe(took.as_secs_f64());
                 Status::success
             }
-            Err(ErrorKind::Cancelled) | Err(ErrorKind::Shutdown) => return,
-            Err(kind) => {
-                let reason = match kind {
-                    ErrorKind::NoPeers => Some(FallbackReason::no_candidates),
-                    ErrorKind::AllPeersFailed => Some(FallbackReason::all_hosts_failed),
+            Err(e) if matches!(e.kind(), ErrorKind::Cancelled | ErrorKind::Shutdown) => return,
+            Err(e) => {
+                let kind = e.kind();
+                let reason = match e.fallback_reason() {
+                    Some("no_candidates") => Some(FallbackReason::no_candidates),
+                    Some("all_hosts_failed") => Some(FallbackReason::all_hosts_failed),
                     _ => None,
                 };
                 if let Some(reason) = reason {
@@ -441,8 +444,8 @@ mod tests {
         let cfg = Config::from_pairs([("cluster.name", "venice-1"), ("vbt.node.role", "davinci")]).unwrap();
         let m = Metrics::new(&cfg);
         m.peer_attempt("s", true);
-        m.bootstrap_ended("s", Err(ErrorKind::NoPeers));
-        m.bootstrap_ended("s", Err(ErrorKind::Cancelled));
+        m.bootstrap_ended("s", Err(&crate::Error::new(ErrorKind::NoPeers, "none")));
+        m.bootstrap_ended("s", Err(&crate::Error::new(ErrorKind::Cancelled, "cancelled")));
         let text = m.prometheus_text();
         assert!(text.contains(
             "ingestion_blob_transfer_request_count_total{venice_store_name=\"s\",venice_cluster_name=\"venice-1\",\
@@ -456,5 +459,28 @@ mod tests {
         m.peer_attempt("s", false);
         let text = m.prometheus_text();
         assert!(text.contains("ingestion_blob_transfer_request_count_total{venice_store_name=\"s\",venice_response_status_code_category=\"fail\"} 1"), "{text}");
+    }
+
+    /// Every peer failing the connectivity check is Venice's "no candidates", as the result says
+    /// (issue #18: the metric said all_hosts_failed).
+    #[test]
+    fn fallback_reason_follows_the_result() {
+        use crate::error::PeerFailure;
+        let failed = |probe_only: bool| PeerFailure { peer: "h:1".into(), error: crate::Error::new(ErrorKind::Io, "refused"), probe_only };
+        let all = |f: Vec<PeerFailure>| crate::Error::new(ErrorKind::AllPeersFailed, "all failed").with_peer_failures(f);
+        let m = Metrics::new(&Config::default());
+        let probes_only = all(vec![failed(true), failed(true)]);
+        assert_eq!(probes_only.fallback_reason(), Some("no_candidates"));
+        m.bootstrap_ended("a", Err(&probes_only));
+        m.bootstrap_ended("b", Err(&all(vec![failed(true), failed(false)])));
+        let text = m.prometheus_text();
+        let reason = |store: &str| {
+            text.lines()
+                .find(|l| l.starts_with("ingestion_blob_transfer_version_topic_fallback_count_total{") && l.contains(&format!("venice_store_name=\"{store}\"")))
+                .unwrap_or_else(|| panic!("no fallback row for {store}: {text}"))
+                .to_string()
+        };
+        assert!(reason("a").contains("fallback_reason=\"no_candidates\"} 1"), "{text}");
+        assert!(reason("b").contains("fallback_reason=\"all_hosts_failed\"} 1"), "{text}");
     }
 }

@@ -55,6 +55,7 @@ impl NodeBuilder {
 
     pub fn build(mut self) -> Result<Node> {
         self.config.validate()?;
+        crate::fsutil::raise_nofile_limit();
         if let Some(create) = self.host_snapshots.take() {
             let root = crate::storage::layout::host_snapshot_root(self.config.snapshot_root.as_deref(), self.config.base_dir.as_deref())?;
             self.source = Some(Arc::new(HostSnapshotSource::new(root, create)));

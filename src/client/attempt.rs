@@ -196,7 +196,10 @@ impl Attempt<'_> {
         let stream = match timeout(self.cfg.connect_timeout, TcpStream::connect((peer.host.as_str(), peer.port))).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                self.cache.mark_bad(peer);
+                // Out of descriptors here says nothing about the peer: not cached against it.
+                if !super::peers::is_local_shortage(&e) {
+                    self.cache.mark_bad(peer);
+                }
                 return Err(Error::io(format!("connect to {peer}"), e));
             }
             Err(_) => {

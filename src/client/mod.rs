@@ -220,8 +220,7 @@ impl Receiver {
     pub async fn bootstrap(&self, accepted: Accepted, cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
         let (store, started) = (accepted.req.id.store.clone(), Instant::now());
         let result = self.run(accepted, cancel).await;
-        let took = result.as_ref().map(|_| started.elapsed()).map_err(|e| e.kind());
-        self.transfers.metrics().bootstrap_ended(&store, took);
+        self.transfers.metrics().bootstrap_ended(&store, result.as_ref().map(|_| started.elapsed()));
         if let Ok(o) = &result {
             self.transfers.metrics().bytes_resumed(&store, o.resumed_bytes);
         }
@@ -258,28 +257,35 @@ impl Receiver {
             resume: self.resume_retention().is_some(),
         };
         let mut kept = prepared.kept;
-        let (mut candidates, probe_failures) = tokio::select! {
-            r = self.cache.connectable(peers, &self.cfg) => r,
-            _ = until_true(&mut cancel) => return Err(cancelled(&id)),
-        };
-        let metrics = self.transfers.metrics();
-        for (_, e) in &probe_failures {
-            metrics.peer_failure(&id.store, e.kind());
-        }
-        let mut failures: Vec<PeerFailure> =
-            probe_failures.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e, probe_only: true }).collect();
-        if !req.preserve_order {
-            fastrand::shuffle(&mut candidates);
-        }
+        // Peers come out of the connectivity check as they answer: the first good one starts
+        // the transfer while the rest are still being probed.
+        let mut probes = self.cache.probe(peers, &self.cfg, req.preserve_order);
         // The peer whose snapshot the kept files came from goes first: it may let us resume.
-        if let Some(k) = &kept {
-            if let Some(i) = candidates.iter().position(|p| p.to_string() == k.header.peer) {
-                let p = candidates.remove(i);
-                candidates.insert(0, p);
-            }
+        if let Some(p) = kept.as_ref().and_then(|k| Peer::parse(&k.header.peer, None).ok()) {
+            probes.prefer(p);
         }
-        let mut queue: std::collections::VecDeque<(Peer, bool)> = candidates.into_iter().map(|p| (p, false)).collect();
-        while let Some((peer, retry)) = queue.pop_front() {
+        let metrics = self.transfers.metrics();
+        let mut failures: Vec<PeerFailure> = Vec::new();
+        // Probe failures first (no transfer was asked of those), then the attempts' own.
+        let all_failures = |probes: &peers::Probes, attempts: Vec<PeerFailure>| -> Vec<PeerFailure> {
+            let probed = probes.failures();
+            for (_, e) in &probed {
+                metrics.peer_failure(&id.store, e.kind());
+            }
+            probed.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e, probe_only: true }).chain(attempts).collect()
+        };
+        let mut again: Option<Peer> = None;
+        loop {
+            let (peer, retry) = match again.take() {
+                Some(p) => (p, true),
+                None => match tokio::select! {
+                    p = probes.next() => p,
+                    _ = until_true(&mut cancel) => return Err(cancelled(&id)),
+                } {
+                    Some(p) => (p, false),
+                    None => break,
+                },
+            };
             if kept.as_ref().is_some_and(|k| k.header.peer != peer.to_string()) {
                 // Another peer serves another snapshot: its full transfer starts clean.
                 let temp = self.layout.temp_dir(&id);
@@ -305,7 +311,7 @@ impl Receiver {
             match result {
                 Ok(mut outcome) => {
                     scratch.installed = true;
-                    outcome.failed_peers = failures;
+                    outcome.failed_peers = all_failures(&probes, failures);
                     return Ok(outcome);
                 }
                 Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
@@ -314,7 +320,7 @@ impl Receiver {
                     // (a connection cut, a sender restart) before the next peer starts over.
                     if !retry && kept.as_ref().is_some_and(|k| k.header.peer == peer.to_string()) {
                         log::info!("retrying {} from {peer} to resume what arrived: {e}", id.replica());
-                        queue.push_front((peer.clone(), true));
+                        again = Some(peer.clone());
                     }
                     failures.push(PeerFailure { peer: peer.to_string(), error: e, probe_only: false });
                 }
@@ -323,6 +329,7 @@ impl Receiver {
                 return Err(cancelled(&id));
             }
         }
+        let failures = all_failures(&probes, failures);
         let list: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.peer, f.error)).collect();
         Err(Error::new(
             ErrorKind::AllPeersFailed,

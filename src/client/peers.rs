@@ -1,12 +1,14 @@
-//! Peers and the connectivity pre-check (reference §4.4): probe in parallel with a TCP connect,
-//! cache good and bad hosts with timestamps, purge stale records, bound the whole probe.
+//! Peers and the connectivity pre-check (reference §4.4): probe in parallel with a TCP connect
+//! (a bounded number at once), cache good and bad hosts with timestamps, purge stale records,
+//! bound the whole probe, and hand out each peer as soon as it answers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::timeout;
 
 use crate::config::Config;
@@ -57,69 +59,91 @@ impl fmt::Display for Peer {
     }
 }
 
+type Seen = Arc<Mutex<HashMap<Peer, Instant>>>;
+
 /// Good and bad peers seen recently.
 pub(crate) struct ConnectivityCache {
-    good: Mutex<HashMap<Peer, Instant>>,
-    bad: Mutex<HashMap<Peer, Instant>>,
+    good: Seen,
+    bad: Seen,
+}
+
+/// What a probe found out about a peer.
+#[derive(Clone, Debug)]
+enum Verdict {
+    Good,
+    Bad(Error),
+    /// This process could not even try (out of descriptors, memory or buffers): says nothing
+    /// about the peer, so it is neither cached nor held against it; the attempt tries it.
+    Inconclusive(Error),
 }
 
 impl ConnectivityCache {
     pub fn new() -> Self {
-        ConnectivityCache { good: Mutex::new(HashMap::new()), bad: Mutex::new(HashMap::new()) }
+        ConnectivityCache { good: Default::default(), bad: Default::default() }
     }
 
-    /// Splits `peers` (order kept) into those that accept a connection and those that don't,
-    /// with the reason for each of the latter.
-    pub async fn connectable(&self, peers: Vec<Peer>, cfg: &Config) -> (Vec<Peer>, Vec<(Peer, Error)>) {
+    /// Starts the connectivity check of `peers` (reference §4.4): cached verdicts at once, the
+    /// rest probed with at most `vbt.peer.probe.concurrency` connects in flight, the whole check
+    /// bounded by `vbt.peer.probe.total.timeout.ms`. Peers come out of [`Probes::next`] as soon as
+    /// they answer, so a bootstrap starts on the first good peer instead of waiting for all.
+    pub fn probe(&self, peers: Vec<Peer>, cfg: &Config, preserve_order: bool) -> Probes {
         let fresh = cfg.connectivity_freshness;
         for map in [&self.good, &self.bad] {
             map.lock().unwrap().retain(|_, at| at.elapsed() < fresh);
         }
-        let mut verdicts: HashMap<Peer, Option<Error>> = HashMap::new();
-        let mut probes = tokio::task::JoinSet::new();
-        for p in &peers {
-            if verdicts.contains_key(p) {
+        let mut order: Vec<Peer> = Vec::with_capacity(peers.len());
+        let mut verdicts = HashMap::new();
+        let mut to_probe = Vec::new();
+        for p in peers {
+            if order.contains(&p) {
                 continue;
             }
-            if self.bad.lock().unwrap().contains_key(p) {
-                verdicts.insert(p.clone(), Some(Error::new(ErrorKind::Io, "could not connect recently (cached)")));
-            } else if self.good.lock().unwrap().contains_key(p) {
-                verdicts.insert(p.clone(), None);
+            if self.bad.lock().unwrap().contains_key(&p) {
+                verdicts.insert(p.clone(), Verdict::Bad(Error::new(ErrorKind::Io, "could not connect recently (cached)")));
+            } else if self.good.lock().unwrap().contains_key(&p) {
+                verdicts.insert(p.clone(), Verdict::Good);
             } else {
-                let (p, connect, per_host) = (p.clone(), cfg.connect_timeout, cfg.probe_timeout_per_host);
-                probes.spawn(async move {
-                    let r = probe(&p, connect.min(per_host)).await;
-                    (p, r)
+                to_probe.push(p.clone());
+            }
+            order.push(p);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (good, bad, limit) = (self.good.clone(), self.bad.clone(), cfg.connect_timeout.min(cfg.probe_timeout_per_host));
+        // Never more probes at once than a quarter of the open-file limit: the rest is for the
+        // transfers, the files and RocksDB.
+        let budget = (crate::fsutil::nofile_limit().0 / 4).max(1).min(Semaphore::MAX_PERMITS as u64) as usize;
+        let concurrency = Arc::new(Semaphore::new(cfg.probe_concurrency.clamp(1, budget)));
+        // The probes outlive no bootstrap: dropping `Probes` aborts the driver and its probes.
+        let driver = tokio::spawn(async move {
+            let mut running = tokio::task::JoinSet::new();
+            for p in to_probe {
+                let Ok(permit) = concurrency.clone().acquire_owned().await else { break };
+                let (tx, good, bad) = (tx.clone(), good.clone(), bad.clone());
+                running.spawn(async move {
+                    let verdict = probe(&p, limit).await;
+                    match &verdict {
+                        Verdict::Good => good.lock().unwrap().insert(p.clone(), Instant::now()),
+                        Verdict::Bad(_) => bad.lock().unwrap().insert(p.clone(), Instant::now()),
+                        Verdict::Inconclusive(_) => None,
+                    };
+                    drop(permit);
+                    let _ = tx.send((p, verdict));
                 });
+                // Reap finished probes as we go, so a long list does not pile up handles.
+                while running.try_join_next().is_some() {}
             }
+            while running.join_next().await.is_some() {}
+        });
+        Probes {
+            order,
+            verdicts,
+            taken: HashSet::new(),
+            rx,
+            driver,
+            deadline: tokio::time::Instant::now() + cfg.probe_timeout_total,
+            preserve_order,
+            first: None,
         }
-        let deadline = tokio::time::sleep(cfg.probe_timeout_total);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                next = probes.join_next() => match next {
-                    Some(Ok((p, r))) => {
-                        let map = if r.is_ok() { &self.good } else { &self.bad };
-                        map.lock().unwrap().insert(p.clone(), Instant::now());
-                        verdicts.insert(p, r.err());
-                    }
-                    Some(Err(_)) => {}
-                    None => break,
-                },
-                _ = &mut deadline => break,
-            }
-        }
-        let mut ok = Vec::new();
-        let mut failed = Vec::new();
-        for p in peers {
-            match verdicts.get(&p) {
-                Some(None) => ok.push(p),
-                Some(Some(e)) => failed.push((p, e.clone())),
-                None => failed.push((p, Error::new(ErrorKind::Timeout, "connectivity check did not finish in time"))),
-            }
-        }
-        ok.dedup();
-        (ok, failed)
     }
 
     /// Forgets that a peer was good (after a failed connect during an attempt).
@@ -129,12 +153,123 @@ impl ConnectivityCache {
     }
 }
 
+/// A connectivity check in progress: hands out the peers to try, one at a time.
+pub(crate) struct Probes {
+    /// The peers, duplicates dropped, in the order given.
+    order: Vec<Peer>,
+    verdicts: HashMap<Peer, Verdict>,
+    /// Handed out (or skipped as bad) already.
+    taken: HashSet<Peer>,
+    rx: mpsc::UnboundedReceiver<(Peer, Verdict)>,
+    driver: tokio::task::JoinHandle<()>,
+    deadline: tokio::time::Instant,
+    preserve_order: bool,
+    /// A peer to hand out first if it is good (the one kept files came from).
+    first: Option<Peer>,
+}
+
+impl Drop for Probes {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+impl Probes {
+    /// Hands out `p` first if it turns out good (waiting for its verdict).
+    pub fn prefer(&mut self, p: Peer) {
+        if self.order.contains(&p) {
+            self.first = Some(p);
+        }
+    }
+
+    /// The next peer to try, as soon as it is known to accept connections; `None` when no peer
+    /// is left (all handed out, failed, or the check's time is up). Without `preserve_order` it
+    /// is a random one of those known good (Venice shuffles); with it, the first in the given
+    /// order that is good.
+    pub async fn next(&mut self) -> Option<Peer> {
+        loop {
+            if let Some(p) = self.pick() {
+                self.taken.insert(p.clone());
+                return Some(p);
+            }
+            if !self.order.iter().any(|p| !self.taken.contains(p) && !self.verdicts.contains_key(p)) {
+                return None;
+            }
+            tokio::select! {
+                got = self.rx.recv() => match got {
+                    Some((p, v)) => {
+                        self.verdicts.insert(p, v);
+                    }
+                    None => self.give_up("the connectivity check ended without a verdict"),
+                },
+                _ = tokio::time::sleep_until(self.deadline) => self.give_up("connectivity check did not finish in time"),
+            }
+        }
+    }
+
+    /// A peer that can be handed out now, if any.
+    fn pick(&mut self) -> Option<Peer> {
+        let usable = |v: Option<&Verdict>| matches!(v, Some(Verdict::Good | Verdict::Inconclusive(_)));
+        if let Some(p) = self.first.clone() {
+            match self.verdicts.get(&p) {
+                None => return None,
+                Some(v) => {
+                    self.first = None;
+                    if usable(Some(v)) {
+                        return Some(p);
+                    }
+                }
+            }
+        }
+        let open = self.order.iter().filter(|p| !self.taken.contains(*p));
+        if self.preserve_order {
+            for p in open {
+                match self.verdicts.get(p) {
+                    None => return None,
+                    v if usable(v) => return Some(p.clone()),
+                    _ => {}
+                }
+            }
+            None
+        } else {
+            let good: Vec<&Peer> = open.filter(|p| usable(self.verdicts.get(*p))).collect();
+            (!good.is_empty()).then(|| good[fastrand::usize(..good.len())].clone())
+        }
+    }
+
+    /// Every peer still without a verdict failed the check with `why`.
+    fn give_up(&mut self, why: &str) {
+        for p in &self.order {
+            self.verdicts.entry(p.clone()).or_insert_with(|| Verdict::Bad(Error::new(ErrorKind::Timeout, why)));
+        }
+    }
+
+    /// The peers that failed the check so far, in the order given, with the reason for each.
+    pub fn failures(&self) -> Vec<(Peer, Error)> {
+        self.order
+            .iter()
+            .filter_map(|p| match self.verdicts.get(p) {
+                Some(Verdict::Bad(e)) => Some((p.clone(), e.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// True when an I/O error is this process's own shortage, not something the peer did.
+pub(crate) fn is_local_shortage(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+}
+
 /// A TCP connect, closed at once (Venice's probe sends nothing either).
-async fn probe(p: &Peer, limit: Duration) -> Result<()> {
+async fn probe(p: &Peer, limit: Duration) -> Verdict {
     match timeout(limit, TcpStream::connect((p.host.as_str(), p.port))).await {
-        Ok(Ok(_stream)) => Ok(()),
-        Ok(Err(e)) => Err(Error::io("connect", e)),
-        Err(_) => Err(Error::new(ErrorKind::Timeout, format!("connect did not finish within {}s", limit.as_secs_f64()))),
+        Ok(Ok(_stream)) => Verdict::Good,
+        Ok(Err(e)) if is_local_shortage(&e) => {
+            Verdict::Inconclusive(Error::io(format!("connectivity check of {p}: this process could not open a socket"), e))
+        }
+        Ok(Err(e)) => Verdict::Bad(Error::io("connect", e)),
+        Err(_) => Verdict::Bad(Error::new(ErrorKind::Timeout, format!("connect did not finish within {}s", limit.as_secs_f64()))),
     }
 }
 

@@ -81,20 +81,47 @@ impl Asks {
         s
     }
 
-    /// Reads the asks from a request's headers; anything malformed is ignored (the peer gets
-    /// Venice's behaviour), never an error.
-    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Asks {
-        let snapshot_info = header(ASK_SNAPSHOT_INFO).is_some_and(|v| v.trim() == "1");
-        let streams = header(ASK_STREAMS).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(1).clamp(1, MAX_STREAMS);
-        let join = header(ASK_JOIN).map(str::trim).filter(|t| token_ok(t)).map(str::to_string);
-        let resume = header(ASK_RESUME).and_then(|v| {
-            let (id, bits) = v.trim().split_once(' ')?;
-            if !token_ok(id) {
-                return None;
+    /// Reads the asks from a request's headers. A Java receiver sends none of them. A header
+    /// of ours with a value we cannot read is an error naming it (the sender answers 400): an
+    /// extension the receiver asked for is never silently dropped, since serving an ordinary
+    /// transfer instead (a second full transfer for a malformed join, every file for a
+    /// malformed resume) is not what it asked for. A stream count above [`MAX_STREAMS`] is
+    /// served with [`MAX_STREAMS`] (documented: the sender caps it).
+    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Result<Asks, String> {
+        let bad = |name: &str, v: &str, want: &str| {
+            let shown: String = v.chars().take(80).collect();
+            format!("malformed {name} header {shown:?}: expected {want}")
+        };
+        let snapshot_info = match header(ASK_SNAPSHOT_INFO).map(str::trim) {
+            None => false,
+            Some("1") => true,
+            Some(v) => return Err(bad(ASK_SNAPSHOT_INFO, v, "1")),
+        };
+        let streams = match header(ASK_STREAMS).map(str::trim) {
+            None => 1,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n >= 1 => n.min(MAX_STREAMS),
+                _ => return Err(bad(ASK_STREAMS, v, "a stream count of 1 or more")),
+            },
+        };
+        let join = match header(ASK_JOIN).map(str::trim) {
+            None => None,
+            Some(t) if token_ok(t) => Some(t.to_string()),
+            Some(t) => return Err(bad(ASK_JOIN, t, "one transfer token (1-64 letters, digits or '-')")),
+        };
+        let resume = match header(ASK_RESUME).map(str::trim) {
+            None => None,
+            Some(v) => {
+                let want = "<snapshot id> <base64url bitmap>";
+                let (id, bits) = v.split_once(' ').ok_or_else(|| bad(ASK_RESUME, v, want))?;
+                if !token_ok(id) {
+                    return Err(bad(ASK_RESUME, v, want));
+                }
+                let held = decode_bitmap(bits.trim()).ok_or_else(|| bad(ASK_RESUME, v, want))?;
+                Some(Resume { snapshot: id.to_string(), held })
             }
-            Some(Resume { snapshot: id.to_string(), held: decode_bitmap(bits.trim())? })
-        });
-        Asks { fast_checksum: false, snapshot_info, streams, join, resume }
+        };
+        Ok(Asks { fast_checksum: false, snapshot_info, streams, join, resume })
     }
 }
 
@@ -206,14 +233,26 @@ mod tests {
             })
             .collect();
         let get = |n: &str| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
-        assert_eq!(Asks::from_headers(get), a);
-        let junk = |n: &str| match n {
-            ASK_STREAMS => Some("999999"),
-            ASK_JOIN => Some("../../etc"),
-            ASK_RESUME => Some("x"),
-            _ => None,
-        };
-        let got = Asks::from_headers(junk);
-        assert_eq!((got.streams, got.join, got.resume), (MAX_STREAMS, None, None));
+        assert_eq!(Asks::from_headers(get), Ok(a));
+        let only = |name: &'static str, value: &'static str| move |n: &str| (n == name).then_some(value);
+        assert_eq!(Asks::from_headers(only(ASK_STREAMS, "999999")).unwrap().streams, MAX_STREAMS);
+        // Issue #18: a malformed ask is refused naming the header, never served as a plain transfer.
+        let long = "a".repeat(200);
+        let long: &'static str = Box::leak(long.into_boxed_str());
+        for (name, value) in [
+            (ASK_JOIN, "../../etc"),
+            (ASK_JOIN, long),
+            (ASK_JOIN, ""),
+            (ASK_JOIN, "tok1 tok2"),
+            (ASK_JOIN, "tok!"),
+            (ASK_RESUME, "x"),
+            (ASK_RESUME, "00ff not+base64url"),
+            (ASK_STREAMS, "two"),
+            (ASK_STREAMS, "0"),
+            (ASK_SNAPSHOT_INFO, "yes"),
+        ] {
+            let e = Asks::from_headers(only(name, value)).unwrap_err();
+            assert!(e.contains(name), "{name}: {value:?}: {e}");
+        }
     }
 }

@@ -61,6 +61,16 @@ impl PartitionMetadata {
 
     /// Parses a METADATA body and checks it belongs to `expected` and is framed as Venice frames it.
     pub fn from_json(body: &[u8], expected: &PartitionId) -> Result<Self> {
+        // Venice reads the body with Jackson's byte parser (`readValue(byte[])`), which refuses a
+        // malformed UTF-8 sequence (a continuation byte where a character starts, a lead byte
+        // without its continuation bytes) wherever it stands, also inside the value of an
+        // unknown key it skips. serde_json skips ignored strings without looking, so the whole
+        // body is checked first. This is stricter than Jackson in one corner: Jackson lets
+        // overlong forms, surrogates and code points past U+10FFFF through, but its generator
+        // never writes them, so only a broken or hostile sender sends them.
+        if let Err(e) = std::str::from_utf8(body) {
+            return Err(Error::protocol(format!("metadata is not valid UTF-8 (at byte {})", e.valid_up_to())));
+        }
         let wire: Wire = serde_json::from_slice(body)
             .map_err(|e| Error::protocol(format!("metadata is not valid JSON: {e}")))?;
         let topic_name = wire.topic_name.ok_or_else(|| Error::protocol("metadata has no topicName"))?;
@@ -143,5 +153,22 @@ mod tests {
         }
         let extra = VECTOR.replace("{", "{\"unknown\":[1,2],");
         PartitionMetadata::from_json(extra.as_bytes(), &id).unwrap();
+    }
+
+    /// Jackson refuses malformed UTF-8 anywhere in the body, also in an unknown key's value
+    /// that it skips (the fuzz crash of issue #18: 0xc8 followed by an ASCII byte).
+    #[test]
+    fn rejects_malformed_utf8_anywhere() {
+        let id = PartitionId::new("myStore", 1, 0).unwrap();
+        let in_unknown = b"{\"topicName\":\"myStore_v1\",\"partitionId\":0,\"offsetRecord\":\"GBgBAgME\",\"other\":\"GBg\xc8AgME\",\"storeVersionState\":\"GQcFBgcI\"}";
+        // A lone continuation byte inside a known value.
+        let in_topic = b"{\"topicName\":\"myStore_v1\x80\",\"partitionId\":0,\"offsetRecord\":\"GBgBAgME\",\"storeVersionState\":\"GQcFBgcI\"}";
+        for bad in [&in_unknown[..], &in_topic[..]] {
+            let e = PartitionMetadata::from_json(bad, &id).unwrap_err();
+            assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+        }
+        // Well-formed non-ASCII in an unknown value is fine, as it is for Jackson.
+        let ok = VECTOR.replace("{", "{\"note\":\"h\u{e9}llo\",");
+        PartitionMetadata::from_json(ok.as_bytes(), &id).unwrap();
     }
 }

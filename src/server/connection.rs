@@ -62,7 +62,9 @@ impl Slot {
 pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc<ServerShared>, acl: Result<(), String>, mut slot: Slot) {
     let idle = shared.config.server_idle_timeout;
     // The whole head must arrive within this; a connection that sends nothing (or dribbles)
-    // does not hold its descriptor for Venice's 300 s idle limit.
+    // does not hold its descriptor for Venice's 300 s idle limit. The idle limit bounds each
+    // wait as well, so a lower idle limit is never outlived by the head limit (also after a
+    // TLS handshake that is followed by silence).
     let head_deadline = tokio::time::Instant::now() + shared.config.request_head_timeout;
     let mut buf = Vec::with_capacity(4096);
     let raw = loop {
@@ -78,7 +80,7 @@ pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc
         }
         let mut chunk = [0u8; 4096];
         let read = tokio::select! {
-            r = tokio::time::timeout_at(head_deadline, stream.read(&mut chunk)) => r,
+            r = tokio::time::timeout_at(head_deadline.min(tokio::time::Instant::now() + idle), stream.read(&mut chunk)) => r,
             _ = slot.closed() => return,
         };
         match read {
@@ -133,7 +135,10 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         Ok(v) => v,
         Err(r) => return reject(wr, peer, r).await,
     };
-    let asks = raw.asks();
+    let asks = match raw.asks() {
+        Ok(a) => a,
+        Err(why) => return reject(wr, peer, Rejection::new(400, why)).await,
+    };
     if let Some(token) = &asks.join {
         // A further connection of a transfer already admitted: no admission, no new lease.
         return match shared.joinable.join(token, &id) {

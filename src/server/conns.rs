@@ -104,7 +104,7 @@ impl Drop for Slot {
 /// The default cap: three quarters of the open-file limit, leaving the rest for snapshot files,
 /// RocksDB and the receiver.
 pub(crate) fn default_cap() -> usize {
-    (nofile_limit().0 as usize / 4 * 3).max(16)
+    (crate::fsutil::nofile_limit().0 as usize / 4 * 3).max(16)
 }
 
 /// The configured cap, but never above the default: past it, idle connections take the
@@ -119,31 +119,6 @@ pub(crate) fn cap(configured: Option<usize>) -> usize {
         Some(c) => c,
         None => most,
     }
-}
-
-/// (soft, hard) RLIMIT_NOFILE.
-pub(crate) fn nofile_limit() -> (u64, u64) {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `r` is a valid out-pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
-        return (1024, 1024);
-    }
-    (r.rlim_cur as u64, r.rlim_max as u64)
-}
-
-/// Raises the soft open-file limit to the hard one, as servers do; returns the soft limit now.
-pub(crate) fn raise_nofile_limit() -> u64 {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: valid pointers to a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
-            let raised = libc::rlimit { rlim_cur: r.rlim_max, rlim_max: r.rlim_max };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return r.rlim_max as u64;
-            }
-        }
-    }
-    r.rlim_cur as u64
 }
 
 #[cfg(test)]

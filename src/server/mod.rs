@@ -8,7 +8,6 @@ mod connection;
 mod transfer;
 
 pub use admission::Admission;
-use conns::raise_nofile_limit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -104,8 +103,6 @@ pub(crate) fn start(runtime: &tokio::runtime::Handle, config: Arc<Config>, port:
             config.bind_address
         )));
     }
-    // As servers do: many peers, each connection a descriptor.
-    raise_nofile_limit();
     let addr = SocketAddr::new(config.bind_address, port);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("listen on {addr}"), e))?;
     listener.set_nonblocking(true).map_err(|e| Error::io("listener", e))?;
@@ -190,8 +187,10 @@ async fn accept_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shar
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
     let mut slot = slot;
+    // The idle limit bounds the handshake too: a peer that connects and says nothing is idle.
+    let limit = HANDSHAKE_TIMEOUT.min(shared.config.server_idle_timeout);
     let handshake = tokio::select! {
-        h = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => h,
+        h = tokio::time::timeout(limit, acceptor.accept(stream)) => h,
         _ = slot.closed() => return,
     };
     match handshake {
@@ -201,7 +200,7 @@ async fn accept_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shar
         }
         // A plaintext request, a bad or missing certificate: closed without an answer, as Venice.
         Ok(Err(e)) => log::info!("{peer}: TLS handshake failed: {e}"),
-        Err(_) => log::info!("{peer}: TLS handshake did not finish within {}s", HANDSHAKE_TIMEOUT.as_secs()),
+        Err(_) => log::info!("{peer}: TLS handshake did not finish within {:.1}s", limit.as_secs_f64()),
     }
 }
 

@@ -14,12 +14,9 @@ pub use venice_blob_transfer::tools::Layout;
 use venice_blob_transfer::tools::{local, records};
 use venice_blob_transfer::{BootstrapRequest, Config, FixedSnapshot, Node, PartitionId, PartitionMetadata, TableFormat};
 
-/// A Venice wire vector: from `$VBT_VECTORS`, else `shared/` beside the checkout (as in CI).
+/// A Venice wire vector, from the repository's own copy (`tests/vectors/venice-wire`).
 pub fn vector(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("VBT_VECTORS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/venice-wire"));
-    let path = dir.join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/venice-wire").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("vector {}: {e}", path.display()))
 }
 

@@ -146,7 +146,8 @@ enum Resp {
     File { name: String, info: FileInfo },
     Metadata,
     Complete,
-    Refused(u16),
+    /// A refusal: its status and body.
+    Refused(u16, String),
 }
 
 /// A raw receiver connection: one request, then the responses one by one.
@@ -208,7 +209,13 @@ impl Raw {
                         Resp::Metadata
                     }
                     ResponseHead::Complete => Resp::Complete,
-                    ResponseHead::Refused { status, .. } => Resp::Refused(status),
+                    ResponseHead::Refused { status, body_len, .. } => {
+                        let len = body_len.unwrap_or(0) as usize;
+                        while self.buf.len() < len {
+                            self.fill().then_some(())?;
+                        }
+                        Resp::Refused(status, String::from_utf8_lossy(&self.buf.drain(..len).collect::<Vec<_>>()).into_owned())
+                    }
                 });
             }
             if !self.fill() {
@@ -242,7 +249,7 @@ fn start(addr: &str, id: &PartitionId, streams: usize) -> (Raw, String, String) 
         let mut main = Raw::get(addr, id, &format!("X-Vbt-Snapshot-Info: 1\r\nX-Vbt-Streams: {streams}\r\n"));
         match main.next() {
             Some(Resp::File { name, info }) => return (main, name, info.transfer.expect("a token offered")),
-            Some(Resp::Refused(429)) if Instant::now() < end => std::thread::sleep(Duration::from_millis(50)),
+            Some(Resp::Refused(429, _)) if Instant::now() < end => std::thread::sleep(Duration::from_millis(50)),
             other => panic!("no FILE first: {other:?}"),
         }
     }
@@ -257,13 +264,13 @@ fn joins_with_a_foreign_token_or_beyond_the_streams_asked_get_no_file() {
     let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
     // A guessed token: refused.
     let mut guess = Raw::get(&addr, &id, "X-Vbt-Join: 00000000000000000000000000000000\r\n");
-    assert!(matches!(guess.next(), Some(Resp::Refused(404))));
+    assert!(matches!(guess.next(), Some(Resp::Refused(404, _))));
     // X-Vbt-Streams: 1000 is 8 at most: seven joins, then refusals. The first connection is not
     // read meanwhile, so the joins find files left.
     let (mut main, first, token) = start(&addr, &id, 1000);
     // A real token, but for another partition: refused, no file.
     let mut foreign = Raw::get(&addr, &other, &format!("X-Vbt-Join: {token}\r\n"));
-    assert!(matches!(foreign.next(), Some(Resp::Refused(_))));
+    assert!(matches!(foreign.next(), Some(Resp::Refused(..))));
     // Each join is in (its first answer read) before the next is made.
     let mut got = vec![first];
     let mut joined: Vec<Raw> = Vec::new();
@@ -279,7 +286,7 @@ fn joins_with_a_foreign_token_or_beyond_the_streams_asked_get_no_file() {
         }
     }
     let mut extra = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
-    assert!(matches!(extra.next(), Some(Resp::Refused(404))), "an eighth connection joined");
+    assert!(matches!(extra.next(), Some(Resp::Refused(404, _))), "an eighth connection joined");
     // Every file exactly once across the connections, each ending in COMPLETE.
     for j in joined.iter_mut() {
         let (names, end) = j.rest();
@@ -295,12 +302,31 @@ fn joins_with_a_foreign_token_or_beyond_the_streams_asked_get_no_file() {
     drop((main, joined));
     assert!(eventually(Duration::from_secs(10), || matches!(
         Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n")).next(),
-        Some(Resp::Refused(404))
+        Some(Resp::Refused(404, _))
     )));
 }
 
+/// Issue #18: a join the sender cannot read is a 400 naming `X-Vbt-Join`, not an ordinary
+/// (admitted) full transfer.
 #[test]
-fn resume_asks_that_are_huge_out_of_range_or_for_another_snapshot_get_the_full_transfer() {
+fn malformed_join_tokens_get_a_400_naming_the_header() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("badjoin", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1")]);
+    let long = "a".repeat(200);
+    for token in ["tok!en", long.as_str(), "", "tok1 tok2", "../../etc"] {
+        match Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n")).next() {
+            Some(Resp::Refused(400, body)) => assert!(body.contains("X-Vbt-Join"), "{token:?}: {body}"),
+            other => panic!("X-Vbt-Join {token:?}: {other:?}"),
+        }
+    }
+    // None of them took the one admission: an ordinary request is served at once.
+    assert!(served(&addr, &id));
+}
+
+#[test]
+fn resume_asks_for_another_snapshot_get_the_full_transfer_and_malformed_ones_a_400() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("garbage", 1, 0).unwrap();
@@ -316,12 +342,16 @@ fn resume_asks_that_are_huge_out_of_range_or_for_another_snapshot_get_the_full_t
         names.sort();
         names
     };
-    // Over the bitmap limit (but inside the 64 KiB head): ignored.
-    assert_eq!(full(format!("X-Vbt-Resume: {snap} {}\r\n", "_".repeat(60 * 1024))), all_names());
-    // Another snapshot's id: ignored.
+    // Over the bitmap limit (but inside the 64 KiB head), or not base64url: a 400 naming the
+    // header (issue #18: never a silent full transfer).
+    for lines in [format!("X-Vbt-Resume: {snap} {}\r\n", "_".repeat(60 * 1024)), format!("X-Vbt-Resume: {snap} !!!\r\n")] {
+        match Raw::get(&addr, &id, &lines).next() {
+            Some(Resp::Refused(400, body)) => assert!(body.contains("X-Vbt-Resume"), "{body}"),
+            other => panic!("{lines:.60}: {other:?}"),
+        }
+    }
+    // Another snapshot's id: a full transfer (the snapshot changed; nothing is malformed).
     assert_eq!(full(format!("X-Vbt-Resume: 0123456789abcdef {}\r\n", "_".repeat(8))), all_names());
-    // Not base64url: ignored.
-    assert_eq!(full(format!("X-Vbt-Resume: {snap} !!!\r\n")), all_names());
     // Indices beyond the snapshot: only the real ones count (files 0..8 held here).
     let mut held = vec![0xffu8; 1000];
     held[1..3].fill(0);
@@ -352,7 +382,7 @@ fn a_transfer_holds_one_admission_until_its_last_connection_lets_go() {
     let (main, _, token) = start(&addr, &id, 2);
     let mut joined = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
     assert!(matches!(joined.next(), Some(Resp::File { .. })));
-    assert!(matches!(Raw::get(&addr, &id, "").next(), Some(Resp::Refused(429))));
+    assert!(matches!(Raw::get(&addr, &id, "").next(), Some(Resp::Refused(429, _))));
     drop(main);
     let (_, end) = joined.rest();
     assert!(matches!(end, Some(Resp::Complete)), "{end:?}");

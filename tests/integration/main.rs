@@ -14,6 +14,7 @@ mod hardening;
 mod faults;
 mod node;
 mod peer_failures;
+mod probes;
 mod resume;
 mod tls;
 mod tls_venice;

@@ -204,3 +204,52 @@ fn subject_allow_list_narrows_the_acl() {
     let out = tls_receiver(ok.path(), pki.node("allowed", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap();
     assert_eq!(out.files > 0, true);
 }
+
+/// Issue #18: the idle limit bounds every idle period. A TLS peer that finishes its handshake and
+/// then says nothing, or one that never starts the handshake, is closed after
+/// `vbt.server.idle.timeout.ms` (1 s here), not after the 30 s request-head limit.
+#[test]
+fn idle_limit_bounds_silence_before_and_after_the_handshake() {
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use std::time::{Duration, Instant};
+    let pki = Pki::new();
+    let a = tempdir();
+    partition(a.path());
+    let (_s, addr) = tls_sender(a.path(), with(&pki.node("a", &pki.ca1, false, "trust1.pem"), &[("vbt.server.idle.timeout.ms", "1000")]));
+    let client = pki.node("b", &pki.ca1, false, "trust1.pem");
+    let file = |k: &str| client.iter().find(|(a, _)| a == k).unwrap().1.clone();
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(file("vbt.ssl.cert.chain.path")).unwrap().map(|c| c.unwrap()).collect();
+    let key = PrivateKeyDer::from_pem_file(file("vbt.ssl.private.key.path")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(pki.ca1.pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use tokio::io::AsyncReadExt;
+        // A generous bound: the point is 1 s against the 30 s head limit (and 20 s handshake limit).
+        let bound = Duration::from_secs(10);
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, tcp).await.expect("the handshake succeeds");
+        let started = Instant::now();
+        let mut buf = [0u8; 64];
+        let r = tokio::time::timeout(bound, tls.read(&mut buf)).await;
+        assert!(r.is_ok(), "a silent TLS connection was still open after {bound:?}");
+        assert!(!matches!(r, Ok(Ok(n)) if n > 0), "the sender said something to a silent peer");
+        eprintln!("silent after the handshake: closed after {:?}", started.elapsed());
+
+        let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let started = Instant::now();
+        let r = tokio::time::timeout(bound, tcp.read(&mut buf)).await;
+        assert!(r.is_ok(), "a connection that never started its handshake was still open after {bound:?}");
+        eprintln!("silent before the handshake: closed after {:?}", started.elapsed());
+    });
+}

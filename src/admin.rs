@@ -50,7 +50,8 @@ impl Drop for AdminHandle {
 /// Binds `vbt.admin.bind.address` : `port` and serves on `runtime`.
 pub(crate) fn start(runtime: &tokio::runtime::Handle, bind: std::net::IpAddr, port: u16, state: AdminState) -> Result<AdminHandle> {
     let addr = SocketAddr::new(bind, port);
-    let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("admin endpoint: listen on {addr} (vbt.admin.port)"), e))?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("admin endpoint: listen on {addr} (vbt.admin.port)"), e))?;
     listener.set_nonblocking(true).map_err(|e| Error::io("admin listener", e))?;
     let _enter = runtime.enter();
     let listener = TcpListener::from_std(listener).map_err(|e| Error::io("admin listener", e))?;
@@ -113,11 +114,8 @@ fn route(state: &AdminState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     }
     match req.uri().path() {
         "/metrics" => {
-            let wants_openmetrics = req
-                .headers()
-                .get_all(ACCEPT)
-                .iter()
-                .any(|v| v.to_str().is_ok_and(|s| s.contains("application/openmetrics-text")));
+            let wants_openmetrics =
+                req.headers().get_all(ACCEPT).iter().any(|v| v.to_str().is_ok_and(|s| s.contains("application/openmetrics-text")));
             if wants_openmetrics {
                 reply(StatusCode::OK, OPENMETRICS, state.metrics.openmetrics())
             } else {

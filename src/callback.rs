@@ -172,15 +172,18 @@ impl ProgressRelay {
             st.totals
         };
         if let Ok(o) = result {
-            (self.host)(&Progress {
-                peer: o.peer.clone(),
-                file: String::new(),
-                files_done: o.files,
-                bytes_done: o.bytes + o.resumed_bytes,
-                bytes_resumed: o.resumed_bytes,
-                files_total: totals.0,
-                bytes_total: totals.1,
-            }, true);
+            (self.host)(
+                &Progress {
+                    peer: o.peer.clone(),
+                    file: String::new(),
+                    files_done: o.files,
+                    bytes_done: o.bytes + o.resumed_bytes,
+                    bytes_resumed: o.resumed_bytes,
+                    files_total: totals.0,
+                    bytes_total: totals.1,
+                },
+                true,
+            );
         }
     }
 }

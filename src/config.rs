@@ -323,9 +323,7 @@ impl Default for Config {
 
 impl Config {
     /// Builds a config from key/value pairs, applied in order (a later key wins).
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Config> {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Config> {
         let mut c = Config::default();
         let mut data_base_path = None;
         for (k, v) in pairs {
@@ -355,26 +353,18 @@ impl Config {
             "davinci.p2p.blob.transfer.server.port" => self.server_port = port(key, v, 0)?,
             // A port to dial: 0 would never connect.
             "davinci.p2p.blob.transfer.client.port" => self.client_port = port(key, v, 1)?,
-            "vbt.server.bind.address" => {
-                self.bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?
-            }
+            "vbt.server.bind.address" => self.bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?,
             "vbt.base.dir" => self.base_dir = Some(PathBuf::from(nonempty(key, v)?)),
             "vbt.snapshot.dir" => self.snapshot_root = Some(PathBuf::from(nonempty(key, v)?)),
             "data.base.path" => {
                 nonempty(key, v)?;
             }
             "rocksdb.plain.table.format.enabled" => {
-                self.table_format = if boolean(key, v)? {
-                    TableFormat::PlainTable
-                } else {
-                    TableFormat::BlockBased
-                }
+                self.table_format = if boolean(key, v)? { TableFormat::PlainTable } else { TableFormat::BlockBased }
             }
             "blob.transfer.snapshot.retention.time.in.min" => self.snapshot_retention = duration(key, v, Minutes, 0)?,
             "vbt.snapshot.retention.ms" => self.snapshot_retention = duration(key, v, Millis, 0)?,
-            "blob.transfer.snapshot.cleanup.interval.in.mins" => {
-                self.snapshot_cleanup_interval = duration(key, v, Minutes, 1)?
-            }
+            "blob.transfer.snapshot.cleanup.interval.in.mins" => self.snapshot_cleanup_interval = duration(key, v, Minutes, 1)?,
             "vbt.snapshot.cleanup.interval.ms" => self.snapshot_cleanup_interval = duration(key, v, Millis, 1)?,
             "blob.transfer.max.concurrent.snapshot.user" => {
                 self.max_concurrent_snapshot_users = capped(key, v, 0, MAX_CONCURRENCY as u64)? as usize
@@ -387,9 +377,7 @@ impl Config {
             "vbt.receive.max.timeout.ms" => self.receive_max_timeout = duration(key, v, Millis, 1)?,
             "blob.receive.reader.idle.time.in.seconds" => self.receive_reader_idle = duration(key, v, Seconds, 1)?,
             "vbt.receive.reader.idle.ms" => self.receive_reader_idle = duration(key, v, Millis, 1)?,
-            "blob.transfer.peers.connectivity.freshness.in.seconds" => {
-                self.connectivity_freshness = duration(key, v, Seconds, 0)?
-            }
+            "blob.transfer.peers.connectivity.freshness.in.seconds" => self.connectivity_freshness = duration(key, v, Seconds, 0)?,
             "vbt.peer.connect.timeout.ms" => self.connect_timeout = duration(key, v, Millis, 1)?,
             "vbt.peer.probe.timeout.ms" => self.probe_timeout_per_host = duration(key, v, Millis, 1)?,
             "vbt.peer.probe.total.timeout.ms" => self.probe_timeout_total = duration(key, v, Millis, 1)?,
@@ -400,18 +388,12 @@ impl Config {
             "vbt.receive.verify.rocksdb" => self.verify_rocksdb = boolean(key, v)?,
             "vbt.checksum.fast" => self.fast_checksum = boolean(key, v)?,
             "vbt.extensions.enabled" => self.extensions = boolean(key, v)?,
-            "vbt.receive.streams" => {
-                self.receive_streams = ranged(key, v, 1, crate::protocol::ext::MAX_STREAMS as i64)? as usize
-            }
+            "vbt.receive.streams" => self.receive_streams = ranged(key, v, 1, crate::protocol::ext::MAX_STREAMS as i64)? as usize,
             "vbt.receive.resume" => self.receive_resume = boolean(key, v)?,
             "vbt.receive.md5.lanes" => self.receive_md5_lanes = boolean(key, v)?,
             "vbt.partition.state.schema.version" => self.partition_state_schema_version = schema(key, v)?,
-            "vbt.store.version.state.schema.version" => {
-                self.store_version_state_schema_version = schema(key, v)?
-            }
-            "vbt.runtime.worker.threads" => {
-                self.worker_threads = ranged(key, v, 1, MAX_WORKER_THREADS as i64)? as usize
-            }
+            "vbt.store.version.state.schema.version" => self.store_version_state_schema_version = schema(key, v)?,
+            "vbt.runtime.worker.threads" => self.worker_threads = ranged(key, v, 1, MAX_WORKER_THREADS as i64)? as usize,
             "blob.transfer.ssl.enabled" => self.ssl_enabled = boolean(key, v)?,
             "blob.transfer.acl.enabled" => self.acl_enabled = boolean(key, v)?,
             "vbt.ssl.cert.chain.path" => self.tls.cert_chain = Some(PathBuf::from(nonempty(key, v)?)),
@@ -426,8 +408,7 @@ impl Config {
             "ssl.truststore.password" => self.tls.truststore_password = Some(v.to_string()),
             "ssl.truststore.type" => self.tls.truststore_type = Some(store_type(key, v)?),
             "vbt.ssl.acl.allowed.subjects" => {
-                self.tls.allowed_subjects =
-                    v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+                self.tls.allowed_subjects = v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
             }
             "blob.transfer.service.write.limit.bytes.per.sec" => self.write_limit = rate(key, v)?,
             "blob.transfer.client.read.limit.bytes.per.sec" => self.read_limit = rate(key, v)?,
@@ -436,17 +417,11 @@ impl Config {
             "server.blob.transfer.adaptive.throttler.update.percentage" => {
                 self.adaptive_step_percent = capped(key, v, 1, MAX_ADAPTIVE_STEP_PERCENT as u64)? as u32
             }
-            "server.adaptive.throttler.signal.idle.threshold" => {
-                self.adaptive_idle_threshold = capped(key, v, 1, u32::MAX as u64)? as u32
-            }
-            "server.adaptive.throttler.signal.refresh.interval.in.seconds" => {
-                self.adaptive_interval = duration(key, v, Seconds, 1)?
-            }
+            "server.adaptive.throttler.signal.idle.threshold" => self.adaptive_idle_threshold = capped(key, v, 1, u32::MAX as u64)? as u32,
+            "server.adaptive.throttler.signal.refresh.interval.in.seconds" => self.adaptive_interval = duration(key, v, Seconds, 1)?,
             "vbt.adaptive.throttler.interval.ms" => self.adaptive_interval = duration(key, v, Millis, 1)?,
             "vbt.server.request.head.timeout.ms" => self.request_head_timeout = duration(key, v, Millis, 1)?,
-            "vbt.server.max.connections" => {
-                self.max_connections = Some(capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize)
-            }
+            "vbt.server.max.connections" => self.max_connections = Some(capped(key, v, 1, MAX_CONCURRENCY as u64)? as usize),
             "vbt.server.shutdown.grace.ms" => self.shutdown_grace = duration(key, v, Millis, 0)?,
             "vbt.allow.plaintext" => self.allow_plaintext = boolean(key, v)?,
             "blob.transfer.manager.enabled" => self.manager_enabled = boolean(key, v)?,
@@ -459,12 +434,8 @@ impl Config {
                 }
             }
             "vbt.admin.port" => self.admin_port = port(key, v, 0)?,
-            "vbt.admin.bind.address" => {
-                self.admin_bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?
-            }
-            "vbt.admin.transfers.history" => {
-                self.admin_history = capped(key, v, 0, MAX_ADMIN_HISTORY as u64)? as usize
-            }
+            "vbt.admin.bind.address" => self.admin_bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?,
+            "vbt.admin.transfers.history" => self.admin_history = capped(key, v, 0, MAX_ADMIN_HISTORY as u64)? as usize,
             "vbt.discovery" => {
                 self.discovery.kind = match v.to_ascii_lowercase().as_str() {
                     "router" => DiscoveryKind::Router,
@@ -551,9 +522,7 @@ impl Config {
     /// The chosen discovery source has what it needs (checked again for fields set directly).
     fn validate_discovery(&self) -> Result<()> {
         let d = &self.discovery;
-        let missing = |key: &str, kind: &str| {
-            Error::config(format!("vbt.discovery={kind} needs {key}"))
-        };
+        let missing = |key: &str, kind: &str| Error::config(format!("vbt.discovery={kind} needs {key}"));
         if d.kind != DiscoveryKind::Host && self.client_port.or(self.server_port).is_none() {
             return Err(Error::config(
                 "vbt.discovery finds host names only (as Venice's discovery does): set davinci.p2p.blob.transfer.client.port \
@@ -1063,10 +1032,7 @@ mod tests {
 
     #[test]
     fn properties_text() {
-        let c = Config::from_properties(
-            "# comment\nvbt.base.dir = /x\n! other\nblob.transfer.max.concurrent.snapshot.user: 4\n",
-        )
-        .unwrap();
+        let c = Config::from_properties("# comment\nvbt.base.dir = /x\n! other\nblob.transfer.max.concurrent.snapshot.user: 4\n").unwrap();
         assert_eq!(c.base_dir, Some(PathBuf::from("/x")));
         assert_eq!(c.max_concurrent_snapshot_users, 4);
     }

@@ -66,7 +66,9 @@ pub use transfers::TransferView;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod tools {
-    pub use crate::config::{parse_properties, DEFAULT_PARTITION_STATE_SCHEMA_VERSION, DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION, MAX_DURATION};
+    pub use crate::config::{
+        parse_properties, DEFAULT_PARTITION_STATE_SCHEMA_VERSION, DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION, MAX_DURATION,
+    };
     pub use crate::protocol::{checksum, decoder, ext, hex, request, response};
     pub use crate::storage::layout::Layout;
     pub use crate::storage::{db_options, local, open_read_only, records};

@@ -250,7 +250,11 @@ impl Metrics {
             "Global rate limit in force (after the adaptive factor), by direction; 0 = unlimited",
             m.limit.clone(),
         );
-        r.register("vbt_throttle_adaptive_factor_percent", "Adaptive throttling factor (20..200; 100 when adaptive throttling is off)", m.adaptive_factor.clone());
+        r.register(
+            "vbt_throttle_adaptive_factor_percent",
+            "Adaptive throttling factor (20..200; 100 when adaptive throttling is off)",
+            m.adaptive_factor.clone(),
+        );
         r.register("vbt_peer_failures", "Failed peers (attempts and connectivity probes), by cause (ErrorKind)", m.peer_failures.clone());
         // The in-flight gauges exist from the start, so a scraper sees 0 rather than nothing.
         for d in [Direction::send, Direction::receive] {
@@ -406,10 +410,8 @@ fn clamp(v: u64) -> i64 {
 }
 
 fn to_text_004(om: &str) -> String {
-    let counters: std::collections::HashSet<&str> = om
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
-        .collect();
+    let counters: std::collections::HashSet<&str> =
+        om.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
     let mut out = String::with_capacity(om.len() + 64);
     for line in om.lines() {
         if line == "# EOF" || line.starts_with("# UNIT ") {
@@ -432,7 +434,8 @@ mod tests {
 
     #[test]
     fn counter_families_are_named_by_their_samples_in_text_004() {
-        let om = "# HELP a_count Things.\n# TYPE a_count counter\na_count_total{x=\"1\"} 2\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n# EOF\n";
+        let om =
+            "# HELP a_count Things.\n# TYPE a_count counter\na_count_total{x=\"1\"} 2\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n# EOF\n";
         assert_eq!(
             to_text_004(om),
             "# HELP a_count_total Things.\n# TYPE a_count_total counter\na_count_total{x=\"1\"} 2\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n"
@@ -447,10 +450,13 @@ mod tests {
         m.bootstrap_ended("s", Err(&crate::Error::new(ErrorKind::NoPeers, "none")));
         m.bootstrap_ended("s", Err(&crate::Error::new(ErrorKind::Cancelled, "cancelled")));
         let text = m.prometheus_text();
-        assert!(text.contains(
-            "ingestion_blob_transfer_request_count_total{venice_store_name=\"s\",venice_cluster_name=\"venice-1\",\
+        assert!(
+            text.contains(
+                "ingestion_blob_transfer_request_count_total{venice_store_name=\"s\",venice_cluster_name=\"venice-1\",\
              venice_blob_transfer_sender_source=\"davinci_peer\",venice_response_status_code_category=\"success\"} 1"
-        ), "{text}");
+            ),
+            "{text}"
+        );
         assert!(text.contains("venice_blob_transfer_fallback_reason=\"no_candidates\"} 1"), "{text}");
         assert!(!text.contains("ingestion_blob_transfer_response_count_total{"), "no peers and cancel are no responses: {text}");
         // Without a role the sender_source label is left out, as Venice does for finders that
@@ -458,7 +464,12 @@ mod tests {
         let m = Metrics::new(&Config::default());
         m.peer_attempt("s", false);
         let text = m.prometheus_text();
-        assert!(text.contains("ingestion_blob_transfer_request_count_total{venice_store_name=\"s\",venice_response_status_code_category=\"fail\"} 1"), "{text}");
+        assert!(
+            text.contains(
+                "ingestion_blob_transfer_request_count_total{venice_store_name=\"s\",venice_response_status_code_category=\"fail\"} 1"
+            ),
+            "{text}"
+        );
     }
 
     /// Every peer failing the connectivity check is Venice's "no candidates", as the result says
@@ -476,7 +487,10 @@ mod tests {
         let text = m.prometheus_text();
         let reason = |store: &str| {
             text.lines()
-                .find(|l| l.starts_with("ingestion_blob_transfer_version_topic_fallback_count_total{") && l.contains(&format!("venice_store_name=\"{store}\"")))
+                .find(|l| {
+                    l.starts_with("ingestion_blob_transfer_version_topic_fallback_count_total{")
+                        && l.contains(&format!("venice_store_name=\"{store}\""))
+                })
                 .unwrap_or_else(|| panic!("no fallback row for {store}: {text}"))
                 .to_string()
         };

@@ -14,13 +14,13 @@ use crate::callback::{Completion, Dispatcher, ProgressRelay, PROGRESS_EVERY};
 use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Progress, Receiver};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::Metrics;
 use crate::protocol::PartitionId;
 use crate::server::{self, Admission, ServerHandle};
 use crate::snapshot::{HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager, SnapshotSource};
 use crate::storage::local::LocalStorage;
 use crate::throttle::{Adaptive, RateLimiter, Signal};
 use crate::tls::Tls;
-use crate::metrics::Metrics;
 use crate::transfers::{TransferView, Transfers};
 
 /// Builds a [`Node`]: a config and, optionally, the host's own snapshot source.
@@ -82,8 +82,7 @@ impl NodeBuilder {
             (None, Some(b)) => Some(Arc::new(LocalStorage::new(b.clone(), config.table_format))),
             (None, None) => None,
         };
-        let snapshots =
-            source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention).with_metrics(metrics.clone())));
+        let snapshots = source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention).with_metrics(metrics.clone())));
         // The host's own discovery wins; otherwise the source `vbt.discovery` names, if any.
         let discovery = match self.discovery {
             Some(d) => Some(d),
@@ -305,12 +304,11 @@ impl Node {
         let handle = self.handle()?;
         let cfg = &self.inner.config;
         enabled(cfg)?;
-        let port = cfg
-            .server_port
-            .ok_or_else(|| Error::config("davinci.p2p.blob.transfer.server.port is not set"))?;
-        let snapshots = self.inner.snapshots.clone().ok_or_else(|| {
-            Error::config("nothing to serve: set vbt.base.dir (or data.base.path), or give the node a snapshot source")
-        })?;
+        let port = cfg.server_port.ok_or_else(|| Error::config("davinci.p2p.blob.transfer.server.port is not set"))?;
+        let snapshots =
+            self.inner.snapshots.clone().ok_or_else(|| {
+                Error::config("nothing to serve: set vbt.base.dir (or data.base.path), or give the node a snapshot source")
+            })?;
         let mut server = self.inner.server.lock().unwrap();
         if let Some(s) = server.as_ref() {
             return Err(Error::invalid(format!("the server is already listening on {}", s.addr)));
@@ -389,9 +387,11 @@ impl Node {
     {
         let handle = self.handle()?;
         enabled(&self.inner.config)?;
-        let receiver = self.inner.receiver.clone().ok_or_else(|| {
-            Error::config("no base directory to install partitions into: set vbt.base.dir (or data.base.path)")
-        })?;
+        let receiver = self
+            .inner
+            .receiver
+            .clone()
+            .ok_or_else(|| Error::config("no base directory to install partitions into: set vbt.base.dir (or data.base.path)"))?;
         let accepted = receiver.accept(req)?;
         let replica = accepted.req.id.replica();
         let (id, cancel) = self.inner.ops.register();
@@ -400,10 +400,9 @@ impl Node {
         handle.spawn(async move {
             let result = match tokio::spawn(async move { receiver.bootstrap(accepted, cancel).await }).await {
                 Ok(r) => r,
-                Err(e) if e.is_panic() => Err(Error::internal(format!(
-                    "bootstrap of {replica} panicked: {}",
-                    crate::runtime::panic_message(&*e.into_panic())
-                ))),
+                Err(e) if e.is_panic() => {
+                    Err(Error::internal(format!("bootstrap of {replica} panicked: {}", crate::runtime::panic_message(&*e.into_panic()))))
+                }
                 Err(_) => Err(lost()),
             };
             ops.finished(id);

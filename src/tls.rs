@@ -73,9 +73,8 @@ impl Tls {
             .with_single_cert(id.chain.clone(), id.key.clone_key())
             .map_err(pair_err)?;
 
-        let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
-            .build()
-            .map_err(|e| tls_err(format!("server verifier: {e}")))?;
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(roots, provider()).build().map_err(|e| tls_err(format!("server verifier: {e}")))?;
         let mut client = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(tls_err)?
@@ -136,7 +135,8 @@ struct Identity {
 fn identity(f: &TlsFiles) -> Result<Identity> {
     if f.cert_chain.is_some() || f.private_key.is_some() {
         let need = |p: &Option<PathBuf>, key: &str| {
-            p.clone().ok_or_else(|| Error::config(format!("blob.transfer.ssl.enabled=true: {CHAIN} and {KEY} go together; {key} is missing")))
+            p.clone()
+                .ok_or_else(|| Error::config(format!("blob.transfer.ssl.enabled=true: {CHAIN} and {KEY} go together; {key} is missing")))
         };
         let (chain_path, key_path) = (need(&f.cert_chain, CHAIN)?, need(&f.private_key, KEY)?);
         if let Some(ks) = &f.keystore {
@@ -168,9 +168,9 @@ fn identity(f: &TlsFiles) -> Result<Identity> {
     if let (Err(Opened::WrongPassword(_)), Some(kp)) = (&ks, f.key_password.as_deref()) {
         if Some(kp) != f.keystore_password.as_deref() {
             ks = store.open(&data, Some(kp)).map_err(|e| match e {
-                Opened::WrongPassword(_) => Opened::WrongPassword(store.err(
-                    "wrong password: neither ssl.keystore.password nor ssl.key.password opens it",
-                )),
+                Opened::WrongPassword(_) => {
+                    Opened::WrongPassword(store.err("wrong password: neither ssl.keystore.password nor ssl.key.password opens it"))
+                }
                 other => other,
             });
         }
@@ -328,8 +328,7 @@ fn read_certs(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>> {
 
 /// The PEM private key from the file `key` names; errors name both the key and the path.
 fn read_key(path: &Path, key: &str) -> Result<PrivateKeyDer<'static>> {
-    PrivateKeyDer::from_pem_file(path)
-        .map_err(|e| tls_err(format!("{key}={}: reading the private key: {e}", path.display())))
+    PrivateKeyDer::from_pem_file(path).map_err(|e| tls_err(format!("{key}={}: reading the private key: {e}", path.display())))
 }
 
 fn issuer_der(cert: &CertificateDer<'_>) -> std::result::Result<Vec<u8>, String> {
@@ -354,9 +353,7 @@ impl ServerCertVerifier for ChainOnly {
         use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
         match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             // The chain was verified before the name was compared.
-            Err(rustls::Error::InvalidCertificate(NotValidForName | NotValidForNameContext { .. })) => {
-                Ok(ServerCertVerified::assertion())
-            }
+            Err(rustls::Error::InvalidCertificate(NotValidForName | NotValidForNameContext { .. })) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -417,8 +414,7 @@ pub mod testcerts {
         pub fn issue(&self, common_name: &str, expired: bool) -> Result<(String, String)> {
             let mut p = CertificateParams::new(vec!["localhost".to_string()]).map_err(gen_err)?;
             p.distinguished_name.push(DnType::CommonName, common_name);
-            p.extended_key_usages =
-                vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+            p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
             if expired {
                 p.not_before = rcgen::date_time_ymd(2019, 1, 1);
                 p.not_after = rcgen::date_time_ymd(2020, 1, 1);

@@ -132,10 +132,7 @@ fuzz_target!(|data: &[u8]| {
         (x, y) => {
             let mismatch = |r: &Result<_, Rejection>| matches!(r, Err(r) if r.status == 404);
             let matched = |r: &Result<_, Rejection>| matches!(r, Ok(_) | Err(Rejection { status: 412, .. }));
-            assert!(
-                (mismatch(x) && matched(y)) || (matched(x) && mismatch(y)),
-                "block-based: {x:?}, plain table: {y:?}"
-            );
+            assert!((mismatch(x) && matched(y)) || (matched(x) && mismatch(y)), "block-based: {x:?}, plain table: {y:?}");
         }
     }
 });

@@ -11,8 +11,8 @@ use base64::Engine;
 use clap::{Args, Parser, Subcommand};
 use venice_blob_transfer::tools::{local, records, Layout};
 use venice_blob_transfer::{
-    BootstrapOutcome, BootstrapRequest, Config, DiscoveryKind, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, PeerFailure, Progress,
-    Result, TableFormat,
+    BootstrapOutcome, BootstrapRequest, Config, DiscoveryKind, Error, FixedSnapshot, Node, PartitionId, PartitionMetadata, PeerFailure,
+    Progress, Result, TableFormat,
 };
 
 #[derive(Parser)]
@@ -232,10 +232,7 @@ fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Gen { part, size_mib } => {
             let (count, secs) = gen(&part.at.base_dir, &part.id()?, part.at.table_format, size_mib)?;
-            println!(
-                "{}",
-                serde_json::json!({"partition": part.id()?.replica(), "records": count, "seconds": round3(secs)})
-            );
+            println!("{}", serde_json::json!({"partition": part.id()?.replica(), "records": count, "seconds": round3(secs)}));
             Ok(())
         }
         Cmd::Verify { part } => {
@@ -359,8 +356,15 @@ fn run(cmd: Cmd) -> Result<()> {
             let id = part.id()?;
             std::fs::create_dir_all(Layout::new(&into).version_dir(&id)).map_err(|e| Error::io(format!("create {}", into.display()), e))?;
             let started = Instant::now();
-            let n = records::reingest(&Layout::new(&part.at.base_dir).partition_dir(&id), &Layout::new(&into).partition_dir(&id), part.at.table_format)?;
-            println!("{}", serde_json::json!({"partition": id.replica(), "records": n, "seconds": round3(started.elapsed().as_secs_f64())}));
+            let n = records::reingest(
+                &Layout::new(&part.at.base_dir).partition_dir(&id),
+                &Layout::new(&into).partition_dir(&id),
+                part.at.table_format,
+            )?;
+            println!(
+                "{}",
+                serde_json::json!({"partition": id.replica(), "records": n, "seconds": round3(started.elapsed().as_secs_f64())})
+            );
             Ok(())
         }
         Cmd::Demo { size_mib, table_format, work_dir, tls, conf } => demo(size_mib, table_format, work_dir, tls, conf),
@@ -487,12 +491,23 @@ fn gen(base: &Path, id: &PartitionId, format: TableFormat, size_mib: u64) -> Res
     let cb = meter.callback();
     records::generate(&dir, format, count, |done| {
         if let Some(cb) = &cb {
-            cb(&Progress { peer: String::new(), file: String::new(), files_done: 0, bytes_done: done * (records::VALUE_SIZE as u64 + 16), bytes_resumed: 0, files_total: None, bytes_total: None });
+            cb(&Progress {
+                peer: String::new(),
+                file: String::new(),
+                files_done: 0,
+                bytes_done: done * (records::VALUE_SIZE as u64 + 16),
+                bytes_resumed: 0,
+                files_total: None,
+                bytes_total: None,
+            });
         }
     })?;
     meter.finish();
-    let (offset, svs) =
-        records::gen_metadata_blobs(count, venice_blob_transfer::tools::DEFAULT_PARTITION_STATE_SCHEMA_VERSION, venice_blob_transfer::tools::DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION);
+    let (offset, svs) = records::gen_metadata_blobs(
+        count,
+        venice_blob_transfer::tools::DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
+        venice_blob_transfer::tools::DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
+    );
     local::write_metadata(base, id, &PartitionMetadata::new(id, offset, svs)?)?;
     Ok((count, started.elapsed().as_secs_f64()))
 }
@@ -543,10 +558,7 @@ fn demo(size_mib: u64, format: TableFormat, work_dir: Option<PathBuf>, tls: bool
     };
     let sender = Node::new(node_config(
         0,
-        vec![
-            ("vbt.base.dir".into(), sender_base.display().to_string()),
-            ("davinci.p2p.blob.transfer.server.port".into(), "0".into()),
-        ],
+        vec![("vbt.base.dir".into(), sender_base.display().to_string()), ("davinci.p2p.blob.transfer.server.port".into(), "0".into())],
     )?)?;
     let addr = sender.start_server()?;
     println!("  2. sender listening on {addr}");
@@ -661,12 +673,7 @@ impl Meter {
                 }
                 _ => String::new(),
             };
-            eprint!(
-                "\r  {label}: {files}, {:.1} MiB{share}, {:.1} MB/s {:<40}",
-                p.bytes_done as f64 / 1048576.0,
-                rate / 1e6,
-                p.file
-            );
+            eprint!("\r  {label}: {files}, {:.1} MiB{share}, {:.1} MB/s {:<40}", p.bytes_done as f64 / 1048576.0, rate / 1e6, p.file);
         }))
     }
 

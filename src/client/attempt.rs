@@ -24,18 +24,18 @@ use tokio::time::timeout;
 
 use super::peers::{ConnectivityCache, Peer};
 use super::reader::StreamReader;
+use super::resume::{Journal, Kept, KeptFile};
+use super::sink::{Finished, Sink, BUFFER_SIZE};
 use super::{Progress, ProgressFn};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::decoder::ResponseHead;
-use crate::protocol::metadata::PartitionMetadata;
-use super::sink::{Finished, Sink, BUFFER_SIZE};
 use crate::protocol::checksum::{Algorithm, Announced};
-use super::resume::{Journal, Kept, KeptFile};
+use crate::protocol::decoder::ResponseHead;
 use crate::protocol::ext::{Asks, FileInfo, Resume};
+use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::request::encode_request_with;
-use crate::runtime::until_true;
 use crate::protocol::{PartitionId, TableFormat};
+use crate::runtime::until_true;
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
 
@@ -285,10 +285,7 @@ impl Run<'_> {
         let a = self.a;
         let mut metadata_seen = false;
         loop {
-            let head = rx
-                .next_head()
-                .await?
-                .ok_or_else(|| Error::protocol("peer closed the connection before COMPLETE"))?;
+            let head = rx.next_head().await?.ok_or_else(|| Error::protocol("peer closed the connection before COMPLETE"))?;
             match head {
                 ResponseHead::Refused { status, reason, body_len } => {
                     // Keep the peer's message when it comes with the refusal; never wait long for it.
@@ -313,22 +310,23 @@ impl Run<'_> {
                     }
                     let handle = self.dir().await?;
                     let st = &self.state;
-                    let finished = receive_file(rx, sink, (handle, a.temp.join(&name)), len, checksum.algorithm, &a.transport.read_limit, |done| {
-                        if let Some(p) = a.progress {
-                            let s = st.lock().unwrap();
-                            p(&Progress {
-                                peer: a.peer.to_string(),
-                                file: name.clone(),
-                                files_done: s.files,
-                                bytes_done: s.resumed_bytes + s.bytes + done,
-                                bytes_resumed: s.resumed_bytes,
-                                files_total: s.totals.map(|t| t.0),
-                                bytes_total: s.totals.map(|t| t.1),
-                            });
-                        }
-                    })
-                    .await
-                    .map_err(|e| e.context(format!("file {name:?}")))?;
+                    let finished =
+                        receive_file(rx, sink, (handle, a.temp.join(&name)), len, checksum.algorithm, &a.transport.read_limit, |done| {
+                            if let Some(p) = a.progress {
+                                let s = st.lock().unwrap();
+                                p(&Progress {
+                                    peer: a.peer.to_string(),
+                                    file: name.clone(),
+                                    files_done: s.files,
+                                    bytes_done: s.resumed_bytes + s.bytes + done,
+                                    bytes_resumed: s.resumed_bytes,
+                                    files_total: s.totals.map(|t| t.0),
+                                    bytes_total: s.totals.map(|t| t.1),
+                                });
+                            }
+                        })
+                        .await
+                        .map_err(|e| e.context(format!("file {name:?}")))?;
                     crate::failpoint!("recv-after-file");
                     {
                         let mut s = self.state.lock().unwrap();
@@ -398,7 +396,11 @@ impl Run<'_> {
             if let Some(i) = info.index {
                 match s.totals {
                     Some((files, _)) if i < files => {}
-                    _ => return Err(Error::protocol(format!("peer sent file {name:?} with x-vbt-file-index {i}, outside the files it announced"))),
+                    _ => {
+                        return Err(Error::protocol(format!(
+                            "peer sent file {name:?} with x-vbt-file-index {i}, outside the files it announced"
+                        )))
+                    }
                 }
                 if !s.indices.insert(i) {
                     return Err(Error::protocol(format!("peer sent file index {i} twice (file {name:?})")));
@@ -502,7 +504,9 @@ impl Run<'_> {
                 let r = t.await.map_err(|e| Error::internal(format!("verifying {name:?}: {e}"))).and_then(|r| r);
                 if let Err(e) = r {
                     let mut first = self.verify_error.lock().unwrap();
-                    if first.is_none() || (e.kind() == ErrorKind::Checksum && first.as_ref().is_some_and(|f| f.kind() != ErrorKind::Checksum)) {
+                    if first.is_none()
+                        || (e.kind() == ErrorKind::Checksum && first.as_ref().is_some_and(|f| f.kind() != ErrorKind::Checksum))
+                    {
                         *first = Some(e);
                     }
                 }

@@ -50,10 +50,7 @@ impl LaneHasher {
         tx.get_or_insert_with(|| {
             let (tx, rx) = mpsc::channel();
             let engine = MultiBuffer::detect().expect("checked in detect()");
-            std::thread::Builder::new()
-                .name("vbt-md5-lanes".into())
-                .spawn(move || run(rx, engine))
-                .expect("spawn the MD5 lane thread");
+            std::thread::Builder::new().name("vbt-md5-lanes".into()).spawn(move || run(rx, engine)).expect("spawn the MD5 lane thread");
             tx
         })
         .clone()
@@ -110,7 +107,9 @@ fn run<E: Md5Lanes>(rx: mpsc::Receiver<Cmd>, engine: E) {
     let mut streams: HashMap<u64, Stream<E::State>> = HashMap::new();
     let mut last_served = 0u64;
     let take = |streams: &mut HashMap<u64, Stream<E::State>>, cmd: Cmd, engine: &E| match cmd {
-        Cmd::Open(id) => streams.entry(id).or_insert_with(|| Stream { state: engine.start(), ops: VecDeque::new() }).ops.push_back(Op::Open),
+        Cmd::Open(id) => {
+            streams.entry(id).or_insert_with(|| Stream { state: engine.start(), ops: VecDeque::new() }).ops.push_back(Op::Open)
+        }
         Cmd::Data(id, p) => {
             if let Some(s) = streams.get_mut(&id) {
                 s.ops.push_back(Op::Data(p));

@@ -164,7 +164,17 @@ impl Receiver {
         let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
         let lanes = if cfg.receive_md5_lanes { lane_hash::LaneHasher::detect() } else { None };
         let transport = attempt::Transport { tls, read_limit, lanes };
-        Receiver { cfg, layout: Layout::new(base), cache: ConnectivityCache::new(), in_flight: Default::default(), slots, persist_metadata, discovery, transport, transfers }
+        Receiver {
+            cfg,
+            layout: Layout::new(base),
+            cache: ConnectivityCache::new(),
+            in_flight: Default::default(),
+            slots,
+            persist_metadata,
+            discovery,
+            transport,
+            transfers,
+        }
     }
 
     /// Claims the partition for one bootstrap; a second one while it runs is refused, whether

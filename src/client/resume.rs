@@ -88,7 +88,8 @@ impl Journal {
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
-            .open(&path).map_err(|e| Error::io(format!("open {}", path.display()), e))?;
+            .open(&path)
+            .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
         if let Some(h) = header {
             let line = serde_json::to_string(h).expect("header serialises") + "\n";
             file.write_all(line.as_bytes()).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
@@ -117,7 +118,9 @@ fn read(dir: &Path) -> Option<Kept> {
         let Ok(line) = line else { break };
         match serde_json::from_str::<KeptFile>(&line) {
             // A tampered index would size the next request's bitmap: bounded like the sender's.
-            Ok(f) if crate::protocol::check_file_name(&f.name).is_ok() && f.name != JOURNAL && f.index < crate::protocol::ext::MAX_INDEX => {
+            Ok(f)
+                if crate::protocol::check_file_name(&f.name).is_ok() && f.name != JOURNAL && f.index < crate::protocol::ext::MAX_INDEX =>
+            {
                 files.retain(|g| g.name != f.name && g.index != f.index);
                 files.push(f);
             }

@@ -81,8 +81,7 @@ impl Sink {
         }
         let failure = Arc::new(OnceLock::new());
         let wf = failure.clone();
-        let threads =
-            [tokio::task::spawn_blocking(move || writer(write_rx, &wf)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
+        let threads = [tokio::task::spawn_blocking(move || writer(write_rx, &wf)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
         Sink { writes, hashes, free, pool, threads, failure, lanes: lanes.map(|l| l.stream()), in_lanes: AtomicBool::new(false) }
     }
 

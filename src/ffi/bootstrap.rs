@@ -4,9 +4,9 @@
 use std::ffi::{c_char, c_void, CString};
 use std::os::unix::ffi::OsStrExt;
 
-use super::types::{cstring_lossy, str_arg, vbt_byte_slice};
 use super::handle::{borrow, borrow_mut, free, into_raw, write_out, Opaque, UserData};
 use super::result::vbt_result;
+use super::types::{cstring_lossy, str_arg, vbt_byte_slice};
 use crate::client::{BootstrapOutcome, BootstrapRequest, PeerFailure, Progress};
 use crate::error::{Error, Result};
 use crate::protocol::{PartitionId, TableFormat};

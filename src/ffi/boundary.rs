@@ -99,11 +99,8 @@ fn export_name(here: &'static str) -> &'static str {
 }
 
 fn null_error(func: &str, args: &[(&'static str, bool)]) -> Option<Error> {
-    args.iter()
-        .find(|(_, null)| *null)
-        .map(|(name, _)| Error::invalid(format!("{func}: argument `{name}` is NULL")))
+    args.iter().find(|(_, null)| *null).map(|(name, _)| Error::invalid(format!("{func}: argument `{name}` is NULL")))
 }
-
 
 /// Runs a fallible export: clears the thread's last error, checks NULLs, runs the body, maps an
 /// error (or a caught panic, as `VBT_INTERNAL`) to its code and records its message.

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::boundary::error_from_host_code;
-use super::types::{cstring_lossy, str_arg};
 use super::handle::{borrow_mut, Opaque, UserData};
 use super::result::vbt_result;
+use super::types::{cstring_lossy, str_arg};
 use crate::error::{Error, Result};
 use crate::protocol::PartitionId;
 use crate::PeerDiscovery;
@@ -109,13 +109,7 @@ pub type vbt_snapshot_fn = Option<
 /// or a `vbt_result` code (the bootstrap then fails with that code). Adding none is allowed: the
 /// bootstrap then fails with `VBT_NO_PEERS`. Called on a vbt thread; it may block.
 pub type vbt_peer_discovery_fn = Option<
-    unsafe extern "C" fn(
-        user_data: *mut c_void,
-        store: *const c_char,
-        version: i32,
-        partition: i32,
-        peers: *mut vbt_peer_list,
-    ) -> u32,
+    unsafe extern "C" fn(user_data: *mut c_void, store: *const c_char, version: i32, partition: i32, peers: *mut vbt_peer_list) -> u32,
 >;
 
 /// Severity of a log record, as the Rust `log` crate grades them. Also the threshold given to
@@ -159,9 +153,8 @@ impl vbt_log_level {
 /// that logged (e.g. `"venice_blob_transfer::client"`); both strings are borrowed for the call.
 /// Called on any thread, including several at once; it must not block for long and must not call
 /// `vbt_node_free`.
-pub type vbt_log_fn = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, level: vbt_log_level, target: *const c_char, message: *const c_char),
->;
+pub type vbt_log_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: vbt_log_level, target: *const c_char, message: *const c_char)>;
 
 /// The callbacks once the boundary has checked them (not NULL).
 pub(crate) type SnapshotFn =

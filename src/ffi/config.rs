@@ -3,10 +3,10 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::types::str_arg;
 use super::callbacks::{vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_snapshot_fn, DiscoveryFn, LogFn, SnapshotFn};
 use super::handle::{borrow_mut, free, into_raw, write_out, Opaque, UserData};
 use super::result::vbt_result;
+use super::types::str_arg;
 use crate::config::{parse_properties, Config};
 use crate::error::Result;
 
@@ -103,11 +103,7 @@ pub extern "C" fn vbt_config_set_properties(config: *mut vbt_config, text: *cons
 /// `vbt_snapshot_fn`. `user_data` is passed back to `callback` as is and must stay valid until
 /// every node made from this config is freed. Replaces an earlier snapshot source.
 #[no_mangle]
-pub extern "C" fn vbt_config_set_snapshot_source(
-    config: *mut vbt_config,
-    callback: vbt_snapshot_fn,
-    user_data: *mut c_void,
-) -> vbt_result {
+pub extern "C" fn vbt_config_set_snapshot_source(config: *mut vbt_config, callback: vbt_snapshot_fn, user_data: *mut c_void) -> vbt_result {
     ffi_boundary!([config, callback] {
         // SAFETY: a live config, per the contract.
         let config = unsafe { borrow_mut(config) }?;

@@ -64,17 +64,15 @@
 // Declaration order is the header's order (the boundary macro comes first so the others see it).
 #[macro_use]
 pub(crate) mod boundary;
-mod result;
-mod types;
-mod config;
-mod node;
 mod bootstrap;
 mod callbacks;
+mod config;
 mod handle;
+mod node;
+mod result;
+mod types;
 
-pub use bootstrap::{
-    vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn, vbt_progress, vbt_progress_fn, vbt_table_format,
-};
+pub use bootstrap::{vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn, vbt_progress, vbt_progress_fn, vbt_table_format};
 pub use callbacks::{vbt_bytes, vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_peer_list, vbt_snapshot_fn};
 pub use config::vbt_config;
 pub use node::vbt_node;

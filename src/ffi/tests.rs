@@ -17,8 +17,7 @@ use super::result::*;
 fn committed_header_matches_the_code() {
     let generated = std::fs::read_to_string(concat!(env!("OUT_DIR"), "/vbt.h")).unwrap();
     assert!(!generated.is_empty(), "build.rs could not generate the header (see the build warnings)");
-    let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vbt.h"))
-        .unwrap_or_default();
+    let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vbt.h")).unwrap_or_default();
     assert!(
         committed == generated,
         "include/vbt.h differs from what cbindgen generates from src/ffi now: \

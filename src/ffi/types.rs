@@ -66,7 +66,5 @@ pub(crate) unsafe fn str_arg(p: *const c_char, name: &str) -> Result<String> {
     }
     // SAFETY: the caller promises a NUL-terminated string (the C contract).
     let c = unsafe { CStr::from_ptr(p) };
-    c.to_str()
-        .map(str::to_owned)
-        .map_err(|e| Error::invalid(format!("argument `{name}` is not valid UTF-8 ({e})")))
+    c.to_str().map(str::to_owned).map_err(|e| Error::invalid(format!("argument `{name}` is not valid UTF-8 ({e})")))
 }

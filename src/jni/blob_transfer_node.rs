@@ -95,11 +95,8 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
         let node = node(handle)?;
         let store = string_arg(env, &store, "store")?;
         let id = PartitionId::new(store, version, partition)?;
-        let format = if table_format.is_null() {
-            None
-        } else {
-            Some(string_arg(env, &table_format, "tableFormat")?.parse::<TableFormat>()?)
-        };
+        let format =
+            if table_format.is_null() { None } else { Some(string_arg(env, &table_format, "tableFormat")?.parse::<TableFormat>()?) };
         let peers = string_array(env, &peers, "peers")?;
         if future.is_null() {
             return Err(Error::invalid("future must not be null").into());

@@ -63,8 +63,7 @@ pub(crate) fn attach(vm: &'static JavaVM) -> jni::errors::Result<JNIEnv<'static>
     let name = std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned)).ok().flatten();
     if let Some(name) = name {
         let _ = env.with_local_frame(4, |env| -> jni::errors::Result<()> {
-            let thread =
-                env.call_static_method("java/lang/Thread", "currentThread", "()Ljava/lang/Thread;", &[])?.l()?;
+            let thread = env.call_static_method("java/lang/Thread", "currentThread", "()Ljava/lang/Thread;", &[])?.l()?;
             let name = env.new_string(name)?;
             env.call_method(&thread, "setName", "(Ljava/lang/String;)V", &[JValue::Object(&name)])?;
             Ok(())
@@ -147,12 +146,8 @@ fn java_exception(env: &mut JNIEnv, adapter: &JObject, default: ErrorKind, what:
             default.code() as i32
         }
     };
-    let message = match env.call_method(
-        adapter,
-        "errorMessage",
-        "(Ljava/lang/Throwable;)Ljava/lang/String;",
-        &[JValue::Object(&throwable)],
-    ) {
+    let message = match env.call_method(adapter, "errorMessage", "(Ljava/lang/Throwable;)Ljava/lang/String;", &[JValue::Object(&throwable)])
+    {
         Ok(v) => match v.l() {
             Ok(obj) if !obj.is_null() => java_string(env, &obj.into()).unwrap_or_default(),
             _ => String::new(),
@@ -172,36 +167,34 @@ fn java_exception(env: &mut JNIEnv, adapter: &JObject, default: ErrorKind, what:
 pub(crate) fn snapshot_source(env: &JNIEnv, adapter: &JObject) -> std::result::Result<Box<HostCreateFn>, JniError> {
     let adapter = JavaRef::new(env, adapter)?;
     Ok(Box::new(move |id: &PartitionId, dir: &std::path::Path| {
-            with_java(|env| {
-                let dir = dir
-                    .to_str()
-                    .ok_or_else(|| Error::invalid(format!("snapshot directory {} is not UTF-8", dir.display())))?;
-                let store = env.new_string(&id.store)?;
-                let dir = env.new_string(dir)?;
-                let value = call_host(
-                    env,
-                    adapter.as_obj(),
-                    "createSnapshot",
-                    "(Ljava/lang/String;IILjava/lang/String;)[[B",
-                    &[JValue::Object(&store), JValue::Int(id.version), JValue::Int(id.partition), JValue::Object(&dir)],
-                    ErrorKind::Io,
-                    "SnapshotSource.createSnapshot",
-                )?;
-                let pair = JObjectArray::from(value.l()?);
-                if pair.is_null() || env.get_array_length(&pair)? != 2 {
-                    return Err(Error::internal("SnapshotSourceAdapter returned no metadata pair").into());
+        with_java(|env| {
+            let dir = dir.to_str().ok_or_else(|| Error::invalid(format!("snapshot directory {} is not UTF-8", dir.display())))?;
+            let store = env.new_string(&id.store)?;
+            let dir = env.new_string(dir)?;
+            let value = call_host(
+                env,
+                adapter.as_obj(),
+                "createSnapshot",
+                "(Ljava/lang/String;IILjava/lang/String;)[[B",
+                &[JValue::Object(&store), JValue::Int(id.version), JValue::Int(id.partition), JValue::Object(&dir)],
+                ErrorKind::Io,
+                "SnapshotSource.createSnapshot",
+            )?;
+            let pair = JObjectArray::from(value.l()?);
+            if pair.is_null() || env.get_array_length(&pair)? != 2 {
+                return Err(Error::internal("SnapshotSourceAdapter returned no metadata pair").into());
+            }
+            let mut blob = |i| -> std::result::Result<Vec<u8>, JniError> {
+                let bytes = JByteArray::from(env.get_object_array_element(&pair, i)?);
+                if bytes.is_null() {
+                    return Err(Error::invalid("SnapshotSource returned a null metadata array").into());
                 }
-                let mut blob = |i| -> std::result::Result<Vec<u8>, JniError> {
-                    let bytes = JByteArray::from(env.get_object_array_element(&pair, i)?);
-                    if bytes.is_null() {
-                        return Err(Error::invalid("SnapshotSource returned a null metadata array").into());
-                    }
-                    let v = env.convert_byte_array(&bytes)?;
-                    env.delete_local_ref(bytes)?;
-                    Ok(v)
-                };
-                Ok((blob(0)?, blob(1)?))
-            })
+                let v = env.convert_byte_array(&bytes)?;
+                env.delete_local_ref(bytes)?;
+                Ok(v)
+            };
+            Ok((blob(0)?, blob(1)?))
+        })
     }))
 }
 

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 const JDK_METHODS: &[(&str, &str)] = &[("setName", "(Ljava/lang/String;)V"), ("currentThread", "()Ljava/lang/Thread;")];
 
 /// `new_object` call sites whose class is a variable: (file, variable, the class it holds there).
-const CLASS_VARIABLES: &[(&str, &str, &str)] =
-    &[("exceptions.rs", "class", "org/venicedb/blobtransfer/BlobTransferException")];
+const CLASS_VARIABLES: &[(&str, &str, &str)] = &[("exceptions.rs", "class", "org/venicedb/blobtransfer/BlobTransferException")];
 
 const PACKAGE: &str = "org/venicedb/blobtransfer/";
 
@@ -138,9 +137,7 @@ fn native_calls() -> Vec<Called> {
                         .2
                         .to_string(),
                 });
-                if JDK_METHODS.contains(&(name.as_str(), desc))
-                    || class.as_deref().is_some_and(|c| c.starts_with("java/"))
-                {
+                if JDK_METHODS.contains(&(name.as_str(), desc)) || class.as_deref().is_some_and(|c| c.starts_with("java/")) {
                     continue;
                 }
                 out.push(Called { class, name, params: descriptor_params(desc), site });
@@ -208,9 +205,7 @@ fn every_java_member_native_code_calls_is_annotated() {
     }
     for call in &calls {
         let found = annotated.iter().any(|(stem, name, params)| {
-            *name == call.name
-                && *params == call.params
-                && call.class.as_deref().map_or(true, |c| class_stem(c) == *stem)
+            *name == call.name && *params == call.params && call.class.as_deref().map_or(true, |c| class_stem(c) == *stem)
         });
         assert!(
             found,

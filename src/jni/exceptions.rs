@@ -69,7 +69,6 @@ fn exception_for(err: &JniError) -> (&'static str, ErrorKind, i32) {
     }
 }
 
-
 /// Throws `err` into Java, unless a Java exception is already pending (then that one wins).
 /// Never fails: if the exception cannot be built, whatever the JVM raised instead is pending.
 pub(crate) fn throw(env: &mut JNIEnv, err: JniError) {
@@ -102,11 +101,7 @@ pub(crate) fn throw(env: &mut JNIEnv, err: JniError) {
 
 /// Runs an export's body: catches panics, turns every failure into a Java exception (through the
 /// table above) and returns `default` then. Every export goes through here.
-pub(crate) fn guard<'local, R>(
-    env: &mut JNIEnv<'local>,
-    default: R,
-    body: impl FnOnce(&mut JNIEnv<'local>) -> Result<R, JniError>,
-) -> R {
+pub(crate) fn guard<'local, R>(env: &mut JNIEnv<'local>, default: R, body: impl FnOnce(&mut JNIEnv<'local>) -> Result<R, JniError>) -> R {
     let outcome = catch_unwind(AssertUnwindSafe(|| body(env)));
     let err = match outcome {
         Ok(Ok(value)) => return value,

@@ -47,9 +47,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_NativeLibrary_nativePanicF
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
 ) {
-    guard(&mut env, (), |_env| -> Result<(), super::exceptions::JniError> {
-        panic!("deliberate panic for the JNI panic-guard test")
-    })
+    guard(&mut env, (), |_env| -> Result<(), super::exceptions::JniError> { panic!("deliberate panic for the JNI panic-guard test") })
 }
 
 /// Nodes `nativeOpen` returned and `nativeClose` has not freed yet (test builds only).

@@ -5,8 +5,8 @@
 use super::checksum::{Algorithm, Announced, HEADER_FILE, XXH3_128};
 use super::ext::FileInfo;
 use super::{
-    check_file_name, HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, MAX_METADATA_BODY,
-    MAX_RESPONSE_HEAD, TRANSFER_STATUS_COMPLETED, TRANSFER_TYPE_METADATA,
+    check_file_name, HEADER_TRANSFER_STATUS, HEADER_TRANSFER_TYPE, MAX_METADATA_BODY, MAX_RESPONSE_HEAD, TRANSFER_STATUS_COMPLETED,
+    TRANSFER_TYPE_METADATA,
 };
 use crate::error::{Error, Result};
 
@@ -49,14 +49,10 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
     let mut fast = None;
     let mut info = FileInfo::default();
     for h in resp.headers.iter() {
-        let value = std::str::from_utf8(h.value)
-            .map_err(|_| Error::protocol(format!("response header {} is not UTF-8", h.name)))?
-            .trim();
+        let value = std::str::from_utf8(h.value).map_err(|_| Error::protocol(format!("response header {} is not UTF-8", h.name)))?.trim();
         let name = h.name;
         if name.eq_ignore_ascii_case("content-length") {
-            let n: u64 = value
-                .parse()
-                .map_err(|_| Error::protocol(format!("bad content-length {value:?}")))?;
+            let n: u64 = value.parse().map_err(|_| Error::protocol(format!("bad content-length {value:?}")))?;
             if content_length.is_some_and(|m| m != n) {
                 return Err(Error::protocol("conflicting content-length headers"));
             }
@@ -95,13 +91,11 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
         }
         ResponseHead::Complete
     } else {
-        let disposition =
-            disposition.ok_or_else(|| Error::protocol("FILE response has no content-disposition (no file name)"))?;
-        let name = file_name(&disposition)
-            .ok_or_else(|| Error::protocol(format!("no file name in content-disposition {disposition:?}")))?;
+        let disposition = disposition.ok_or_else(|| Error::protocol("FILE response has no content-disposition (no file name)"))?;
+        let name =
+            file_name(&disposition).ok_or_else(|| Error::protocol(format!("no file name in content-disposition {disposition:?}")))?;
         check_file_name(&name)?;
-        let len = content_length
-            .ok_or_else(|| Error::protocol(format!("FILE response for {name:?} has no content-length")))?;
+        let len = content_length.ok_or_else(|| Error::protocol(format!("FILE response for {name:?} has no content-length")))?;
         // A fast checksum (only sent to a vbt receiver that asked) wins over MD5.
         let checksum = match (fast, md5) {
             (Some(v), _) => {
@@ -111,9 +105,7 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
                 Announced { algorithm: Algorithm::Xxh3_128, hex: hex.to_ascii_lowercase() }
             }
             (None, Some(m)) if is_hex(&m, 32) => Announced { algorithm: Algorithm::Md5, hex: m.to_ascii_lowercase() },
-            (None, Some(m)) => {
-                return Err(Error::protocol(format!("FILE response for {name:?} has content-md5 {m:?}, not 32 hex digits")))
-            }
+            (None, Some(m)) => return Err(Error::protocol(format!("FILE response for {name:?} has content-md5 {m:?}, not 32 hex digits"))),
             (None, None) => return Err(Error::protocol(format!("FILE response for {name:?} has no content-md5"))),
         };
         ResponseHead::File { name, len, checksum, info }
@@ -157,10 +149,7 @@ mod tests {
         let c = response::complete_response();
         assert_eq!(parse_response_head(&c).unwrap().unwrap().0, ResponseHead::Complete);
         let e = response::error_response(429, "busy");
-        assert!(matches!(
-            parse_response_head(&e).unwrap().unwrap().0,
-            ResponseHead::Refused { status: 429, body_len: Some(4), .. }
-        ));
+        assert!(matches!(parse_response_head(&e).unwrap().unwrap().0, ResponseHead::Refused { status: 429, body_len: Some(4), .. }));
         assert!(parse_response_head(&h[..h.len() - 1]).unwrap().is_none());
     }
 

@@ -38,12 +38,7 @@ struct Wire {
 impl PartitionMetadata {
     /// Builds metadata for a partition, checking both blobs' framing.
     pub fn new(id: &PartitionId, offset_record: Vec<u8>, store_version_state: Vec<u8>) -> Result<Self> {
-        let m = PartitionMetadata {
-            topic_name: id.topic(),
-            partition_id: id.partition,
-            offset_record,
-            store_version_state,
-        };
+        let m = PartitionMetadata { topic_name: id.topic(), partition_id: id.partition, offset_record, store_version_state };
         m.check_framing()?;
         Ok(m)
     }
@@ -71,8 +66,7 @@ impl PartitionMetadata {
         if let Err(e) = std::str::from_utf8(body) {
             return Err(Error::protocol(format!("metadata is not valid UTF-8 (at byte {})", e.valid_up_to())));
         }
-        let wire: Wire = serde_json::from_slice(body)
-            .map_err(|e| Error::protocol(format!("metadata is not valid JSON: {e}")))?;
+        let wire: Wire = serde_json::from_slice(body).map_err(|e| Error::protocol(format!("metadata is not valid JSON: {e}")))?;
         let topic_name = wire.topic_name.ok_or_else(|| Error::protocol("metadata has no topicName"))?;
         if topic_name != expected.topic() || wire.partition_id != expected.partition {
             return Err(Error::protocol(format!(
@@ -84,9 +78,7 @@ impl PartitionMetadata {
         }
         let blob = |name: &str, v: Option<String>| -> Result<Vec<u8>> {
             let v = v.ok_or_else(|| Error::protocol(format!("metadata has no {name}")))?;
-            STANDARD
-                .decode(v.as_bytes())
-                .map_err(|e| Error::protocol(format!("metadata {name} is not padded standard base64: {e}")))
+            STANDARD.decode(v.as_bytes()).map_err(|e| Error::protocol(format!("metadata {name} is not padded standard base64: {e}")))
         };
         let m = PartitionMetadata {
             offset_record: blob("offsetRecord", wire.offset_record)?,
@@ -106,9 +98,7 @@ impl PartitionMetadata {
             match bytes.as_slice() {
                 [m, v, ..] if *m == magic && *v <= 127 => {}
                 [m, ..] if *m != magic => {
-                    return Err(Error::protocol(format!(
-                        "metadata {name} starts with magic byte {m}, expected {magic}"
-                    )))
+                    return Err(Error::protocol(format!("metadata {name} starts with magic byte {m}, expected {magic}")))
                 }
                 _ => {
                     return Err(Error::protocol(format!(
@@ -140,9 +130,9 @@ mod tests {
     fn rejects_bad_metadata() {
         let id = PartitionId::new("myStore", 1, 0).unwrap();
         let cases = [
-            VECTOR.replace("GBgBAgME", "GBgBAgME-_"),            // URL-safe alphabet
-            VECTOR.replace("GQcFBgcI", "GQcFBgc"),               // missing padding
-            VECTOR.replace("GBgBAgME", "GRgBAgME"),              // wrong magic (25 for the offset record)
+            VECTOR.replace("GBgBAgME", "GBgBAgME-_"), // URL-safe alphabet
+            VECTOR.replace("GQcFBgcI", "GQcFBgc"),    // missing padding
+            VECTOR.replace("GBgBAgME", "GRgBAgME"),   // wrong magic (25 for the offset record)
             VECTOR.replace("\"partitionId\":0", "\"partitionId\":3"),
             VECTOR.replace("myStore_v1", "other_v1"),
             VECTOR.replace(",\"storeVersionState\":\"GQcFBgcI\"", ""),
@@ -162,7 +152,8 @@ mod tests {
         let id = PartitionId::new("myStore", 1, 0).unwrap();
         let in_unknown = b"{\"topicName\":\"myStore_v1\",\"partitionId\":0,\"offsetRecord\":\"GBgBAgME\",\"other\":\"GBg\xc8AgME\",\"storeVersionState\":\"GQcFBgcI\"}";
         // A lone continuation byte inside a known value.
-        let in_topic = b"{\"topicName\":\"myStore_v1\x80\",\"partitionId\":0,\"offsetRecord\":\"GBgBAgME\",\"storeVersionState\":\"GQcFBgcI\"}";
+        let in_topic =
+            b"{\"topicName\":\"myStore_v1\x80\",\"partitionId\":0,\"offsetRecord\":\"GBgBAgME\",\"storeVersionState\":\"GQcFBgcI\"}";
         for bad in [&in_unknown[..], &in_topic[..]] {
             let e = PartitionMetadata::from_json(bad, &id).unwrap_err();
             assert!(e.to_string().contains("not valid UTF-8"), "{e}");

@@ -31,8 +31,7 @@ use crate::error::{Error, Result};
 pub const HEADER_TRANSFER_TYPE: &str = "X-Blob-Transfer-Type";
 pub const HEADER_TRANSFER_STATUS: &str = "X-Blob-Transfer-Status";
 pub const HEADER_PARTITION_STATE_VERSION: &str = "X-Blob-Transfer-Partition-State-Schema-Version";
-pub const HEADER_STORE_VERSION_STATE_VERSION: &str =
-    "X-Blob-Transfer-Store-Version-State-Schema-Version";
+pub const HEADER_STORE_VERSION_STATE_VERSION: &str = "X-Blob-Transfer-Store-Version-State-Schema-Version";
 pub const TRANSFER_TYPE_FILE: &str = "FILE";
 pub const TRANSFER_TYPE_METADATA: &str = "METADATA";
 pub const TRANSFER_STATUS_COMPLETED: &str = "Completed";
@@ -79,9 +78,8 @@ impl fmt::Display for TableFormat {
 impl std::str::FromStr for TableFormat {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        TableFormat::from_name(s).ok_or_else(|| {
-            Error::invalid(format!("unknown table format {s:?}: expected BLOCK_BASED_TABLE or PLAIN_TABLE"))
-        })
+        TableFormat::from_name(s)
+            .ok_or_else(|| Error::invalid(format!("unknown table format {s:?}: expected BLOCK_BASED_TABLE or PLAIN_TABLE")))
     }
 }
 
@@ -100,17 +98,11 @@ impl PartitionId {
         if store.is_empty() || store.len() > 200 {
             return Err(Error::invalid(format!("store name {store:?} must have 1..200 characters")));
         }
-        if !store.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-            || store.starts_with('.')
-        {
-            return Err(Error::invalid(format!(
-                "store name {store:?} may only hold letters, digits, '_', '-' and '.' (not first)"
-            )));
+        if !store.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') || store.starts_with('.') {
+            return Err(Error::invalid(format!("store name {store:?} may only hold letters, digits, '_', '-' and '.' (not first)")));
         }
         if version < 0 || partition < 0 {
-            return Err(Error::invalid(format!(
-                "version ({version}) and partition ({partition}) must not be negative"
-            )));
+            return Err(Error::invalid(format!("version ({version}) and partition ({partition}) must not be negative")));
         }
         Ok(PartitionId { store, version, partition })
     }

@@ -1,10 +1,7 @@
 //! The one request of a transfer: what a Java receiver sends (byte for byte), and how a Java
 //! sender parses and validates it, in the same order and with the same answers (reference §1.3).
 
-use super::{
-    PartitionId, TableFormat, HEADER_PARTITION_STATE_VERSION, HEADER_STORE_VERSION_STATE_VERSION,
-    MAX_REQUEST_HEAD,
-};
+use super::{PartitionId, TableFormat, HEADER_PARTITION_STATE_VERSION, HEADER_STORE_VERSION_STATE_VERSION, MAX_REQUEST_HEAD};
 use crate::error::{Error, Result};
 
 /// The request bytes a Java receiver sends: no Host, no Content-Length, no Connection.
@@ -75,8 +72,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RawRequest, usize)>> {
             let mut body_len = 0;
             let mut hs = Vec::with_capacity(req.headers.len());
             for h in req.headers.iter() {
-                let v = std::str::from_utf8(h.value)
-                    .map_err(|_| Error::protocol(format!("header {} is not UTF-8", h.name)))?;
+                let v = std::str::from_utf8(h.value).map_err(|_| Error::protocol(format!("header {} is not UTF-8", h.name)))?;
                 if h.name.eq_ignore_ascii_case("content-length") {
                     body_len = v.trim().parse().map_err(|_| Error::protocol("bad content-length"))?;
                 }
@@ -151,10 +147,7 @@ pub fn validate(req: &RawRequest, local: &LocalProtocol) -> Result<(PartitionId,
         ));
     }
     let Some(format) = TableFormat::from_name(parts[4]) else {
-        return Err(Rejection::new(
-            400,
-            format!("Invalid table format: {} for fetching blob at {path}", parts[4]),
-        ));
+        return Err(Rejection::new(400, format!("Invalid table format: {} for fetching blob at {path}", parts[4])));
     };
     if parts.len() != 5 {
         return Err(Rejection::new(400, format!("Invalid request for fetching blob at {path}")));
@@ -183,10 +176,7 @@ pub fn validate(req: &RawRequest, local: &LocalProtocol) -> Result<(PartitionId,
 /// value must equal the local version exactly, else 412.
 fn check_schema_versions(req: &RawRequest, local: &LocalProtocol) -> Result<(), Rejection> {
     let known = |name: &str| -> Option<u8> {
-        req.header(name)
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .filter(|n| (0..=127).contains(n))
-            .map(|n| n as u8)
+        req.header(name).and_then(|v| v.trim().parse::<i64>().ok()).filter(|n| (0..=127).contains(n)).map(|n| n as u8)
     };
     let ps = known(HEADER_PARTITION_STATE_VERSION);
     let svs = known(HEADER_STORE_VERSION_STATE_VERSION);
@@ -224,11 +214,8 @@ fn java_parse_int(s: &str) -> Result<i32, String> {
 mod tests {
     use super::*;
 
-    const LOCAL: LocalProtocol = LocalProtocol {
-        table_format: TableFormat::BlockBased,
-        partition_state_version: 24,
-        store_version_state_version: 7,
-    };
+    const LOCAL: LocalProtocol =
+        LocalProtocol { table_format: TableFormat::BlockBased, partition_state_version: 24, store_version_state_version: 7 };
 
     fn raw(method: &str, target: &str, headers: &[(&str, &str)]) -> RawRequest {
         RawRequest {

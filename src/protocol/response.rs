@@ -64,12 +64,8 @@ pub fn complete_response() -> Vec<u8> {
 
 /// A refusal (`NettyUtils.setupResponseAndFlush`): text/plain with a content-length.
 pub fn error_response(status: u16, body: &str) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 {status} {}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
-        reason(status),
-        body.len()
-    )
-    .into_bytes();
+    let mut out =
+        format!("HTTP/1.1 {status} {}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n", reason(status), body.len()).into_bytes();
     out.extend_from_slice(body.as_bytes());
     out
 }

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 
+use super::transfer::Transfer;
 use super::ServerShared;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::checksum::Algorithm;
 use crate::protocol::request::{parse_request_head, validate, RawRequest, Rejection};
 use crate::protocol::response;
-use super::transfer::Transfer;
 use crate::snapshot::SnapshotFile;
 
 /// How a request ended, for what happens to the connection afterwards.
@@ -257,9 +257,7 @@ async fn send_file<S: Conn>(
     let sum = file.checksum(algorithm).await?;
     let f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
     let head = response::file_head_ext(&file.name, file.len, algorithm, &sum, info);
-    wr.write_all(&head)
-        .await
-        .map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
+    wr.write_all(&head).await.map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
     let sent = match wr.plain_tcp() {
         Some(tcp) => sendfile_all(tcp, &f.into_std().await, file.len, limit).await,
         None => copy_file(f, file.len, wr, buf, limit).await,
@@ -270,12 +268,7 @@ async fn send_file<S: Conn>(
 /// Plaintext: the kernel moves file pages to the socket (no copies through user space). The
 /// snapshot's files were just read for their checksums, so they are in the page cache and the
 /// call does not wait for the disk.
-async fn sendfile_all(
-    tcp: &tokio::net::TcpStream,
-    file: &std::fs::File,
-    len: u64,
-    limit: &Paced<'_>,
-) -> std::io::Result<()> {
+async fn sendfile_all(tcp: &tokio::net::TcpStream, file: &std::fs::File, len: u64, limit: &Paced<'_>) -> std::io::Result<()> {
     use std::os::unix::io::AsRawFd;
     let mut offset: libc::off_t = 0;
     while (offset as u64) < len {
@@ -291,9 +284,7 @@ async fn sendfile_all(
             }
         });
         match sent {
-            Ok(0) => {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"))
-            }
+            Ok(0) => return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent")),
             Ok(n) => limit.sent(n).await,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),

@@ -3,8 +3,8 @@
 //! snapshot uses are guards, so every path — error, broken connection, shutdown — releases them.
 
 mod admission;
-mod conns;
 mod connection;
+mod conns;
 mod transfer;
 
 pub use admission::Admission;
@@ -214,4 +214,3 @@ async fn cleanup_loop(shared: Arc<ServerShared>, mut stopped: watch::Receiver<bo
         }
     }
 }
-

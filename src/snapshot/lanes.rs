@@ -410,11 +410,16 @@ mod tests {
                 let mut order = paths.iter();
                 let mut n = 0;
                 let t = std::time::Instant::now();
-                md5_files(&e, piece, || order.next().map(|p| ((), File::open(p).unwrap())), |_, _, r| {
-                    r.unwrap();
-                    n += 1;
-                    ControlFlow::Continue(())
-                });
+                md5_files(
+                    &e,
+                    piece,
+                    || order.next().map(|p| ((), File::open(p).unwrap())),
+                    |_, _, r| {
+                        r.unwrap();
+                        n += 1;
+                        ControlFlow::Continue(())
+                    },
+                );
                 assert_eq!(n, count);
                 eprintln!("files, multi-buffer, piece {} KiB: {:.2} GB/s", piece >> 10, total / t.elapsed().as_secs_f64() / 1e9);
             }

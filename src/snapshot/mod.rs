@@ -310,7 +310,8 @@ fn identity(generation: u64, dir: &std::path::Path, files: &[SnapshotFile]) -> S
 }
 
 fn list_files(dir: &std::path::Path, md5_job: &Arc<Md5Job>) -> Result<Vec<SnapshotFile>> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::new(ErrorKind::NotFound, format!("Snapshot directory {} doesn't exist: {e}", dir.display())))?;
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| Error::new(ErrorKind::NotFound, format!("Snapshot directory {} doesn't exist: {e}", dir.display())))?;
     let mut files = Vec::new();
     for entry in rd {
         let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;

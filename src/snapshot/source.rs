@@ -82,7 +82,8 @@ impl SnapshotSource for HostSnapshotSource {
     fn create_snapshot(&self, id: &PartitionId, dir: &Path) -> Result<PartitionMetadata> {
         self.remove_snapshot(id, dir)?;
         std::fs::create_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
-        let (offset_record, store_version_state) = (self.create)(id, dir).map_err(|e| e.context(format!("host snapshot of {}", id.replica())))?;
+        let (offset_record, store_version_state) =
+            (self.create)(id, dir).map_err(|e| e.context(format!("host snapshot of {}", id.replica())))?;
         PartitionMetadata::new(id, offset_record, store_version_state)
     }
 }

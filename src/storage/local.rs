@@ -48,9 +48,8 @@ pub fn write_metadata(base: &Path, id: &PartitionId, m: &PartitionMetadata) -> R
 
 pub fn read_metadata(base: &Path, id: &PartitionId) -> Result<PartitionMetadata> {
     let path = Layout::new(base).metadata_file(id);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Error::new(ErrorKind::NotFound, format!("no offset record for replica {} ({}: {e})", id.replica(), path.display()))
-    })?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::new(ErrorKind::NotFound, format!("no offset record for replica {} ({}: {e})", id.replica(), path.display())))?;
     PartitionMetadata::from_json(&bytes, id).map_err(|e| e.context(format!("metadata file {}", path.display())))
 }
 
@@ -73,7 +72,6 @@ impl LocalStorage {
         open.insert(id.clone(), db.clone());
         Ok(db)
     }
-
 }
 
 impl SnapshotSource for LocalStorage {

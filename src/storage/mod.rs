@@ -66,8 +66,7 @@ pub fn db_options(format: TableFormat) -> Options {
 /// would refuse. Proves the files form a consistent database (MANIFEST, CURRENT, every SST).
 pub fn open_read_only(dir: &Path, format: TableFormat) -> Result<DB> {
     let opts = db_options(format);
-    let cfs = DB::list_cf(&opts, dir)
-        .map_err(|e| Error::storage(format!("{} is not a RocksDB database: {e}", dir.display())))?;
+    let cfs = DB::list_cf(&opts, dir).map_err(|e| Error::storage(format!("{} is not a RocksDB database: {e}", dir.display())))?;
     if let Some(bad) = cfs.iter().find(|cf| !ALLOWED_COLUMN_FAMILIES.contains(&cf.as_str())) {
         return Err(Error::storage(format!(
             "{} has column family {bad:?}; Venice accepts only default and timestamp_metadata",

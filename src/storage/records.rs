@@ -67,11 +67,8 @@ pub fn generate(dir: &Path, format: TableFormat, records: u64, mut progress: imp
 /// Opens the partition read-only and checks every record `generate` wrote; returns the count.
 pub fn verify(dir: &Path, format: TableFormat) -> Result<u64> {
     let db = open_read_only(dir, format)?;
-    let manifest = db
-        .get(MANIFEST_KEY)?
-        .ok_or_else(|| Error::storage(format!("{} has no vbt gen manifest record", dir.display())))?;
-    let manifest: serde_json::Value = serde_json::from_slice(&manifest)
-        .map_err(|e| Error::storage(format!("bad manifest record: {e}")))?;
+    let manifest = db.get(MANIFEST_KEY)?.ok_or_else(|| Error::storage(format!("{} has no vbt gen manifest record", dir.display())))?;
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).map_err(|e| Error::storage(format!("bad manifest record: {e}")))?;
     let expected = manifest["records"].as_u64().ok_or_else(|| Error::storage("manifest has no record count"))?;
     let mut want = vec![0u8; VALUE_SIZE];
     let mut seen = 0u64;

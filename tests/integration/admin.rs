@@ -103,7 +103,9 @@ fn scrape_during_a_throttled_transfer_sees_bytes_and_in_flight_move() {
     assert_eq!(value(&before, "vbt_throttle_limit_bytes_per_second", &["direction=\"receive\""]), 2e6, "{before}");
 
     let op = rcv.bootstrap(request(&id, &[addr.to_string()])).unwrap();
-    let received = |t: &str| value(t, "ingestion_blob_transfer_bytes_received_total", &["venice_store_name=\"scraped\"", "venice_cluster_name=\"venice-c1\""]);
+    let received = |t: &str| {
+        value(t, "ingestion_blob_transfer_bytes_received_total", &["venice_store_name=\"scraped\"", "venice_cluster_name=\"venice-c1\""])
+    };
     // In flight, some bytes in; then, still in flight, more bytes: the counter moves while the
     // transfer runs, not only at its end.
     let mut first = 0.0;
@@ -160,11 +162,19 @@ fn scrape_during_a_throttled_transfer_sees_bytes_and_in_flight_move() {
     assert_eq!(received(&r), out.bytes as f64);
     assert_eq!(value(&r, "vbt_transfers_in_flight", &["direction=\"receive\""]), 0.0);
     let ok = "venice_response_status_code_category=\"success\"";
-    assert_eq!(value(&r, "ingestion_blob_transfer_request_count_total", &[store, ok, "venice_blob_transfer_sender_source=\"venice_server\""]), 1.0, "{r}");
+    assert_eq!(
+        value(&r, "ingestion_blob_transfer_request_count_total", &[store, ok, "venice_blob_transfer_sender_source=\"venice_server\""]),
+        1.0,
+        "{r}"
+    );
     assert_eq!(value(&r, "ingestion_blob_transfer_response_count_total", &[store, ok]), 1.0, "{r}");
     assert_eq!(value(&r, "ingestion_blob_transfer_time_count", &[store]), 1.0, "{r}");
     assert_eq!(value(&r, "vbt_transfers_by_checksum_total", &["direction=\"receive\"", out.checksum]), 1.0, "{r}");
-    assert_eq!(value(&s, "ingestion_blob_transfer_bytes_sent_total", &[store, "venice_cluster_name=\"venice-c1\""]), out.bytes as f64, "{s}");
+    assert_eq!(
+        value(&s, "ingestion_blob_transfer_bytes_sent_total", &[store, "venice_cluster_name=\"venice-c1\""]),
+        out.bytes as f64,
+        "{s}"
+    );
     assert_eq!(value(&s, "vbt_transfers_in_flight", &["direction=\"send\""]), 0.0, "{s}");
     assert_eq!(value(&s, "vbt_snapshots_total", &[store, "event=\"created\""]), 1.0, "{s}");
 
@@ -243,10 +253,26 @@ fn refusals_and_failures_are_counted_by_cause() {
     assert_eq!(value(&s, "vbt_admissions_refused_total", &[]), 1.0, "{s}");
     let store = "venice_store_name=\"refused\"";
     assert_eq!(value(&r, "vbt_peer_failures_total", &[store, "cause=\"peer_status\""]), 1.0, "{r}");
-    assert_eq!(value(&r, "ingestion_blob_transfer_request_count_total", &[store, "venice_response_status_code_category=\"fail\""]), 1.0, "{r}");
+    assert_eq!(
+        value(&r, "ingestion_blob_transfer_request_count_total", &[store, "venice_response_status_code_category=\"fail\""]),
+        1.0,
+        "{r}"
+    );
     assert!(!r.contains("venice_blob_transfer_sender_source"), "no vbt.node.role, no sender_source label: {r}");
-    assert_eq!(value(&r, "ingestion_blob_transfer_response_count_total", &[store, "venice_response_status_code_category=\"fail\""]), 1.0, "{r}");
-    assert_eq!(value(&r, "ingestion_blob_transfer_version_topic_fallback_count_total", &[store, "venice_blob_transfer_fallback_reason=\"all_hosts_failed\""]), 1.0, "{r}");
+    assert_eq!(
+        value(&r, "ingestion_blob_transfer_response_count_total", &[store, "venice_response_status_code_category=\"fail\""]),
+        1.0,
+        "{r}"
+    );
+    assert_eq!(
+        value(
+            &r,
+            "ingestion_blob_transfer_version_topic_fallback_count_total",
+            &[store, "venice_blob_transfer_fallback_reason=\"all_hosts_failed\""]
+        ),
+        1.0,
+        "{r}"
+    );
     let (_, body) = get(rcv.admin_addr().unwrap(), "/transfers");
     let j: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(j["finished"][0]["state"], "failed", "{j}");

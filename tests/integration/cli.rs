@@ -26,7 +26,9 @@ fn gen_serve_fetch_verify() {
     // Every peer failing: exit status 1 and a message naming each peer's cause.
     let dead = dead_port();
     let c = tempdir();
-    let out = vbt(&[&["fetch", "--base-dir", &s(c.path()), "--peer", &dead, "--peer", &addr, "--table-format", "PLAIN_TABLE"][..], &part].concat());
+    let out =
+        vbt(&[&["fetch", "--base-dir", &s(c.path()), "--peer", &dead, "--peer", &addr, "--table-format", "PLAIN_TABLE"][..], &part]
+            .concat());
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&dead) && err.contains(&addr) && err.contains("Table format mismatch"), "{err}");
@@ -45,8 +47,18 @@ fn serve_a_fixed_snapshot_directory() {
         std::fs::rename(dir.path().join(f), snap.join(f)).unwrap();
     }
     let (_server, addr) = serve(&[
-        "--snapshot-dir", &s(&snap), "--store", "myStore", "--version", "1", "--partition", "0",
-        "--offset-record", &s(&dir.path().join("or.bin")), "--store-version-state", &s(&dir.path().join("svs.bin")),
+        "--snapshot-dir",
+        &s(&snap),
+        "--store",
+        "myStore",
+        "--version",
+        "1",
+        "--partition",
+        "0",
+        "--offset-record",
+        &s(&dir.path().join("or.bin")),
+        "--store-version-state",
+        &s(&dir.path().join("svs.bin")),
     ]);
     // The stream a Java receiver gets is the one a Java sender sends.
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
@@ -99,8 +111,7 @@ fn fetch_several_partitions_at_once() {
     // 0-1 and 2, one of them given twice: three partitions, a line each, then the summary.
     let out = fetch(&s(b.path()), &["0-1", "2", "1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4, "{lines:?}");
     for (i, l) in lines[..3].iter().enumerate() {
         assert_eq!(l["partition"], format!("manyStore_v1-{i}"));
@@ -122,5 +133,8 @@ fn fetch_several_partitions_at_once() {
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[2]["error"].as_str().unwrap().contains("404"), "{text}");
     assert_eq!(lines[3]["failed"].as_u64(), Some(1));
-    assert_eq!(vbt(&["fetch", "--base-dir", &s(c.path()), "--store", "x", "--version", "1", "--partition", "3-1", "--peer", &addr]).status.code(), Some(1));
+    assert_eq!(
+        vbt(&["fetch", "--base-dir", &s(c.path()), "--store", "x", "--version", "1", "--partition", "3-1", "--peer", &addr]).status.code(),
+        Some(1)
+    );
 }

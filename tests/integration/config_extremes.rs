@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
-use venice_blob_transfer::tools::MAX_DURATION;
 use venice_blob_transfer::tools::records;
+use venice_blob_transfer::tools::MAX_DURATION;
 use venice_blob_transfer::{PartitionId, Signal, TableFormat};
 
 use crate::common::*;

@@ -168,7 +168,12 @@ fn two_processes_racing_for_one_partition_never_corrupt_it() {
         let second = start(&slow);
         let outs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
         let won = outs.iter().filter(|o| o.status.success()).count();
-        assert_eq!(won, 1, "round {round}: exactly one installs: {:?}", outs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect::<Vec<_>>());
+        assert_eq!(
+            won,
+            1,
+            "round {round}: exactly one installs: {:?}",
+            outs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect::<Vec<_>>()
+        );
         for o in outs.iter().filter(|o| !o.status.success()) {
             let err = String::from_utf8_lossy(&o.stderr);
             assert!(

@@ -129,11 +129,8 @@ impl Untouched {
 
 /// A receiver discovering through `router`, dialling `port` on the hosts it finds.
 fn router_receiver(base: &Path, router: &str, port: &str, extra: &[(&str, &str)]) -> Node {
-    let mut pairs = vec![
-        ("vbt.discovery", "router"),
-        ("vbt.discovery.router.url", router),
-        ("davinci.p2p.blob.transfer.client.port", port),
-    ];
+    let mut pairs =
+        vec![("vbt.discovery", "router"), ("vbt.discovery.router.url", router), ("davinci.p2p.blob.transfer.client.port", port)];
     pairs.extend_from_slice(extra);
     receiver(base, TableFormat::BlockBased, &pairs)
 }
@@ -162,11 +159,7 @@ fn router_discovery_bootstraps_from_the_hosts_it_names() {
     assert_eq!(out.peer, addr.to_string());
     assert!(out.failed_peers.is_empty());
     assert_eq!(records::verify(&out.partition_dir, TableFormat::BlockBased).unwrap(), 400);
-    assert_eq!(
-        router.targets(),
-        ["/blob_discovery?store_name=routerStore&store_version=3&store_partition=5"],
-        "DaVinci's request"
-    );
+    assert_eq!(router.targets(), ["/blob_discovery?store_name=routerStore&store_version=3&store_partition=5"], "DaVinci's request");
 }
 
 #[test]
@@ -206,7 +199,10 @@ fn router_errors_name_the_router_and_status_and_contact_no_peer() {
 fn router_answers_that_are_errors_or_not_venice_json() {
     let id = PartitionId::new("s", 2, 1).unwrap();
     let cases: [(&'static str, &str); 4] = [
-        (r#"{"serverHostNames":[],"sourceAware":false,"error":true,"errorMessage":"push status store unavailable","discoveryResult":null}"#, "push status store unavailable"),
+        (
+            r#"{"serverHostNames":[],"sourceAware":false,"error":true,"errorMessage":"push status store unavailable","discoveryResult":null}"#,
+            "push status store unavailable",
+        ),
         (r#"{"error":false,"errorMessage":null,"discoveryResult":[]}"#, "knows no host"),
         (r#"{"error":false,"discoveryResult":["#, "not Venice's JSON"),
         ("<html>router</html>", "not Venice's JSON"),
@@ -259,7 +255,8 @@ fn router_config_is_checked() {
         assert!(e.message().contains(want), "{pairs:?}: {e}");
     }
     // Discovery finds host names only: the port to dial must be configured.
-    let e = venice_blob_transfer::Config::from_pairs([("vbt.discovery", "router"), ("vbt.discovery.router.url", "http://r:1")]).unwrap_err();
+    let e =
+        venice_blob_transfer::Config::from_pairs([("vbt.discovery", "router"), ("vbt.discovery.router.url", "http://r:1")]).unwrap_err();
     assert!(e.message().contains("davinci.p2p.blob.transfer.client.port"), "{e}");
     // https uses the node's TLS; without it, the node says so.
     let cfg = config(&[
@@ -319,7 +316,11 @@ fn an_https_router_is_asked_with_the_nodes_tls() {
     let src = tempdir();
     gen_partition(src.path(), &id, TableFormat::BlockBased, 200);
     let mut sender_pairs = node_pairs("sender");
-    for (k, v) in [("vbt.base.dir", s(src.path())), ("davinci.p2p.blob.transfer.server.port", "0".into()), ("vbt.server.bind.address", "127.0.0.1".into())] {
+    for (k, v) in [
+        ("vbt.base.dir", s(src.path())),
+        ("davinci.p2p.blob.transfer.server.port", "0".into()),
+        ("vbt.server.bind.address", "127.0.0.1".into()),
+    ] {
         sender_pairs.push((k.into(), v));
     }
     let sender = Node::new(venice_blob_transfer::Config::from_pairs(sender_pairs).unwrap()).unwrap();
@@ -399,7 +400,8 @@ impl ZooKeeper {
     {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let client = zk::Client::connector().with_connection_timeout(Duration::from_secs(2)).with_fail_eagerly().connect(&self.address).await?;
+            let client =
+                zk::Client::connector().with_connection_timeout(Duration::from_secs(2)).with_fail_eagerly().connect(&self.address).await?;
             f(client).await
         })
     }
@@ -468,9 +470,9 @@ fn helix_discovery_reads_the_customized_view_in_zookeeper() {
                 (
                     "helixStore_v3_1",
                     &[
-                        ("host-a.example_7000", "COMPLETED"),    // chosen
-                        ("host-b.example_7000", "COMPLETED"),    // not live
-                        ("host-c.example_7000", "STARTED"),      // live, not completed
+                        ("host-a.example_7000", "COMPLETED"), // chosen
+                        ("host-b.example_7000", "COMPLETED"), // not live
+                        ("host-c.example_7000", "STARTED"),   // live, not completed
                         ("host-d.example_7000", "END_OF_PUSH_RECEIVED"),
                     ],
                 ),
@@ -496,7 +498,10 @@ fn helix_discovery_reads_the_customized_view_in_zookeeper() {
     // A store version without a customized view.
     let e = d.discover(&PartitionId::new("helixStore", 4, 1).unwrap()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NoPeers);
-    assert!(e.message().contains(&format!("/{CLUSTER}/CUSTOMIZEDVIEW/OFFLINE_PUSH/helixStore_v4")) && e.message().contains(&zk.address), "{e}");
+    assert!(
+        e.message().contains(&format!("/{CLUSTER}/CUSTOMIZEDVIEW/OFFLINE_PUSH/helixStore_v4")) && e.message().contains(&zk.address),
+        "{e}"
+    );
     // Not a ZNRecord.
     zk.put(&view, "not json");
     let e = d.discover(&p(1)).unwrap_err();
@@ -540,9 +545,23 @@ fn helix_discovery_bootstraps_end_to_end_and_through_the_cli() {
 
     let cli_dst = tempdir();
     let o = vbt(&[
-        "fetch", "--base-dir", &s(cli_dst.path()), "--store", "e2eStore", "--version", "2", "--partition", "0",
-        "--discovery", "helix", "--zk-address", &zk.address, "--helix-cluster", CLUSTER,
-        "-D", &format!("davinci.p2p.blob.transfer.client.port={port}"),
+        "fetch",
+        "--base-dir",
+        &s(cli_dst.path()),
+        "--store",
+        "e2eStore",
+        "--version",
+        "2",
+        "--partition",
+        "0",
+        "--discovery",
+        "helix",
+        "--zk-address",
+        &zk.address,
+        "--helix-cluster",
+        CLUSTER,
+        "-D",
+        &format!("davinci.p2p.blob.transfer.client.port={port}"),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

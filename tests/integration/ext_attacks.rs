@@ -89,17 +89,17 @@ fn a_sender_lying_about_totals_indices_or_snapshot_is_refused() {
         ),
         (
             "snapshot switched",
-            [
-                file("a.sst", &a, &info(0, 2, 1500, None)),
-                file("b.sst", &b, &info(1, 2, 1500, None).replace(SNAP, "0ther")),
-                end.clone(),
-            ]
-            .concat(),
+            [file("a.sst", &a, &info(0, 2, 1500, None)), file("b.sst", &b, &info(1, 2, 1500, None).replace(SNAP, "0ther")), end.clone()]
+                .concat(),
             "switched snapshots",
         ),
         ("absurd total bytes", [file("a.sst", &a, &info(0, 1, u64::MAX, None)), end.clone()].concat(), "are free on the file system"),
         ("negative index", [file("a.sst", &a, "x-vbt-file-index: -1\r\n"), end.clone()].concat(), "x-vbt-file-index"),
-        ("huge files total", [file("a.sst", &a, "x-vbt-files-total: 99999999999999999999999\r\n"), end.clone()].concat(), "x-vbt-files-total"),
+        (
+            "huge files total",
+            [file("a.sst", &a, "x-vbt-files-total: 99999999999999999999999\r\n"), end.clone()].concat(),
+            "x-vbt-files-total",
+        ),
         ("snapshot not a token", [file("a.sst", &a, "x-vbt-snapshot: ../../etc\r\n"), end.clone()].concat(), "x-vbt-snapshot"),
         ("transfer not a token", [file("a.sst", &a, "x-vbt-transfer: a b\r\n"), end.clone()].concat(), "x-vbt-transfer"),
     ];
@@ -143,7 +143,10 @@ fn files_snapshot(dir: &Path) {
 
 #[derive(Debug)]
 enum Resp {
-    File { name: String, info: FileInfo },
+    File {
+        name: String,
+        info: FileInfo,
+    },
     Metadata,
     Complete,
     /// A refusal: its status and body.
@@ -372,11 +375,8 @@ fn a_transfer_holds_one_admission_until_its_last_connection_lets_go() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("admit", 1, 0).unwrap();
-    let (_s, addr) = snapshot_sender(
-        src.path(),
-        &id,
-        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "3000")],
-    );
+    let (_s, addr) =
+        snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "3000")]);
     // The first connection ends (the receiver drops it) while the joined one is mid-transfer: the
     // joined one still gets files and COMPLETE, and another receiver is refused meanwhile.
     let (main, _, token) = start(&addr, &id, 2);
@@ -512,7 +512,21 @@ fn a_fetch_killed_at_each_point_reruns_to_exactly_the_senders_files_and_holds_th
     for point in ["recv-journal-started", "recv-after-file", "recv-after-file-sync"] {
         let dst = tempdir();
         let base = s(dst.path());
-        let args = ["fetch", "--base-dir", &base, "--peer", &addr, "--store", "killed", "--version", "1", "--partition", "0", "-D", "vbt.receive.verify.rocksdb=false"];
+        let args = [
+            "fetch",
+            "--base-dir",
+            &base,
+            "--peer",
+            &addr,
+            "--store",
+            "killed",
+            "--version",
+            "1",
+            "--partition",
+            "0",
+            "-D",
+            "vbt.receive.verify.rocksdb=false",
+        ];
         let out = vbt_env(&args, &[("VBT_KILL_AT", point)]);
         assert!(!out.status.success(), "{point}: the fetch was not killed");
         // Rerun while a second process tries the same partition: it is refused at once, and the

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use venice_blob_transfer::tools::checksum::HEADER_ASK;
 use venice_blob_transfer::tools::ext::Asks;
+use venice_blob_transfer::tools::records;
 use venice_blob_transfer::tools::request::{encode_request, encode_request_with};
 use venice_blob_transfer::tools::response::{complete_response, file_head_fast, metadata_response};
-use venice_blob_transfer::tools::records;
 use venice_blob_transfer::{PartitionId, TableFormat};
 
 use crate::common::*;
@@ -38,7 +38,8 @@ fn vbt_to_vbt_uses_xxh3_and_java_receivers_never_see_it() {
     let java = raw_stream(&addr, &encode_request(&id, TableFormat::BlockBased, 24, 7));
     assert!(java.contains("content-md5: ") && !java.contains("x-vbt-checksum"), "{}", &java[..300]);
     // A vbt receiver that asks: XXH3-128 only, no MD5 computed for it.
-    let vbt = raw_stream(&addr, &encode_request_with(&id, TableFormat::BlockBased, 24, 7, &Asks { fast_checksum: true, ..Default::default() }));
+    let vbt =
+        raw_stream(&addr, &encode_request_with(&id, TableFormat::BlockBased, 24, 7, &Asks { fast_checksum: true, ..Default::default() }));
     assert!(vbt.contains("x-vbt-checksum: xxh3-128 ") && !vbt.contains("content-md5"), "{}", &vbt[..300]);
     assert!(vbt.ends_with("X-Blob-Transfer-Status: Completed\r\n\r\n"));
     // And a whole bootstrap with it verifies every record.

@@ -39,7 +39,11 @@ fn assert_fails_cleanly(label: &str, stream: Vec<u8>, cause: &str) {
     assert!(err.message().contains(&bad.peer()), "{label}: names the peer: {err}");
     assert!(!Layout::new(base.path()).temp_dir(&id).exists(), "{label}: temp dir left");
     assert!(!Layout::new(base.path()).partition_dir(&id).exists(), "{label}: partition dir left");
-    assert!(entries(&Layout::new(base.path()).version_dir(&id)).is_empty(), "{label}: files left: {:?}", entries(&Layout::new(base.path()).version_dir(&id)));
+    assert!(
+        entries(&Layout::new(base.path()).version_dir(&id)).is_empty(),
+        "{label}: files left: {:?}",
+        entries(&Layout::new(base.path()).version_dir(&id))
+    );
 
     let bad = ScriptedPeer::start(stream, false);
     let good = ScriptedPeer::start(vector("java-sender-2files.response.bin"), true);
@@ -126,7 +130,10 @@ fn hostile_file_names() {
 
 #[test]
 fn not_found_and_schema_mismatch_move_on() {
-    let nf = error_response(404, "Table format mismatch for myStore_v1-0, current snapshot format is PLAIN_TABLE, requested format is BLOCK_BASED_TABLE");
+    let nf = error_response(
+        404,
+        "Table format mismatch for myStore_v1-0, current snapshot format is PLAIN_TABLE, requested format is BLOCK_BASED_TABLE",
+    );
     assert_fails_cleanly("404", nf, "404 Not Found: Table format mismatch");
     assert_fails_cleanly("412", error_response(412, "Blob transfer schema version mismatch"), "412 Precondition Failed");
 }
@@ -160,11 +167,8 @@ fn silent_peer_hits_reader_idle_then_next_peer() {
     let silent_addr = silent.local_addr().unwrap().to_string();
     let good = ScriptedPeer::start(vector("java-sender-2files.response.bin"), true);
     let base = tempdir();
-    let node = receiver(
-        base.path(),
-        TableFormat::BlockBased,
-        &[("vbt.receive.verify.rocksdb", "false"), ("vbt.receive.reader.idle.ms", "300")],
-    );
+    let node =
+        receiver(base.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false"), ("vbt.receive.reader.idle.ms", "300")]);
     let started = Instant::now();
     let out = node.bootstrap_blocking(request(&id, &[silent_addr, good.peer()])).unwrap();
     assert!(out.failed_peers[0].error.message().contains("reader idle"), "{:?}", out.failed_peers);

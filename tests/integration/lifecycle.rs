@@ -7,8 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread::sleep;
 use std::time::Duration;
 
-use venice_blob_transfer::tools::request::encode_request;
 use venice_blob_transfer::tools::records;
+use venice_blob_transfer::tools::request::encode_request;
 use venice_blob_transfer::{Node, PartitionId, TableFormat};
 
 use crate::common::*;
@@ -52,9 +52,7 @@ fn read_response(s: &mut TcpStream) -> (String, String) {
 fn fetch(addr: SocketAddr, id: &PartitionId, count: u64) -> tempfile::TempDir {
     let base = tempdir();
     let node = receiver(base.path(), BB, &[]);
-    let out = node
-        .bootstrap_blocking(request(id, &[addr.to_string()]))
-        .unwrap_or_else(|e| panic!("bootstrap of {id} from {addr}: {e}"));
+    let out = node.bootstrap_blocking(request(id, &[addr.to_string()])).unwrap_or_else(|e| panic!("bootstrap of {id} from {addr}: {e}"));
     assert_eq!(records::verify(&out.partition_dir, BB).unwrap(), count);
     base
 }
@@ -202,8 +200,7 @@ fn stale_snapshot_in_use_is_kept_and_new_requests_are_refused() {
 #[test]
 fn periodic_cleanup_removes_stale_snapshot() {
     let id = PartitionId::new("periodic", 1, 0).unwrap();
-    let (base, node, addr) =
-        serving(&id, SMALL, &[("vbt.snapshot.retention.ms", "200"), ("vbt.snapshot.cleanup.interval.ms", "100")]);
+    let (base, node, addr) = serving(&id, SMALL, &[("vbt.snapshot.retention.ms", "200"), ("vbt.snapshot.cleanup.interval.ms", "100")]);
     let _a = fetch(addr, &id, SMALL); // served from <partition>/.snapshot_files, so it existed
     let snap_dir = Layout::new(base.path()).snapshot_dir(&id);
     let gone = eventually(Duration::from_secs(10), || !snap_dir.exists() && node.snapshot_info(&id).is_none());

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use venice_blob_transfer::tools::response::file_head;
 use venice_blob_transfer::tools::records;
+use venice_blob_transfer::tools::response::file_head;
 use venice_blob_transfer::{PartitionId, Signal, TableFormat};
 
 use crate::common::*;

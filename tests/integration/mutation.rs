@@ -4,8 +4,8 @@
 //! coverage-guided fuzzing; a cheap guard that runs with every test.)
 
 use venice_blob_transfer::tools::decoder::{parse_response_head, ResponseHead};
-use venice_blob_transfer::PartitionMetadata;
 use venice_blob_transfer::tools::request::{parse_request_head, validate, LocalProtocol};
+use venice_blob_transfer::PartitionMetadata;
 use venice_blob_transfer::TableFormat;
 
 use crate::common::*;
@@ -59,11 +59,15 @@ fn mutated_vectors_never_panic_the_parsers() {
         .iter()
         .map(|n| vector(n))
         .collect();
-    let responses: Vec<Vec<u8>> =
-        ["java-sender-2files.response.bin", "java-to-java-emptyfile.response.bin", "java-to-java-small-ckpt.response.bin", "case-err-412-schema-mismatch.response.bin"]
-            .iter()
-            .map(|n| vector(n))
-            .collect();
+    let responses: Vec<Vec<u8>> = [
+        "java-sender-2files.response.bin",
+        "java-to-java-emptyfile.response.bin",
+        "java-to-java-small-ckpt.response.bin",
+        "case-err-412-schema-mismatch.response.bin",
+    ]
+    .iter()
+    .map(|n| vector(n))
+    .collect();
     let metadata = vector_metadata(&my_store()).to_json();
     for _ in 0..100_000 {
         let seed = rng.choice(&requests).unwrap();

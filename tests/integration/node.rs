@@ -5,8 +5,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use venice_blob_transfer::HostSnapshotSource;
 use venice_blob_transfer::tools::{local, records};
+use venice_blob_transfer::HostSnapshotSource;
 use venice_blob_transfer::{ErrorKind, Node, PartitionId, PeerDiscovery, Result, TableFormat};
 
 use crate::common::*;
@@ -118,12 +118,17 @@ fn discovery_and_host_snapshot_source() {
         Box::new(move |asked: &PartitionId, dir: &std::path::Path| {
             assert_eq!(*asked, id2);
             let m = local::read_metadata(&host_base, asked)?;
-            let db = rocksdb::DB::open_for_read_only(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), Layout::new(&host_base).partition_dir(&asked), false)?;
+            let db = rocksdb::DB::open_for_read_only(
+                &venice_blob_transfer::tools::db_options(TableFormat::BlockBased),
+                Layout::new(&host_base).partition_dir(&asked),
+                false,
+            )?;
             rocksdb::checkpoint::Checkpoint::new(&db)?.create_checkpoint(dir)?;
             Ok((m.offset_record, m.store_version_state))
         }),
     );
-    let sender = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).snapshot_source(Arc::new(source)).build().unwrap();
+    let sender =
+        Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).snapshot_source(Arc::new(source)).build().unwrap();
     let addr = sender.start_server().unwrap();
     // Receiver: no peers in the request, so discovery is asked.
     let asked = Arc::new(Mutex::new(Vec::new()));

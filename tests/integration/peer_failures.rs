@@ -61,7 +61,8 @@ fn fetch_json_lists_failed_peers_and_the_fallback_reason() {
     let (_server, addr) = serve(&["--base-dir", &s(a.path())]);
     let dead = dead_port();
     let fetch = |partition: &str, peers: &[&str]| {
-        let mut args = vec!["fetch", "--base-dir", b.path().to_str().unwrap(), "--store", "cliFail", "--version", "1", "--partition", partition];
+        let mut args =
+            vec!["fetch", "--base-dir", b.path().to_str().unwrap(), "--store", "cliFail", "--version", "1", "--partition", partition];
         for p in peers {
             args.extend(["--peer", p]);
         }

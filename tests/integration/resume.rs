@@ -232,9 +232,7 @@ fn kept_files_are_dropped_for_another_peer_and_when_stale() {
     let dst = tempdir();
     let (_sender, addr) = snapshot_sender(src.path(), &id, &[]);
     let proxy = Proxy::start(addr, TOTAL / 2, false);
-    files_receiver(dst.path(), &[("vbt.receive.resume", "false")])
-        .bootstrap_blocking(request(&id, &[proxy.addr.clone()]))
-        .unwrap_err();
+    files_receiver(dst.path(), &[("vbt.receive.resume", "false")]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
     assert!(tree(dst.path()).is_empty(), "left: {:?}", tree(dst.path()));
 }
 
@@ -267,11 +265,27 @@ fn a_killed_fetch_resumes_when_run_again() {
     let id = PartitionId::new("killed", 1, 0).unwrap();
     let dst = tempdir();
     let base = s(dst.path());
-    let args = ["fetch", "--base-dir", &base, "--peer", &addr, "--store", "killed", "--version", "1", "--partition", "0", "-D", "vbt.receive.verify.rocksdb=false"];
+    let args = [
+        "fetch",
+        "--base-dir",
+        &base,
+        "--peer",
+        &addr,
+        "--store",
+        "killed",
+        "--version",
+        "1",
+        "--partition",
+        "0",
+        "-D",
+        "vbt.receive.verify.rocksdb=false",
+    ];
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vbt")).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();
     let temp = temp_of(dst.path(), &id);
     let started = Instant::now();
-    let size = |t: &Path| -> u64 { std::fs::read_dir(t).map(|r| r.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0) };
+    let size = |t: &Path| -> u64 {
+        std::fs::read_dir(t).map(|r| r.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
+    };
     while size(&temp) < TOTAL / 2 {
         assert!(started.elapsed() < Duration::from_secs(30), "the fetch never got half way");
         std::thread::sleep(Duration::from_millis(20));

@@ -4,8 +4,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use venice_blob_transfer::tools::testcerts::{write_node, Ca};
 use venice_blob_transfer::tools::records;
+use venice_blob_transfer::tools::testcerts::{write_node, Ca};
 use venice_blob_transfer::{ErrorKind, Node, PartitionId, TableFormat};
 
 use crate::common::*;
@@ -201,7 +201,8 @@ fn subject_allow_list_narrows_the_acl() {
         .unwrap_err();
     assert!(err.message().contains("403 Forbidden"), "{err}");
     let ok = tempdir();
-    let out = tls_receiver(ok.path(), pki.node("allowed", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap();
+    let out =
+        tls_receiver(ok.path(), pki.node("allowed", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap();
     assert_eq!(out.files > 0, true);
 }
 

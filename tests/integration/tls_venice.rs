@@ -135,12 +135,11 @@ impl JavaPki {
     fn keytool_node(&self, name: &str, ca: &str) -> PathBuf {
         let store = format!("{name}.p12");
         let common = ["-keystore", store.as_str(), "-storepass", PW];
-        run(self.keytool().args(["-genkeypair", "-alias", name, "-keyalg", "RSA", "-keysize", "2048", "-validity", "30"]).args([
-            "-dname",
-            &format!("CN={name}"),
-            "-storetype",
-            "PKCS12",
-        ]).args(common));
+        run(self
+            .keytool()
+            .args(["-genkeypair", "-alias", name, "-keyalg", "RSA", "-keysize", "2048", "-validity", "30"])
+            .args(["-dname", &format!("CN={name}"), "-storetype", "PKCS12"])
+            .args(common));
         run(self.keytool().args(["-certreq", "-alias", name, "-file", &format!("{name}.csr")]).args(common));
         self.sign(name, ca);
         run(self.keytool().args(["-importcert", "-noprompt", "-alias", ca, "-file", &format!("{ca}.pem")]).args(common));
@@ -204,7 +203,8 @@ fn node_error(pairs: Vec<(String, String)>) -> String {
 
 fn sender_node(base: &Path, pairs: Vec<(String, String)>) -> (Node, String) {
     let b = s(base);
-    let pairs = with(&pairs, &[("vbt.base.dir", &b), ("davinci.p2p.blob.transfer.server.port", "0"), ("vbt.server.bind.address", "127.0.0.1")]);
+    let pairs =
+        with(&pairs, &[("vbt.base.dir", &b), ("davinci.p2p.blob.transfer.server.port", "0"), ("vbt.server.bind.address", "127.0.0.1")]);
     let node = Node::new(Config::from_pairs(pairs).unwrap()).unwrap();
     let addr = node.start_server().unwrap().to_string();
     (node, addr)
@@ -250,7 +250,9 @@ fn other_issuer_is_refused() {
     // Both sides trust both CAs, so the chains verify; Venice's ACL wants the sender's own issuer.
     let (_sender, addr) = sender_node(a.path(), venice_ssl(&a_store, &trust_both));
     let c = tempdir();
-    let err = receiver_node(c.path(), venice_ssl(&c_store, &trust_both)).bootstrap_blocking(request(&id, std::slice::from_ref(&addr))).unwrap_err();
+    let err = receiver_node(c.path(), venice_ssl(&c_store, &trust_both))
+        .bootstrap_blocking(request(&id, std::slice::from_ref(&addr)))
+        .unwrap_err();
     assert!(err.message().contains("403 Forbidden"), "{err}");
     assert!(!Layout::new(c.path()).partition_dir(&id).exists());
     // A receiver whose truststore holds only its own CA refuses the sender in the handshake.
@@ -507,7 +509,8 @@ fn tls13_only_client_gets_the_stream_from_the_vbt_sender() {
     std::fs::write(snap.path().join("file2"), b"world").unwrap();
     let id = my_store();
     let source = FixedSnapshot { id: id.clone(), dir: snap.path().to_path_buf(), metadata: vector_metadata(&id) };
-    let pairs = with(&venice_ssl(&a_store, &trust1), &[("davinci.p2p.blob.transfer.server.port", "0"), ("vbt.server.bind.address", "127.0.0.1")]);
+    let pairs =
+        with(&venice_ssl(&a_store, &trust1), &[("davinci.p2p.blob.transfer.server.port", "0"), ("vbt.server.bind.address", "127.0.0.1")]);
     let node = Node::builder(Config::from_pairs(pairs).unwrap()).snapshot_source(Arc::new(source)).build().unwrap();
     let addr = node.start_server().unwrap();
 
@@ -516,7 +519,10 @@ fn tls13_only_client_gets_the_stream_from_the_vbt_sender() {
         .with_protocol_versions(&[&rustls::version::TLS13])
         .unwrap()
         .with_root_certificates(roots(&pki.path("ca1.pem")))
-        .with_client_auth_cert(pem_chain(&pki.path("java-receiver.pem")), PrivateKeyDer::from_pem_file(pki.path("java-receiver.key")).unwrap())
+        .with_client_auth_cert(
+            pem_chain(&pki.path("java-receiver.pem")),
+            PrivateKeyDer::from_pem_file(pki.path("java-receiver.key")).unwrap(),
+        )
         .unwrap();
     let conn = rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").unwrap()).unwrap();
     let tcp = TcpStream::connect(addr).unwrap();

@@ -65,15 +65,16 @@ fn host_provided_snapshot_source() {
     gen_partition(host.path(), &id, TableFormat::BlockBased, RECORDS);
     let ckpt = host.path().join("checkpoint");
     {
-        let db = rocksdb::DB::open(&venice_blob_transfer::tools::db_options(TableFormat::BlockBased), Layout::new(host.path()).partition_dir(&id)).unwrap();
+        let db = rocksdb::DB::open(
+            &venice_blob_transfer::tools::db_options(TableFormat::BlockBased),
+            Layout::new(host.path()).partition_dir(&id),
+        )
+        .unwrap();
         rocksdb::checkpoint::Checkpoint::new(&db).unwrap().create_checkpoint(&ckpt).unwrap();
     }
     let metadata = local::read_metadata(host.path(), &id).unwrap();
     let source = FixedSnapshot { id: id.clone(), dir: ckpt.clone(), metadata: metadata.clone() };
-    let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")]))
-        .snapshot_source(Arc::new(source))
-        .build()
-        .unwrap();
+    let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).snapshot_source(Arc::new(source)).build().unwrap();
     let addr = node.start_server().unwrap();
     let recv_base = tempdir();
     let out = receiver(recv_base.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[addr.to_string()])).unwrap();

@@ -52,10 +52,7 @@ fn two_file_sender(dir: &Path) -> (Node, SocketAddr) {
     std::fs::write(dir.join("file2"), b"world").unwrap();
     let id = my_store();
     let source = FixedSnapshot { id: id.clone(), dir: dir.to_path_buf(), metadata: vector_metadata(&id) };
-    let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")]))
-        .snapshot_source(Arc::new(source))
-        .build()
-        .unwrap();
+    let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).snapshot_source(Arc::new(source)).build().unwrap();
     let addr = node.start_server().unwrap();
     (node, addr)
 }
@@ -72,9 +69,7 @@ fn exchange(addr: SocketAddr, request: &[u8]) -> (Vec<u8>, bool) {
         match s.read(&mut buf) {
             Ok(0) => return (got, true),
             Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
-                return (got, false)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => return (got, false),
             Err(_) => return (got, true),
         }
     }

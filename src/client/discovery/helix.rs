@@ -80,8 +80,8 @@ impl HelixDiscovery {
             }
             Err(e) => return Err(Failure::Session(format!("reading {view_path}: {e}"))),
         };
-        let record: ZnRecord = serde_json::from_slice(&data)
-            .map_err(|e| Failure::Answer(format!("{view_path} is not a Helix ZNRecord: {e}")))?;
+        let record: ZnRecord =
+            serde_json::from_slice(&data).map_err(|e| Failure::Answer(format!("{view_path} is not a Helix ZNRecord: {e}")))?;
         let states = record
             .map_fields
             .get(&partition)
@@ -94,10 +94,8 @@ impl HelixDiscovery {
         let ready = states.iter().filter(|(instance, state)| *state == "COMPLETED" && live.contains(*instance));
         let hosts = host_names(ready.map(|(instance, _)| instance.as_str()));
         if hosts.is_empty() {
-            let seen: Vec<String> = states
-                .iter()
-                .map(|(i, s)| format!("{i}={s}{}", if live.contains(i) { "" } else { " (not live)" }))
-                .collect();
+            let seen: Vec<String> =
+                states.iter().map(|(i, s)| format!("{i}={s}{}", if live.contains(i) { "" } else { " (not live)" })).collect();
             return Err(Failure::Answer(format!(
                 "no instance of {partition} is both COMPLETED and live (customized view: {})",
                 if seen.is_empty() { "empty".to_string() } else { seen.join(", ") }
@@ -146,7 +144,10 @@ impl PeerDiscovery for HelixDiscovery {
         let limit = self.timeout.saturating_mul(2);
         block_on(async {
             tokio::time::timeout(limit, self.discover_async(id)).await.unwrap_or_else(|_| {
-                Err(self.failed(id, &format!("no answer within {} ms (vbt.discovery.zookeeper.timeout.ms, twice: connect and read)", limit.as_millis())))
+                Err(self.failed(
+                    id,
+                    &format!("no answer within {} ms (vbt.discovery.zookeeper.timeout.ms, twice: connect and read)", limit.as_millis()),
+                ))
             })
         })
     }

@@ -33,9 +33,7 @@ pub(crate) fn from_config(cfg: &Config, tls: Option<Arc<crate::tls::Tls>>) -> Re
         }
         DiscoveryKind::Helix => {
             let (Some(zk), Some(cluster)) = (d.zk_address.as_deref(), d.helix_cluster.as_deref()) else {
-                return Err(Error::config(
-                    "vbt.discovery=helix needs vbt.discovery.zookeeper.address and vbt.discovery.helix.cluster",
-                ));
+                return Err(Error::config("vbt.discovery=helix needs vbt.discovery.zookeeper.address and vbt.discovery.helix.cluster"));
             };
             Some(Arc::new(HelixDiscovery::new(zk, cluster, d.zk_timeout)))
         }

@@ -106,7 +106,7 @@ pub struct Config {
     /// `vbt.base.dir`, else `<data.base.path>/rocksdb` (Venice's RocksDB base).
     pub base_dir: Option<PathBuf>,
     /// `vbt.snapshot.dir`: where a host snapshot source is asked to create checkpoints
-    /// (default `<base>/.vbt_host_snapshots`).
+    /// (default `<vbt.state.dir>/snapshots`).
     pub snapshot_root: Option<PathBuf>,
     /// `rocksdb.plain.table.format.enabled`: the format this node serves and requests.
     pub table_format: TableFormat,
@@ -137,6 +137,9 @@ pub struct Config {
     /// `vbt.peer.probe.concurrency` (64): connectivity probes in flight at once (Venice: all of
     /// them), so a long list of dead peers cannot exhaust the process's descriptors.
     pub probe_concurrency: usize,
+    /// `vbt.state.dir` (`<base>.vbt`): vbt's own state (locks, landing, host snapshots); never
+    /// inside the base directory.
+    pub state_dir: Option<PathBuf>,
     /// `blob.transfer.max.concurrent.blob.receive.replicas` (20): bootstraps run at once; more wait.
     pub max_concurrent_receives: usize,
     /// `vbt.receive.verify.rocksdb` (true): open an installed partition read-only to prove it.
@@ -287,6 +290,7 @@ impl Default for Config {
             probe_timeout_per_host: Duration::from_secs(50),
             probe_timeout_total: Duration::from_secs(60),
             probe_concurrency: 64,
+            state_dir: None,
             max_concurrent_receives: 20,
             verify_rocksdb: true,
             fast_checksum: true,
@@ -356,6 +360,7 @@ impl Config {
             "vbt.server.bind.address" => self.bind_address = v.parse().map_err(|_| bad(key, v, "expected an IP address"))?,
             "vbt.base.dir" => self.base_dir = Some(PathBuf::from(nonempty(key, v)?)),
             "vbt.snapshot.dir" => self.snapshot_root = Some(PathBuf::from(nonempty(key, v)?)),
+            "vbt.state.dir" => self.state_dir = Some(PathBuf::from(nonempty(key, v)?)),
             "data.base.path" => {
                 nonempty(key, v)?;
             }

@@ -57,9 +57,10 @@ pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder, OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
-pub use snapshot::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};
+pub use snapshot::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};
+pub use storage::landing::MetadataHook;
 pub use throttle::Signal;
-pub use transfers::TransferView;
+pub use transfers::{FileSentFn, TransferView};
 
 /// Helpers of the `vbt` command, the tests and the benchmarks: deterministic records, test
 /// certificates, the metadata file, the wire codec. Not part of the API: no stability promise.

@@ -11,17 +11,19 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use crate::callback::{Completion, Dispatcher, ProgressRelay, PROGRESS_EVERY};
-use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Progress, Receiver};
+use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Progress, Receiver, Recording};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Metrics;
 use crate::protocol::PartitionId;
 use crate::server::{self, Admission, ServerHandle};
-use crate::snapshot::{HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager, SnapshotSource};
+use crate::snapshot::{CheckpointLeases, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager, SnapshotSource};
+use crate::storage::landing::MetadataHook;
+use crate::storage::layout::Layout;
 use crate::storage::local::LocalStorage;
 use crate::throttle::{Adaptive, RateLimiter, Signal};
 use crate::tls::Tls;
-use crate::transfers::{TransferView, Transfers};
+use crate::transfers::{FileSentFn, TransferView, Transfers};
 
 /// Builds a [`Node`]: a config and, optionally, the host's own snapshot source.
 pub struct NodeBuilder {
@@ -29,9 +31,35 @@ pub struct NodeBuilder {
     source: Option<Arc<dyn SnapshotSource>>,
     host_snapshots: Option<Box<HostCreateFn>>,
     discovery: Option<Arc<dyn PeerDiscovery>>,
+    metadata_hook: Option<MetadataHook>,
+    leases: Option<Arc<dyn CheckpointLeases>>,
+    file_sent: Option<FileSentFn>,
 }
 
 impl NodeBuilder {
+    /// Serve checkpoints the host hands out per transfer and takes back when it ends (a Venice
+    /// node's `BlobSnapshotManager`, which keeps its own user count and retention). Wins over
+    /// `snapshot_source` and `host_snapshots`.
+    pub fn checkpoint_leases(mut self, leases: Arc<dyn CheckpointLeases>) -> Self {
+        self.leases = Some(leases);
+        self
+    }
+
+    /// Tell the host of every whole file a send wrote: `(partition, peer, bytes)`, on the node's
+    /// callback thread (for a Venice host's bytes-sent stats, recorded per file as Venice does).
+    pub fn file_sent_listener(mut self, listener: FileSentFn) -> Self {
+        self.file_sent = Some(listener);
+        self
+    }
+
+    /// Hand every received partition's metadata to the host before the partition is published
+    /// (a Venice host stores the offset record and store-version state as Venice does before its
+    /// rename). An error from the hook fails the attempt; nothing is published.
+    pub fn metadata_hook(mut self, hook: MetadataHook) -> Self {
+        self.metadata_hook = Some(hook);
+        self
+    }
+
     /// Serve snapshots from the host instead of from partitions vbt opens under the base dir.
     pub fn snapshot_source(mut self, source: Arc<dyn SnapshotSource>) -> Self {
         self.source = Some(source);
@@ -39,7 +67,7 @@ impl NodeBuilder {
     }
 
     /// Serve snapshots the host creates itself (a JVM or C host that owns its RocksDB): vbt
-    /// names a directory under `vbt.snapshot.dir` (default `<base>/.vbt_host_snapshots`) and
+    /// names a directory under `vbt.snapshot.dir` (default `<vbt.state.dir>/snapshots`) and
     /// `create` writes a checkpoint there and returns the metadata it captured first.
     pub fn host_snapshots(mut self, create: Box<HostCreateFn>) -> Self {
         self.host_snapshots = Some(create);
@@ -56,12 +84,20 @@ impl NodeBuilder {
     pub fn build(mut self) -> Result<Node> {
         self.config.validate()?;
         crate::fsutil::raise_nofile_limit();
+        // vbt's own state (locks, landing, host snapshots) beside the base directory, never in it.
+        let layout = match &self.config.base_dir {
+            Some(b) => Some(Layout::with_state(b, self.config.state_dir.as_deref())?),
+            None => None,
+        };
         if let Some(create) = self.host_snapshots.take() {
-            let root = crate::storage::layout::host_snapshot_root(self.config.snapshot_root.as_deref(), self.config.base_dir.as_deref())?;
+            let root = match (&self.config.snapshot_root, &layout) {
+                (Some(r), _) => r.clone(),
+                (None, Some(l)) => l.host_snapshot_root(None),
+                (None, None) => return Err(Error::config("no directory for host snapshots: set vbt.snapshot.dir or vbt.base.dir")),
+            };
             self.source = Some(Arc::new(HostSnapshotSource::new(root, create)));
         }
         let config = Arc::new(self.config);
-        let base = config.base_dir.clone();
         let tls = Tls::from_config(&config)?;
         let write_limit = RateLimiter::new(config.write_limit);
         let read_limit = RateLimiter::new(config.read_limit);
@@ -74,23 +110,36 @@ impl NodeBuilder {
         });
         let metrics = Metrics::new(&config);
         metrics.watch_limits(write_limit.clone(), read_limit.clone(), adaptive.clone());
-        let transfers = Transfers::new(metrics.clone(), config.admin_history);
+        let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
+        // The host's listener runs on the callback thread, never on a sending worker.
+        let file_sent = self.file_sent.map(|host| -> FileSentFn {
+            let dispatcher = dispatcher.clone();
+            Arc::new(move |id: &PartitionId, peer: &str, len: u64| {
+                let (host, id, peer) = (host.clone(), id.clone(), peer.to_string());
+                let _ = dispatcher.dispatch(Box::new(move || host(&id, &peer, len)));
+            })
+        });
+        let transfers = Transfers::new(metrics.clone(), config.admin_history, file_sent);
         // vbt owns the base directory only when the host did not bring its own source.
-        let owns_storage = self.source.is_none();
-        let source: Option<Arc<dyn SnapshotSource>> = match (self.source, &base) {
+        let owns_storage = self.source.is_none() && self.leases.is_none();
+        let source: Option<Arc<dyn SnapshotSource>> = match (self.source, &layout) {
             (Some(s), _) => Some(s),
-            (None, Some(b)) => Some(Arc::new(LocalStorage::new(b.clone(), config.table_format))),
+            (None, Some(l)) => Some(Arc::new(LocalStorage::new(l.clone(), config.table_format))),
             (None, None) => None,
         };
-        let snapshots = source.map(|s| Arc::new(SnapshotManager::new(s, config.snapshot_retention).with_metrics(metrics.clone())));
+        let snapshots = match self.leases {
+            Some(l) => Some(SnapshotManager::leased(l)),
+            None => source.map(|s| SnapshotManager::new(s, config.snapshot_retention)),
+        };
+        let snapshots = snapshots.map(|m| Arc::new(m.with_metrics(metrics.clone())));
         // The host's own discovery wins; otherwise the source `vbt.discovery` names, if any.
         let discovery = match self.discovery {
             Some(d) => Some(d),
             None => crate::client::discovery::from_config(&config, tls.clone())?,
         };
-        let receiver = base.map(|b| {
-            Arc::new(Receiver::new(config.clone(), b, owns_storage, discovery, tls.clone(), read_limit.clone(), transfers.clone()))
-        });
+        let recording = Recording { beside: owns_storage, hook: self.metadata_hook };
+        let receiver = layout
+            .map(|l| Arc::new(Receiver::new(config.clone(), l, recording, discovery, tls.clone(), read_limit.clone(), transfers.clone())));
         if let Some(r) = &receiver {
             // Leftovers of a crash (ours or another process's) are repaired before anything runs.
             r.reconcile()?;
@@ -122,7 +171,6 @@ impl NodeBuilder {
                 Some(crate::admin::start(runtime.handle(), config.admin_bind_address, port, state)?)
             }
         };
-        let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
         Ok(Node {
             inner: Arc::new(Inner {
                 admission: Admission::new(config.max_concurrent_snapshot_users),
@@ -279,7 +327,7 @@ fn closed() -> Error {
 
 impl Node {
     pub fn builder(config: Config) -> NodeBuilder {
-        NodeBuilder { config, source: None, host_snapshots: None, discovery: None }
+        NodeBuilder { config, source: None, host_snapshots: None, discovery: None, metadata_hook: None, leases: None, file_sent: None }
     }
 
     /// A node serving and receiving partitions under the config's base directory.

@@ -25,6 +25,12 @@ pub(crate) fn shutdown(rt: tokio::runtime::Runtime) {
     }
 }
 
+/// Runs blocking work (file system, RocksDB, a host callback) off the async workers; a panic in
+/// it becomes an internal error.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> crate::Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| crate::Error::internal(format!("blocking task failed: {e}")))?
+}
+
 /// Resolves once the flag is true (or its sender is gone). Holds no borrow across awaits, so the
 /// futures that select on it stay `Send`.
 pub(crate) async fn until_true(rx: &mut tokio::sync::watch::Receiver<bool>) {

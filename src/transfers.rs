@@ -113,8 +113,13 @@ fn round3(x: f64) -> f64 {
 }
 
 /// The table: transfers in flight and the last `keep` finished ones.
+/// The host's listener for files sent: `(partition, peer, bytes)`, once per whole file written
+/// (Venice records bytes sent the same way). The node delivers it on its callback thread.
+pub type FileSentFn = Arc<dyn Fn(&PartitionId, &str, u64) + Send + Sync>;
+
 pub struct Transfers {
     metrics: Arc<Metrics>,
+    on_file_sent: Option<FileSentFn>,
     next: AtomicU64,
     live: Mutex<BTreeMap<u64, Arc<Live>>>,
     finished: Mutex<VecDeque<TransferView>>,
@@ -122,8 +127,9 @@ pub struct Transfers {
 }
 
 impl Transfers {
-    pub fn new(metrics: Arc<Metrics>, keep: usize) -> Arc<Transfers> {
-        Arc::new(Transfers { metrics, next: AtomicU64::new(1), live: Mutex::default(), finished: Mutex::default(), keep })
+    /// The table, telling `on_file_sent` (if any) of every whole file a send writes.
+    pub fn new(metrics: Arc<Metrics>, keep: usize, on_file_sent: Option<FileSentFn>) -> Arc<Transfers> {
+        Arc::new(Transfers { metrics, on_file_sent, next: AtomicU64::new(1), live: Mutex::default(), finished: Mutex::default(), keep })
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -243,6 +249,9 @@ impl Tracked {
     pub fn file_sent(&self, len: u64) {
         self.live.files_done.fetch_add(1, Ordering::Relaxed);
         self.table.metrics.bytes_sent(&self.live.partition.store, len);
+        if let Some(f) = &self.table.on_file_sent {
+            f(&self.live.partition, &self.live.peer, len);
+        }
     }
 
     /// Ends the transfer (once; later calls do nothing): `Ok` done, `Err` failed with the cause.
@@ -266,7 +275,7 @@ mod tests {
     #[test]
     fn in_flight_then_finished_with_a_bounded_history() {
         let m = Metrics::new(&crate::config::Config::default());
-        let t = Transfers::new(m, 2);
+        let t = Transfers::new(m, 2, None);
         let id = PartitionId::new("s", 1, 0).unwrap();
         let a = t.begin_receive(&id, "peer-a:1".into());
         a.received(1, 500, 0, Some(4), Some(1000));

@@ -13,7 +13,7 @@
 //! verified so far stay for resume, client::resume).
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,6 @@ use tokio::time::timeout;
 
 use super::peers::{ConnectivityCache, Peer};
 use super::reader::StreamReader;
-use super::resume::{Journal, Kept, KeptFile};
 use super::sink::{Finished, Sink, BUFFER_SIZE};
 use super::{Progress, ProgressFn};
 use crate::config::Config;
@@ -35,7 +34,10 @@ use crate::protocol::ext::{Asks, FileInfo, Resume};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::request::encode_request_with;
 use crate::protocol::{PartitionId, TableFormat};
+use crate::runtime::blocking;
 use crate::runtime::until_true;
+use crate::storage::landing::resume::{Journal, Kept, KeptFile};
+use crate::storage::landing::{check_free_space, Spot};
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
 
@@ -78,11 +80,12 @@ pub(crate) struct Attempt<'a> {
     pub format: TableFormat,
     pub cfg: &'a Config,
     pub transport: &'a Transport,
-    pub temp: &'a Path,
+    /// The partition's landing: where files go, and what resume kept.
+    pub spot: &'a Arc<Spot>,
     pub progress: Option<&'a ProgressFn>,
     /// Peers that refuse connections are remembered here (Venice's unconnectable-host cache).
     pub cache: &'a ConnectivityCache,
-    /// Files kept in `temp` from an earlier attempt on this peer (resume).
+    /// Files kept in the landing dir from an earlier attempt on this peer (resume).
     pub kept: Option<&'a Kept>,
 }
 
@@ -310,8 +313,14 @@ impl Run<'_> {
                     }
                     let handle = self.dir().await?;
                     let st = &self.state;
-                    let finished =
-                        receive_file(rx, sink, (handle, a.temp.join(&name)), len, checksum.algorithm, &a.transport.read_limit, |done| {
+                    let finished = receive_file(
+                        rx,
+                        sink,
+                        (handle, a.spot.temp().join(&name)),
+                        len,
+                        checksum.algorithm,
+                        &a.transport.read_limit,
+                        |done| {
                             if let Some(p) = a.progress {
                                 let s = st.lock().unwrap();
                                 p(&Progress {
@@ -324,9 +333,10 @@ impl Run<'_> {
                                     bytes_total: s.totals.map(|t| t.1),
                                 });
                             }
-                        })
-                        .await
-                        .map_err(|e| e.context(format!("file {name:?}")))?;
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.context(format!("file {name:?}")))?;
                     crate::failpoint!("recv-after-file");
                     {
                         let mut s = self.state.lock().unwrap();
@@ -345,8 +355,8 @@ impl Run<'_> {
                         // only if they are all the files it announced when they were sent.
                         if k.header.totals != Some((k.files.len(), k.bytes())) {
                             // Dropped, so the next attempt does not ask the same again.
-                            let t = a.temp.to_path_buf();
-                            blocking(move || super::resume::discard(&t)).await?;
+                            let spot = a.spot.clone();
+                            blocking(move || spot.discard_kept()).await?;
                             return Err(Error::protocol(format!(
                                 "peer sent no file, but the {} files kept are not all of its snapshot (discarded)",
                                 k.files.len()
@@ -420,7 +430,7 @@ impl Run<'_> {
             if let Some(total) = info.bytes_total {
                 let need = total.saturating_sub(self.state.lock().unwrap().resumed_bytes);
                 let dir = self.dir().await?;
-                check_free_space(&dir, self.a.temp, need)?;
+                check_free_space(&dir, &self.a.spot.temp(), need)?;
             }
         }
         Ok(())
@@ -428,8 +438,7 @@ impl Run<'_> {
 
     async fn settle_resume(&self, info: &FileInfo) -> Result<()> {
         let a = self.a;
-        let resume_on = a.cfg.extensions && a.cfg.receive_resume;
-        let temp = a.temp.to_path_buf();
+        let spot = a.spot.clone();
         match (a.kept, &info.snapshot) {
             (Some(k), Some(id)) if *id == k.header.snapshot => {
                 {
@@ -443,19 +452,19 @@ impl Run<'_> {
                     }
                 }
                 log::info!("resuming {} from {}: {} files ({} bytes) kept", a.id.replica(), a.peer, k.files.len(), k.bytes());
-                let j = blocking(move || Journal::open(&temp, None)).await?;
+                let j = blocking(move || spot.journal(None)).await?;
                 *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
             }
             (kept, id) => {
                 if kept.is_some() {
                     log::info!("{} no longer serves the snapshot kept for {}: starting clean", a.peer, a.id.replica());
-                    let t = temp.clone();
-                    blocking(move || super::resume::discard(&t)).await?;
+                    let spot = spot.clone();
+                    blocking(move || spot.discard_kept()).await?;
                 }
-                if let (Some(id), true) = (id, resume_on) {
+                if let (Some(id), true) = (id, spot.records_kept()) {
                     let header = Journal::new_header(&a.peer.to_string(), id, info.files_total.zip(info.bytes_total));
                     self.dir().await?; // the journal goes inside it
-                    let j = blocking(move || Journal::open(&temp, Some(&header))).await?;
+                    let j = blocking(move || spot.journal(Some(&header))).await?;
                     *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
                     crate::failpoint!("recv-journal-started");
                 }
@@ -468,8 +477,8 @@ impl Run<'_> {
     async fn dir(&self) -> Result<Arc<std::fs::File>> {
         self.dir
             .get_or_try_init(|| async {
-                let temp = self.a.temp.to_path_buf();
-                blocking(move || make_temp_dir(&temp)).await.map(Arc::new)
+                let spot = self.a.spot.clone();
+                blocking(move || spot.make_dir()).await.map(Arc::new)
             })
             .await
             .cloned()
@@ -546,32 +555,6 @@ impl Run<'_> {
     }
 }
 
-/// The partition must fit before its first byte is written (the sender announced its size).
-fn check_free_space(dir: &std::fs::File, path: &Path, need: u64) -> Result<()> {
-    use std::os::unix::io::AsRawFd;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid open descriptor and a zeroed struct the call fills.
-    if unsafe { libc::fstatvfs(dir.as_raw_fd(), &mut st) } != 0 {
-        return Ok(()); // unknown: the writes will tell
-    }
-    let free = st.f_bavail as u64 * st.f_frsize as u64;
-    if free < need {
-        return Err(Error::io(
-            format!(
-                "the partition needs {need} bytes but only {free} are free on the file system of {} ({} short)",
-                path.display(),
-                need - free
-            ),
-            std::io::Error::from_raw_os_error(libc::ENOSPC),
-        ));
-    }
-    Ok(())
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("blocking task failed: {e}")))?
-}
-
 /// Fetching in plaintext sends nothing secret, but off loopback the operator should know (once).
 fn warn_plaintext(stream: &TcpStream) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -613,24 +596,6 @@ async fn receive_file<R: AsyncRead + Unpin>(
         on_progress(done);
     }
     sink.finish().await
-}
-
-/// Creates this attempt's temp directory (and the version directory above it) and opens it. The
-/// version directory may be removed by a failing bootstrap of a sibling partition between the
-/// two steps (it removes it only when empty), so that race is retried.
-fn make_temp_dir(temp: &Path) -> Result<std::fs::File> {
-    let parent = temp.parent().expect("temp dir has a parent");
-    let mut tries = 0;
-    loop {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
-        match std::fs::create_dir(temp) {
-            Ok(()) => return crate::fsutil::open_dir(temp),
-            // Kept from an earlier attempt (resume); prepare() removed any other leftover.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return crate::fsutil::open_dir(temp),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => tries += 1,
-            Err(e) => return Err(Error::io(format!("create {}", temp.display()), e)),
-        }
-    }
 }
 
 fn check_checksum(name: &str, len: u64, announced: &Announced, got: String) -> Result<()> {

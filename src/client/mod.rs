@@ -2,27 +2,26 @@
 //!
 //! ```text
 //! bootstrap(partition, peers)
-//!   refuse if this partition is already in flight here; wait for a receive slot
-//!   prepare: target must hold no data; remove a leftover temp dir
-//!   connectivity check (parallel, cached) → shuffle → for each peer, one at a time:
-//!       attempt: GET → FILE* (into temp, hashed in-stream) → METADATA → COMPLETE
-//!       install: fsync, rename no-replace, fsync parent, RocksDB opens it
-//!       success → result with metadata; failure → clean temp, next peer
+//!   claim the partition's landing (storage::landing); wait for a receive slot
+//!   prepare: target must hold no data; leftovers repaired; kept files loaded (resume)
+//!   connectivity check (bounded, cached, peers handed out as they answer), one at a time:
+//!       attempt (attempt.rs): GET → FILE* (into the landing dir, hashed in-stream) → METADATA → COMPLETE
+//!       publish (landing): fsync, RocksDB opens it, metadata + host hook, rename no-replace
+//!       success → result with metadata; failure → landing keeps what resume can use, next peer
 //!   every peer failed → error listing each peer's cause (the host falls back to Kafka)
+//!
+//! This file keeps peer order and retries; the network is attempt.rs's, the disk the landing's.
 //! ```
 
 mod attempt;
 pub mod discovery;
-mod install;
 mod lane_hash;
 pub mod peers;
 mod reader;
-mod resume;
 mod sink;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Semaphore};
@@ -32,7 +31,10 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
+use crate::runtime::blocking;
 use crate::runtime::until_true;
+use crate::storage::landing::resume::{Journaled, Kept, KeptFiles, NoResume};
+use crate::storage::landing::{InFlight, Landing, MetadataHook, Spot};
 use crate::storage::layout::Layout;
 use peers::{ConnectivityCache, Peer};
 
@@ -116,46 +118,44 @@ pub(crate) struct Accepted {
     pub req: BootstrapRequest,
     /// Parsed peers; `None`: ask the node's discovery.
     peers: Option<Vec<Peer>>,
-    claim: InFlight,
+    /// The partition's receive directory, claimed here and across processes.
+    landing: Landing,
 }
 
 fn cancelled(id: &PartitionId) -> Error {
     Error::new(ErrorKind::Cancelled, format!("bootstrap of {} was cancelled", id.replica()))
 }
 
+/// How a receiver records what it received, besides the partition itself.
+pub(crate) struct Recording {
+    /// Record received metadata beside the partition (when vbt owns the base directory).
+    pub beside: bool,
+    /// The host's hook, called before the partition is published.
+    pub hook: Option<MetadataHook>,
+}
+
 pub(crate) struct Receiver {
     cfg: Arc<Config>,
     layout: Layout,
     cache: ConnectivityCache,
-    in_flight: Arc<Mutex<HashSet<PartitionId>>>,
+    in_flight: InFlight,
     slots: Semaphore,
-    /// Record received metadata beside the partition (when vbt owns the base directory).
-    persist_metadata: bool,
+    recording: Recording,
+    /// What a landing keeps between attempts: resume on or off.
+    kept_files: Arc<dyn KeptFiles>,
     discovery: Option<Arc<dyn PeerDiscovery>>,
     transport: attempt::Transport,
-    /// The node's transfers table (`/transfers`) and, through it, its metrics.
+    /// The node's transfers table (`/transfers`) and its metrics.
     transfers: Arc<crate::transfers::Transfers>,
-}
-
-/// Marks a partition as being received, in this process and (by its lock) in every process
-/// sharing the base directory; released on drop, on every path.
-pub struct InFlight {
-    set: Arc<Mutex<HashSet<PartitionId>>>,
-    id: PartitionId,
-    _lock: install::PartitionLock,
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.set.lock().unwrap().remove(&self.id);
-    }
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Receiver {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         cfg: Arc<Config>,
-        base: PathBuf,
-        persist_metadata: bool,
+        layout: Layout,
+        recording: Recording,
         discovery: Option<Arc<dyn PeerDiscovery>>,
         tls: Option<Arc<crate::tls::Tls>>,
         read_limit: Arc<crate::throttle::RateLimiter>,
@@ -164,50 +164,36 @@ impl Receiver {
         let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
         let lanes = if cfg.receive_md5_lanes { lane_hash::LaneHasher::detect() } else { None };
         let transport = attempt::Transport { tls, read_limit, lanes };
+        let kept_files: Arc<dyn KeptFiles> = if cfg.extensions && cfg.receive_resume {
+            Arc::new(Journaled { retention: cfg.snapshot_retention })
+        } else {
+            Arc::new(NoResume)
+        };
+        let metrics = transfers.metrics().clone();
         Receiver {
             cfg,
-            layout: Layout::new(base),
+            layout,
             cache: ConnectivityCache::new(),
             in_flight: Default::default(),
             slots,
-            persist_metadata,
+            recording,
+            kept_files,
             discovery,
             transport,
             transfers,
+            metrics,
         }
     }
 
-    /// Claims the partition for one bootstrap; a second one while it runs is refused, whether
-    /// it comes from this node or from another process using the same base directory.
-    fn claim(&self, id: &PartitionId) -> Result<InFlight> {
-        if !self.in_flight.lock().unwrap().insert(id.clone()) {
-            return Err(Error::new(
-                ErrorKind::AlreadyInProgress,
-                format!("a bootstrap of {} is already in flight on this node", id.replica()),
-            ));
-        }
-        match install::lock(&self.layout, id) {
-            Ok(lock) => Ok(InFlight { set: self.in_flight.clone(), id: id.clone(), _lock: lock }),
-            Err(e) => {
-                self.in_flight.lock().unwrap().remove(id);
-                Err(e)
-            }
-        }
-    }
-
-    /// Start-up repair of leftovers in a base directory vbt owns (see [`install`]).
+    /// Start-up repair of leftovers in a base directory vbt owns and its state directory (see
+    /// [`crate::storage::landing`]).
     pub fn reconcile(&self) -> Result<()> {
-        if self.persist_metadata {
-            for line in install::reconcile_base(&self.layout, self.resume_retention())? {
+        if self.recording.beside {
+            for line in crate::storage::landing::reconcile_base(&self.layout, &*self.kept_files)? {
                 log::warn!("start-up: {line}");
             }
         }
         Ok(())
-    }
-
-    /// How long kept files stay usable (the sender's snapshot retention), when resume is on.
-    fn resume_retention(&self) -> Option<Duration> {
-        (self.cfg.extensions && self.cfg.receive_resume).then_some(self.cfg.snapshot_retention)
     }
 
     fn parse_peers(&self, peers: &[String]) -> Result<Vec<Peer>> {
@@ -222,23 +208,24 @@ impl Receiver {
             (Some(_), true) => None,
             _ => Some(self.parse_peers(&req.peers)?),
         };
-        let claim = self.claim(&req.id)?;
-        Ok(Accepted { req, peers, claim })
+        let landing = Landing::claim(&self.layout, &req.id, &self.in_flight, self.kept_files.clone())?;
+        Ok(Accepted { req, peers, landing })
     }
 
     /// Runs an accepted bootstrap to its end; `cancel` turning true stops it and cleans up.
     pub async fn bootstrap(&self, accepted: Accepted, cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
         let (store, started) = (accepted.req.id.store.clone(), Instant::now());
         let result = self.run(accepted, cancel).await;
-        self.transfers.metrics().bootstrap_ended(&store, result.as_ref().map(|_| started.elapsed()));
+        self.metrics.bootstrap_ended(&store, result.as_ref().map(|_| started.elapsed()));
         if let Ok(o) = &result {
-            self.transfers.metrics().bytes_resumed(&store, o.resumed_bytes);
+            self.metrics.bytes_resumed(&store, o.resumed_bytes);
         }
         result
     }
 
     async fn run(&self, accepted: Accepted, mut cancel: watch::Receiver<bool>) -> Result<BootstrapOutcome> {
-        let Accepted { req, peers, claim: _claim } = accepted;
+        let Accepted { req, peers, mut landing } = accepted;
+        let spot = landing.spot();
         let id = req.id.clone();
         let _slot = tokio::select! {
             s = self.slots.acquire() => s.map_err(|_| Error::new(ErrorKind::Shutdown, "receiver is shut down"))?,
@@ -251,21 +238,14 @@ impl Receiver {
         if peers.is_empty() {
             return Err(Error::new(ErrorKind::NoPeers, format!("no peers to bootstrap {} from", id.replica())));
         }
-        let prepared = self
-            .blocking({
-                let (layout, id, owns, resume) = (self.layout.clone(), id.clone(), self.persist_metadata, self.resume_retention());
-                move || install::prepare(&layout, &id, owns, resume)
-            })
-            .await?;
-        // From here on, whatever ends this bootstrap without an install (failure, cancel, node
-        // shutdown, a panic) removes what it wrote.
-        let mut scratch = install::Scratch {
-            layout: self.layout.clone(),
-            id: id.clone(),
-            version_dir_existed: prepared.version_dir_existed,
-            installed: false,
-            resume: self.resume_retention().is_some(),
-        };
+        // From here on, whatever ends this bootstrap without a publish (failure, cancel, node
+        // shutdown, a panic) has the landing remove what it wrote (its drop).
+        let prepared = blocking({
+            let (spot, owns) = (spot.clone(), self.recording.beside);
+            move || spot.prepare(owns)
+        })
+        .await?;
+        landing.prepared(prepared.version_dir_existed);
         let mut kept = prepared.kept;
         // Peers come out of the connectivity check as they answer: the first good one starts
         // the transfer while the rest are still being probed.
@@ -274,7 +254,7 @@ impl Receiver {
         if let Some(p) = kept.as_ref().and_then(|k| Peer::parse(&k.header.peer, None).ok()) {
             probes.prefer(p);
         }
-        let metrics = self.transfers.metrics();
+        let metrics = &self.metrics;
         let mut failures: Vec<PeerFailure> = Vec::new();
         // Probe failures first (no transfer was asked of those), then the attempts' own.
         let all_failures = |probes: &peers::Probes, attempts: Vec<PeerFailure>| -> Vec<PeerFailure> {
@@ -298,11 +278,11 @@ impl Receiver {
             };
             if kept.as_ref().is_some_and(|k| k.header.peer != peer.to_string()) {
                 // Another peer serves another snapshot: its full transfer starts clean.
-                let temp = self.layout.temp_dir(&id);
-                self.blocking(move || resume::discard(&temp)).await?;
+                let spot = spot.clone();
+                blocking(move || spot.discard_kept()).await?;
                 kept = None;
             }
-            let result = self.from_peer(&req, &peer, kept.as_ref(), &mut cancel).await;
+            let result = self.from_peer(&req, &peer, &spot, kept.as_ref(), &mut cancel).await;
             match &result {
                 Err(e) if e.kind() == ErrorKind::Cancelled => {}
                 Err(e) => {
@@ -314,13 +294,13 @@ impl Receiver {
             // What the attempt verified is what a next one may resume from (re-read: the
             // attempt may have discarded, kept or extended it).
             kept = None;
-            if result.is_err() && self.resume_retention().is_some() {
-                let (temp, retention) = (self.layout.temp_dir(&id), self.cfg.snapshot_retention);
-                kept = self.blocking(move || resume::load_sizes(&temp, true, retention)).await.unwrap_or(None);
+            if result.is_err() {
+                let spot = spot.clone();
+                kept = blocking(move || Ok(spot.reload_kept())).await.unwrap_or(None);
             }
             match result {
                 Ok(mut outcome) => {
-                    scratch.installed = true;
+                    landing.set_published();
                     outcome.failed_peers = all_failures(&probes, failures);
                     return Ok(outcome);
                 }
@@ -354,12 +334,12 @@ impl Receiver {
         &self,
         req: &BootstrapRequest,
         peer: &Peer,
-        kept: Option<&resume::Kept>,
+        spot: &Arc<Spot>,
+        kept: Option<&Kept>,
         cancel: &mut watch::Receiver<bool>,
     ) -> Result<BootstrapOutcome> {
         let (id, started) = (&req.id, Instant::now());
         let format = req.table_format.unwrap_or(self.cfg.table_format);
-        let temp = self.layout.temp_dir(id);
         let limit = self.cfg.receive_max_timeout;
         // The attempt's row in /transfers, fed by the progress it reports anyway.
         let tracked = Arc::new(self.transfers.begin_receive(id, peer.to_string()));
@@ -378,7 +358,7 @@ impl Receiver {
             format,
             cfg: &self.cfg,
             transport: &self.transport,
-            temp: &temp,
+            spot,
             progress: Some(&progress),
             cache: &self.cache,
             kept,
@@ -393,7 +373,7 @@ impl Receiver {
         // Once every byte is verified the install runs to its end: a cancel arriving now must
         // not report "cancelled" for a partition that the rename then publishes.
         let installed = match fetched {
-            Ok(received) => self.install(id, format, &received).await.map(|dir| (received, dir)),
+            Ok(received) => self.publish(spot, format, &received).await.map(|dir| (received, dir)),
             Err(e) => Err(e),
         };
         match installed {
@@ -427,11 +407,10 @@ impl Receiver {
             Err(e) => {
                 tracked.finish(Err(e.to_string()));
                 log::warn!("bootstrap of {} from {peer} failed: {e}", id.replica());
-                // Venice skips cleanup after 404/412 because nothing was written; removing a
-                // temp dir that may not exist costs nothing and guarantees no leftovers.
-                let resume = self.resume_retention().is_some() && !e.is_disk_full();
-                let (layout, id2) = (self.layout.clone(), id.clone());
-                if let Err(ce) = self.blocking(move || install::cleanup(&layout, &id2, resume)).await {
+                // Venice skips cleanup after 404/412 because nothing was written; settling a
+                // landing dir that may not exist costs nothing and guarantees no leftovers.
+                let (spot, disk_full) = (spot.clone(), e.is_disk_full());
+                if let Err(ce) = blocking(move || spot.after_failure(disk_full)).await {
                     log::error!("cleanup after failed attempt: {ce}");
                 }
                 Err(e)
@@ -443,18 +422,13 @@ impl Receiver {
     async fn discover(&self, id: &PartitionId) -> Result<Vec<Peer>> {
         let d = self.discovery.clone().expect("accept() asks discovery only when there is one");
         let id = id.clone();
-        let names = self.blocking(move || d.discover(&id)).await.map_err(|e| e.context("peer discovery"))?;
+        let names = blocking(move || d.discover(&id)).await.map_err(|e| e.context("peer discovery"))?;
         self.parse_peers(&names)
     }
 
-    async fn install(&self, id: &PartitionId, format: TableFormat, received: &attempt::Received) -> Result<PathBuf> {
-        let (layout, id, verify) = (self.layout.clone(), id.clone(), self.cfg.verify_rocksdb);
-        let metadata = self.persist_metadata.then(|| received.metadata.clone());
-        let dir = received.dir.clone();
-        self.blocking(move || install::install(&layout, &id, format, verify, &dir, metadata.as_ref())).await
-    }
-
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-        tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("blocking task failed: {e}")))?
+    async fn publish(&self, spot: &Arc<Spot>, format: TableFormat, received: &attempt::Received) -> Result<PathBuf> {
+        let (spot, verify, beside, hook) = (spot.clone(), self.cfg.verify_rocksdb, self.recording.beside, self.recording.hook.clone());
+        let (dir, metadata) = (received.dir.clone(), received.metadata.clone());
+        blocking(move || spot.publish(format, verify, &dir, &metadata, beside, hook.as_ref())).await
     }
 }

@@ -198,6 +198,9 @@ impl Probes {
             tokio::select! {
                 got = self.rx.recv() => match got {
                     Some((p, v)) => {
+                        if let Verdict::Inconclusive(e) = &v {
+                            log::warn!("connectivity check of {p} inconclusive ({e}): trying it anyway");
+                        }
                         self.verdicts.insert(p, v);
                     }
                     None => self.give_up("the connectivity check ended without a verdict"),

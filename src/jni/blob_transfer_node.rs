@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::node::Node;
 use crate::protocol::{PartitionId, TableFormat};
+use crate::throttle::Signal;
 
 fn node<'a>(handle: jlong) -> Result<&'a Node, JniError> {
     if handle == 0 {
@@ -29,7 +30,9 @@ fn node<'a>(handle: jlong) -> Result<&'a Node, JniError> {
     Ok(unsafe { &*(handle as *const Node) })
 }
 
-/// `long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source, PeerDiscoveryAdapter discovery)`
+/// `long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source, PeerDiscoveryAdapter discovery,
+/// CheckpointSourceAdapter checkpoints, MetadataHookAdapter metadataHook, SendListenerAdapter sendListener)`;
+/// every adapter may be null.
 #[no_mangle]
 pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpen<'local>(
     mut env: JNIEnv<'local>,
@@ -38,6 +41,9 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
     values: JObjectArray<'local>,
     source: JObject<'local>,
     discovery: JObject<'local>,
+    checkpoints: JObject<'local>,
+    metadata_hook: JObject<'local>,
+    send_listener: JObject<'local>,
 ) -> jlong {
     guard(&mut env, 0, |env| {
         remember_vm(env)?;
@@ -52,6 +58,15 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
         }
         if !discovery.is_null() {
             builder = builder.peer_discovery(Arc::new(JavaDiscovery::new(env, &discovery)?));
+        }
+        if !checkpoints.is_null() {
+            builder = builder.checkpoint_leases(Arc::new(callbacks::JavaCheckpoints::new(env, &checkpoints)?));
+        }
+        if !metadata_hook.is_null() {
+            builder = builder.metadata_hook(callbacks::metadata_hook(env, &metadata_hook)?);
+        }
+        if !send_listener.is_null() {
+            builder = builder.file_sent_listener(callbacks::send_listener(env, &send_listener)?);
         }
         let node = builder.build()?;
         #[cfg(feature = "failpoints")]
@@ -74,7 +89,8 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeSta
 }
 
 /// `long nativeBootstrap(long handle, String store, int version, int partition, String tableFormat,
-/// String[] peers, BootstrapFuture future, ProgressListenerAdapter progress)`: the operation id.
+/// String[] peers, boolean preservePeerOrder, BootstrapFuture future, ProgressListenerAdapter progress)`:
+/// the operation id.
 /// The future gets exactly one of `onNativeSuccess` / `onNativeFailure`, on the node's callback
 /// thread, if this returns; `progress` (may be null) is called on that thread before it.
 #[no_mangle]
@@ -88,6 +104,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
     partition: jint,
     table_format: JString<'local>,
     peers: JObjectArray<'local>,
+    preserve_order: jboolean,
     future: JObject<'local>,
     progress: JObject<'local>,
 ) -> jlong {
@@ -103,6 +120,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
         }
         let mut req = BootstrapRequest::new(id, peers);
         req.table_format = format;
+        req.preserve_order = preserve_order != JNI_FALSE;
         let done = callbacks::completion(env, &future)?;
         let op = if progress.is_null() {
             node.bootstrap_with_callback(req, move |_op, result| done(result))?
@@ -110,6 +128,27 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeBoo
             node.bootstrap_with_progress(req, callbacks::progress_listener(env, &progress)?, move |_op, result| done(result))?
         };
         Ok(op.get() as jlong)
+    })
+}
+
+/// `void nativeSetThrottleSignal(long handle, String signal, boolean on)`: `LIMITER` or `BOOSTER`.
+#[no_mangle]
+pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeSetThrottleSignal<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    signal: JString<'local>,
+    on: jboolean,
+) {
+    guard(&mut env, (), |env| {
+        let node = node(handle)?;
+        let signal = match string_arg(env, &signal, "signal")?.as_str() {
+            "LIMITER" => Signal::Limiter,
+            "BOOSTER" => Signal::Booster,
+            other => return Err(Error::invalid(format!("throttle signal {other:?}: expected LIMITER or BOOSTER")).into()),
+        };
+        node.set_throttle_signal(signal, on != JNI_FALSE)?;
+        Ok(())
     })
 }
 

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use jni::objects::{GlobalRef, JByteArray, JIntArray, JObject, JObjectArray, JValue, JValueOwned};
+use jni::objects::{GlobalRef, JBooleanArray, JByteArray, JIntArray, JObject, JObjectArray, JValue, JValueOwned};
 use jni::{JNIEnv, JavaVM};
 
 use super::exceptions::JniError;
@@ -20,8 +20,11 @@ use super::{java_string, java_vm, string_array};
 use crate::client::{BootstrapOutcome, PeerDiscovery, PeerFailure, Progress};
 use crate::error::{Error, ErrorKind, Result};
 use crate::logging::LogSink;
+use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::PartitionId;
-use crate::snapshot::HostCreateFn;
+use crate::snapshot::{CheckpointLeases, HostCheckpoint, HostCreateFn};
+use crate::storage::landing::MetadataHook;
+use crate::transfers::FileSentFn;
 
 /// A global reference that attaches the dropping thread (as a daemon) before deleting itself,
 /// so it can be dropped on any library thread without jni's "detached thread" fallback.
@@ -180,21 +183,144 @@ pub(crate) fn snapshot_source(env: &JNIEnv, adapter: &JObject) -> std::result::R
                 ErrorKind::Io,
                 "SnapshotSource.createSnapshot",
             )?;
-            let pair = JObjectArray::from(value.l()?);
-            if pair.is_null() || env.get_array_length(&pair)? != 2 {
-                return Err(Error::internal("SnapshotSourceAdapter returned no metadata pair").into());
-            }
-            let mut blob = |i| -> std::result::Result<Vec<u8>, JniError> {
-                let bytes = JByteArray::from(env.get_object_array_element(&pair, i)?);
-                if bytes.is_null() {
-                    return Err(Error::invalid("SnapshotSource returned a null metadata array").into());
-                }
-                let v = env.convert_byte_array(&bytes)?;
-                env.delete_local_ref(bytes)?;
-                Ok(v)
-            };
-            Ok((blob(0)?, blob(1)?))
+            metadata_pair(env, JObjectArray::from(value.l()?), "SnapshotSource.createSnapshot")
         })
+    }))
+}
+
+/// The two byte arrays of a `byte[][]` metadata pair (offset record, store-version state).
+fn metadata_pair(env: &mut JNIEnv, pair: JObjectArray, what: &str) -> std::result::Result<(Vec<u8>, Vec<u8>), JniError> {
+    if pair.is_null() || env.get_array_length(&pair)? != 2 {
+        return Err(Error::internal(format!("{what} returned no metadata pair")).into());
+    }
+    let mut blob = |i| -> std::result::Result<Vec<u8>, JniError> {
+        let bytes = JByteArray::from(env.get_object_array_element(&pair, i)?);
+        if bytes.is_null() {
+            return Err(Error::invalid(format!("{what} returned a null metadata array")).into());
+        }
+        let v = env.convert_byte_array(&bytes)?;
+        env.delete_local_ref(bytes)?;
+        Ok(v)
+    };
+    Ok((blob(0)?, blob(1)?))
+}
+
+/// The host's Java `CheckpointSource` (through `CheckpointSourceAdapter.acquire`), called on a
+/// tokio blocking thread per transfer; the `Checkpoint` it returns is released (its
+/// `nativeRelease`) when the send ends.
+pub(crate) struct JavaCheckpoints {
+    adapter: JavaRef,
+}
+
+impl JavaCheckpoints {
+    pub(crate) fn new(env: &JNIEnv, adapter: &JObject) -> std::result::Result<JavaCheckpoints, JniError> {
+        Ok(JavaCheckpoints { adapter: JavaRef::new(env, adapter)? })
+    }
+}
+
+impl CheckpointLeases for JavaCheckpoints {
+    fn acquire(&self, id: &PartitionId) -> Result<HostCheckpoint> {
+        with_java(|env| {
+            let store = env.new_string(&id.store)?;
+            let value = call_host(
+                env,
+                self.adapter.as_obj(),
+                "acquire",
+                "(Ljava/lang/String;II)Lorg/venicedb/blobtransfer/Checkpoint;",
+                &[JValue::Object(&store), JValue::Int(id.version), JValue::Int(id.partition)],
+                ErrorKind::NotFound,
+                "CheckpointSource.acquire",
+            )?;
+            let checkpoint = value.l()?;
+            if checkpoint.is_null() {
+                return Err(Error::invalid("CheckpointSource.acquire returned null").into());
+            }
+            // Held from here: whatever fails below still hands the checkpoint back.
+            let held = JavaRef::new(env, &checkpoint)?;
+            let release = move || {
+                let r = with_java(|env| {
+                    env.call_method(held.as_obj(), "nativeRelease", "()V", &[])?;
+                    Ok(())
+                });
+                if let Err(e) = r {
+                    log::warn!("releasing a host checkpoint: {e}");
+                }
+            };
+            let parts = (|| -> std::result::Result<_, JniError> {
+                let dir = env.call_method(&checkpoint, "nativeDirectory", "()Ljava/lang/String;", &[])?.l()?;
+                let dir = java_string(env, &dir.into())?;
+                let pair = JObjectArray::from(env.call_method(&checkpoint, "nativeMetadata", "()[[B", &[])?.l()?);
+                let (o, s) = metadata_pair(env, pair, "Checkpoint.metadata")?;
+                Ok((dir, o, s))
+            })();
+            let (dir, metadata) = match parts.and_then(|(dir, o, s)| Ok((dir, PartitionMetadata::new(id, o, s)?))) {
+                Ok(v) => v,
+                Err(e) => {
+                    clear_unexpected(env);
+                    // Not from this thread's frame: release attaches on its own.
+                    std::thread::spawn(release);
+                    return Err(e);
+                }
+            };
+            Ok(HostCheckpoint { dir: dir.into(), metadata, release: Box::new(release) })
+        })
+    }
+}
+
+/// The host's Java `MetadataHook` (through `MetadataHookAdapter.beforePublish`), called on a
+/// tokio blocking thread before the partition is published.
+pub(crate) fn metadata_hook(env: &JNIEnv, adapter: &JObject) -> std::result::Result<MetadataHook, JniError> {
+    let adapter = JavaRef::new(env, adapter)?;
+    Ok(Arc::new(move |id: &PartitionId, m: &PartitionMetadata| {
+        with_java(|env| {
+            let store = env.new_string(&id.store)?;
+            let offset_record = env.byte_array_from_slice(&m.offset_record)?;
+            let svs = env.byte_array_from_slice(&m.store_version_state)?;
+            call_host(
+                env,
+                adapter.as_obj(),
+                "beforePublish",
+                "(Ljava/lang/String;II[B[B)V",
+                &[
+                    JValue::Object(&store),
+                    JValue::Int(id.version),
+                    JValue::Int(id.partition),
+                    JValue::Object(&offset_record),
+                    JValue::Object(&svs),
+                ],
+                ErrorKind::Io,
+                "MetadataHook.beforePublish",
+            )?;
+            Ok(())
+        })
+    }))
+}
+
+/// The host's Java `SendListener` (through `SendListenerAdapter.onFileSent`), called on the
+/// node's callback thread; the adapter logs what the listener throws.
+pub(crate) fn send_listener(env: &JNIEnv, adapter: &JObject) -> std::result::Result<FileSentFn, JniError> {
+    let adapter = JavaRef::new(env, adapter)?;
+    Ok(Arc::new(move |id: &PartitionId, peer: &str, len: u64| {
+        let r = with_java(|env| {
+            let store = env.new_string(&id.store)?;
+            let peer = env.new_string(peer)?;
+            env.call_method(
+                adapter.as_obj(),
+                "onFileSent",
+                "(Ljava/lang/String;IILjava/lang/String;J)V",
+                &[
+                    JValue::Object(&store),
+                    JValue::Int(id.version),
+                    JValue::Int(id.partition),
+                    JValue::Object(&peer),
+                    JValue::Long(i64::try_from(len).unwrap_or(i64::MAX)),
+                ],
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            log::warn!("SendListener: {e}");
+        }
     }))
 }
 
@@ -245,12 +371,11 @@ pub(crate) fn completion(
     })
 }
 
-/// Failed peers as the three parallel arrays Java's `BootstrapResult.failedPeers` takes: names
-/// (`String[]`), codes (`int[]`), messages (`String[]`).
-fn failed_peer_arrays<'local>(
-    env: &mut JNIEnv<'local>,
-    failed: &[PeerFailure],
-) -> std::result::Result<(JObjectArray<'local>, JIntArray<'local>, JObjectArray<'local>), JniError> {
+/// Failed peers as the four parallel arrays Java's `BootstrapResult.failedPeers` takes: names
+/// (`String[]`), codes (`int[]`), messages (`String[]`), probe-only flags (`boolean[]`).
+type FailedArrays<'local> = (JObjectArray<'local>, JIntArray<'local>, JObjectArray<'local>, JBooleanArray<'local>);
+
+fn failed_peer_arrays<'local>(env: &mut JNIEnv<'local>, failed: &[PeerFailure]) -> std::result::Result<FailedArrays<'local>, JniError> {
     let n = i32::try_from(failed.len()).map_err(|_| Error::internal("too many failed peers"))?;
     let names = env.new_object_array(n, "java/lang/String", JObject::null())?;
     let messages = env.new_object_array(n, "java/lang/String", JObject::null())?;
@@ -267,7 +392,10 @@ fn failed_peer_arrays<'local>(
         code_values.push(f.error.kind().code() as i32);
     }
     env.set_int_array_region(&codes, 0, &code_values)?;
-    Ok((names, codes, messages))
+    let probe_only = env.new_boolean_array(n)?;
+    let flags: Vec<u8> = failed.iter().map(|f| u8::from(f.probe_only)).collect();
+    env.set_boolean_array_region(&probe_only, 0, &flags)?;
+    Ok((names, codes, messages, probe_only))
 }
 
 fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>) -> std::result::Result<(), JniError> {
@@ -277,11 +405,11 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
             let dir = env.new_string(out.partition_dir.to_string_lossy())?;
             let offset_record = env.byte_array_from_slice(&out.metadata.offset_record)?;
             let store_version_state = env.byte_array_from_slice(&out.metadata.store_version_state)?;
-            let (names, codes, messages) = failed_peer_arrays(env, &out.failed_peers)?;
+            let (names, codes, messages, probe_only) = failed_peer_arrays(env, &out.failed_peers)?;
             env.call_method(
                 future,
                 "onNativeSuccess",
-                "(Ljava/lang/String;IJJIDLjava/lang/String;[B[B[Ljava/lang/String;[I[Ljava/lang/String;)V",
+                "(Ljava/lang/String;IJJIDLjava/lang/String;[B[B[Ljava/lang/String;[I[Ljava/lang/String;[Z)V",
                 &[
                     JValue::Object(&peer),
                     JValue::Int(i32::try_from(out.files).unwrap_or(i32::MAX)),
@@ -295,16 +423,17 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
                     JValue::Object(&names),
                     JValue::Object(&codes),
                     JValue::Object(&messages),
+                    JValue::Object(&probe_only),
                 ],
             )?;
         }
         Err(e) => {
             let message = env.new_string(e.message())?;
-            let (names, codes, messages) = failed_peer_arrays(env, e.peer_failures())?;
+            let (names, codes, messages, probe_only) = failed_peer_arrays(env, e.peer_failures())?;
             env.call_method(
                 future,
                 "onNativeFailure",
-                "(ILjava/lang/String;I[Ljava/lang/String;[I[Ljava/lang/String;)V",
+                "(ILjava/lang/String;I[Ljava/lang/String;[I[Ljava/lang/String;[Z)V",
                 &[
                     JValue::Int(e.kind().code() as i32),
                     JValue::Object(&message),
@@ -312,6 +441,7 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
                     JValue::Object(&names),
                     JValue::Object(&codes),
                     JValue::Object(&messages),
+                    JValue::Object(&probe_only),
                 ],
             )?;
         }

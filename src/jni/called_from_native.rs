@@ -200,7 +200,22 @@ fn every_java_member_native_code_calls_is_annotated() {
     let annotated = annotated();
     let names: BTreeSet<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     // The calls this directory is known to make; a new one lands here and must be annotated.
-    for expected in ["createSnapshot", "discover", "errorCode", "errorMessage", "log", "onNativeSuccess", "onNativeFailure", "<init>"] {
+    for expected in [
+        "createSnapshot",
+        "discover",
+        "errorCode",
+        "errorMessage",
+        "log",
+        "onNativeSuccess",
+        "onNativeFailure",
+        "<init>",
+        "acquire",
+        "nativeDirectory",
+        "nativeMetadata",
+        "nativeRelease",
+        "beforePublish",
+        "onFileSent",
+    ] {
         assert!(names.contains(expected), "no native call to {expected} found: {calls:#?}");
     }
     for call in &calls {

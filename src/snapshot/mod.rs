@@ -11,7 +11,7 @@ mod prehash;
 mod source;
 
 pub use checksum::checksum_file;
-pub use source::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotSource};
+pub use source::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, HostSnapshotSource, SnapshotSource};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -86,6 +86,8 @@ pub struct Snapshot {
     md5_job: Arc<Md5Job>,
     /// The node's MD5 cache and job limit, shared by every snapshot.
     md5_node: Arc<Md5Node>,
+    /// A host's checkpoint (leased per transfer): handed back when its one use ends.
+    release: Mutex<Option<Release>>,
 }
 
 impl Snapshot {
@@ -132,7 +134,15 @@ impl std::ops::Deref for SnapshotLease {
 
 impl Drop for SnapshotLease {
     fn drop(&mut self) {
-        self.0.users.fetch_sub(1, Ordering::SeqCst);
+        if self.0.users.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Some(release) = self.0.release.lock().unwrap().take() {
+                // The host's release may block (a JVM call): never on an async worker.
+                match tokio::runtime::Handle::try_current() {
+                    Ok(rt) => drop(rt.spawn_blocking(release)),
+                    Err(_) => release(),
+                }
+            }
+        }
     }
 }
 
@@ -159,8 +169,21 @@ pub struct SnapshotInfo {
     pub files: usize,
 }
 
+/// A host's hand-back of a leased checkpoint.
+type Release = Box<dyn FnOnce() + Send>;
+/// What creating a snapshot yields: its directory, metadata, files, and the host's release.
+type Made = (PathBuf, PartitionMetadata, Vec<SnapshotFile>, Option<Release>);
+
+/// Where a manager's snapshots come from.
+enum Source {
+    /// vbt creates, reuses and removes them (per partition, with the retention).
+    Cached(Arc<dyn SnapshotSource>),
+    /// The host hands one out per transfer and takes it back (see [`CheckpointLeases`]).
+    Leased(Arc<dyn CheckpointLeases>),
+}
+
 pub struct SnapshotManager {
-    source: Arc<dyn SnapshotSource>,
+    source: Source,
     retention: Duration,
     slots: Mutex<HashMap<PartitionId, Arc<Slot>>>,
     generations: AtomicU64,
@@ -176,6 +199,15 @@ impl SnapshotManager {
     }
 
     pub fn new(source: Arc<dyn SnapshotSource>, retention: Duration) -> Self {
+        Self::with_source(Source::Cached(source), retention)
+    }
+
+    /// Snapshots leased from the host per transfer.
+    pub fn leased(leases: Arc<dyn CheckpointLeases>) -> Self {
+        Self::with_source(Source::Leased(leases), Duration::ZERO)
+    }
+
+    fn with_source(source: Source, retention: Duration) -> Self {
         SnapshotManager {
             source,
             retention,
@@ -194,6 +226,26 @@ impl SnapshotManager {
     /// Errors: [`ErrorKind::NotFound`] (Venice answers 404) or [`ErrorKind::Internal`] for a
     /// snapshot without files (500).
     pub async fn acquire(&self, id: &PartitionId) -> Result<SnapshotLease> {
+        if let Source::Leased(leases) = &self.source {
+            let leases = leases.clone();
+            let id2 = id.clone();
+            let snap = self
+                .create(id, move |job| {
+                    let c = leases.acquire(&id2)?;
+                    // Listed under the lease: a failure to list still hands the checkpoint back.
+                    let files = list_files(&c.dir, job);
+                    match files {
+                        Ok(files) => Ok((c.dir, c.metadata, files, Some(c.release))),
+                        Err(e) => {
+                            (c.release)();
+                            Err(e)
+                        }
+                    }
+                })
+                .await?;
+            snap.users.fetch_add(1, Ordering::SeqCst);
+            return Ok(SnapshotLease(snap));
+        }
         let slot = self.slot(id);
         let mut current = slot.current.lock().await;
         let stale = current.as_ref().is_none_or(|s| s.created.elapsed() >= self.retention);
@@ -210,7 +262,17 @@ impl SnapshotManager {
                 ));
             }
             slot.publish(&mut current, None);
-            let snap = self.create(id).await?;
+            let Source::Cached(source) = &self.source else { unreachable!("leased snapshots return above") };
+            let source = source.clone();
+            let id2 = id.clone();
+            let snap = self
+                .create(id, move |job| {
+                    let dir = source.snapshot_dir(&id2)?;
+                    let metadata = source.create_snapshot(&id2, &dir)?;
+                    let files = list_files(&dir, job)?;
+                    Ok((dir, metadata, files, None))
+                })
+                .await?;
             log::info!("created snapshot of {id}: {} files, {} bytes", snap.files.len(), snap.total_bytes());
             slot.publish(&mut current, Some(snap));
         }
@@ -222,23 +284,17 @@ impl SnapshotManager {
         Ok(SnapshotLease(snap))
     }
 
-    async fn create(&self, id: &PartitionId) -> Result<Arc<Snapshot>> {
-        let source = self.source.clone();
-        let id2 = id.clone();
+    /// A snapshot from `make` (blocking: directory, metadata, files, and the host's release).
+    async fn create(&self, id: &PartitionId, make: impl FnOnce(&Arc<Md5Job>) -> Result<Made> + Send + 'static) -> Result<Arc<Snapshot>> {
         let md5_job = Md5Job::new();
         let job = md5_job.clone();
-        let (dir, metadata, files) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let dir = source.snapshot_dir(&id2)?;
-            let metadata = source.create_snapshot(&id2, &dir)?;
-            let files = list_files(&dir, &job)?;
-            Ok((dir, metadata, files))
-        })
-        .await
-        .map_err(|e| Error::internal(format!("snapshot task failed: {e}")))?
-        .map_err(|e| match e.kind() {
-            ErrorKind::Internal => e,
-            _ => Error::new(ErrorKind::NotFound, e.message().to_string()),
-        })?;
+        let (dir, metadata, files, release) = tokio::task::spawn_blocking(move || make(&job))
+            .await
+            .map_err(|e| Error::internal(format!("snapshot task failed: {e}")))?
+            .map_err(|e| match e.kind() {
+                ErrorKind::Internal => e,
+                _ => Error::new(ErrorKind::NotFound, e.message().to_string()),
+            })?;
         let generation = self.generations.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Arc::new(Snapshot {
             id: id.clone(),
@@ -251,6 +307,7 @@ impl SnapshotManager {
             users: AtomicUsize::new(0),
             md5_job,
             md5_node: self.md5_node.clone(),
+            release: Mutex::new(release),
         }))
     }
 
@@ -264,7 +321,8 @@ impl SnapshotManager {
             if snap.users() > 0 || snap.created.elapsed() < self.retention {
                 continue;
             }
-            let (source, dir) = (self.source.clone(), snap.dir.clone());
+            let Source::Cached(source) = &self.source else { return 0 };
+            let (source, dir) = (source.clone(), snap.dir.clone());
             let id2 = id.clone();
             match tokio::task::spawn_blocking(move || source.remove_snapshot(&id2, &dir)).await {
                 Ok(Ok(())) => {

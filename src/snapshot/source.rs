@@ -87,3 +87,23 @@ impl SnapshotSource for HostSnapshotSource {
         PartitionMetadata::new(id, offset_record, store_version_state)
     }
 }
+
+/// A host that manages its checkpoints' lifetime itself (a Venice node's `BlobSnapshotManager`,
+/// with its own checks, user counting and retention, checkpointing into
+/// `<partition>/.snapshot_files`): vbt takes one checkpoint per transfer, serves it, and hands it
+/// back when the transfer's last connection lets go. vbt keeps no snapshot of its own then.
+pub trait CheckpointLeases: Send + Sync + 'static {
+    /// Blocking, off vbt's I/O threads. The checkpoint of `id` (an existing, complete directory)
+    /// and the metadata the host captured before it. [`ErrorKind::NotFound`] (or any error): the
+    /// requester gets 404 with the message.
+    fn acquire(&self, id: &PartitionId) -> Result<HostCheckpoint>;
+}
+
+/// One transfer's use of a host's checkpoint.
+pub struct HostCheckpoint {
+    pub dir: PathBuf,
+    pub metadata: PartitionMetadata,
+    /// Called exactly once, when the transfer ends (success, failure or a broken connection), on
+    /// a thread where it may block.
+    pub release: Box<dyn FnOnce() + Send>,
+}

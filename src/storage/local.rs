@@ -54,8 +54,8 @@ pub fn read_metadata(base: &Path, id: &PartitionId) -> Result<PartitionMetadata>
 }
 
 impl LocalStorage {
-    pub fn new(base: impl Into<PathBuf>, format: TableFormat) -> Self {
-        LocalStorage { layout: Layout::new(base), format, open: Mutex::new(HashMap::new()) }
+    pub fn new(layout: Layout, format: TableFormat) -> Self {
+        LocalStorage { layout, format, open: Mutex::new(HashMap::new()) }
     }
 
     /// The open database of a partition, opened read-write on first use and kept open while vbt

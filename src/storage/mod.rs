@@ -1,6 +1,7 @@
 //! RocksDB: the options vbt writes and opens partitions with, the post-install check, the
 //! partitions vbt opens itself (a snapshot source), and the deterministic records of `vbt gen`.
 
+pub(crate) mod landing;
 pub mod layout;
 pub mod local;
 #[cfg(feature = "cli")]

@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use venice_blob_transfer::TableFormat;
+use venice_blob_transfer::{PartitionId, TableFormat};
 
 use crate::common::*;
 
@@ -38,10 +38,13 @@ fn assert_absent_or_installed(base: &Path, what: &str) -> bool {
     }
 }
 
+/// Nothing of a receive in the base directory, and nothing at all left in vbt's state directory
+/// (its folders go when empty).
 fn assert_no_leftovers(base: &Path, what: &str) {
-    let left: Vec<String> =
-        tree(base).into_iter().filter(|p| p.contains("temp_transferred_") || p.ends_with(".tmp") || p.contains(".vbt_locks")).collect();
+    let left: Vec<String> = tree(base).into_iter().filter(|p| p.contains("temp_transferred_") || p.ends_with(".tmp")).collect();
     assert!(left.is_empty(), "{what}: left behind {left:?}");
+    let state = Layout::new(base).state().to_path_buf();
+    assert!(!state.exists(), "{what}: left behind in {}: {:?}", state.display(), tree(&state));
 }
 
 #[test]
@@ -216,7 +219,7 @@ fn a_lock_left_by_a_fetch_killed_before_any_byte_is_removed_at_the_next_start() 
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let lock = dst.path().join(".vbt_locks/crashStore_v3_2.lock");
+    let lock = Layout::new(dst.path()).lock_file(&PartitionId::new("crashStore", 3, 2).unwrap());
     assert!(eventually(Duration::from_secs(10), || lock.exists() && silent.requests.lock().unwrap().len() == 1));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

@@ -12,6 +12,7 @@ mod ext_attacks;
 mod fastsum;
 mod faults;
 mod hardening;
+mod host_hooks;
 mod lifecycle;
 mod limits;
 mod mutation;

@@ -1,4 +1,4 @@
-//! Wire compatibility against the bytes Venice's Java code exchanged (shared/vectors/venice-wire).
+//! Wire compatibility against the bytes Venice's Java code exchanged (tests/vectors/venice-wire).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -19,4 +19,6 @@ def settle():
 
 
 def rm(path):
+    """Removes a directory and, if it is a vbt base directory, vbt's state beside it."""
     shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(str(path).rstrip("/") + ".vbt", ignore_errors=True)

@@ -39,7 +39,8 @@ def _cut(sess, server, recv, store, part, total):
     limit = max(1, int(total / CUT_SECONDS))
     cmd = _fetch_cmd(sess, server, "plain", "fast", recv, store, ())
     cmd += ["-D", f"blob.transfer.client.read.limit.bytes.per.sec={limit}"]
-    temp = os.path.join(recv, f"{store}_v1", f"temp_transferred_{part}")
+    # The landing dir, in vbt's state dir beside the base (`<base>.vbt/landing/<store>_v1_<P>`).
+    temp = os.path.join(recv.rstrip("/") + ".vbt", "landing", part)
     p = spawn_logged(cmd, sess.logfile("fetch-resume-cut"))
     end = time.monotonic() + CUT_SECONDS * 10
     try:

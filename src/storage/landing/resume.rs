@@ -2,7 +2,7 @@
 //! starting over (design.md §7, protocol::ext `X-Vbt-Resume`).
 //!
 //! ```text
-//! temp dir of the partition (under the partition lock)
+//! landing dir of the partition (<state>/landing/<store>_v<N>_<P>, under the partition lock)
 //!   .vbt-resume          line 1: header {peer, snapshot id, created}; then one line per file
 //!                        received and verified: {index, name, len, algorithm, sum}
 //!   <files>              those files, and perhaps one partial file (never kept)
@@ -28,6 +28,58 @@ use crate::protocol::checksum::Algorithm;
 use crate::snapshot::checksum_file;
 
 pub(crate) const JOURNAL: &str = ".vbt-resume";
+
+/// What a landing directory keeps between attempts. [`Journaled`] keeps the files a vbt sender's
+/// transfer verified (resume on); [`NoResume`] keeps nothing. The landing asks this instead of
+/// threading "is resume on" through the receiver.
+pub(crate) trait KeptFiles: Send + Sync {
+    /// Whether verified files are recorded as they arrive (a journal is started).
+    fn records(&self) -> bool;
+    /// Before a bootstrap: what the directory holds that can be trusted, each file re-hashed.
+    fn load(&self, temp: &Path) -> Result<Option<Kept>>;
+    /// After a failed attempt: what it verified (sizes checked, no re-hash).
+    fn reload(&self, temp: &Path) -> Result<Option<Kept>>;
+    /// After an attempt that did not install: keep what a later one may use, remove the rest.
+    fn settle(&self, temp: &Path) -> Result<bool>;
+}
+
+/// Resume off: nothing is kept, every attempt starts clean.
+pub(crate) struct NoResume;
+
+impl KeptFiles for NoResume {
+    fn records(&self) -> bool {
+        false
+    }
+    fn load(&self, temp: &Path) -> Result<Option<Kept>> {
+        load(temp, false, Duration::ZERO)
+    }
+    fn reload(&self, _temp: &Path) -> Result<Option<Kept>> {
+        Ok(None)
+    }
+    fn settle(&self, temp: &Path) -> Result<bool> {
+        settle(temp, false)
+    }
+}
+
+/// Resume on: files kept while younger than the sender's snapshot retention.
+pub(crate) struct Journaled {
+    pub retention: Duration,
+}
+
+impl KeptFiles for Journaled {
+    fn records(&self) -> bool {
+        true
+    }
+    fn load(&self, temp: &Path) -> Result<Option<Kept>> {
+        load(temp, true, self.retention)
+    }
+    fn reload(&self, temp: &Path) -> Result<Option<Kept>> {
+        load_sizes(temp, true, self.retention)
+    }
+    fn settle(&self, temp: &Path) -> Result<bool> {
+        settle(temp, true)
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Header {
@@ -136,7 +188,7 @@ fn read(dir: &Path) -> Option<Kept> {
 pub(crate) fn settle(temp: &Path, resume: bool) -> Result<bool> {
     let kept = if resume { read(temp).filter(|k| !k.files.is_empty()) } else { None };
     let Some(kept) = kept else {
-        super::install::remove_temp(temp)?;
+        super::remove_temp(temp)?;
         return Ok(false);
     };
     let keep: std::collections::HashSet<&str> = kept.files.iter().map(|f| f.name.as_str()).chain([JOURNAL]).collect();
@@ -171,13 +223,13 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
     }
     let kept = if resume { read(temp) } else { None };
     let Some(mut kept) = kept else {
-        super::install::remove_temp(temp)?;
+        super::remove_temp(temp)?;
         return Ok(None);
     };
     let age = Duration::from_millis(now_ms().saturating_sub(kept.header.created_ms));
     if age > retention {
         log::info!("discarding kept files in {}: {}s old, over the snapshot retention", temp.display(), age.as_secs());
-        super::install::remove_temp(temp)?;
+        super::remove_temp(temp)?;
         return Ok(None);
     }
     let mut good = Vec::new();
@@ -193,7 +245,7 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
     }
     kept.files = good;
     if kept.files.is_empty() {
-        super::install::remove_temp(temp)?;
+        super::remove_temp(temp)?;
         return Ok(None);
     }
     // Rewrite the journal to exactly what survived.
@@ -220,11 +272,6 @@ fn verify(path: &Path, f: &KeptFile, rehash: bool) -> std::result::Result<(), St
     }
     // Made durable now: it may come from a process that died before its writer synced it.
     std::fs::File::open(path).and_then(|h| h.sync_data()).map_err(|e| format!("fsync: {e}"))
-}
-
-/// Throws the kept files away (another snapshot or another peer will be used).
-pub(crate) fn discard(temp: &Path) -> Result<()> {
-    super::install::remove_temp(temp)
 }
 
 #[cfg(test)]

@@ -186,6 +186,9 @@ public final class BlobTransferNode implements AutoCloseable {
     public static final class Builder {
         private final Map<String, String> config = new LinkedHashMap<>();
         private SnapshotSource source;
+        private CheckpointSource checkpoints;
+        private MetadataHook metadataHook;
+        private SendListener sendListener;
         private PeerDiscovery discovery;
         private LogSink logSink;
         private LogSink.Level logLevel = LogSink.Level.INFO;
@@ -223,6 +226,27 @@ public final class BlobTransferNode implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Serve checkpoints the host hands out per transfer and takes back when the send ends (see
+         * {@link CheckpointSource}); wins over {@link #snapshotSource}.
+         */
+        public Builder checkpointSource(CheckpointSource source) {
+            this.checkpoints = source;
+            return this;
+        }
+
+        /** Give each received partition's metadata to {@code hook} before it is published. */
+        public Builder metadataHook(MetadataHook hook) {
+            this.metadataHook = hook;
+            return this;
+        }
+
+        /** Tell {@code listener} of every whole file a send wrote. */
+        public Builder sendListener(SendListener listener) {
+            this.sendListener = listener;
+            return this;
+        }
+
         /** Ask {@code discovery} for peers when a bootstrap names none. */
         public Builder peerDiscovery(PeerDiscovery discovery) {
             this.discovery = discovery;
@@ -257,7 +281,10 @@ public final class BlobTransferNode implements AutoCloseable {
             String[] values = config.values().toArray(new String[0]);
             long handle = nativeOpen(keys, values,
                     source == null ? null : new SnapshotSourceAdapter(source),
-                    discovery == null ? null : new PeerDiscoveryAdapter(discovery));
+                    discovery == null ? null : new PeerDiscoveryAdapter(discovery),
+                    checkpoints == null ? null : new CheckpointSourceAdapter(checkpoints),
+                    metadataHook == null ? null : new MetadataHookAdapter(metadataHook),
+                    sendListener == null ? null : new SendListenerAdapter(sendListener));
             try {
                 return new BlobTransferNode(handle, executor != null ? executor : DefaultExecutorHolder.INSTANCE);
             } catch (Throwable t) { // e.g. no thread for the cleaner: do not leak the native node
@@ -313,7 +340,7 @@ public final class BlobTransferNode implements AutoCloseable {
         long h = handle.enter();
         try {
             future.started(nativeBootstrap(h, request.store(), request.version(), request.partition(),
-                    request.tableFormat(), peerArray, future,
+                    request.tableFormat(), peerArray, request.preservePeerOrder(), future,
                     listener == null ? null : new ProgressListenerAdapter(listener)));
         } finally {
             handle.exit();
@@ -334,6 +361,27 @@ public final class BlobTransferNode implements AutoCloseable {
         long h = handle.enter();
         try {
             return nativeCancel(h, opId);
+        } finally {
+            handle.exit();
+        }
+    }
+
+    /**
+     * Sets one of the adaptive throttler's signals (Venice's {@code AdaptiveThrottlerSignalService}):
+     * {@code "LIMITER"} (read latency or heartbeat lag too high: slow blob traffic down) or
+     * {@code "BOOSTER"} (speed it up). Each refresh tick applies Venice's rule to the factor
+     * (20–200 %) of the read and write limits.
+     *
+     * @throws BlobTransferException {@code CONFIG} when the adaptive throttler is off
+     *     ({@code server.adaptive.throttler.enabled} and
+     *     {@code server.blob.transfer.adaptive.throttler.enabled} must both be true);
+     *     {@code INVALID_ARGUMENT} for another signal name
+     */
+    public void setThrottleSignal(String signal, boolean on) {
+        Objects.requireNonNull(signal, "signal");
+        long h = handle.enter();
+        try {
+            nativeSetThrottleSignal(h, signal, on);
         } finally {
             handle.exit();
         }
@@ -393,12 +441,16 @@ public final class BlobTransferNode implements AutoCloseable {
     }
 
     private static native long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source,
-            PeerDiscoveryAdapter discovery);
+            PeerDiscoveryAdapter discovery, CheckpointSourceAdapter checkpoints, MetadataHookAdapter metadataHook,
+            SendListenerAdapter sendListener);
 
     private static native int nativeStartServer(long handle);
 
     private static native long nativeBootstrap(long handle, String store, int version, int partition,
-            String tableFormat, String[] peers, BootstrapFuture future, ProgressListenerAdapter progress);
+            String tableFormat, String[] peers, boolean preservePeerOrder, BootstrapFuture future,
+            ProgressListenerAdapter progress);
+
+    private static native void nativeSetThrottleSignal(long handle, String signal, boolean on);
 
     private static native boolean nativeCancel(long handle, long opId);
 

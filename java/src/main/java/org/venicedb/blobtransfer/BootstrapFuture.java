@@ -56,11 +56,11 @@ public final class BootstrapFuture extends CompletableFuture<BootstrapResult> {
     @CalledFromNative
     void onNativeSuccess(String peer, int files, long bytes, long resumedBytes, int streams, double seconds,
             String partitionDirectory, byte[] offsetRecord, byte[] storeVersionState, String[] failedNames,
-            int[] failedCodes, String[] failedMessages) {
+            int[] failedCodes, String[] failedMessages, boolean[] failedProbeOnly) {
         BootstrapResult result;
         try {
             result = new BootstrapResult(peer, files, bytes, resumedBytes, streams, seconds, partitionDirectory,
-                    offsetRecord, storeVersionState, failedNames, failedCodes, failedMessages);
+                    offsetRecord, storeVersionState, failedNames, failedCodes, failedMessages, failedProbeOnly);
         } catch (Throwable t) {
             hand(null, new BlobTransferException(BlobTransferException.Code.INTERNAL,
                     "could not build the bootstrap result: " + t, t));
@@ -72,11 +72,11 @@ public final class BootstrapFuture extends CompletableFuture<BootstrapResult> {
     /** Called by the native library, once, on its callback thread. */
     @CalledFromNative
     void onNativeFailure(int code, String message, int httpStatus, String[] failedNames, int[] failedCodes,
-            String[] failedMessages) {
+            String[] failedMessages, boolean[] failedProbeOnly) {
         BlobTransferException e;
         try {
             e = new BlobTransferException(code, message, httpStatus,
-                    BootstrapResult.failedPeers(failedNames, failedCodes, failedMessages));
+                    BootstrapResult.failedPeers(failedNames, failedCodes, failedMessages, failedProbeOnly));
         } catch (Throwable t) {
             e = new BlobTransferException(code, message, httpStatus);
         }

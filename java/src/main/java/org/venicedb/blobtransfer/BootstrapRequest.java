@@ -24,6 +24,7 @@ public final class BootstrapRequest {
     private final String tableFormat;
     private final List<String> peers;
     private final ProgressListener progressListener;
+    private final boolean preservePeerOrder;
 
     private BootstrapRequest(Builder b) {
         this.store = b.store;
@@ -32,6 +33,7 @@ public final class BootstrapRequest {
         this.tableFormat = b.tableFormat;
         this.peers = Collections.unmodifiableList(new ArrayList<>(b.peers));
         this.progressListener = b.progressListener;
+        this.preservePeerOrder = b.preservePeerOrder;
     }
 
     /** A request for partition {@code partition} of version {@code version} of {@code store}. */
@@ -66,6 +68,14 @@ public final class BootstrapRequest {
         return progressListener;
     }
 
+    /**
+     * True: peers are tried in the given order (Venice's {@code BlobFinder.shouldPreservePeerOrder});
+     * false (the default): in a random order, as Venice shuffles them.
+     */
+    public boolean preservePeerOrder() {
+        return preservePeerOrder;
+    }
+
     /** Builds a {@link BootstrapRequest}. */
     public static final class Builder {
         private final String store;
@@ -74,6 +84,7 @@ public final class BootstrapRequest {
         private String tableFormat;
         private List<String> peers = Collections.emptyList();
         private ProgressListener progressListener;
+        private boolean preservePeerOrder;
 
         private Builder(String store, int version, int partition) {
             this.store = store;
@@ -100,6 +111,12 @@ public final class BootstrapRequest {
         /** Hears of the bootstrap's progress (see {@link ProgressListener}); null for none. */
         public Builder progressListener(ProgressListener listener) {
             this.progressListener = listener;
+            return this;
+        }
+
+        /** Try peers in the given order instead of shuffling them (see {@link #preservePeerOrder()}). */
+        public Builder preservePeerOrder(boolean preserve) {
+            this.preservePeerOrder = preserve;
             return this;
         }
 

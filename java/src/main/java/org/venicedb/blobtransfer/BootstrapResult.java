@@ -19,11 +19,13 @@ public final class BootstrapResult {
         private final String peer;
         private final BlobTransferException.Code code;
         private final String message;
+        private final boolean probeOnly;
 
-        FailedPeer(String peer, BlobTransferException.Code code, String message) {
+        FailedPeer(String peer, BlobTransferException.Code code, String message, boolean probeOnly) {
             this.peer = peer;
             this.code = code;
             this.message = message;
+            this.probeOnly = probeOnly;
         }
 
         public String peer() {
@@ -36,6 +38,14 @@ public final class BootstrapResult {
 
         public String message() {
             return message;
+        }
+
+        /**
+         * True when the peer failed the connectivity check, so no transfer was asked of it (Venice's
+         * stats leave such peers out).
+         */
+        public boolean probeOnly() {
+            return probeOnly;
         }
 
         @Override
@@ -57,7 +67,7 @@ public final class BootstrapResult {
 
     BootstrapResult(String peer, int files, long bytes, long resumedBytes, int streams, double seconds,
             String partitionDirectory, byte[] offsetRecord, byte[] storeVersionState, String[] failedNames,
-            int[] failedCodes, String[] failedMessages) {
+            int[] failedCodes, String[] failedMessages, boolean[] failedProbeOnly) {
         this.peer = peer;
         this.files = files;
         this.bytes = bytes;
@@ -68,14 +78,15 @@ public final class BootstrapResult {
         this.offsetRecord = offsetRecord;
         this.storeVersionState = storeVersionState;
         this.failedPeers = Collections.unmodifiableList(Arrays.asList(failedPeers(failedNames, failedCodes,
-                failedMessages)));
+                failedMessages, failedProbeOnly)));
     }
 
-    /** The failed peers the native library passes as three parallel arrays. */
-    static FailedPeer[] failedPeers(String[] names, int[] codes, String[] messages) {
+    /** The failed peers the native library passes as four parallel arrays. */
+    static FailedPeer[] failedPeers(String[] names, int[] codes, String[] messages, boolean[] probeOnly) {
         FailedPeer[] failed = new FailedPeer[names.length];
         for (int i = 0; i < names.length; i++) {
-            failed[i] = new FailedPeer(names[i], BlobTransferException.Code.fromNumber(codes[i]), messages[i]);
+            failed[i] = new FailedPeer(names[i], BlobTransferException.Code.fromNumber(codes[i]), messages[i],
+                    probeOnly[i]);
         }
         return failed;
     }

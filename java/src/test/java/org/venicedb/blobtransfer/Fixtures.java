@@ -87,9 +87,14 @@ final class Fixtures {
         return base.resolve(store + "_v" + version).resolve(store + "_v" + version + "_" + partition);
     }
 
-    /** `<base>/<store>_v<N>/temp_transferred_<store>_v<N>_<P>`. */
+    /** Where a receive lands: `<base>.vbt/landing/<store>_v<N>_<P>` (vbt's state, beside the base). */
     static Path tempDir(Path base, String store, int version, int partition) {
-        return base.resolve(store + "_v" + version).resolve("temp_transferred_" + store + "_v" + version + "_" + partition);
+        return stateDir(base).resolve("landing").resolve(store + "_v" + version + "_" + partition);
+    }
+
+    /** vbt's default state directory: `<base>.vbt`, beside the base directory. */
+    static Path stateDir(Path base) {
+        return base.resolveSibling(base.getFileName() + ".vbt");
     }
 
     /** The metadata `vbt gen` recorded beside the partition (base64 fields of the sidecar JSON). */

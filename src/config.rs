@@ -942,14 +942,11 @@ mod tests {
 
     #[test]
     fn validate_checks_fields_set_directly() {
-        let mut c = Config::default();
-        c.adaptive_interval = Duration::MAX;
+        let c = Config { adaptive_interval: Duration::MAX, ..Config::default() };
         assert!(c.validate().unwrap_err().message().contains("refresh.interval"));
-        let mut c = Config::default();
-        c.worker_threads = 0;
+        let c = Config { worker_threads: 0, ..Config::default() };
         assert!(c.validate().unwrap_err().message().contains("vbt.runtime.worker.threads"));
-        let mut c = Config::default();
-        c.max_concurrent_receives = usize::MAX;
+        let c = Config { max_concurrent_receives: usize::MAX, ..Config::default() };
         assert!(c.validate().unwrap_err().message().contains("receive.replicas"));
         Config::default().validate().unwrap();
     }

@@ -134,7 +134,7 @@ pub(crate) fn nofile_limit() -> (u64, u64) {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
         return (1024, 1024);
     }
-    (r.rlim_cur as u64, r.rlim_max as u64)
+    (r.rlim_cur, r.rlim_max)
 }
 
 /// Raises the soft open-file limit to the hard one, as servers do; returns the soft limit now.
@@ -147,9 +147,9 @@ pub(crate) fn raise_nofile_limit() -> u64 {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
             let raised = libc::rlimit { rlim_cur: r.rlim_max, rlim_max: r.rlim_max };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return r.rlim_max as u64;
+                return r.rlim_max;
             }
         }
     }
-    r.rlim_cur as u64
+    r.rlim_cur
 }

@@ -150,10 +150,10 @@ impl Adaptive {
         let next = if self.limiter_signal.load(Ordering::SeqCst) {
             self.idle_ticks.store(0, Ordering::SeqCst);
             f.saturating_sub(self.step).max(Self::MIN)
-        } else if self.booster_signal.load(Ordering::SeqCst) {
-            self.idle_ticks.store(0, Ordering::SeqCst);
-            f.saturating_add(self.step).min(Self::MAX)
-        } else if self.idle_ticks.fetch_add(1, Ordering::SeqCst).saturating_add(1) >= self.idle_threshold {
+        } else if self.booster_signal.load(Ordering::SeqCst)
+            // No signal at all: every idle_threshold quiet ticks count as a boost.
+            || self.idle_ticks.fetch_add(1, Ordering::SeqCst).saturating_add(1) >= self.idle_threshold
+        {
             self.idle_ticks.store(0, Ordering::SeqCst);
             f.saturating_add(self.step).min(Self::MAX)
         } else {

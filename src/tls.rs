@@ -104,7 +104,7 @@ impl Tls {
         }
         if !self.allowed_subjects.is_empty() {
             let subject = parsed.subject().to_string();
-            if !self.allowed_subjects.iter().any(|s| *s == subject) {
+            if !self.allowed_subjects.contains(&subject) {
                 return Err(format!("subject {subject} is not on vbt.ssl.acl.allowed.subjects"));
             }
         }

@@ -282,7 +282,7 @@ impl Receiver {
                 blocking(move || spot.discard_kept()).await?;
                 kept = None;
             }
-            let result = self.from_peer(&req, &peer, &spot, kept.as_ref(), &mut cancel).await;
+            let result = self.try_peer(&req, &peer, &spot, kept.as_ref(), &mut cancel).await;
             match &result {
                 Err(e) if e.kind() == ErrorKind::Cancelled => {}
                 Err(e) => {
@@ -330,7 +330,7 @@ impl Receiver {
 
     /// One peer: fetch within `blob.receive.max.timeout.in.min` (or until cancelled), then
     /// install. A failure cleans up what the attempt wrote before it is returned.
-    async fn from_peer(
+    async fn try_peer(
         &self,
         req: &BootstrapRequest,
         peer: &Peer,

@@ -220,7 +220,7 @@ fn every_java_member_native_code_calls_is_annotated() {
     }
     for call in &calls {
         let found = annotated.iter().any(|(stem, name, params)| {
-            *name == call.name && *params == call.params && call.class.as_deref().map_or(true, |c| class_stem(c) == *stem)
+            *name == call.name && *params == call.params && call.class.as_deref().is_none_or(|c| class_stem(c) == *stem)
         });
         assert!(
             found,

@@ -10,6 +10,11 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=VBT_UPDATE_HEADER");
+    // scripts/install installs the cdylib as libvbt.so.<version>; a C host linking -lvbt records
+    // the soname, so it must be the installed name, not cargo's libvenice_blob_transfer.so. It
+    // follows the major version (libvbt.so.0 for every 0.y.z); see the README's soname policy.
+    let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("CARGO_PKG_VERSION_MAJOR");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libvbt.so.{major}");
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("vbt.h");
     let header = match generate(&dir) {
@@ -35,11 +40,8 @@ fn generate(dir: &Path) -> Result<String, String> {
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).map_err(|e| e.to_string())?;
     let module = fs::read_to_string(dir.join("src/ffi/mod.rs")).map_err(|e| e.to_string())?;
     config.header = Some(contract_comment(&module));
-    let bindings = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(dir.join("src/ffi/mod.rs"))
-        .generate()
-        .map_err(|e| e.to_string())?;
+    let bindings =
+        cbindgen::Builder::new().with_config(config).with_src(dir.join("src/ffi/mod.rs")).generate().map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     bindings.write(&mut buf);
     String::from_utf8(buf).map_err(|e| e.to_string())

@@ -83,11 +83,16 @@ ensure_zookeeper() {
     fi
 }
 
-# The first build compiles the bundled RocksDB for 12-17 minutes on 2 cores; say so and show
-# cargo's progress then, instead of a silent --quiet build that looks like a hang.
+# The first build compiles the bundled RocksDB for 12-17 minutes on 2 cores (a --release one at
+# -O3 for longer); say so and show cargo's progress then, instead of a silent --quiet build that
+# looks like a hang. Each profile (debug, release) builds RocksDB once.
 cargo_build() {
-    if [ ! -d "$CARGO_TARGET_DIR/debug/build" ] || ! ls "$CARGO_TARGET_DIR"/debug/build/librocksdb-sys-*/out >/dev/null 2>&1; then
-        echo "first build: compiling the bundled RocksDB into $CARGO_TARGET_DIR (12-17 minutes on 2 cores; later builds take seconds)"
+    local profile=debug what="first build" minutes=12-17 a
+    for a in "$@"; do
+        if [ "$a" = --release ]; then profile=release what="first release build" minutes=25-60; fi
+    done
+    if [ ! -d "$CARGO_TARGET_DIR/$profile/build" ] || ! ls "$CARGO_TARGET_DIR/$profile"/build/librocksdb-sys-*/out >/dev/null 2>&1; then
+        echo "$what: compiling the bundled RocksDB into $CARGO_TARGET_DIR ($minutes minutes on 2 cores; later builds take seconds)"
         cargo build "$@"
     else
         cargo build --quiet "$@"

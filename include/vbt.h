@@ -1,7 +1,8 @@
 /*
  * vbt's C ABI: bootstrap RocksDB partitions peer to peer, for LinkedIn Venice hosts written in
  * C or C++. Header: `include/vbt.h`, generated from this module by cbindgen. Library:
- * `libvenice_blob_transfer.so` (or `.a`, then also link `-lpthread -ldl -lm -lstdc++`).
+ * `scripts/install --prefix DIR` installs `libvbt.so.0` (soname) and `libvbt.a` with
+ * `vbt.pc`: build with `pkg-config --cflags --libs vbt` (`--static` for the archive).
  *
  * A host makes a `vbt_config` (Venice's key/value settings and its callbacks), makes a
  * `vbt_node` from it, starts its server to serve partitions, and calls
@@ -267,6 +268,63 @@ typedef struct vbt_node vbt_node;
 typedef struct vbt_peer_list vbt_peer_list;
 
 /**
+ * Creates a checkpoint of one partition for a sender (set with
+ * `vbt_config_set_snapshot_source`).
+ *
+ * vbt asks when a peer requests the partition and no fresh snapshot of it exists. The host
+ * captures the partition's metadata first, then creates a consistent RocksDB checkpoint in `dir`
+ * (which does not exist yet: the host creates it, as RocksDB's `CreateCheckpoint` does), and
+ * copies the metadata into the two buffers with `vbt_bytes_set`:
+ * - `offset_record`: `OffsetRecord.toBytes()` (magic 24, PARTITION_STATE protocol version, Avro)
+ * - `store_version_state`: magic 25, STORE_VERSION_STATE protocol version, Avro record.
+ *
+ * Return `VBT_OK` (0), or a `vbt_result` code that says why not: `VBT_NOT_FOUND` when the
+ * partition is not hosted here (the peer gets 404), `VBT_IO`, `VBT_STORAGE`, ... All strings and
+ * buffers are borrowed for the duration of the call. Called on a vbt thread (never the host's),
+ * possibly for different partitions at once, never twice at once for the same partition. vbt
+ * removes the directory itself when the snapshot goes stale.
+ */
+typedef uint32_t (*vbt_snapshot_fn)(void *user_data,
+                                    const char *store,
+                                    int32_t version,
+                                    int32_t partition,
+                                    const char *dir,
+                                    struct vbt_bytes *offset_record,
+                                    struct vbt_bytes *store_version_state);
+
+/**
+ * Names the peers that hold a partition, for a bootstrap request that names none (set with
+ * `vbt_config_set_peer_discovery`).
+ *
+ * The host adds each peer with `vbt_peer_list_add(peers, "host:port")` and returns `VBT_OK` (0)
+ * or a `vbt_result` code (the bootstrap then fails with that code). Adding none is allowed: the
+ * bootstrap then fails with `VBT_NO_PEERS`. Called on a vbt thread; it may block.
+ */
+typedef uint32_t (*vbt_peer_discovery_fn)(void *user_data,
+                                          const char *store,
+                                          int32_t version,
+                                          int32_t partition,
+                                          struct vbt_peer_list *peers);
+
+/**
+ * Receives vbt's log records (set with `vbt_config_set_log_sink`). `target` is the Rust module
+ * that logged (e.g. `"venice_blob_transfer::client"`); both strings are borrowed for the call.
+ * Called on any thread, including several at once; it must not block for long and must not call
+ * `vbt_node_free`.
+ */
+typedef void (*vbt_log_fn)(void *user_data, enum vbt_log_level level, const char *target, const char *message);
+
+/**
+ * Called exactly once per bootstrap that `vbt_node_bootstrap_partition` accepted: on success,
+ * failure, cancel, or when the node is freed. `user_data` is the pointer given with the request;
+ * `result` and everything reached through it are borrowed until the callback returns (copy what
+ * you keep). Runs on the node's callback thread (`vbt-callbacks`), one completion at a time,
+ * never inside `vbt_node_bootstrap_partition` and never on a thread that moves data; it may call
+ * any vbt function, including `vbt_node_free` on its own node.
+ */
+typedef void (*vbt_completion_fn)(void *user_data, const struct vbt_bootstrap_result *result);
+
+/**
  * How far a running bootstrap has got, lent to a `vbt_progress_fn` for the duration of the call.
  * The counts are of the attempt on the current peer: they start again from 0 when vbt moves on
  * to the next peer.
@@ -327,66 +385,159 @@ typedef struct vbt_byte_slice {
     size_t len;
 } vbt_byte_slice;
 
-/**
- * Creates a checkpoint of one partition for a sender (set with
- * `vbt_config_set_snapshot_source`).
- *
- * vbt asks when a peer requests the partition and no fresh snapshot of it exists. The host
- * captures the partition's metadata first, then creates a consistent RocksDB checkpoint in `dir`
- * (which does not exist yet: the host creates it, as RocksDB's `CreateCheckpoint` does), and
- * copies the metadata into the two buffers with `vbt_bytes_set`:
- * - `offset_record`: `OffsetRecord.toBytes()` (magic 24, PARTITION_STATE protocol version, Avro)
- * - `store_version_state`: magic 25, STORE_VERSION_STATE protocol version, Avro record.
- *
- * Return `VBT_OK` (0), or a `vbt_result` code that says why not: `VBT_NOT_FOUND` when the
- * partition is not hosted here (the peer gets 404), `VBT_IO`, `VBT_STORAGE`, ... All strings and
- * buffers are borrowed for the duration of the call. Called on a vbt thread (never the host's),
- * possibly for different partitions at once, never twice at once for the same partition. vbt
- * removes the directory itself when the snapshot goes stale.
- */
-typedef uint32_t (*vbt_snapshot_fn)(void *user_data,
-                                    const char *store,
-                                    int32_t version,
-                                    int32_t partition,
-                                    const char *dir,
-                                    struct vbt_bytes *offset_record,
-                                    struct vbt_bytes *store_version_state);
-
-/**
- * Names the peers that hold a partition, for a bootstrap request that names none (set with
- * `vbt_config_set_peer_discovery`).
- *
- * The host adds each peer with `vbt_peer_list_add(peers, "host:port")` and returns `VBT_OK` (0)
- * or a `vbt_result` code (the bootstrap then fails with that code). Adding none is allowed: the
- * bootstrap then fails with `VBT_NO_PEERS`. Called on a vbt thread; it may block.
- */
-typedef uint32_t (*vbt_peer_discovery_fn)(void *user_data,
-                                          const char *store,
-                                          int32_t version,
-                                          int32_t partition,
-                                          struct vbt_peer_list *peers);
-
-/**
- * Receives vbt's log records (set with `vbt_config_set_log_sink`). `target` is the Rust module
- * that logged (e.g. `"venice_blob_transfer::client"`); both strings are borrowed for the call.
- * Called on any thread, including several at once; it must not block for long and must not call
- * `vbt_node_free`.
- */
-typedef void (*vbt_log_fn)(void *user_data, enum vbt_log_level level, const char *target, const char *message);
-
-/**
- * Called exactly once per bootstrap that `vbt_node_bootstrap_partition` accepted: on success,
- * failure, cancel, or when the node is freed. `user_data` is the pointer given with the request;
- * `result` and everything reached through it are borrowed until the callback returns (copy what
- * you keep). Runs on the node's callback thread (`vbt-callbacks`), one completion at a time,
- * never inside `vbt_node_bootstrap_partition` and never on a thread that moves data; it may call
- * any vbt function, including `vbt_node_free` on its own node.
- */
-typedef void (*vbt_completion_fn)(void *user_data, const struct vbt_bootstrap_result *result);
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The name of a result code as written in this header, e.g. `"VBT_CANCELLED"`; `"VBT_UNKNOWN"`
+ * for a number that is not a code. Never NULL; the string is static.
+ */
+const char *vbt_result_name(uint32_t code);
+
+/**
+ * A short English description of a result code, e.g. `"cancelled"`; `"unknown result code"` for
+ * a number that is not a code. Never NULL; the string is static.
+ */
+const char *vbt_result_message(uint32_t code);
+
+/**
+ * The message of the last synchronous failure on the calling thread: which argument, which key,
+ * which cause. `""` if the last fallible call on this thread succeeded. Never NULL.
+ *
+ * Valid until the next call on this thread of a function that returns `vbt_result`; lookups
+ * (`vbt_result_name`, `vbt_result_message`, `vbt_version`, accessors, this function) leave it
+ * alone, so `printf("%s: %s", vbt_result_name(rc), vbt_last_error_message())` is safe. Failures
+ * of a bootstrap itself arrive with its completion, not here.
+ */
+const char *vbt_last_error_message(void);
+
+/**
+ * The library's version, e.g. `"0.1.0"`. Never NULL; the string is static.
+ */
+const char *vbt_version(void);
+
+/**
+ * Creates an empty config (every setting at Venice's default) and stores it in `*out`; free it
+ * with `vbt_config_free`.
+ */
+enum vbt_result vbt_config_new(struct vbt_config **out);
+
+/**
+ * Sets one key to a value (both copied). Unknown keys are ignored and return `VBT_OK` (Venice
+ * hosts pass many). A value that cannot be used returns `VBT_CONFIG`, with a last-error message
+ * that names the key, and leaves the config unchanged.
+ */
+enum vbt_result vbt_config_set(struct vbt_config *config, const char *key, const char *value);
+
+/**
+ * Sets every `key=value` (or `key: value`) line of Java properties text, with `#`/`!` comments
+ * and backslash continuations, as `vbt_config_set` would. If any value is bad, returns
+ * `VBT_CONFIG` naming the key and sets none of them.
+ */
+enum vbt_result vbt_config_set_properties(struct vbt_config *config, const char *text);
+
+/**
+ * Makes nodes built from this config serve snapshots that the host creates (a host that owns its
+ * RocksDB) instead of partitions vbt opens under `vbt.base.dir`. vbt names each snapshot's
+ * directory under `vbt.snapshot.dir` (default `<vbt.state.dir>/snapshots`); see
+ * `vbt_snapshot_fn`. `user_data` is passed back to `callback` as is and must stay valid until
+ * every node made from this config is freed. Replaces an earlier snapshot source.
+ */
+enum vbt_result vbt_config_set_snapshot_source(struct vbt_config *config,
+                                               vbt_snapshot_fn callback,
+                                               void *user_data);
+
+/**
+ * Makes nodes built from this config ask `callback` for peers when a bootstrap request names
+ * none; see `vbt_peer_discovery_fn`. `user_data` must stay valid until every node made from this
+ * config is freed. Replaces an earlier discovery callback.
+ */
+enum vbt_result vbt_config_set_peer_discovery(struct vbt_config *config,
+                                              vbt_peer_discovery_fn callback,
+                                              void *user_data);
+
+/**
+ * Sends vbt's log records to `callback`; see `vbt_log_fn`.
+ *
+ * **Process-wide:** logging has one destination per process. The sink is installed when a node is
+ * made from this config (replacing any sink installed before, by C or by Java) and removed when
+ * that node is freed, if no later node replaced it; `vbt_node_free` returns only after calls in
+ * progress have returned, so `user_data` need only outlive that node. Records come from every
+ * node in the process, at `vbt_config_set_log_level`'s threshold (default `VBT_LOG_INFO`).
+ */
+enum vbt_result vbt_config_set_log_sink(struct vbt_config *config, vbt_log_fn callback, void *user_data);
+
+/**
+ * The most verbose level the log sink receives: a `vbt_log_level` (`VBT_LOG_OFF` .. `VBT_LOG_TRACE`,
+ * default `VBT_LOG_INFO`). Another number returns `VBT_INVALID_ARGUMENT`.
+ */
+enum vbt_result vbt_config_set_log_level(struct vbt_config *config, uint32_t level);
+
+/**
+ * Frees a config. NULL is a no-op. Nodes made from it are not affected.
+ */
+void vbt_config_free(struct vbt_config *config);
+
+/**
+ * Makes a node from `config` (which it does not take: the config can be freed or reused right
+ * away) and stores it in `*out`; free it with `vbt_node_free`.
+ *
+ * This is where the settings are checked together: returns `VBT_CONFIG` (naming the key) if, for
+ * example, a snapshot source is set but neither `vbt.snapshot.dir` nor `vbt.base.dir` is. A node
+ * needs `vbt.base.dir` (or `data.base.path`) to receive partitions, and a base directory or a
+ * snapshot source to serve them. If the config has a log sink, it is installed now.
+ */
+enum vbt_result vbt_node_new(const struct vbt_config *config, struct vbt_node **out);
+
+/**
+ * Starts serving partitions on `davinci.p2p.blob.transfer.server.port` (`0` picks a free port)
+ * at `vbt.server.bind.address`, and stores the bound port in `*out_port`.
+ *
+ * Returns `VBT_CONFIG` if the port is not set or the node has nothing to serve, `VBT_IO` if the
+ * address cannot be bound, `VBT_INVALID_ARGUMENT` if the server is already running,
+ * `VBT_SHUTDOWN` after the node began shutting down.
+ */
+enum vbt_result vbt_node_start_server(const struct vbt_node *node, uint16_t *out_port);
+
+/**
+ * Starts bootstrapping the partition `request` names (the request is copied) and, if
+ * `out_op_id` is not NULL, stores the operation's id there for `vbt_node_cancel`.
+ *
+ * Checks run now and fail synchronously, without calling `callback`: `VBT_SHUTDOWN` (node
+ * closing), `VBT_CONFIG` (no base directory), `VBT_INVALID_ARGUMENT` (a malformed peer),
+ * `VBT_ALREADY_IN_PROGRESS` (this partition is being bootstrapped on this node). When this returns
+ * `VBT_OK`, `callback(user_data, result)` runs exactly once later: see `vbt_completion_fn`. It may
+ * run before this call returns (on the callback thread), so read the id from the result.
+ *
+ * When the request names no peers, the node's peer discovery is asked (on a vbt thread). Each
+ * peer is tried in turn until one serves a verified partition; the partition is then installed
+ * atomically under the base directory. Existing data is never replaced (`VBT_PARTITION_EXISTS`).
+ */
+enum vbt_result vbt_node_bootstrap_partition(const struct vbt_node *node,
+                                             const struct vbt_bootstrap_request *request,
+                                             vbt_completion_fn callback,
+                                             void *user_data,
+                                             uint64_t *out_op_id);
+
+/**
+ * Asks a running bootstrap to stop. Its completion then arrives with `VBT_CANCELLED` (or with
+ * its real result, if it had already finished verifying the partition). Returns `VBT_NOT_FOUND`
+ * if no bootstrap with that id is running on this node (it finished, or never existed).
+ */
+enum vbt_result vbt_node_cancel(const struct vbt_node *node, uint64_t op_id);
+
+/**
+ * Shuts a node down and frees it. NULL is a no-op.
+ *
+ * Cancels every bootstrap in flight and delivers every outstanding completion (with
+ * `VBT_CANCELLED`, or the result it had already reached) before returning, stops the server,
+ * stops the node's threads, and removes the log sink the node installed. Safe to call from inside
+ * a completion callback, including this node's own: completions still queued then run on the
+ * callback thread after the current one returns. Must not be called from inside a snapshot,
+ * discovery or log callback, and the node must not be used afterwards.
+ */
+void vbt_node_free(struct vbt_node *node);
 
 /**
  * Creates a request for partition `partition` of version `version` of store `store` (the
@@ -544,156 +695,6 @@ enum vbt_result vbt_bytes_set(struct vbt_bytes *bytes, const uint8_t *data, size
  * Returns `VBT_INVALID_ARGUMENT` if an argument is NULL or `peer` is not UTF-8.
  */
 enum vbt_result vbt_peer_list_add(struct vbt_peer_list *list, const char *peer);
-
-/**
- * Creates an empty config (every setting at Venice's default) and stores it in `*out`; free it
- * with `vbt_config_free`.
- */
-enum vbt_result vbt_config_new(struct vbt_config **out);
-
-/**
- * Sets one key to a value (both copied). Unknown keys are ignored and return `VBT_OK` (Venice
- * hosts pass many). A value that cannot be used returns `VBT_CONFIG`, with a last-error message
- * that names the key, and leaves the config unchanged.
- */
-enum vbt_result vbt_config_set(struct vbt_config *config, const char *key, const char *value);
-
-/**
- * Sets every `key=value` (or `key: value`) line of Java properties text, with `#`/`!` comments
- * and backslash continuations, as `vbt_config_set` would. If any value is bad, returns
- * `VBT_CONFIG` naming the key and sets none of them.
- */
-enum vbt_result vbt_config_set_properties(struct vbt_config *config, const char *text);
-
-/**
- * Makes nodes built from this config serve snapshots that the host creates (a host that owns its
- * RocksDB) instead of partitions vbt opens under `vbt.base.dir`. vbt names each snapshot's
- * directory under `vbt.snapshot.dir` (default `<vbt.base.dir>/.vbt_host_snapshots`); see
- * `vbt_snapshot_fn`. `user_data` is passed back to `callback` as is and must stay valid until
- * every node made from this config is freed. Replaces an earlier snapshot source.
- */
-enum vbt_result vbt_config_set_snapshot_source(struct vbt_config *config,
-                                               vbt_snapshot_fn callback,
-                                               void *user_data);
-
-/**
- * Makes nodes built from this config ask `callback` for peers when a bootstrap request names
- * none; see `vbt_peer_discovery_fn`. `user_data` must stay valid until every node made from this
- * config is freed. Replaces an earlier discovery callback.
- */
-enum vbt_result vbt_config_set_peer_discovery(struct vbt_config *config,
-                                              vbt_peer_discovery_fn callback,
-                                              void *user_data);
-
-/**
- * Sends vbt's log records to `callback`; see `vbt_log_fn`.
- *
- * **Process-wide:** logging has one destination per process. The sink is installed when a node is
- * made from this config (replacing any sink installed before, by C or by Java) and removed when
- * that node is freed, if no later node replaced it; `vbt_node_free` returns only after calls in
- * progress have returned, so `user_data` need only outlive that node. Records come from every
- * node in the process, at `vbt_config_set_log_level`'s threshold (default `VBT_LOG_INFO`).
- */
-enum vbt_result vbt_config_set_log_sink(struct vbt_config *config, vbt_log_fn callback, void *user_data);
-
-/**
- * The most verbose level the log sink receives: a `vbt_log_level` (`VBT_LOG_OFF` .. `VBT_LOG_TRACE`,
- * default `VBT_LOG_INFO`). Another number returns `VBT_INVALID_ARGUMENT`.
- */
-enum vbt_result vbt_config_set_log_level(struct vbt_config *config, uint32_t level);
-
-/**
- * Frees a config. NULL is a no-op. Nodes made from it are not affected.
- */
-void vbt_config_free(struct vbt_config *config);
-
-/**
- * Makes a node from `config` (which it does not take: the config can be freed or reused right
- * away) and stores it in `*out`; free it with `vbt_node_free`.
- *
- * This is where the settings are checked together: returns `VBT_CONFIG` (naming the key) if, for
- * example, a snapshot source is set but neither `vbt.snapshot.dir` nor `vbt.base.dir` is. A node
- * needs `vbt.base.dir` (or `data.base.path`) to receive partitions, and a base directory or a
- * snapshot source to serve them. If the config has a log sink, it is installed now.
- */
-enum vbt_result vbt_node_new(const struct vbt_config *config, struct vbt_node **out);
-
-/**
- * Starts serving partitions on `davinci.p2p.blob.transfer.server.port` (`0` picks a free port)
- * at `vbt.server.bind.address`, and stores the bound port in `*out_port`.
- *
- * Returns `VBT_CONFIG` if the port is not set or the node has nothing to serve, `VBT_IO` if the
- * address cannot be bound, `VBT_INVALID_ARGUMENT` if the server is already running,
- * `VBT_SHUTDOWN` after the node began shutting down.
- */
-enum vbt_result vbt_node_start_server(const struct vbt_node *node, uint16_t *out_port);
-
-/**
- * Starts bootstrapping the partition `request` names (the request is copied) and, if
- * `out_op_id` is not NULL, stores the operation's id there for `vbt_node_cancel`.
- *
- * Checks run now and fail synchronously, without calling `callback`: `VBT_SHUTDOWN` (node
- * closing), `VBT_CONFIG` (no base directory), `VBT_INVALID_ARGUMENT` (a malformed peer),
- * `VBT_ALREADY_IN_PROGRESS` (this partition is being bootstrapped on this node). When this returns
- * `VBT_OK`, `callback(user_data, result)` runs exactly once later: see `vbt_completion_fn`. It may
- * run before this call returns (on the callback thread), so read the id from the result.
- *
- * When the request names no peers, the node's peer discovery is asked (on a vbt thread). Each
- * peer is tried in turn until one serves a verified partition; the partition is then installed
- * atomically under the base directory. Existing data is never replaced (`VBT_PARTITION_EXISTS`).
- */
-enum vbt_result vbt_node_bootstrap_partition(const struct vbt_node *node,
-                                             const struct vbt_bootstrap_request *request,
-                                             vbt_completion_fn callback,
-                                             void *user_data,
-                                             uint64_t *out_op_id);
-
-/**
- * Asks a running bootstrap to stop. Its completion then arrives with `VBT_CANCELLED` (or with
- * its real result, if it had already finished verifying the partition). Returns `VBT_NOT_FOUND`
- * if no bootstrap with that id is running on this node (it finished, or never existed).
- */
-enum vbt_result vbt_node_cancel(const struct vbt_node *node, uint64_t op_id);
-
-/**
- * Shuts a node down and frees it. NULL is a no-op.
- *
- * Cancels every bootstrap in flight and delivers every outstanding completion (with
- * `VBT_CANCELLED`, or the result it had already reached) before returning, stops the server,
- * stops the node's threads, and removes the log sink the node installed. Safe to call from inside
- * a completion callback, including this node's own: completions still queued then run on the
- * callback thread after the current one returns. Must not be called from inside a snapshot,
- * discovery or log callback, and the node must not be used afterwards.
- */
-void vbt_node_free(struct vbt_node *node);
-
-/**
- * The name of a result code as written in this header, e.g. `"VBT_CANCELLED"`; `"VBT_UNKNOWN"`
- * for a number that is not a code. Never NULL; the string is static.
- */
-const char *vbt_result_name(uint32_t code);
-
-/**
- * A short English description of a result code, e.g. `"cancelled"`; `"unknown result code"` for
- * a number that is not a code. Never NULL; the string is static.
- */
-const char *vbt_result_message(uint32_t code);
-
-/**
- * The message of the last synchronous failure on the calling thread: which argument, which key,
- * which cause. `""` if the last fallible call on this thread succeeded. Never NULL.
- *
- * Valid until the next call on this thread of a function that returns `vbt_result`; lookups
- * (`vbt_result_name`, `vbt_result_message`, `vbt_version`, accessors, this function) leave it
- * alone, so `printf("%s: %s", vbt_result_name(rc), vbt_last_error_message())` is safe. Failures
- * of a bootstrap itself arrive with its completion, not here.
- */
-const char *vbt_last_error_message(void);
-
-/**
- * The library's version, e.g. `"0.1.0"`. Never NULL; the string is static.
- */
-const char *vbt_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

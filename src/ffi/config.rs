@@ -99,7 +99,7 @@ pub extern "C" fn vbt_config_set_properties(config: *mut vbt_config, text: *cons
 
 /// Makes nodes built from this config serve snapshots that the host creates (a host that owns its
 /// RocksDB) instead of partitions vbt opens under `vbt.base.dir`. vbt names each snapshot's
-/// directory under `vbt.snapshot.dir` (default `<vbt.base.dir>/.vbt_host_snapshots`); see
+/// directory under `vbt.snapshot.dir` (default `<vbt.state.dir>/snapshots`); see
 /// `vbt_snapshot_fn`. `user_data` is passed back to `callback` as is and must stay valid until
 /// every node made from this config is freed. Replaces an earlier snapshot source.
 #[no_mangle]

@@ -1,6 +1,7 @@
 //! vbt's C ABI: bootstrap RocksDB partitions peer to peer, for LinkedIn Venice hosts written in
 //! C or C++. Header: `include/vbt.h`, generated from this module by cbindgen. Library:
-//! `libvenice_blob_transfer.so` (or `.a`, then also link `-lpthread -ldl -lm -lstdc++`).
+//! `scripts/install --prefix DIR` installs `libvbt.so.0` (soname) and `libvbt.a` with
+//! `vbt.pc`: build with `pkg-config --cflags --libs vbt` (`--static` for the archive).
 //!
 //! A host makes a `vbt_config` (Venice's key/value settings and its callbacks), makes a
 //! `vbt_node` from it, starts its server to serve partitions, and calls
@@ -61,21 +62,32 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-// Declaration order is the header's order (the boundary macro comes first so the others see it).
+// Declaration order is the header's order: cbindgen writes the exports file by file, in the
+// order of these lines, each C type's exports together in its own file (the boundary macro comes
+// first so the others see it). The blank lines keep rustfmt from sorting the groups.
 #[macro_use]
 pub(crate) mod boundary;
-mod bootstrap;
-mod callbacks;
-mod config;
-mod handle;
-mod node;
+
 mod result;
 mod types;
 
-pub use bootstrap::{vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn, vbt_progress, vbt_progress_fn, vbt_table_format};
+mod config;
+mod node;
+
+mod bootstrap_request;
+mod progress;
+
+mod bootstrap_result;
+
+mod callbacks;
+mod handle;
+
+pub use bootstrap_request::{vbt_bootstrap_request, vbt_table_format};
+pub use bootstrap_result::{vbt_bootstrap_result, vbt_completion_fn};
 pub use callbacks::{vbt_bytes, vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_peer_list, vbt_snapshot_fn};
 pub use config::vbt_config;
 pub use node::vbt_node;
+pub use progress::{vbt_progress, vbt_progress_fn};
 pub use result::vbt_result;
 pub use types::vbt_byte_slice;
 

@@ -4,10 +4,12 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use super::bootstrap::{progress_adapter, vbt_bootstrap_request, vbt_bootstrap_result, vbt_completion_fn};
+use super::bootstrap_request::vbt_bootstrap_request;
+use super::bootstrap_result::{vbt_bootstrap_result, vbt_completion_fn};
 use super::callbacks::{install_log_sink, snapshot_adapter, HostDiscovery};
 use super::config::vbt_config;
 use super::handle::{borrow, free, into_raw, write_out, Opaque, UserData};
+use super::progress::progress_adapter;
 use super::result::vbt_result;
 use crate::error::{Error, ErrorKind};
 use crate::Node;

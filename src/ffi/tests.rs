@@ -8,7 +8,8 @@ use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::bootstrap::*;
+use super::bootstrap_request::*;
+use super::bootstrap_result::*;
 use super::config::*;
 use super::node::*;
 use super::result::*;

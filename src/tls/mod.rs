@@ -1,0 +1,107 @@
+//! Mutual TLS as a Venice node does it (reference §1.1, §3.2), with rustls.
+//!
+//! - Sender: requires a client certificate that chains to a trusted CA; then Venice's ACL
+//!   admits the peer only if its certificate's issuer DN equals the issuer DN of our own
+//!   certificate (optionally also: its subject DN is on an allow-list). A refused peer gets 403
+//!   with an empty body and the connection closed; a plaintext request gets no answer at all.
+//! - Receiver: presents its certificate, sends no SNI, and checks the peer's chain only — not its
+//!   host name (Venice's client does the same).
+//! - Handshakes are bounded by 20 s.
+//!
+//! Files: `mod.rs` (the node's TLS state), `identity.rs` (where the certificate and the trusted
+//! CAs come from), `keystore.rs` (Java's PKCS12 stores), `verify.rs` (the ACL and the receiver's
+//! chain-only check), `testcerts.rs` (certificates generated for the demo and the tests).
+
+mod identity;
+mod keystore;
+#[cfg(feature = "cli")]
+pub mod testcerts;
+mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::ServerName;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use identity::{identity, trusted};
+use verify::{issuer_der, ChainOnly};
+
+/// Venice's fixed TLS handshake limit.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Ready-made TLS state for one node.
+pub struct Tls {
+    pub server: Arc<ServerConfig>,
+    pub client: Arc<ClientConfig>,
+    acl: bool,
+    own_issuer: Vec<u8>,
+    allowed_subjects: Vec<String>,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_err(what: impl std::fmt::Display) -> Error {
+    Error::config(format!("TLS: {what}"))
+}
+
+impl Tls {
+    /// Builds the TLS state when `blob.transfer.ssl.enabled` is on; `None` for plaintext.
+    ///
+    /// The node's certificate and the trusted CAs each come from a `vbt.ssl.*` PEM file if one is
+    /// given, else from Venice's `ssl.keystore.*` / `ssl.truststore.*` PKCS12 stores.
+    pub fn from_config(cfg: &Config) -> Result<Option<Arc<Tls>>> {
+        if !cfg.ssl_enabled {
+            return Ok(None);
+        }
+        let id = identity(&cfg.tls)?;
+        let (trust, trust_from) = trusted(&cfg.tls)?;
+        let mut roots = RootCertStore::empty();
+        for ca in trust {
+            roots.add(ca).map_err(|e| tls_err(format!("{trust_from}: trusted CA: {e}")))?;
+        }
+        let roots = Arc::new(roots);
+        let own_issuer = issuer_der(&id.chain[0]).map_err(|e| tls_err(format!("{}: own certificate: {e}", id.from)))?;
+        let pair_err = |e: rustls::Error| tls_err(format!("{}: certificate and key: {e}", id.from));
+
+        let client_verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
+            .build()
+            .map_err(|e| tls_err(format!("client verifier: {e}")))?;
+        let server = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(tls_err)?
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(id.chain.clone(), id.key.clone_key())
+            .map_err(pair_err)?;
+
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(roots, provider()).build().map_err(|e| tls_err(format!("server verifier: {e}")))?;
+        let mut client = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(tls_err)?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
+            .with_client_auth_cert(id.chain, id.key)
+            .map_err(pair_err)?;
+        client.enable_sni = false;
+        Ok(Some(Arc::new(Tls {
+            server: Arc::new(server),
+            client: Arc::new(client),
+            acl: cfg.acl_enabled,
+            own_issuer,
+            allowed_subjects: cfg.tls.allowed_subjects.clone(),
+        })))
+    }
+
+    /// The name rustls needs to connect; with SNI off and names unchecked it only identifies.
+    pub fn server_name(host: &str) -> Result<ServerName<'static>> {
+        ServerName::try_from(host.to_string()).map_err(|e| Error::invalid(format!("peer host {host:?}: {e}")))
+    }
+}

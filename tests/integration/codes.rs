@@ -37,7 +37,7 @@ fn java_code_enum_matches_rust() {
     let body = &java[java.find("enum Code").expect("enum Code")..];
     let body = &body[..body.find(';').unwrap()];
     let got: Vec<(String, u32)> = body
-        .split(|c| c == ',' || c == '{')
+        .split([',', '{'])
         .filter_map(|part| {
             let part = part.trim();
             let (name, rest) = part.split_once('(')?;

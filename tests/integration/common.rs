@@ -59,8 +59,8 @@ pub fn receiver(base: &Path, format: TableFormat, extra: &[(&str, &str)]) -> Nod
 
 /// Writes a `vbt gen` partition (with metadata) of `records` records under `base`.
 pub fn gen_partition(base: &Path, id: &PartitionId, format: TableFormat, count: u64) {
-    std::fs::create_dir_all(Layout::new(base).version_dir(&id)).unwrap();
-    records::generate(&Layout::new(base).partition_dir(&id), format, count, |_| {}).unwrap();
+    std::fs::create_dir_all(Layout::new(base).version_dir(id)).unwrap();
+    records::generate(&Layout::new(base).partition_dir(id), format, count, |_| {}).unwrap();
     let (o, s) = records::gen_metadata_blobs(count, 24, 7);
     local::write_metadata(base, id, &PartitionMetadata::new(id, o, s).unwrap()).unwrap();
 }

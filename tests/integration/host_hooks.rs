@@ -140,7 +140,8 @@ fn files_sent_are_told_to_the_host_on_the_callback_thread() {
     let (a, b) = (tempdir(), tempdir());
     let id = PartitionId::new("sentStore", 1, 0).unwrap();
     gen_partition(a.path(), &id, TableFormat::BlockBased, 300);
-    let sent: Arc<Mutex<Vec<(PartitionId, String, u64, Option<String>)>>> = Arc::default();
+    type Sent = Vec<(PartitionId, String, u64, Option<String>)>;
+    let sent: Arc<Mutex<Sent>> = Arc::default();
     let listener = {
         let sent = sent.clone();
         Arc::new(move |id: &PartitionId, peer: &str, len: u64| {

@@ -1,6 +1,9 @@
 //! Integration tests: real sockets on loopback, real RocksDB partitions in temp dirs.
 //! One test binary (modules below) so the RocksDB-linked executable is built once.
 
+// `&[peer.clone()]` reads as the peer list it is; `slice::from_ref` would not.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 mod admin;
 mod cli;
 mod codes;

@@ -120,7 +120,7 @@ fn discovery_and_host_snapshot_source() {
             let m = local::read_metadata(&host_base, asked)?;
             let db = rocksdb::DB::open_for_read_only(
                 &venice_blob_transfer::tools::db_options(TableFormat::BlockBased),
-                Layout::new(&host_base).partition_dir(&asked),
+                Layout::new(&host_base).partition_dir(asked),
                 false,
             )?;
             rocksdb::checkpoint::Checkpoint::new(&db)?.create_checkpoint(dir)?;

@@ -71,7 +71,7 @@ impl Proxy {
                 std::thread::spawn(move || copy(d2, u2, None::<fn(u64) -> bool>));
                 let (n, p, live, cut) = (n.clone(), p.clone(), live.clone(), cut.clone());
                 std::thread::spawn(move || {
-                    let watch = counting.then(|| {
+                    let watch = counting.then_some({
                         move |bytes: u64| {
                             if n.fetch_add(bytes, Ordering::SeqCst) + bytes >= cut_at && !cut.swap(true, Ordering::SeqCst) {
                                 p.store(if reopen { PASS } else { REFUSE }, Ordering::SeqCst);
@@ -160,7 +160,7 @@ fn a_transfer_cut_at_90_percent_resumes_on_the_next_try() {
         .find_map(|l| l.strip_prefix("ingestion_blob_transfer_bytes_received_total{venice_store_name=\"cut\"} "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no bytes received in:\n{metrics}"));
-    assert!(received >= TOTAL * 9 / 10 && received <= TOTAL * 11 / 10, "{received} bytes received for {TOTAL}");
+    assert!((TOTAL * 9 / 10..=TOTAL * 11 / 10).contains(&received), "{received} bytes received for {TOTAL}");
     assert_eq!(out.failed_peers.len(), 1, "the cut attempt, then the resumed one: {:?}", out.failed_peers);
     assert!(out.resumed_bytes > 0 && out.bytes + out.resumed_bytes == TOTAL, "{out:?}");
     assert!(out.bytes <= TOTAL * 15 / 100, "the second attempt moved {} of {TOTAL} bytes", out.bytes);

@@ -203,7 +203,7 @@ fn subject_allow_list_narrows_the_acl() {
     let ok = tempdir();
     let out =
         tls_receiver(ok.path(), pki.node("allowed", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap();
-    assert_eq!(out.files > 0, true);
+    assert!(out.files > 0);
 }
 
 /// Issue #18: the idle limit bounds every idle period. A TLS peer that finishes its handshake and

@@ -15,7 +15,8 @@
 //!
 //! Inside (private): `protocol` (wire format), `server` (sender), `client` (receiver),
 //! `snapshot` (snapshot sources and lifecycle), `storage` (RocksDB and the disk layout),
-//! `config`, `error`, `throttle`, `tls`, `callback`, `runtime`, `logging`.
+//! `config` (the typed `Config` and the key table behind it: one row per key), `error`,
+//! `throttle`, `tls`, `callback`, `runtime`, `logging`.
 
 /// A named fault point for the crash and fault tests (TiKV's fail-rs, `failpoints` feature);
 /// compiles to nothing otherwise. Names are listed in the README (Crash safety).
@@ -68,7 +69,8 @@ pub use transfers::{FileSentFn, TransferView};
 #[doc(hidden)]
 pub mod tools {
     pub use crate::config::{
-        parse_properties, DEFAULT_PARTITION_STATE_SCHEMA_VERSION, DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION, MAX_DURATION,
+        config_table_markdown, parse_properties, DEFAULT_PARTITION_STATE_SCHEMA_VERSION, DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
+        MAX_DURATION,
     };
     pub use crate::protocol::{checksum, decoder, ext, hex, request, response};
     pub use crate::storage::layout::Layout;

@@ -6,13 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Rates at or above this many bytes/s mean unlimited, as 0 does. 2^53 B/s (8 PiB/s) is beyond
-/// any network, every rate below it is exact in f64, and base × the adaptive maximum fits in u64.
-/// So Java's `Long.MAX_VALUE` ("unlimited") means unlimited here too.
-pub const UNLIMITED_RATE: u64 = 1 << 53;
+// What a configured rate or duration means is the configuration's (config/values.rs): rates at or
+// above UNLIMITED_RATE bytes/s mean unlimited, as 0 does; no duration exceeds MAX_DURATION.
+use crate::config::{MAX_DURATION, UNLIMITED_RATE};
 
 /// The longest single wait: only a tiny rate and a large piece come near it.
-const MAX_WAIT: Duration = crate::config::MAX_DURATION;
+const MAX_WAIT: Duration = MAX_DURATION;
 
 fn canonical(bytes_per_sec: u64) -> u64 {
     if bytes_per_sec >= UNLIMITED_RATE {

@@ -53,7 +53,7 @@ mod transfers;
 
 pub use client::discovery::{HelixDiscovery, RouterDiscovery};
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
-pub use config::{Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles};
+pub use config::{Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles, TlsMaterial};
 pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder, OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;

@@ -45,6 +45,19 @@ pub struct TlsFiles {
     pub truststore_password: Option<String>,
     /// `ssl.truststore.type`: as `keystore_type`.
     pub truststore_type: Option<String>,
+    /// The node's key and certificates handed over by the host instead of files (a JVM reads
+    /// whatever `KeyStore` type it supports, JKS included, and passes them): no key names them.
+    /// When present they win over every file and store above.
+    pub material: Option<TlsMaterial>,
+}
+
+/// A TLS identity in memory, DER-encoded: the private key (PKCS#8), the certificate chain (the
+/// node's own first) and the trusted CAs.
+#[derive(Clone, Default)]
+pub struct TlsMaterial {
+    pub key_pkcs8: Vec<u8>,
+    pub chain: Vec<Vec<u8>>,
+    pub trusted: Vec<Vec<u8>>,
 }
 
 // By hand, so that no password reaches a log line or an error through `{:?}`.
@@ -64,6 +77,10 @@ impl std::fmt::Debug for TlsFiles {
             .field("truststore", &self.truststore)
             .field("truststore_password", &hide(&self.truststore_password))
             .field("truststore_type", &self.truststore_type)
+            .field(
+                "material",
+                &self.material.as_ref().map(|m| format!("{} certificate(s), {} trusted, key ***", m.chain.len(), m.trusted.len())),
+            )
             .finish()
     }
 }

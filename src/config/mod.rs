@@ -22,7 +22,7 @@ mod values;
 use std::path::PathBuf;
 
 pub use fields::{
-    Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles, DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
+    Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles, TlsMaterial, DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
     DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
 };
 pub use keys::config_table_markdown;

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use jni::objects::{JClass, JObject, JObjectArray, JString};
+use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
 use jni::sys::{jboolean, jint, jlong, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 
@@ -15,11 +15,29 @@ use super::callbacks::{self, JavaDiscovery};
 use super::exceptions::{guard, JniError};
 use super::{remember_vm, string_arg, string_array};
 use crate::client::BootstrapRequest;
-use crate::config::Config;
+use crate::config::{Config, TlsMaterial};
 use crate::error::Error;
 use crate::node::Node;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::throttle::Signal;
+
+/// The arrays of a `byte[][]` (none may be null).
+fn byte_arrays(env: &mut JNIEnv, arrays: &JObjectArray, what: &str) -> Result<Vec<Vec<u8>>, JniError> {
+    if arrays.is_null() {
+        return Err(Error::invalid(format!("{what} must not be null")).into());
+    }
+    let n = env.get_array_length(arrays)?;
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let a = JByteArray::from(env.get_object_array_element(arrays, i)?);
+        if a.is_null() {
+            return Err(Error::invalid(format!("{what}: element {i} is null")).into());
+        }
+        out.push(env.convert_byte_array(&a)?);
+        env.delete_local_ref(a)?;
+    }
+    Ok(out)
+}
 
 fn node<'a>(handle: jlong) -> Result<&'a Node, JniError> {
     if handle == 0 {
@@ -31,8 +49,9 @@ fn node<'a>(handle: jlong) -> Result<&'a Node, JniError> {
 }
 
 /// `long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source, PeerDiscoveryAdapter discovery,
-/// CheckpointSourceAdapter checkpoints, MetadataHookAdapter metadataHook, SendListenerAdapter sendListener)`;
-/// every adapter may be null.
+/// CheckpointSourceAdapter checkpoints, MetadataHookAdapter metadataHook, SendListenerAdapter sendListener,
+/// byte[] tlsKey, byte[][] tlsChain, byte[][] tlsTrusted)`; every adapter may be null, and the three TLS
+/// arrays (DER: PKCS#8 key, chain, trusted CAs) are all null or all given.
 #[no_mangle]
 pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpen<'local>(
     mut env: JNIEnv<'local>,
@@ -44,6 +63,9 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
     checkpoints: JObject<'local>,
     metadata_hook: JObject<'local>,
     send_listener: JObject<'local>,
+    tls_key: JByteArray<'local>,
+    tls_chain: JObjectArray<'local>,
+    tls_trusted: JObjectArray<'local>,
 ) -> jlong {
     guard(&mut env, 0, |env| {
         remember_vm(env)?;
@@ -52,7 +74,15 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
         if keys.len() != values.len() {
             return Err(Error::invalid("config keys and values differ in number").into());
         }
-        let mut builder = Node::builder(Config::from_pairs(keys.iter().zip(values.iter()))?);
+        let mut config = Config::from_pairs(keys.iter().zip(values.iter()))?;
+        if !tls_key.is_null() {
+            config.tls.material = Some(TlsMaterial {
+                key_pkcs8: env.convert_byte_array(&tls_key)?,
+                chain: byte_arrays(env, &tls_chain, "TLS certificate chain")?,
+                trusted: byte_arrays(env, &tls_trusted, "trusted certificates")?,
+            });
+        }
+        let mut builder = Node::builder(config);
         if !source.is_null() {
             builder = builder.host_snapshots(callbacks::snapshot_source(env, &source)?);
         }

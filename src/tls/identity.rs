@@ -29,6 +29,16 @@ pub(super) struct Identity {
 /// The node's certificate: the PEM pair if either PEM key is given (both are then needed), else
 /// the PKCS12 keystore.
 pub(super) fn identity(f: &TlsFiles) -> Result<Identity> {
+    if let Some(m) = &f.material {
+        if m.chain.is_empty() || m.key_pkcs8.is_empty() {
+            return Err(Error::config("the host's TLS identity has no certificate chain or no private key"));
+        }
+        return Ok(Identity {
+            chain: m.chain.iter().map(|c| CertificateDer::from(c.clone())).collect(),
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(m.key_pkcs8.clone())),
+            from: "the host's TLS identity".into(),
+        });
+    }
     if f.cert_chain.is_some() || f.private_key.is_some() {
         let need = |p: &Option<PathBuf>, key: &str| {
             p.clone()
@@ -92,6 +102,12 @@ pub(super) fn identity(f: &TlsFiles) -> Result<Identity> {
 
 /// The trusted CAs and where they came from: the PEM file if given, else the PKCS12 truststore.
 pub(super) fn trusted(f: &TlsFiles) -> Result<(Vec<CertificateDer<'static>>, String)> {
+    if let Some(m) = &f.material {
+        if m.trusted.is_empty() {
+            return Err(Error::config("the host's TLS identity has no trusted certificate"));
+        }
+        return Ok((m.trusted.iter().map(|c| CertificateDer::from(c.clone())).collect(), "the host's trusted certificates".into()));
+    }
     if let Some(path) = &f.trust_ca {
         if let Some(ts) = &f.truststore {
             log::info!(

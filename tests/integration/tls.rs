@@ -254,3 +254,37 @@ fn idle_limit_bounds_silence_before_and_after_the_handshake() {
         eprintln!("silent before the handshake: closed after {:?}", started.elapsed());
     });
 }
+
+/// Issue #20: the TLS identity handed over in memory (as a JVM host reads it from any KeyStore)
+/// instead of files: the same mutual TLS and ACL as with files; an empty identity is refused.
+#[test]
+fn an_identity_handed_over_in_memory_transfers_like_files() {
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let pki = Pki::new();
+    let a = tempdir();
+    let id = partition(a.path());
+    let (_s, addr) = tls_sender(a.path(), pki.node("a", &pki.ca1, false, "trust1.pem"));
+    let files = pki.node("b", &pki.ca1, false, "trust1.pem");
+    let file = |k: &str| files.iter().find(|(a, _)| a == k).unwrap().1.clone();
+    let der = |path: String| -> Vec<Vec<u8>> { CertificateDer::pem_file_iter(path).unwrap().map(|c| c.unwrap().to_vec()).collect() };
+    let key = match PrivateKeyDer::from_pem_file(file("vbt.ssl.private.key.path")).unwrap() {
+        PrivateKeyDer::Pkcs8(k) => k.secret_pkcs8_der().to_vec(),
+        other => panic!("test key is not PKCS#8: {other:?}"),
+    };
+    let material = venice_blob_transfer::TlsMaterial {
+        key_pkcs8: key,
+        chain: der(file("vbt.ssl.cert.chain.path")),
+        trusted: der(file("vbt.ssl.trust.ca.path")),
+    };
+    let b = tempdir();
+    let base = b.path().display().to_string();
+    let on = [("vbt.base.dir", base.as_str()), ("blob.transfer.ssl.enabled", "true"), ("blob.transfer.acl.enabled", "true")];
+    let mut cfg = venice_blob_transfer::Config::from_pairs(on).unwrap();
+    cfg.tls.material = Some(material.clone());
+    let out = Node::new(cfg).unwrap().bootstrap_blocking(request(&id, &[addr])).unwrap();
+    assert!(out.files > 0);
+    let mut cfg = venice_blob_transfer::Config::from_pairs(on).unwrap();
+    cfg.tls.material = Some(venice_blob_transfer::TlsMaterial { trusted: Vec::new(), ..material });
+    let err = Node::new(cfg).err().expect("an identity without trusted CAs is refused");
+    assert!(err.message().contains("no trusted certificate"), "{err}");
+}

@@ -189,6 +189,9 @@ public final class BlobTransferNode implements AutoCloseable {
         private CheckpointSource checkpoints;
         private MetadataHook metadataHook;
         private SendListener sendListener;
+        private byte[] tlsKey;
+        private byte[][] tlsChain;
+        private byte[][] tlsTrusted;
         private PeerDiscovery discovery;
         private LogSink logSink;
         private LogSink.Level logLevel = LogSink.Level.INFO;
@@ -241,6 +244,47 @@ public final class BlobTransferNode implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The node's TLS identity from the host's own key material instead of files: a JVM reads
+         * whatever {@link java.security.KeyStore} type it supports (Venice's test stores are JKS)
+         * and hands over the private key, its certificate chain (the node's own certificate
+         * first) and the trusted CAs. Wins over {@code vbt.ssl.*} files and {@code ssl.keystore.*}
+         * / {@code ssl.truststore.*} stores; TLS itself is still switched on by
+         * {@code blob.transfer.ssl.enabled=true} (with {@code blob.transfer.acl.enabled=true}).
+         *
+         * @throws IllegalArgumentException if the key cannot be encoded as PKCS#8, a certificate
+         *     cannot be encoded, or the chain or the trusted set is empty
+         */
+        public Builder tlsIdentity(java.security.PrivateKey key, java.security.cert.X509Certificate[] chain,
+                java.util.Collection<java.security.cert.X509Certificate> trusted) {
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(chain, "chain");
+            Objects.requireNonNull(trusted, "trusted");
+            if (!"PKCS#8".equals(key.getFormat()) || key.getEncoded() == null) {
+                throw new IllegalArgumentException("the private key must encode as PKCS#8, not " + key.getFormat());
+            }
+            if (chain.length == 0 || trusted.isEmpty()) {
+                throw new IllegalArgumentException("tlsIdentity needs a certificate chain and at least one trusted CA");
+            }
+            this.tlsKey = key.getEncoded();
+            this.tlsChain = encode(java.util.Arrays.asList(chain));
+            this.tlsTrusted = encode(trusted);
+            return this;
+        }
+
+        private static byte[][] encode(java.util.Collection<java.security.cert.X509Certificate> certs) {
+            byte[][] out = new byte[certs.size()][];
+            int i = 0;
+            for (java.security.cert.X509Certificate c : certs) {
+                try {
+                    out[i++] = Objects.requireNonNull(c, "certificate").getEncoded();
+                } catch (java.security.cert.CertificateEncodingException e) {
+                    throw new IllegalArgumentException("cannot encode certificate " + c.getSubjectX500Principal(), e);
+                }
+            }
+            return out;
+        }
+
         /** Tell {@code listener} of every whole file a send wrote. */
         public Builder sendListener(SendListener listener) {
             this.sendListener = listener;
@@ -284,7 +328,8 @@ public final class BlobTransferNode implements AutoCloseable {
                     discovery == null ? null : new PeerDiscoveryAdapter(discovery),
                     checkpoints == null ? null : new CheckpointSourceAdapter(checkpoints),
                     metadataHook == null ? null : new MetadataHookAdapter(metadataHook),
-                    sendListener == null ? null : new SendListenerAdapter(sendListener));
+                    sendListener == null ? null : new SendListenerAdapter(sendListener),
+                    tlsKey, tlsChain, tlsTrusted);
             try {
                 return new BlobTransferNode(handle, executor != null ? executor : DefaultExecutorHolder.INSTANCE);
             } catch (Throwable t) { // e.g. no thread for the cleaner: do not leak the native node
@@ -442,7 +487,7 @@ public final class BlobTransferNode implements AutoCloseable {
 
     private static native long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source,
             PeerDiscoveryAdapter discovery, CheckpointSourceAdapter checkpoints, MetadataHookAdapter metadataHook,
-            SendListenerAdapter sendListener);
+            SendListenerAdapter sendListener, byte[] tlsKey, byte[][] tlsChain, byte[][] tlsTrusted);
 
     private static native int nativeStartServer(long handle);
 

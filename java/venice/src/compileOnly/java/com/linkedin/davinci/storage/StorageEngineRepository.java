@@ -1,0 +1,6 @@
+// Compile-only declaration for vbt's Venice module tests (never shipped, never on a Venice node).
+// Written for vbt: same package, name and signatures as Venice's clients/da-vinci-client/src/main/java/com/linkedin/davinci/storage/StorageEngineRepository.java at commit 77ea837f; the type only (its implicit constructor).
+package com.linkedin.davinci.storage;
+
+public class StorageEngineRepository {
+}

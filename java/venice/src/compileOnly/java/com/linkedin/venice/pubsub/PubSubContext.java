@@ -1,0 +1,8 @@
+// Compile-only declaration for vbt's Venice module tests (never shipped, never on a Venice node).
+// Written for vbt: same package, name and signatures as Venice's internal/venice-common/src/main/java/com/linkedin/venice/pubsub/PubSubContext.java at commit 77ea837f; the type only.
+package com.linkedin.venice.pubsub;
+
+public class PubSubContext {
+  private PubSubContext() {
+  }
+}

@@ -1,0 +1,6 @@
+// Compile-only declaration for vbt's Venice module tests (never shipped, never on a Venice node).
+// Written for vbt: same package, name and signatures as Venice's internal/venice-common/src/main/java/com/linkedin/venice/pubsub/api/PubSubPosition.java at commit 77ea837f; the type only.
+package com.linkedin.venice.pubsub.api;
+
+public interface PubSubPosition {
+}

@@ -14,8 +14,9 @@
 //! (off) compiles in the fault points the crash tests use.
 //!
 //! Inside (private): `protocol` (wire format), `server` (sender), `client` (receiver),
-//! `snapshot` (snapshot sources and lifecycle), `storage` (RocksDB and the disk layout),
-//! `config`, `error`, `throttle`, `tls`, `callback`, `runtime`, `logging`.
+//! `snapshot` (snapshot sources and lifecycle), `digest` (MD5 and XXH3, the MD5 lane engine, the
+//! digest cache: both sides hash here), `storage` (RocksDB and the disk layout), `config`,
+//! `error`, `throttle`, `tls`, `callback`, `runtime`, `logging`.
 
 /// A named fault point for the crash and fault tests (TiKV's fail-rs, `failpoints` feature);
 /// compiles to nothing otherwise. Names are listed in the README (Crash safety).
@@ -31,6 +32,7 @@ mod admin;
 mod callback;
 mod client;
 mod config;
+mod digest;
 mod error;
 #[cfg(feature = "ffi")]
 pub mod ffi;
@@ -69,7 +71,8 @@ pub mod tools {
     pub use crate::config::{
         parse_properties, DEFAULT_PARTITION_STATE_SCHEMA_VERSION, DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION, MAX_DURATION,
     };
-    pub use crate::protocol::{checksum, decoder, ext, hex, request, response};
+    pub use crate::digest::{hex, Hasher};
+    pub use crate::protocol::{checksum, decoder, ext, request, response};
     pub use crate::storage::layout::Layout;
     pub use crate::storage::{db_options, local, open_read_only, records};
     pub use crate::tls::testcerts;

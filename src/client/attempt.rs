@@ -68,7 +68,7 @@ pub(crate) struct Transport {
     pub tls: Option<std::sync::Arc<Tls>>,
     pub read_limit: std::sync::Arc<RateLimiter>,
     /// The node's MD5 lane hasher (None without AVX2, or with `vbt.receive.md5.lanes=false`).
-    pub lanes: Option<std::sync::Arc<super::lane_hash::LaneHasher>>,
+    pub lanes: Option<std::sync::Arc<crate::digest::LaneHasher>>,
 }
 
 /// One attempt on one peer: everything it needs.

@@ -16,17 +16,8 @@
 //! Inside (private): `protocol` (wire format), `server` (sender), `client` (receiver),
 //! `snapshot` (snapshot sources and lifecycle), `digest` (MD5 and XXH3, the MD5 lane engine, the
 //! digest cache: both sides hash here), `storage` (RocksDB and the disk layout), `config`,
-//! `error`, `throttle`, `tls`, `callback`, `runtime`, `logging`.
-
-/// A named fault point for the crash and fault tests (TiKV's fail-rs, `failpoints` feature);
-/// compiles to nothing otherwise. Names are listed in the README (Crash safety).
-macro_rules! failpoint {
-    ($name:literal) => {
-        #[cfg(feature = "failpoints")]
-        fail::fail_point!($name);
-    };
-}
-pub(crate) use failpoint;
+//! `error`, `throttle`, `tls`, `callback`, `runtime`, `logging`, `failpoint` (the crash tests'
+//! fault points).
 
 mod admin;
 mod callback;
@@ -34,6 +25,7 @@ mod client;
 mod config;
 mod digest;
 mod error;
+mod failpoint;
 #[cfg(feature = "ffi")]
 pub mod ffi;
 mod fsutil;

@@ -29,6 +29,7 @@ use super::sink::{Finished, Sink, BUFFER_SIZE};
 use super::{Progress, ProgressFn};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::failpoint::failpoint;
 use crate::protocol::checksum::{Algorithm, Announced};
 use crate::protocol::decoder::ResponseHead;
 use crate::protocol::ext::{Asks, FileInfo, Resume};
@@ -327,7 +328,7 @@ impl Run<'_> {
                         })
                         .await
                         .map_err(|e| e.context(format!("file {name:?}")))?;
-                    crate::failpoint!("recv-after-file");
+                    failpoint!("recv-after-file");
                     {
                         let mut s = self.state.lock().unwrap();
                         s.files += 1;
@@ -457,7 +458,7 @@ impl Run<'_> {
                     self.dir().await?; // the journal goes inside it
                     let j = blocking(move || Journal::open(&temp, Some(&header))).await?;
                     *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
-                    crate::failpoint!("recv-journal-started");
+                    failpoint!("recv-journal-started");
                 }
             }
         }

@@ -23,6 +23,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::failpoint::failpoint;
 use crate::fsutil::{remove_dir_stepwise, rename_no_replace, sync_dir, try_lock_file};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::digest::{Hasher, LaneHasher, LaneStream};
 use crate::error::{Error, Result};
+use crate::failpoint::failpoint;
 use crate::protocol::checksum::Algorithm;
 
 /// Buffers in flight between the socket and the disk, and the size of each.
@@ -181,7 +182,7 @@ fn sync_pending(pending: &mut Option<(std::fs::File, PathBuf)>) -> Result<()> {
     match pending.take() {
         Some((f, path)) => {
             f.sync_data().map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
-            crate::failpoint!("recv-after-file-sync");
+            failpoint!("recv-after-file-sync");
             Ok(())
         }
         None => Ok(()),

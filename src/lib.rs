@@ -16,11 +16,11 @@
 //! Inside (private): `protocol` (wire format), `server` (sender), `client` (receiver),
 //! `snapshot` (snapshot sources and lifecycle), `digest` (MD5 and XXH3, the MD5 lane engine, the
 //! digest cache: both sides hash here), `storage` (RocksDB and the disk layout), `config`,
-//! `error`, `throttle`, `tls`, `callback`, `runtime`, `logging`, `failpoint` (the crash tests'
+//! `error`, `throttle`, `tls`, `operation` (running bootstraps, their ids and exactly-once
+//! completions), `admin`, `metrics`, `transfers`, `runtime`, `logging`, `failpoint` (the crash tests'
 //! fault points).
 
 mod admin;
-mod callback;
 mod client;
 mod config;
 mod digest;
@@ -35,6 +35,7 @@ pub mod jni;
 mod logging;
 mod metrics;
 mod node;
+mod operation;
 mod protocol;
 mod runtime;
 mod server;
@@ -48,7 +49,8 @@ pub use client::discovery::{HelixDiscovery, RouterDiscovery};
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
 pub use config::{Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles};
 pub use error::{Error, ErrorKind, Result};
-pub use node::{Node, NodeBuilder, OpId, Operation};
+pub use node::{Node, NodeBuilder};
+pub use operation::{OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
 pub use snapshot::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};

@@ -96,17 +96,8 @@ impl NodeBuilder {
             r.reconcile()?;
         }
         let runtime = crate::runtime::build(config.worker_threads)?;
-        if let Some(a) = adaptive.clone() {
-            // Venice's AdaptiveThrottlerSignalService tick.
-            // Capped so `now + every` (and tokio's next `deadline + every`) cannot overflow.
-            let every = config.adaptive_interval.min(crate::config::MAX_DURATION);
-            runtime.spawn(async move {
-                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-                loop {
-                    tick.tick().await;
-                    a.tick();
-                }
-            });
+        if let Some(a) = &adaptive {
+            a.spawn_ticks(runtime.handle(), config.adaptive_interval);
         }
         let server: Arc<Mutex<Option<ServerHandle>>> = Arc::default();
         let admin = match config.admin_port {

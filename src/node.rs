@@ -100,19 +100,8 @@ impl NodeBuilder {
             a.spawn_ticks(runtime.handle(), config.adaptive_interval);
         }
         let server: Arc<Mutex<Option<ServerHandle>>> = Arc::default();
-        let admin = match config.admin_port {
-            None => None,
-            Some(port) => {
-                let server = Arc::downgrade(&server);
-                let state = crate::admin::AdminState {
-                    metrics: metrics.clone(),
-                    transfers: transfers.clone(),
-                    server_addr: Box::new(move || server.upgrade()?.lock().unwrap().as_ref().map(|s| s.addr)),
-                };
-                // On failure the runtime is dropped here, which stops what was spawned on it.
-                Some(crate::admin::start(runtime.handle(), config.admin_bind_address, port, state)?)
-            }
-        };
+        // On failure the runtime is dropped here, which stops what was spawned on it.
+        let admin = crate::admin::start_for_node(runtime.handle(), &config, &metrics, &transfers, &server)?;
         let dispatcher = Arc::new(Dispatcher::start("vbt-callbacks")?);
         Ok(Node {
             inner: Arc::new(Inner {

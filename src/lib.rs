@@ -13,12 +13,14 @@
 //! `jni`, the Java surface ([`jni`]); `cli`, the `vbt` command and its helpers. `failpoints`
 //! (off) compiles in the fault points the crash tests use.
 //!
-//! Inside (private): `protocol` (wire format), `server` (sender), `client` (receiver),
-//! `snapshot` (snapshot sources and lifecycle), `digest` (MD5 and XXH3, the MD5 lane engine, the
-//! digest cache: both sides hash here), `storage` (RocksDB and the disk layout), `config`,
-//! `error`, `throttle`, `tls`, `operation` (running bootstraps, their ids and exactly-once
-//! completions), `admin`, `metrics`, `transfers`, `runtime`, `logging`, `failpoint` (the crash tests'
-//! fault points).
+//! Inside (private):
+//! - `node` (the [`Node`]), `operation` (running bootstraps: ids, handles, exactly-once
+//!   completions), `admin` (the admin endpoint), `runtime`, `logging`;
+//! - `server` (sender), `client` (receiver), `snapshot` (snapshot lifecycle, the host's sources);
+//! - `digest` (MD5 and XXH3, the MD5 lane engine, the digest cache: both sides hash here);
+//! - `storage` (RocksDB, the disk layout, the snapshot-source seam), `fsutil`;
+//! - `protocol` (wire format), `config`, `error`, `throttle`, `tls`, `metrics`, `transfers`,
+//!   `failpoint` (the crash tests' fault points).
 
 mod admin;
 mod client;
@@ -53,7 +55,8 @@ pub use node::{Node, NodeBuilder};
 pub use operation::{OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
-pub use snapshot::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};
+pub use snapshot::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotInfo};
+pub use storage::source::SnapshotSource;
 pub use throttle::Signal;
 pub use transfers::TransferView;
 

@@ -17,8 +17,9 @@ use crate::operation::completion::{Completion, Dispatcher, ProgressRelay, PROGRE
 use crate::operation::{lost, OpId, Operation, Ops};
 use crate::protocol::PartitionId;
 use crate::server::{self, Admission, ServerHandle};
-use crate::snapshot::{HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager, SnapshotSource};
+use crate::snapshot::{HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager};
 use crate::storage::local::LocalStorage;
+use crate::storage::source::SnapshotSource;
 use crate::throttle::{Adaptive, RateLimiter, Signal};
 use crate::tls::Tls;
 use crate::transfers::{TransferView, Transfers};

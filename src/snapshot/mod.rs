@@ -7,7 +7,7 @@
 mod prehash;
 mod source;
 
-pub use source::{FixedSnapshot, HostCreateFn, HostSnapshotSource, SnapshotSource};
+pub use source::{FixedSnapshot, HostCreateFn, HostSnapshotSource};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,6 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::checksum::Algorithm;
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::PartitionId;
+use crate::storage::source::SnapshotSource;
 
 /// One file of a snapshot, with each checksum computed at most once per snapshot.
 pub struct SnapshotFile {

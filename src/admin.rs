@@ -8,7 +8,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -19,20 +19,22 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::runtime::until_true;
+use crate::server::ServerHandle;
 use crate::transfers::Transfers;
 
 const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What the endpoint reads.
-pub(crate) struct AdminState {
-    pub metrics: Arc<Metrics>,
-    pub transfers: Arc<Transfers>,
+struct AdminState {
+    metrics: Arc<Metrics>,
+    transfers: Arc<Transfers>,
     /// The sender's address, if it is running (for `/health`).
-    pub server_addr: Box<dyn Fn() -> Option<SocketAddr> + Send + Sync>,
+    server_addr: Box<dyn Fn() -> Option<SocketAddr> + Send + Sync>,
 }
 
 /// The running endpoint; dropping it stops it.
@@ -47,8 +49,27 @@ impl Drop for AdminHandle {
     }
 }
 
+/// A node's endpoint, if `vbt.admin.port` is set: it reads the node's metrics and transfers, and
+/// the sender's address from `server` while one is running.
+pub(crate) fn start_for_node(
+    runtime: &tokio::runtime::Handle,
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    transfers: &Arc<Transfers>,
+    server: &Arc<Mutex<Option<ServerHandle>>>,
+) -> Result<Option<AdminHandle>> {
+    let Some(port) = config.admin_port else { return Ok(None) };
+    let server = Arc::downgrade(server);
+    let state = AdminState {
+        metrics: metrics.clone(),
+        transfers: transfers.clone(),
+        server_addr: Box::new(move || server.upgrade()?.lock().unwrap().as_ref().map(|s| s.addr)),
+    };
+    start(runtime, config.admin_bind_address, port, state).map(Some)
+}
+
 /// Binds `vbt.admin.bind.address` : `port` and serves on `runtime`.
-pub(crate) fn start(runtime: &tokio::runtime::Handle, bind: std::net::IpAddr, port: u16, state: AdminState) -> Result<AdminHandle> {
+fn start(runtime: &tokio::runtime::Handle, bind: std::net::IpAddr, port: u16, state: AdminState) -> Result<AdminHandle> {
     let addr = SocketAddr::new(bind, port);
     let listener =
         std::net::TcpListener::bind(addr).map_err(|e| Error::io(format!("admin endpoint: listen on {addr} (vbt.admin.port)"), e))?;

@@ -5,6 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::failpoint::failpoint;
 
 /// fsync a directory, so a rename or a new entry in it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<()> {
@@ -121,7 +122,7 @@ pub fn remove_dir_stepwise(dir: &Path) -> Result<()> {
             _ => {}
         }
         if i == 0 {
-            crate::failpoint!("cleanup-midway");
+            failpoint!("cleanup-midway");
         }
     }
     remove_dir_if_exists(dir)

@@ -13,26 +13,21 @@
 //! `jni`, the Java surface ([`jni`]); `cli`, the `vbt` command and its helpers. `failpoints`
 //! (off) compiles in the fault points the crash tests use.
 //!
-//! Inside (private): `protocol` (wire format), `server` (sender), `client` (receiver),
-//! `snapshot` (snapshot sources and lifecycle), `storage` (RocksDB and the disk layout),
-//! `config` (the typed `Config` and the key table behind it: one row per key), `error`,
-//! `throttle`, `tls`, `callback`, `runtime`, `logging`.
-
-/// A named fault point for the crash and fault tests (TiKV's fail-rs, `failpoints` feature);
-/// compiles to nothing otherwise. Names are listed in the README (Crash safety).
-macro_rules! failpoint {
-    ($name:literal) => {
-        #[cfg(feature = "failpoints")]
-        fail::fail_point!($name);
-    };
-}
-pub(crate) use failpoint;
+//! Inside (private):
+//! - `node` (the [`Node`]), `operation` (running bootstraps: ids, handles, exactly-once
+//!   completions), `admin` (the admin endpoint), `runtime`, `logging`;
+//! - `server` (sender), `client` (receiver), `snapshot` (snapshot lifecycle, the host's sources);
+//! - `digest` (MD5 and XXH3, the MD5 lane engine, the digest cache: both sides hash here);
+//! - `storage` (RocksDB, the disk layout, the snapshot-source seam), `fsutil`;
+//! - `protocol` (wire format), `config`, `error`, `throttle`, `tls`, `metrics`, `transfers`,
+//!   `failpoint` (the crash tests' fault points).
 
 mod admin;
-mod callback;
 mod client;
 mod config;
+mod digest;
 mod error;
+mod failpoint;
 #[cfg(feature = "ffi")]
 pub mod ffi;
 mod fsutil;
@@ -42,6 +37,7 @@ pub mod jni;
 mod logging;
 mod metrics;
 mod node;
+mod operation;
 mod protocol;
 mod runtime;
 mod server;
@@ -55,11 +51,13 @@ pub use client::discovery::{HelixDiscovery, RouterDiscovery};
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
 pub use config::{Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles, TlsMaterial};
 pub use error::{Error, ErrorKind, Result};
-pub use node::{Node, NodeBuilder, OpId, Operation};
+pub use node::{Node, NodeBuilder};
+pub use operation::{OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
-pub use snapshot::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotSource};
+pub use snapshot::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, HostSnapshotSource, SnapshotInfo};
 pub use storage::landing::MetadataHook;
+pub use storage::source::SnapshotSource;
 pub use throttle::Signal;
 pub use transfers::{FileSentFn, TransferView};
 
@@ -72,7 +70,8 @@ pub mod tools {
         config_table_markdown, parse_properties, DEFAULT_PARTITION_STATE_SCHEMA_VERSION, DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,
         MAX_DURATION,
     };
-    pub use crate::protocol::{checksum, decoder, ext, hex, request, response};
+    pub use crate::digest::{hex, Hasher};
+    pub use crate::protocol::{checksum, decoder, ext, request, response};
     pub use crate::storage::layout::Layout;
     pub use crate::storage::{db_options, local, open_read_only, records};
     pub use crate::tls::testcerts;

@@ -2,25 +2,26 @@
 //! admission, snapshots) and the receiver (peers, bootstraps). Its methods are synchronous and
 //! callable from any host thread; a bootstrap runs in the background as an [`Operation`].
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
-use crate::callback::{Completion, Dispatcher, ProgressRelay, PROGRESS_EVERY};
 use crate::client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, Progress, Receiver, Recording};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Metrics;
+use crate::operation::completion::{Completion, Dispatcher, ProgressRelay, PROGRESS_EVERY};
+use crate::operation::{lost, OpId, Operation, Ops};
 use crate::protocol::PartitionId;
 use crate::server::{self, Admission, ServerHandle};
-use crate::snapshot::{CheckpointLeases, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager, SnapshotSource};
+use crate::snapshot::{CheckpointLeases, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager};
 use crate::storage::landing::MetadataHook;
 use crate::storage::layout::Layout;
 use crate::storage::local::LocalStorage;
+use crate::storage::source::SnapshotSource;
 use crate::throttle::{Adaptive, RateLimiter, Signal};
 use crate::tls::Tls;
 use crate::transfers::{FileSentFn, TransferView, Transfers};
@@ -145,32 +146,12 @@ impl NodeBuilder {
             r.reconcile()?;
         }
         let runtime = crate::runtime::build(config.worker_threads)?;
-        if let Some(a) = adaptive.clone() {
-            // Venice's AdaptiveThrottlerSignalService tick.
-            // Capped so `now + every` (and tokio's next `deadline + every`) cannot overflow.
-            let every = config.adaptive_interval.min(crate::config::MAX_DURATION);
-            runtime.spawn(async move {
-                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-                loop {
-                    tick.tick().await;
-                    a.tick();
-                }
-            });
+        if let Some(a) = &adaptive {
+            a.spawn_ticks(runtime.handle(), config.adaptive_interval);
         }
         let server: Arc<Mutex<Option<ServerHandle>>> = Arc::default();
-        let admin = match config.admin_port {
-            None => None,
-            Some(port) => {
-                let server = Arc::downgrade(&server);
-                let state = crate::admin::AdminState {
-                    metrics: metrics.clone(),
-                    transfers: transfers.clone(),
-                    server_addr: Box::new(move || server.upgrade()?.lock().unwrap().as_ref().map(|s| s.addr)),
-                };
-                // On failure the runtime is dropped here, which stops what was spawned on it.
-                Some(crate::admin::start(runtime.handle(), config.admin_bind_address, port, state)?)
-            }
-        };
+        // On failure the runtime is dropped here, which stops what was spawned on it.
+        let admin = crate::admin::start_for_node(runtime.handle(), &config, &metrics, &transfers, &server)?;
         Ok(Node {
             inner: Arc::new(Inner {
                 admission: Admission::new(config.max_concurrent_snapshot_users),
@@ -217,99 +198,6 @@ struct Inner {
 pub struct Node {
     inner: Arc<Inner>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
-}
-
-/// A running bootstrap's id: what `cancel` takes and what a completion callback is told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct OpId(u64);
-
-impl OpId {
-    /// The number the C and Java surfaces carry (never 0).
-    pub fn get(self) -> u64 {
-        self.0
-    }
-    /// An id from a number a binding carried back.
-    pub fn from_raw(n: u64) -> OpId {
-        OpId(n)
-    }
-}
-
-impl std::fmt::Display for OpId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A bootstrap running in the background. Its result is delivered exactly once.
-pub struct Operation {
-    id: OpId,
-    rx: oneshot::Receiver<Result<BootstrapOutcome>>,
-    ops: std::sync::Weak<Ops>,
-}
-
-impl Operation {
-    pub fn id(&self) -> OpId {
-        self.id
-    }
-    /// Asks the bootstrap to stop (it ends with `Cancelled` and cleans up); false if it already
-    /// ended.
-    pub fn cancel(&self) -> bool {
-        self.ops.upgrade().is_some_and(|ops| ops.cancel(self.id))
-    }
-    /// Blocks the calling thread until the bootstrap ends. Not for use inside async code.
-    pub fn wait(self) -> Result<BootstrapOutcome> {
-        self.rx.blocking_recv().unwrap_or_else(|_| Err(lost()))
-    }
-    /// Awaits the end of the bootstrap, from any async runtime.
-    pub async fn finish(self) -> Result<BootstrapOutcome> {
-        self.rx.await.unwrap_or_else(|_| Err(lost()))
-    }
-}
-
-/// The running bootstraps, each with its cancel switch. Waiting for it to empty is a condvar
-/// wait, not a poll.
-#[derive(Default)]
-struct Ops {
-    running: Mutex<HashMap<OpId, watch::Sender<bool>>>,
-    emptied: std::sync::Condvar,
-    next: AtomicU64,
-}
-
-impl Ops {
-    fn register(&self) -> (OpId, watch::Receiver<bool>) {
-        let id = OpId(self.next.fetch_add(1, Ordering::SeqCst) + 1);
-        let (tx, rx) = watch::channel(false);
-        self.running.lock().unwrap().insert(id, tx);
-        (id, rx)
-    }
-
-    fn finished(&self, id: OpId) {
-        let mut running = self.running.lock().unwrap();
-        running.remove(&id);
-        if running.is_empty() {
-            self.emptied.notify_all();
-        }
-    }
-
-    fn cancel(&self, id: OpId) -> bool {
-        self.running.lock().unwrap().get(&id).is_some_and(|tx| tx.send(true).is_ok())
-    }
-
-    fn cancel_all(&self) {
-        for tx in self.running.lock().unwrap().values() {
-            let _ = tx.send(true);
-        }
-    }
-
-    /// Waits until no bootstrap runs, or `limit` passes.
-    fn wait_empty(&self, limit: Duration) {
-        let running = self.running.lock().unwrap();
-        let _ = self.emptied.wait_timeout_while(running, limit, |r| !r.is_empty());
-    }
-}
-
-fn lost() -> Error {
-    Error::new(ErrorKind::Shutdown, "the node shut down before the bootstrap finished")
 }
 
 /// Venice's application switch, `blob.transfer.manager.enabled`.
@@ -386,7 +274,7 @@ impl Node {
                 let _ = tx.send(result);
             }
         })?;
-        Ok(Operation { id, rx, ops: Arc::downgrade(&self.inner.ops) })
+        Ok(Operation::new(id, rx, Arc::downgrade(&self.inner.ops)))
     }
 
     /// Starts a bootstrap whose result is passed to `done` exactly once, on the node's callback

@@ -150,7 +150,7 @@ impl Adaptive {
             self.idle_ticks.store(0, Ordering::SeqCst);
             f.saturating_sub(self.step).max(Self::MIN)
         } else if self.booster_signal.load(Ordering::SeqCst)
-            // No signal at all: every idle_threshold quiet ticks count as a boost.
+            // Quiet ticks are counted only when no booster is raised (`||` stops before).
             || self.idle_ticks.fetch_add(1, Ordering::SeqCst).saturating_add(1) >= self.idle_threshold
         {
             self.idle_ticks.store(0, Ordering::SeqCst);
@@ -163,6 +163,22 @@ impl Adaptive {
             l.set_factor(next);
         }
         next
+    }
+
+    /// Ticks every `every` on `runtime` for as long as it runs (Venice's
+    /// AdaptiveThrottlerSignalService); the first tick is one interval from now.
+    pub fn spawn_ticks(self: &Arc<Self>, runtime: &tokio::runtime::Handle, every: Duration) {
+        // Capped, as every wait here, so `now + every` (and tokio's next `deadline + every`)
+        // cannot overflow.
+        let every = every.min(MAX_WAIT);
+        let adaptive = self.clone();
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                adaptive.tick();
+            }
+        });
     }
 }
 

@@ -28,6 +28,7 @@ use super::sink::{Finished, Sink, BUFFER_SIZE};
 use super::{Progress, ProgressFn};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::failpoint::failpoint;
 use crate::protocol::checksum::{Algorithm, Announced};
 use crate::protocol::decoder::ResponseHead;
 use crate::protocol::ext::{Asks, FileInfo, Resume};
@@ -70,7 +71,7 @@ pub(crate) struct Transport {
     pub tls: Option<std::sync::Arc<Tls>>,
     pub read_limit: std::sync::Arc<RateLimiter>,
     /// The node's MD5 lane hasher (None without AVX2, or with `vbt.receive.md5.lanes=false`).
-    pub lanes: Option<std::sync::Arc<super::lane_hash::LaneHasher>>,
+    pub lanes: Option<std::sync::Arc<crate::digest::LaneHasher>>,
 }
 
 /// One attempt on one peer: everything it needs.
@@ -337,7 +338,7 @@ impl Run<'_> {
                     )
                     .await
                     .map_err(|e| e.context(format!("file {name:?}")))?;
-                    crate::failpoint!("recv-after-file");
+                    failpoint!("recv-after-file");
                     {
                         let mut s = self.state.lock().unwrap();
                         s.files += 1;
@@ -466,7 +467,7 @@ impl Run<'_> {
                     self.dir().await?; // the journal goes inside it
                     let j = blocking(move || spot.journal(Some(&header))).await?;
                     *self.journal.lock().unwrap() = Some(Arc::new(Mutex::new(j)));
-                    crate::failpoint!("recv-journal-started");
+                    failpoint!("recv-journal-started");
                 }
             }
         }

@@ -15,7 +15,6 @@
 
 mod attempt;
 pub mod discovery;
-mod lane_hash;
 pub mod peers;
 mod reader;
 mod sink;
@@ -28,6 +27,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::time::timeout;
 
 use crate::config::Config;
+use crate::digest::LaneHasher;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
@@ -162,7 +162,7 @@ impl Receiver {
         transfers: Arc<crate::transfers::Transfers>,
     ) -> Self {
         let slots = Semaphore::new(cfg.max_concurrent_receives.min(Semaphore::MAX_PERMITS)); // new() panics above
-        let lanes = if cfg.receive_md5_lanes { lane_hash::LaneHasher::detect() } else { None };
+        let lanes = if cfg.receive_md5_lanes { LaneHasher::detect() } else { None };
         let transport = attempt::Transport { tls, read_limit, lanes };
         let kept_files: Arc<dyn KeptFiles> = if cfg.extensions && cfg.receive_resume {
             Arc::new(Journaled { retention: cfg.snapshot_retention })

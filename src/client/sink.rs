@@ -11,9 +11,10 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::lane_hash::{LaneHasher, LaneStream};
+use crate::digest::{Hasher, LaneHasher, LaneStream};
 use crate::error::{Error, Result};
-use crate::protocol::checksum::{Algorithm, Hasher};
+use crate::failpoint::failpoint;
+use crate::protocol::checksum::Algorithm;
 
 /// Buffers in flight between the socket and the disk, and the size of each.
 const BUFFERS: usize = 4;
@@ -61,7 +62,7 @@ pub(crate) struct Sink {
     /// The writer's first failure (e.g. a full disk): it stops there, and the attempt fails with
     /// this at its next step instead of downloading the rest of the partition.
     failure: Arc<OnceLock<Error>>,
-    /// MD5 goes to the node's lane hasher when it has one (client::lane_hash)…
+    /// MD5 goes to the node's lane hasher when it has one (digest::lane_hasher)…
     lanes: Option<LaneStream>,
     /// …and the current file is hashed there.
     in_lanes: AtomicBool,
@@ -181,7 +182,7 @@ fn sync_pending(pending: &mut Option<(std::fs::File, PathBuf)>) -> Result<()> {
     match pending.take() {
         Some((f, path)) => {
             f.sync_data().map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
-            crate::failpoint!("recv-after-file-sync");
+            failpoint!("recv-after-file-sync");
             Ok(())
         }
         None => Ok(()),

@@ -4,11 +4,9 @@
 //! than CRC32C: just as fast on this hardware, and 128 bits instead of 32 make an undetected
 //! corruption vanishingly unlikely even across millions of files. Neither is a defence against a
 //! malicious peer — MD5 is not one either; TLS and the ACL are.
-
-use md5::{Digest, Md5};
-use xxhash_rust::xxh3::Xxh3;
-
-use super::hex;
+//!
+//! Here only what the wire carries: the algorithms' names, the headers that ask for and announce
+//! the fast checksum, and what a FILE head announced. Computing them is `crate::digest`'s.
 
 /// Request header a vbt receiver sends to ask for the fast checksum; Java senders ignore it.
 pub const HEADER_ASK: &str = "X-Vbt-Checksum";
@@ -38,31 +36,4 @@ impl Algorithm {
 pub struct Announced {
     pub algorithm: Algorithm,
     pub hex: String,
-}
-
-/// Hashes bytes as they stream by.
-pub enum Hasher {
-    Md5(Box<Md5>),
-    Xxh3(Box<Xxh3>),
-}
-
-impl Hasher {
-    pub fn new(a: Algorithm) -> Hasher {
-        match a {
-            Algorithm::Md5 => Hasher::Md5(Box::new(Md5::new())),
-            Algorithm::Xxh3_128 => Hasher::Xxh3(Box::new(Xxh3::new())),
-        }
-    }
-    pub fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Hasher::Md5(h) => h.update(bytes),
-            Hasher::Xxh3(h) => h.update(bytes),
-        }
-    }
-    pub fn finish_hex(self) -> String {
-        match self {
-            Hasher::Md5(h) => hex(&h.finalize()),
-            Hasher::Xxh3(h) => format!("{:032x}", h.digest128()),
-        }
-    }
 }

@@ -143,17 +143,6 @@ pub fn check_file_name(name: &str) -> Result<()> {
     Err(Error::protocol(format!("peer sent an unsafe file name {name:?}: it {why}")))
 }
 
-/// Lower-case hex, as Apache commons `md5Hex` writes it.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,14 +4,10 @@
 //! retention time, re-created only when nobody uses them, removed by a periodic cleanup. Each
 //! user holds a [`SnapshotLease`]; dropping it (on every path) releases the use.
 
-mod checksum;
-mod digest_cache;
-pub(crate) mod lanes;
 mod prehash;
 mod source;
 
-pub use checksum::checksum_file;
-pub use source::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, HostSnapshotSource, SnapshotSource};
+pub use source::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, HostSnapshotSource};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,10 +18,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 use self::prehash::{Md5Job, Md5Node};
+use crate::digest::checksum_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::checksum::Algorithm;
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::PartitionId;
+use crate::storage::source::SnapshotSource;
 
 /// One file of a snapshot, with each checksum computed at most once per snapshot.
 pub struct SnapshotFile {
@@ -416,7 +414,7 @@ mod tests {
     }
 
     fn md5_hex(data: &[u8]) -> String {
-        crate::protocol::hex(&md5::Md5::digest(data))
+        crate::digest::hex(&md5::Md5::digest(data))
     }
 
     async fn checksums(lease: &SnapshotLease) -> Vec<String> {

@@ -1,5 +1,5 @@
 //! The sender's MD5 of a snapshot, ahead of the stream: one background job per snapshot hashes
-//! every file in lanes ([`super::lanes`]), in sending (name) order, and publishes each file's MD5
+//! every file in lanes ([`crate::digest::lanes`]), in sending (name) order, and publishes each file's MD5
 //! into the snapshot's cache the moment that file's lane finishes. A request waits only for the
 //! file it is about to send, so a cold snapshot's first byte leaves after the first file's MD5
 //! (hashed alone, at one stream's full speed), not the whole snapshot's. Files the node hashed
@@ -13,9 +13,8 @@ use std::time::Instant;
 
 use tokio::sync::{watch, OnceCell, Semaphore};
 
-use super::digest_cache::{DigestCache, FileKey};
-use super::{lanes, Snapshot};
-use crate::protocol::hex;
+use super::Snapshot;
+use crate::digest::{cache, hex, lanes, DigestCache, FileKey};
 
 /// What the node's MD5 jobs share.
 pub(super) struct Md5Node {
@@ -28,7 +27,7 @@ pub(super) struct Md5Node {
 impl Md5Node {
     pub fn new() -> Md5Node {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Md5Node { cache: DigestCache::new(super::digest_cache::CAPACITY), jobs: Arc::new(Semaphore::new(cores)) }
+        Md5Node { cache: DigestCache::new(cache::CAPACITY), jobs: Arc::new(Semaphore::new(cores)) }
     }
 }
 

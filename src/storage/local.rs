@@ -13,11 +13,11 @@ use rocksdb::DB;
 
 use super::db_options;
 use super::layout::Layout;
+use super::source::SnapshotSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
-use crate::snapshot::SnapshotSource;
 
 pub struct LocalStorage {
     layout: Layout,

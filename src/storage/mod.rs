@@ -1,11 +1,13 @@
 //! RocksDB: the options vbt writes and opens partitions with, the post-install check, the
-//! partitions vbt opens itself (a snapshot source), and the deterministic records of `vbt gen`.
+//! snapshot-source seam and the partitions vbt opens itself (one source), and the deterministic
+//! records of `vbt gen`.
 
 pub(crate) mod landing;
 pub mod layout;
 pub mod local;
 #[cfg(feature = "cli")]
 pub mod records;
+pub mod source;
 
 use std::path::Path;
 

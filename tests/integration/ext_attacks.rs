@@ -8,11 +8,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use venice_blob_transfer::tools::checksum::{Algorithm, Hasher};
+use venice_blob_transfer::tools::checksum::Algorithm;
 use venice_blob_transfer::tools::decoder::{parse_response_head, ResponseHead};
 use venice_blob_transfer::tools::ext::FileInfo;
 use venice_blob_transfer::tools::request::encode_request;
 use venice_blob_transfer::tools::response::{complete_response, file_head_ext, metadata_response};
+use venice_blob_transfer::tools::Hasher;
 use venice_blob_transfer::{ErrorKind, PartitionId, TableFormat};
 
 const SNAP: &str = "5eed5eed5eed5eed5eed5eed5eed5eed";

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::failpoint::failpoint;
 use crate::fsutil::{remove_dir_stepwise, rename_no_replace, sync_dir};
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::{PartitionId, TableFormat};
@@ -256,23 +257,23 @@ impl Spot {
             // Before publishing: a partition RocksDB cannot open is never installed.
             check_partition(&temp, format).map_err(|e| e.context("received partition failed the RocksDB check"))?;
         }
-        crate::failpoint!("install-before-metadata");
+        failpoint!("install-before-metadata");
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
         if beside {
             write_metadata(layout.base(), id, metadata).map_err(|e| e.context("recording the partition's metadata"))?;
         }
         let hooked = hook.map_or(Ok(()), |h| h(id, metadata).map_err(|e| e.context("the host's metadata hook")));
-        crate::failpoint!("install-after-metadata");
+        failpoint!("install-after-metadata");
         let published = hooked.and_then(|()| publish_dir(&temp, &target));
         if published.is_err() && beside {
             // Metadata without a partition means nothing; reconcile would remove it too.
             let _ = std::fs::remove_file(layout.metadata_file(id));
         }
         published?;
-        crate::failpoint!("install-after-rename");
-        crate::failpoint!("install-before-parent-sync");
+        failpoint!("install-after-rename");
+        failpoint!("install-before-parent-sync");
         sync_dir(&parent)?;
-        crate::failpoint!("install-after-parent-sync");
+        failpoint!("install-after-parent-sync");
         Ok(target)
     }
 }
@@ -284,7 +285,7 @@ fn publish_dir(temp: &Path, target: &Path) -> Result<()> {
             Error::new(ErrorKind::PartitionExists, format!("Final partition directory {} is not empty: {e}", target.display()))
         })?;
     }
-    crate::failpoint!("install-before-rename");
+    failpoint!("install-before-rename");
     rename_no_replace(temp, target)
 }
 

@@ -23,9 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::checksum_file;
 use crate::error::{Error, Result};
 use crate::protocol::checksum::Algorithm;
-use crate::snapshot::checksum_file;
 
 pub(crate) const JOURNAL: &str = ".vbt-resume";
 

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use crate::client::Progress;
+use super::OpId;
+use crate::client::{BootstrapOutcome, Progress};
 use crate::error::{Error, Result};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -70,27 +71,27 @@ impl Drop for Dispatcher {
 }
 
 /// `done` of a bootstrap: called once with the operation's id and result.
-pub(crate) type DoneFn = Box<dyn FnOnce(crate::OpId, Result<crate::BootstrapOutcome>) + Send>;
+pub(crate) type DoneFn = Box<dyn FnOnce(OpId, Result<BootstrapOutcome>) + Send>;
 
 /// A completion owed to the host: delivered exactly once on the dispatcher thread, with the
 /// `lost` error if the operation is dropped before it finishes (node shut down under it).
 pub(crate) struct Completion {
-    id: crate::OpId,
+    id: OpId,
     done: Option<DoneFn>,
     dispatcher: std::sync::Arc<Dispatcher>,
     lost: fn() -> Error,
 }
 
 impl Completion {
-    pub fn new(id: crate::OpId, done: DoneFn, dispatcher: std::sync::Arc<Dispatcher>, lost: fn() -> Error) -> Self {
+    pub fn new(id: OpId, done: DoneFn, dispatcher: std::sync::Arc<Dispatcher>, lost: fn() -> Error) -> Self {
         Completion { id, done: Some(done), dispatcher, lost }
     }
 
-    pub fn complete(mut self, result: Result<crate::BootstrapOutcome>) {
+    pub fn complete(mut self, result: Result<BootstrapOutcome>) {
         self.deliver(result);
     }
 
-    fn deliver(&mut self, result: Result<crate::BootstrapOutcome>) {
+    fn deliver(&mut self, result: Result<BootstrapOutcome>) {
         let Some(done) = self.done.take() else { return };
         let id = self.id;
         if let Err(job) = self.dispatcher.dispatch(Box::new(move || done(id, result))) {
@@ -165,7 +166,7 @@ impl ProgressRelay {
 
     /// Called where the completion is delivered, just before it: stops further reports and, on
     /// success, gives the final one (the outcome's files, and its bytes plus resumed bytes).
-    pub fn finish(&self, result: &Result<crate::BootstrapOutcome>) {
+    pub fn finish(&self, result: &Result<BootstrapOutcome>) {
         let totals = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.finished = true;

@@ -1,7 +1,7 @@
 //! MD5 of every stream a node receives, on one thread, in SIMD lanes. A node receives up to
 //! `blob.transfer.max.concurrent.blob.receive.replicas` partitions at once (from Java peers always
 //! in MD5), and one MD5 stream is bound to one core; but independent streams can share the lanes
-//! of one core (snapshot::lanes). So every receiving connection hands its MD5 buffers here instead
+//! of one core ([`super::lanes`]). So every receiving connection hands its MD5 buffers here instead
 //! of to a hasher thread of its own:
 //!
 //! ```text
@@ -11,7 +11,7 @@
 //! ```
 //! Each stream's commands are applied in order; a round takes the streams whose next command is
 //! data. Alone, a stream hashes about as fast as on a thread of its own. Where the CPU lacks AVX2
-//! there is no lane hasher and each connection keeps its own hasher thread (client::sink).
+//! there is no lane hasher and each connection keeps its own hasher thread (`client::sink`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::snapshot::lanes::{Md5Lanes, MultiBuffer, MAX_LANES};
+use super::hex;
+use super::lanes::{Md5Lanes, MultiBuffer, MAX_LANES};
 
 /// Bytes a stream hands over; dropped (returned to its pool) once hashed.
 pub(crate) type Piece = Arc<dyn AsRef<[u8]> + Send + Sync>;
@@ -139,7 +140,7 @@ fn run<E: Md5Lanes>(rx: mpsc::Receiver<Cmd>, engine: E) {
                     }
                     Some(Op::Finish(_)) => {
                         let Some(Op::Finish(tx)) = s.ops.pop_front() else { unreachable!() };
-                        let _ = tx.send(crate::protocol::hex(&engine.finish(&s.state)));
+                        let _ = tx.send(hex(&engine.finish(&s.state)));
                     }
                     Some(Op::Data(_)) => {
                         ready.push(*id);
@@ -233,7 +234,7 @@ mod tests {
                     s.data(Arc::new(Bytes(body[at..at + n].to_vec())));
                     at += n;
                 }
-                expected.push(crate::protocol::hex(&md5::Md5::digest(&body)));
+                expected.push(hex(&md5::Md5::digest(&body)));
                 pending.push(s.finish());
             }
         }

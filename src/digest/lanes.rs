@@ -208,10 +208,11 @@ mod tests {
         v
     }
 
-    type Engine = Box<dyn Fn(&[Vec<u8>], &[usize]) -> Vec<[u8; 16]>>;
+    /// Hashes messages fed in rounds of the given chunk sizes (see [`in_memory`]).
+    type Run = Box<dyn Fn(&[Vec<u8>], &[usize]) -> Vec<[u8; 16]>>;
 
-    fn engines() -> Vec<(&'static str, Engine)> {
-        let mut v: Vec<(&'static str, Engine)> = vec![("single-lane", Box::new(|m: &[Vec<u8>], c: &[usize]| in_memory(&SingleLane, m, c)))];
+    fn engines() -> Vec<(&'static str, Run)> {
+        let mut v: Vec<(&'static str, Run)> = vec![("single-lane", Box::new(|m: &[Vec<u8>], c: &[usize]| in_memory(&SingleLane, m, c)))];
         match MultiBuffer::detect() {
             Some(e) => v.push(("multi-buffer", Box::new(move |m: &[Vec<u8>], c: &[usize]| in_memory(&e, m, c)))),
             // A CI machine without AVX2 still checks the fallback; say so rather than pass silently.

@@ -16,7 +16,8 @@
 //! Inside (private):
 //! - `node` (the [`Node`]), `operation` (running bootstraps: ids, handles, exactly-once
 //!   completions), `admin` (the admin endpoint), `runtime`, `logging`;
-//! - `server` (sender), `client` (receiver), `snapshot` (snapshot lifecycle, the host's sources);
+//! - `server` (sender), `client` (receiver), `discovery` (where peers come from), `snapshot`
+//!   (snapshot lifecycle, the host's sources);
 //! - `digest` (MD5 and XXH3, the MD5 lane engine, the digest cache: both sides hash here);
 //! - `storage` (RocksDB, the disk layout, the snapshot-source seam), `fsutil`;
 //! - `protocol` (wire format), `config`, `error`, `throttle`, `tls`, `metrics`, `transfers`,
@@ -26,6 +27,7 @@ mod admin;
 mod client;
 mod config;
 mod digest;
+mod discovery;
 mod error;
 mod failpoint;
 #[cfg(feature = "ffi")]
@@ -47,9 +49,9 @@ mod throttle;
 mod tls;
 mod transfers;
 
-pub use client::discovery::{HelixDiscovery, RouterDiscovery};
 pub use client::{BootstrapOutcome, BootstrapRequest, PeerDiscovery, PeerFailure, Progress, ProgressFn};
 pub use config::{Config, DiscoveryConfig, DiscoveryKind, NodeRole, TlsFiles, TlsMaterial};
+pub use discovery::{HelixDiscovery, RouterDiscovery};
 pub use error::{Error, ErrorKind, Result};
 pub use node::{Node, NodeBuilder};
 pub use operation::{OpId, Operation};

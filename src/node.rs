@@ -136,7 +136,7 @@ impl NodeBuilder {
         // The host's own discovery wins; otherwise the source `vbt.discovery` names, if any.
         let discovery = match self.discovery {
             Some(d) => Some(d),
-            None => crate::client::discovery::from_config(&config, tls.clone())?,
+            None => crate::discovery::from_config(&config, tls.clone())?,
         };
         let recording = Recording { beside: owns_storage, hook: self.metadata_hook };
         let receiver = layout

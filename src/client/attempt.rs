@@ -13,7 +13,6 @@
 //! verified so far stay for resume, client::resume).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,7 @@ use tokio::time::timeout;
 
 use super::peers::{ConnectivityCache, Peer};
 use super::reader::StreamReader;
-use super::sink::{Finished, Sink, BUFFER_SIZE};
+use super::sink::{receive_file, Finished, Sink};
 use super::{Progress, ProgressFn};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -567,36 +566,6 @@ fn warn_plaintext(stream: &TcpStream) {
             );
         }
     }
-}
-
-/// Streams one file body to `path`: the socket is read here; the writer threads hash and write
-/// (no second read of the file). Returns without waiting for the checksum.
-#[allow(clippy::too_many_arguments)]
-async fn receive_file<R: AsyncRead + Unpin>(
-    rx: &mut StreamReader<R>,
-    sink: &mut Sink,
-    file: (std::sync::Arc<std::fs::File>, PathBuf),
-    len: u64,
-    algorithm: Algorithm,
-    read_limit: &RateLimiter,
-    mut on_progress: impl FnMut(u64),
-) -> Result<Finished> {
-    sink.open(file.0, file.1, algorithm).await?;
-    let mut done = 0u64;
-    while done < len {
-        let mut buf = sink.buffer().await?;
-        let want = (len - done).min(BUFFER_SIZE as u64) as usize;
-        let read = rx.read_into(&mut buf, want).await;
-        let n = buf.len();
-        if n > 0 {
-            sink.write(buf).await?;
-        }
-        read.map_err(|e| e.context(format!("after {} of {len} bytes", done + n as u64)))?;
-        read_limit.acquire(n).await;
-        done += n as u64;
-        on_progress(done);
-    }
-    sink.finish().await
 }
 
 fn check_checksum(name: &str, len: u64, announced: &Announced, got: String) -> Result<()> {

@@ -14,7 +14,6 @@
 //! ```
 
 mod attempt;
-pub mod discovery;
 pub mod peers;
 mod reader;
 mod sink;
@@ -57,12 +56,7 @@ pub struct Progress {
 
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
-/// Where peers come from when a request names none (the host's list or its discovery service).
-/// Called off the async workers; it may block.
-pub trait PeerDiscovery: Send + Sync + 'static {
-    /// `host[:port]` values of peers that have the partition.
-    fn discover(&self, id: &PartitionId) -> Result<Vec<String>>;
-}
+pub use crate::discovery::PeerDiscovery;
 
 /// What to bootstrap and from whom.
 #[derive(Clone)]

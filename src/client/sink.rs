@@ -254,3 +254,33 @@ fn hasher(mut cmds: mpsc::Receiver<HashCmd>) {
         }
     }
 }
+
+/// Streams one file body to `path`: the socket is read here; the writer threads hash and write
+/// (no second read of the file). Returns without waiting for the checksum.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn receive_file<R: tokio::io::AsyncRead + Unpin>(
+    rx: &mut super::reader::StreamReader<R>,
+    sink: &mut Sink,
+    file: (std::sync::Arc<std::fs::File>, PathBuf),
+    len: u64,
+    algorithm: Algorithm,
+    read_limit: &crate::throttle::RateLimiter,
+    mut on_progress: impl FnMut(u64),
+) -> Result<Finished> {
+    sink.open(file.0, file.1, algorithm).await?;
+    let mut done = 0u64;
+    while done < len {
+        let mut buf = sink.buffer().await?;
+        let want = (len - done).min(BUFFER_SIZE as u64) as usize;
+        let read = rx.read_into(&mut buf, want).await;
+        let n = buf.len();
+        if n > 0 {
+            sink.write(buf).await?;
+        }
+        read.map_err(|e| e.context(format!("after {} of {len} bytes", done + n as u64)))?;
+        read_limit.acquire(n).await;
+        done += n as u64;
+        on_progress(done);
+    }
+    sink.finish().await
+}

@@ -212,7 +212,7 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
 }
 
-/// The built-in peer discovery sources (see `crate::client::discovery`).
+/// The built-in peer discovery sources (see `crate::discovery`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum DiscoveryKind {
     /// Unset: the host's discovery callback, or the peers each request names.

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::PeerDiscovery;
 use super::{block_on, host_names, no_peers};
-use crate::client::PeerDiscovery;
 use crate::error::{Error, Result};
 use crate::protocol::PartitionId;
 use crate::tls::Tls;

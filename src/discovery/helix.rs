@@ -12,8 +12,8 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use zookeeper_client as zk;
 
+use super::PeerDiscovery;
 use super::{block_on, host_names, no_peers};
-use crate::client::PeerDiscovery;
 use crate::error::{Error, Result};
 use crate::protocol::PartitionId;
 

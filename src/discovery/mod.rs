@@ -18,9 +18,16 @@ use std::sync::Arc;
 pub use helix::HelixDiscovery;
 pub use router::RouterDiscovery;
 
-use super::PeerDiscovery;
 use crate::config::{Config, DiscoveryKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::PartitionId;
+
+/// Where peers come from when a request names none (the host's list or its discovery service).
+/// Called off the async workers; it may block.
+pub trait PeerDiscovery: Send + Sync + 'static {
+    /// `host[:port]` values of peers that have the partition.
+    fn discover(&self, id: &PartitionId) -> Result<Vec<String>>;
+}
 
 /// The source `vbt.discovery` names, or `None` when it is left to the host.
 pub(crate) fn from_config(cfg: &Config, tls: Option<Arc<crate::tls::Tls>>) -> Result<Option<Arc<dyn PeerDiscovery>>> {

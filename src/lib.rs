@@ -57,6 +57,7 @@ pub use node::{Node, NodeBuilder};
 pub use operation::{OpId, Operation};
 pub use protocol::metadata::PartitionMetadata;
 pub use protocol::{PartitionId, TableFormat};
+pub use server::OriginPolicy;
 pub use snapshot::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, HostSnapshotSource, SnapshotInfo};
 pub use storage::landing::MetadataHook;
 pub use storage::source::SnapshotSource;

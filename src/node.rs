@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::operation::completion::{Completion, Dispatcher, ProgressRelay, PROGRESS_EVERY};
 use crate::operation::{lost, OpId, Operation, Ops};
 use crate::protocol::PartitionId;
-use crate::server::{self, Admission, ServerHandle};
+use crate::server::{self, Admission, OriginPolicy, ServerHandle};
 use crate::snapshot::{CheckpointLeases, HostCreateFn, HostSnapshotSource, SnapshotInfo, SnapshotManager};
 use crate::storage::landing::MetadataHook;
 use crate::storage::layout::Layout;
@@ -35,6 +35,7 @@ pub struct NodeBuilder {
     metadata_hook: Option<MetadataHook>,
     leases: Option<Arc<dyn CheckpointLeases>>,
     file_sent: Option<FileSentFn>,
+    origin: Option<Arc<dyn OriginPolicy>>,
 }
 
 impl NodeBuilder {
@@ -58,6 +59,15 @@ impl NodeBuilder {
     /// rename). An error from the hook fails the attempt; nothing is published.
     pub fn metadata_hook(mut self, hook: MetadataHook) -> Self {
         self.metadata_hook = Some(hook);
+        self
+    }
+
+    /// Classify each TLS peer the ACL admitted as Venice's servers do (a server with a per-store
+    /// access controller): same application identity as ours → server origin; else client origin,
+    /// served only with `server.blob.transfer.accept.client.request.enabled` and the store ACL's
+    /// consent, within `server.blob.transfer.client.capacity.percent` of the admission limit.
+    pub fn origin_policy(mut self, policy: Arc<dyn OriginPolicy>) -> Self {
+        self.origin = Some(policy);
         self
     }
 
@@ -155,6 +165,11 @@ impl NodeBuilder {
         Ok(Node {
             inner: Arc::new(Inner {
                 admission: Admission::new(config.max_concurrent_snapshot_users),
+                client_admission: Admission::new(server::client_capacity(
+                    config.max_concurrent_snapshot_users,
+                    config.client_capacity_percent,
+                )),
+                origin: self.origin,
                 config,
                 snapshots,
                 receiver,
@@ -178,6 +193,8 @@ impl NodeBuilder {
 struct Inner {
     config: Arc<Config>,
     admission: Arc<Admission>,
+    client_admission: Arc<Admission>,
+    origin: Option<Arc<dyn OriginPolicy>>,
     snapshots: Option<Arc<SnapshotManager>>,
     receiver: Option<Arc<Receiver>>,
     server: Arc<Mutex<Option<ServerHandle>>>,
@@ -215,7 +232,16 @@ fn closed() -> Error {
 
 impl Node {
     pub fn builder(config: Config) -> NodeBuilder {
-        NodeBuilder { config, source: None, host_snapshots: None, discovery: None, metadata_hook: None, leases: None, file_sent: None }
+        NodeBuilder {
+            config,
+            source: None,
+            host_snapshots: None,
+            discovery: None,
+            metadata_hook: None,
+            leases: None,
+            file_sent: None,
+            origin: None,
+        }
     }
 
     /// A node serving and receiving partitions under the config's base directory.
@@ -251,6 +277,8 @@ impl Node {
         }
         let deps = server::Deps {
             admission: self.inner.admission.clone(),
+            client_admission: self.inner.client_admission.clone(),
+            origin: self.inner.origin.clone(),
             snapshots,
             tls: self.inner.tls.clone(),
             write_limit: self.inner.write_limit.clone(),
@@ -416,9 +444,9 @@ impl Node {
         self.inner.server.lock().unwrap().as_ref().map(|s| s.addr)
     }
 
-    /// Transfers being served right now.
+    /// Transfers being served right now (of server and client origin).
     pub fn active_transfers(&self) -> usize {
-        self.inner.admission.active()
+        self.inner.admission.active() + self.inner.client_admission.active()
     }
 
     /// Uses of all snapshots right now (0 when nothing is being served).

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 
+use super::origin::{self, Origin};
 use super::transfer::Transfer;
 use super::ServerShared;
 use crate::error::{Error, ErrorKind, Result};
@@ -58,8 +59,15 @@ impl Slot {
     }
 }
 
-/// Serves one connection (plaintext or TLS). `acl` is Venice's verdict on the peer's certificate.
-pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc<ServerShared>, acl: Result<(), String>, mut slot: Slot) {
+/// Serves one connection (plaintext or TLS). `acl` is Venice's verdict on the peer's certificate
+/// (with the certificate of a peer it admitted).
+pub(super) async fn handle<S: Conn>(
+    mut stream: S,
+    peer: SocketAddr,
+    shared: Arc<ServerShared>,
+    acl: Result<Option<Vec<u8>>, String>,
+    mut slot: Slot,
+) {
     let idle = shared.config.server_idle_timeout;
     // The whole head must arrive within this; a connection that sends nothing (or dribbles)
     // does not hold its descriptor for Venice's 300 s idle limit. The idle limit bounds each
@@ -90,18 +98,36 @@ pub(super) async fn handle<S: Conn>(mut stream: S, peer: SocketAddr, shared: Arc
         }
     };
     slot.slot.busy();
-    if let Err(why) = acl {
-        // Venice's ACL handler: 403 with an empty body, then close.
-        log::warn!("{peer}: refused by the ACL: {why}");
-        let _ = stream.write_all(&response::error_response(403, "")).await;
-        let _ = stream.shutdown().await;
-        return;
-    }
-    match serve_request(&raw, peer, &shared, &mut stream).await {
+    let origin = match acl {
+        Ok(cert) => origin_of(cert, &raw, &shared).await,
+        Err(why) => Err(format!("refused by the ACL: {why}")),
+    };
+    let origin = match origin {
+        Ok(o) => o,
+        Err(why) => {
+            // Venice's ACL handler: 403 with an empty body, then close.
+            log::warn!("{peer}: {why}");
+            let _ = stream.write_all(&response::error_response(403, "")).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+    };
+    match serve_request(&raw, peer, &shared, origin, &mut stream).await {
         Outcome::Done => linger(&mut stream, idle, &mut slot).await,
         Outcome::Close => {}
     }
     let _ = stream.shutdown().await;
+}
+
+/// Venice's origin rule for a peer the ACL admitted, when the host brought one (origin.rs).
+async fn origin_of(cert: Option<Vec<u8>>, raw: &RawRequest, shared: &ServerShared) -> std::result::Result<Origin, String> {
+    match (cert, &shared.origin, &shared.tls) {
+        (Some(cert), Some(policy), Some(tls)) => {
+            let accept = shared.config.accept_client_requests;
+            origin::classify(policy.clone(), accept, cert, tls.own_cert().to_vec(), raw.target.clone()).await
+        }
+        _ => Ok(Origin::Server),
+    }
 }
 
 /// Reads and discards until the peer closes, the connection idles out (Venice's 300 s), or the
@@ -130,7 +156,7 @@ async fn reject<W: AsyncWrite + Unpin>(wr: &mut W, peer: SocketAddr, r: Rejectio
     }
 }
 
-async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &ServerShared, wr: &mut S) -> Outcome {
+async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &ServerShared, origin: Origin, wr: &mut S) -> Outcome {
     let (id, _format) = match validate(raw, &shared.local) {
         Ok(v) => v,
         Err(r) => return reject(wr, peer, r).await,
@@ -146,18 +172,35 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
             None => reject(wr, peer, Rejection::new(404, format!("no transfer {token} of {} to join", id.replica()))).await,
         };
     }
-    let Some(admitted) = shared.admission.try_acquire() else {
+    let admission = match origin {
+        Origin::Server => &shared.admission,
+        Origin::Client => &shared.client_admission,
+    };
+    let Some(admitted) = admission.try_acquire() else {
         shared.transfers.metrics().admission_refused();
-        let limit = shared.admission.limit();
-        let body = format!(
-            "The number of concurrent snapshot users exceeds the limit of {limit}, won't be able to process the request for {}",
-            id.replica()
-        );
+        let body = match origin {
+            Origin::Server => format!(
+                "The number of concurrent snapshot users exceeds the limit of {}, won't be able to process the request for {}",
+                admission.limit(),
+                id.replica()
+            ),
+            Origin::Client => format!("Client-origin blob transfer rejected (client reservation full) for {}", id.replica()),
+        };
         return reject(wr, peer, Rejection::new(429, body)).await;
     };
+    if origin == Origin::Client {
+        log::info!(
+            "{peer}: admitted a client-origin request for {}; client in flight {}/{}",
+            id.replica(),
+            admission.active(),
+            admission.limit()
+        );
+    }
     let lease = match shared.snapshots.acquire(&id).await {
         Ok(l) => l,
         Err(e) if e.kind() == ErrorKind::Internal => return reject(wr, peer, Rejection::closing(500, e.message())).await,
+        // Venice closes a client-origin connection on this failure, so its slot is free at once.
+        Err(e) if origin == Origin::Client => return reject(wr, peer, Rejection::closing(404, e.message())).await,
         Err(e) => return reject(wr, peer, Rejection::new(404, e.message())).await,
     };
     let algorithm = raw.checksum();

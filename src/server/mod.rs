@@ -5,9 +5,12 @@
 mod admission;
 mod connection;
 mod conns;
+mod origin;
 mod transfer;
 
 pub use admission::Admission;
+pub(crate) use origin::client_capacity;
+pub use origin::OriginPolicy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +32,10 @@ pub(crate) struct ServerShared {
     pub config: Arc<Config>,
     pub local: LocalProtocol,
     pub admission: Arc<Admission>,
+    /// Client-origin requests' own reservation (origin.rs).
+    pub client_admission: Arc<Admission>,
+    /// The host's origin rule, if it brought one.
+    pub origin: Option<Arc<dyn OriginPolicy>>,
     pub snapshots: Arc<SnapshotManager>,
     pub tls: Option<Arc<Tls>>,
     /// The node's global write limiter, shared by every connection.
@@ -52,7 +59,7 @@ pub struct ServerHandle {
     pub addr: SocketAddr,
     drain: watch::Sender<bool>,
     abort: watch::Sender<bool>,
-    admission: Arc<Admission>,
+    admissions: [Arc<Admission>; 2],
 }
 
 impl ServerHandle {
@@ -67,10 +74,14 @@ impl ServerHandle {
     /// rest, so their receivers fail fast and move on. Returns how many were ended unfinished.
     pub fn stop_gracefully(&self, grace: Duration) -> usize {
         let _ = self.drain.send(true);
-        let cut = self.admission.wait_idle(grace);
+        let deadline = Instant::now() + grace;
+        let cut: usize = self.admissions.iter().map(|a| a.wait_idle(deadline.saturating_duration_since(Instant::now()))).sum();
         let _ = self.abort.send(true);
         // Ended transfers drop their admission and snapshot uses as their tasks unwind.
-        self.admission.wait_idle(Duration::from_secs(2));
+        let settle = Instant::now() + Duration::from_secs(2);
+        for a in &self.admissions {
+            a.wait_idle(settle.saturating_duration_since(Instant::now()));
+        }
         cut
     }
 }
@@ -84,6 +95,8 @@ impl Drop for ServerHandle {
 /// What a server is made of, besides its config: the node's shared parts.
 pub(crate) struct Deps {
     pub admission: Arc<Admission>,
+    pub client_admission: Arc<Admission>,
+    pub origin: Option<Arc<dyn OriginPolicy>>,
     pub snapshots: Arc<SnapshotManager>,
     pub tls: Option<Arc<Tls>>,
     pub write_limit: Arc<RateLimiter>,
@@ -116,6 +129,8 @@ pub(crate) fn start(runtime: &tokio::runtime::Handle, config: Arc<Config>, port:
         },
         config,
         admission: deps.admission,
+        client_admission: deps.client_admission,
+        origin: deps.origin,
         snapshots: deps.snapshots,
         tls: deps.tls,
         write_limit: deps.write_limit,
@@ -134,10 +149,10 @@ fn spawn(listener: TcpListener, shared: Arc<ServerShared>) -> ServerHandle {
     let stops = Stops { drain: drain_rx, abort: abort_rx };
     let table = Connections::new(conns::cap(shared.config.max_connections));
     log::info!("vbt sender listening on {addr} (at most {} connections)", table.cap());
-    let admission = shared.admission.clone();
+    let admissions = [shared.admission.clone(), shared.client_admission.clone()];
     tokio::spawn(accept_loop(listener, shared.clone(), table, stops.clone()));
     tokio::spawn(cleanup_loop(shared, stops.abort));
-    ServerHandle { addr, drain, abort, admission }
+    ServerHandle { addr, drain, abort, admissions }
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, table: Arc<Connections>, stops: Stops) {
@@ -183,7 +198,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, table: Ar
 async fn accept_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<ServerShared>, slot: connection::Slot) {
     let _ = stream.set_nodelay(true);
     let Some(tls) = shared.tls.clone() else {
-        return connection::handle(stream, peer, shared, Ok(()), slot).await;
+        return connection::handle(stream, peer, shared, Ok(None), slot).await;
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
     let mut slot = slot;

@@ -41,6 +41,8 @@ pub struct Tls {
     pub client: Arc<ClientConfig>,
     acl: bool,
     own_issuer: Vec<u8>,
+    /// Our certificate (DER): the origin rule reads our own identity from it.
+    own_cert: Vec<u8>,
     allowed_subjects: Vec<String>,
 }
 
@@ -68,6 +70,7 @@ impl Tls {
             roots.add(ca).map_err(|e| tls_err(format!("{trust_from}: trusted CA: {e}")))?;
         }
         let roots = Arc::new(roots);
+        let own_cert = id.chain[0].as_ref().to_vec();
         let own_issuer = issuer_der(&id.chain[0]).map_err(|e| tls_err(format!("{}: own certificate: {e}", id.from)))?;
         let pair_err = |e: rustls::Error| tls_err(format!("{}: certificate and key: {e}", id.from));
 
@@ -96,8 +99,14 @@ impl Tls {
             client: Arc::new(client),
             acl: cfg.acl_enabled,
             own_issuer,
+            own_cert,
             allowed_subjects: cfg.tls.allowed_subjects.clone(),
         })))
+    }
+
+    /// Our own certificate (DER).
+    pub fn own_cert(&self) -> &[u8] {
+        &self.own_cert
     }
 
     /// The name rustls needs to connect; with SNI off and names unchecked it only identifies.

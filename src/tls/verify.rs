@@ -12,10 +12,12 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use super::Tls;
 
 impl Tls {
-    /// Venice's ACL on a peer's certificate chain: `Err` names why the peer is refused.
-    pub fn check_peer(&self, peer_certs: Option<&[CertificateDer<'_>]>) -> Result<(), String> {
+    /// Venice's ACL on a peer's certificate chain: `Err` names why the peer is refused. A peer the
+    /// ACL admitted comes back with its certificate (DER), for the origin rule; with the ACL off,
+    /// `None`.
+    pub fn check_peer(&self, peer_certs: Option<&[CertificateDer<'_>]>) -> Result<Option<Vec<u8>>, String> {
         if !self.acl {
-            return Ok(());
+            return Ok(None);
         }
         let cert = peer_certs.and_then(|c| c.first()).ok_or("no client certificate")?;
         let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|e| format!("unreadable certificate: {e}"))?;
@@ -28,7 +30,7 @@ impl Tls {
                 return Err(format!("subject {subject} is not on vbt.ssl.acl.allowed.subjects"));
             }
         }
-        Ok(())
+        Ok(Some(cert.as_ref().to_vec()))
     }
 }
 

@@ -20,6 +20,7 @@ mod lifecycle;
 mod limits;
 mod mutation;
 mod node;
+mod origin;
 mod peer_failures;
 mod probes;
 mod resume;

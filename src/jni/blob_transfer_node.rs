@@ -50,7 +50,7 @@ fn node<'a>(handle: jlong) -> Result<&'a Node, JniError> {
 
 /// `long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source, PeerDiscoveryAdapter discovery,
 /// CheckpointSourceAdapter checkpoints, MetadataHookAdapter metadataHook, SendListenerAdapter sendListener,
-/// byte[] tlsKey, byte[][] tlsChain, byte[][] tlsTrusted)`; every adapter may be null, and the three TLS
+/// OriginPolicyAdapter originPolicy, byte[] tlsKey, byte[][] tlsChain, byte[][] tlsTrusted)`; every adapter may be null, and the three TLS
 /// arrays (DER: PKCS#8 key, chain, trusted CAs) are all null or all given.
 #[no_mangle]
 pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpen<'local>(
@@ -63,6 +63,7 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
     checkpoints: JObject<'local>,
     metadata_hook: JObject<'local>,
     send_listener: JObject<'local>,
+    origin_policy: JObject<'local>,
     tls_key: JByteArray<'local>,
     tls_chain: JObjectArray<'local>,
     tls_trusted: JObjectArray<'local>,
@@ -97,6 +98,9 @@ pub extern "system" fn Java_org_venicedb_blobtransfer_BlobTransferNode_nativeOpe
         }
         if !send_listener.is_null() {
             builder = builder.file_sent_listener(callbacks::send_listener(env, &send_listener)?);
+        }
+        if !origin_policy.is_null() {
+            builder = builder.origin_policy(Arc::new(callbacks::JavaOrigin::new(env, &origin_policy)?));
         }
         let node = builder.build()?;
         #[cfg(feature = "failpoints")]

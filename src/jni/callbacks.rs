@@ -324,6 +324,40 @@ pub(crate) fn send_listener(env: &JNIEnv, adapter: &JObject) -> std::result::Res
     }))
 }
 
+/// The host's Java `OriginPolicy` (through `OriginPolicyAdapter`), called on a tokio blocking
+/// thread for each TLS request from a same-issuer peer; what it throws refuses the request.
+pub(crate) struct JavaOrigin(JavaRef);
+
+impl JavaOrigin {
+    pub(crate) fn new(env: &JNIEnv, adapter: &JObject) -> std::result::Result<JavaOrigin, JniError> {
+        Ok(JavaOrigin(JavaRef::new(env, adapter)?))
+    }
+}
+
+impl crate::server::OriginPolicy for JavaOrigin {
+    fn identity(&self, cert_der: &[u8]) -> Result<Option<String>> {
+        with_java(|env| {
+            let der = env.byte_array_from_slice(cert_der)?;
+            let sig = "([B)Ljava/lang/String;";
+            let v =
+                call_host(env, self.0.as_obj(), "identity", sig, &[JValue::Object(&der)], ErrorKind::Internal, "OriginPolicy.identity")?;
+            let s = v.l()?;
+            Ok(if s.is_null() { None } else { Some(java_string(env, &s.into())?) })
+        })
+    }
+
+    fn may_read(&self, cert_der: &[u8], store: &str) -> Result<bool> {
+        with_java(|env| {
+            let der = env.byte_array_from_slice(cert_der)?;
+            let store = env.new_string(store)?;
+            let args = [JValue::Object(&der), JValue::Object(&store)];
+            let v =
+                call_host(env, self.0.as_obj(), "mayRead", "([BLjava/lang/String;)Z", &args, ErrorKind::Internal, "OriginPolicy.mayRead")?;
+            Ok(v.z()?)
+        })
+    }
+}
+
 /// The host's Java `PeerDiscovery` (through `PeerDiscoveryAdapter.discover`), called on a tokio
 /// blocking thread. An exception it throws fails the bootstrap (code `NO_PEERS` unless it is a
 /// `BlobTransferException`).

@@ -215,6 +215,8 @@ fn every_java_member_native_code_calls_is_annotated() {
         "nativeRelease",
         "beforePublish",
         "onFileSent",
+        "identity",
+        "mayRead",
     ] {
         assert!(names.contains(expected), "no native call to {expected} found: {calls:#?}");
     }

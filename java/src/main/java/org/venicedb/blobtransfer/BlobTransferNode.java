@@ -189,6 +189,7 @@ public final class BlobTransferNode implements AutoCloseable {
         private CheckpointSource checkpoints;
         private MetadataHook metadataHook;
         private SendListener sendListener;
+        private OriginPolicy originPolicy;
         private byte[] tlsKey;
         private byte[][] tlsChain;
         private byte[][] tlsTrusted;
@@ -291,6 +292,16 @@ public final class BlobTransferNode implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Classify each peer this node serves over TLS as Venice's servers do, with the host's
+         * identity parser and store ACL (see {@link OriginPolicy}). Without one, every peer the
+         * same-issuer ACL admits is served alike (Venice's DaVinci behaviour).
+         */
+        public Builder originPolicy(OriginPolicy policy) {
+            this.originPolicy = policy;
+            return this;
+        }
+
         /** Ask {@code discovery} for peers when a bootstrap names none. */
         public Builder peerDiscovery(PeerDiscovery discovery) {
             this.discovery = discovery;
@@ -329,6 +340,7 @@ public final class BlobTransferNode implements AutoCloseable {
                     checkpoints == null ? null : new CheckpointSourceAdapter(checkpoints),
                     metadataHook == null ? null : new MetadataHookAdapter(metadataHook),
                     sendListener == null ? null : new SendListenerAdapter(sendListener),
+                    originPolicy == null ? null : new OriginPolicyAdapter(originPolicy),
                     tlsKey, tlsChain, tlsTrusted);
             try {
                 return new BlobTransferNode(handle, executor != null ? executor : DefaultExecutorHolder.INSTANCE);
@@ -487,7 +499,7 @@ public final class BlobTransferNode implements AutoCloseable {
 
     private static native long nativeOpen(String[] keys, String[] values, SnapshotSourceAdapter source,
             PeerDiscoveryAdapter discovery, CheckpointSourceAdapter checkpoints, MetadataHookAdapter metadataHook,
-            SendListenerAdapter sendListener, byte[] tlsKey, byte[][] tlsChain, byte[][] tlsTrusted);
+            SendListenerAdapter sendListener, OriginPolicyAdapter originPolicy, byte[] tlsKey, byte[][] tlsChain, byte[][] tlsTrusted);
 
     private static native int nativeStartServer(long handle);
 

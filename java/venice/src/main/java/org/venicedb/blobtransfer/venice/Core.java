@@ -9,6 +9,7 @@ import org.venicedb.blobtransfer.BootstrapResult;
 import org.venicedb.blobtransfer.Checkpoint;
 import org.venicedb.blobtransfer.CheckpointSource;
 import org.venicedb.blobtransfer.MetadataHook;
+import org.venicedb.blobtransfer.OriginPolicy;
 import org.venicedb.blobtransfer.SendListener;
 
 /**
@@ -48,6 +49,22 @@ final class Core {
     static BlobTransferNode.Builder sendListener(BlobTransferNode.Builder b, FileSentListener listener) {
         SendListener l = listener::onFileSent;
         return b.sendListener(l);
+    }
+
+    /** Venice's origin rule with the node's identity parser and store access controller. */
+    static BlobTransferNode.Builder originPolicy(BlobTransferNode.Builder b, ClientOrigin origin) {
+        OriginPolicy p = new OriginPolicy() {
+            @Override
+            public String identity(X509Certificate certificate) {
+                return origin.identity(certificate);
+            }
+
+            @Override
+            public boolean mayRead(X509Certificate certificate, String store) throws Exception {
+                return origin.mayRead(certificate, store);
+            }
+        };
+        return b.originPolicy(p);
     }
 
     static BlobTransferNode.Builder tlsIdentity(BlobTransferNode.Builder b, PrivateKey key, X509Certificate[] chain,

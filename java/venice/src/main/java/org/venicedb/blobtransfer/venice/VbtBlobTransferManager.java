@@ -8,6 +8,8 @@ import com.linkedin.davinci.blobtransfer.VeniceAdaptiveBlobTransferTrafficThrott
 import com.linkedin.davinci.notifier.VeniceNotifier;
 import com.linkedin.davinci.stats.AggVersionedBlobTransferStats;
 import com.linkedin.davinci.storage.StorageMetadataService;
+import com.linkedin.venice.acl.DynamicAccessController;
+import com.linkedin.venice.authorization.IdentityParser;
 import com.linkedin.venice.blobtransfer.BlobFinder;
 import com.linkedin.venice.blobtransfer.BlobPeersDiscoveryResponse;
 import com.linkedin.venice.exceptions.VeniceBlobTransferCancelledException;
@@ -26,6 +28,7 @@ import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -148,10 +151,36 @@ public class VbtBlobTransferManager implements P2PBlobTransferManager<Void> {
     public VbtBlobTransferManager(Properties nodeProperties, BlobFinder blobFinder,
             BlobSnapshotManager blobSnapshotManager, StorageMetadataService storageMetadataService,
             Supplier<VeniceNotifier> pushStatusNotifier, AggVersionedBlobTransferStats stats) {
+        this(nodeProperties, blobFinder, blobSnapshotManager, storageMetadataService, pushStatusNotifier, stats,
+                Optional.empty(), null);
+    }
+
+    /**
+     * A manager for a Venice server that classifies its peers as Venice's {@code BlobTransferAclHandler}
+     * does (Venice PR #2869): with a store access controller present, a same-issuer peer whose
+     * application identity ({@code identityParser}) differs from this node's is of client origin,
+     * served only with {@code server.blob.transfer.accept.client.request.enabled=true} and the
+     * store's read ACL, within {@code server.blob.transfer.client.capacity.percent} of the
+     * admission limit. With no controller (DaVinci), every same-issuer peer is served alike.
+     *
+     * @param storeAccessController the server's per-store access controller, or empty
+     * @param identityParser the node's {@code identity.parser.class} instance; required with a controller
+     */
+    public VbtBlobTransferManager(Properties nodeProperties, BlobFinder blobFinder,
+            BlobSnapshotManager blobSnapshotManager, StorageMetadataService storageMetadataService,
+            Supplier<VeniceNotifier> pushStatusNotifier, AggVersionedBlobTransferStats stats,
+            Optional<DynamicAccessController> storeAccessController, IdentityParser identityParser) {
         Objects.requireNonNull(nodeProperties, "nodeProperties");
         this.peerFinder = Objects.requireNonNull(blobFinder, "blobFinder");
         this.blobSnapshotManager = Objects.requireNonNull(blobSnapshotManager, "blobSnapshotManager");
         Objects.requireNonNull(storageMetadataService, "storageMetadataService");
+        ClientOrigin origin = null;
+        if (storeAccessController != null && storeAccessController.isPresent()) {
+            if (identityParser == null) {
+                throw new IllegalArgumentException("an identity parser is required with a store access controller");
+            }
+            origin = new ClientOrigin(storeAccessController.get(), identityParser);
+        }
         this.stats = stats;
         NodeSettings settings = new NodeSettings(nodeProperties,
                 blobSnapshotManager.getBlobTransferTableFormat() == BlobTransferTableFormat.PLAIN_TABLE);
@@ -178,6 +207,9 @@ public class VbtBlobTransferManager implements P2PBlobTransferManager<Void> {
         Core.metadataHook(b, metadataWriter);
         Core.checkpointSource(b, checkpoints);
         Core.sendListener(b, this::onFileSent);
+        if (origin != null) {
+            Core.originPolicy(b, origin);
+        }
         if (settings.tls != null) {
             Core.tlsIdentity(b, settings.tls.key, settings.tls.chain, settings.tls.trusted);
         }

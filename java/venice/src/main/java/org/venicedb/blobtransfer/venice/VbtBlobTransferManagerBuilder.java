@@ -10,6 +10,8 @@ import com.linkedin.davinci.notifier.VeniceNotifier;
 import com.linkedin.davinci.stats.AggBlobTransferStats;
 import com.linkedin.davinci.storage.StorageEngineRepository;
 import com.linkedin.davinci.storage.StorageMetadataService;
+import com.linkedin.venice.acl.DynamicAccessController;
+import com.linkedin.venice.authorization.IdentityParser;
 import com.linkedin.venice.blobtransfer.BlobFinder;
 import com.linkedin.venice.blobtransfer.DaVinciBlobFinder;
 import com.linkedin.venice.blobtransfer.ServerAndDaVinciBlobFinder;
@@ -39,7 +41,9 @@ import java.util.logging.Logger;
  * timeouts, table format) override the same keys of those properties, since Venice derived them.
  *
  * <p>The SSL factory is required, as Venice requires it, but vbt does its own TLS from the
- * {@code ssl.*} keys; the ACL handler likewise (vbt applies Venice's ACL rule itself).
+ * {@code ssl.*} keys; the ACL handler likewise (vbt applies Venice's ACL rule itself). A Venice
+ * server's origin rule needs the two parts its ACL handler was made from, which that handler does
+ * not expose: {@link #setClientOrigin} takes them.
  */
 public class VbtBlobTransferManagerBuilder {
     private static final Logger LOG = Logger.getLogger(VbtBlobTransferManagerBuilder.class.getName());
@@ -60,6 +64,8 @@ public class VbtBlobTransferManagerBuilder {
     private LogContext logContext;
     private boolean serverFallbackEnabled;
     private Properties nodeProperties;
+    private Optional<DynamicAccessController> storeAccessController = Optional.empty();
+    private IdentityParser identityParser;
 
     public VbtBlobTransferManagerBuilder() {}
 
@@ -106,6 +112,19 @@ public class VbtBlobTransferManagerBuilder {
 
     public VbtBlobTransferManagerBuilder setBlobTransferAclHandler(Optional<BlobTransferAclHandler> blobTransferAclHandler) {
         this.aclHandler = blobTransferAclHandler;
+        return this;
+    }
+
+    /**
+     * The server's per-store access controller and its {@code identity.parser.class} instance (what
+     * Venice's {@code BlobTransferUtils.createAclHandler} makes its handler from): peers of another
+     * application are then of client origin (see {@link VbtBlobTransferManager}). Not set, or an
+     * empty controller (DaVinci): every same-issuer peer is served alike.
+     */
+    public VbtBlobTransferManagerBuilder setClientOrigin(Optional<DynamicAccessController> storeAccessController,
+            IdentityParser identityParser) {
+        this.storeAccessController = storeAccessController == null ? Optional.empty() : storeAccessController;
+        this.identityParser = identityParser;
         return this;
     }
 
@@ -168,7 +187,7 @@ public class VbtBlobTransferManagerBuilder {
                     blobTransferConfig.getSnapshotRetentionTimeInMin(), blobTransferConfig.getTransferSnapshotTableFormat(),
                     blobTransferConfig.getSnapshotCleanupIntervalInMins(), logContext);
             manager = new VbtBlobTransferManager(properties(), finder, snapshots, storageMetadataService, veniceNotifier,
-                    aggBlobTransferStats.getAggVersionedBlobTransferStats());
+                    aggBlobTransferStats.getAggVersionedBlobTransferStats(), storeAccessController, identityParser);
             finder = null; // the manager owns them now
             snapshots = null;
             if (writeThrottler != null || readThrottler != null) {

@@ -72,17 +72,31 @@ class JksTlsTest {
 
     /** A CA, a node key it signed (node.jks, with the chain), and a trust store with the CA (trust.jks). */
     static Path stores(Path dir, String caName) throws Exception {
+        authority(dir, caName);
+        return node(dir, dir, "CN=node");
+    }
+
+    /** A CA in {@code dir} (ca.jks, ca.crt) and a trust store holding it (trust.jks). */
+    static void authority(Path dir, String caName) throws Exception {
         java.nio.file.Files.createDirectories(dir);
         String ca = dir.resolve("ca.jks").toString();
-        String node = dir.resolve("node.jks").toString();
-        String trust = dir.resolve("trust.jks").toString();
         String caCrt = dir.resolve("ca.crt").toString();
-        String csr = dir.resolve("node.csr").toString();
-        String crt = dir.resolve("node.crt").toString();
         keytool("-genkeypair", "-alias", "ca", "-keyalg", "RSA", "-keysize", "2048", "-dname", caName, "-ext", "bc:c",
                 "-validity", "3650", "-keystore", ca, "-storetype", "JKS", "-storepass", "changeit", "-keypass", "changeit");
         keytool("-exportcert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", "changeit", "-file", caCrt);
-        keytool("-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=node", "-validity",
+        keytool("-importcert", "-noprompt", "-alias", "ca", "-file", caCrt, "-keystore", dir.resolve("trust.jks").toString(),
+                "-storetype", "JKS", "-storepass", "changeit");
+    }
+
+    /** A node key the CA of {@code caDir} signed for {@code dname}: {@code dir}/node.jks, and the CA's trust.jks beside it. */
+    static Path node(Path caDir, Path dir, String dname) throws Exception {
+        java.nio.file.Files.createDirectories(dir);
+        String ca = caDir.resolve("ca.jks").toString();
+        String caCrt = caDir.resolve("ca.crt").toString();
+        String node = dir.resolve("node.jks").toString();
+        String csr = dir.resolve("node.csr").toString();
+        String crt = dir.resolve("node.crt").toString();
+        keytool("-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", dname, "-validity",
                 "365", "-keystore", node, "-storetype", "JKS", "-storepass", "changeit", "-keypass", "changeit");
         keytool("-certreq", "-alias", "node", "-keystore", node, "-storepass", "changeit", "-file", csr);
         keytool("-gencert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", "changeit", "-infile", csr, "-outfile",
@@ -90,8 +104,9 @@ class JksTlsTest {
                 "-ext", "eku=serverAuth,clientAuth", "-ext", "san=ip:127.0.0.2,ip:127.0.0.3,ip:127.0.0.4,dns:localhost");
         keytool("-importcert", "-noprompt", "-alias", "ca", "-file", caCrt, "-keystore", node, "-storepass", "changeit");
         keytool("-importcert", "-alias", "node", "-file", crt, "-keystore", node, "-storepass", "changeit");
-        keytool("-importcert", "-noprompt", "-alias", "ca", "-file", caCrt, "-keystore", trust, "-storetype", "JKS",
-                "-storepass", "changeit");
+        if (!caDir.equals(dir)) {
+            java.nio.file.Files.copy(caDir.resolve("trust.jks"), dir.resolve("trust.jks"));
+        }
         return dir;
     }
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.linkedin.davinci.blobtransfer.BlobTransferManager;
 import com.linkedin.davinci.blobtransfer.BlobTransferUtils.BlobTransferTableFormat;
+import com.linkedin.venice.acl.DynamicAccessController;
+import com.linkedin.venice.authorization.IdentityParser;
 import com.linkedin.venice.offsets.OffsetRecord;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,6 +24,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -60,6 +63,13 @@ final class TestNode {
     /** A node whose {@code data.base.path} is {@code data}. */
     TestNode(Path data, String host, int port, Fakes.Finder finder, Properties extra, BlobTransferTableFormat format,
             Path metadataDir, boolean start) throws Exception {
+        this(data, host, port, finder, extra, format, metadataDir, start, Optional.empty(), null);
+    }
+
+    /** A node with a Venice server's origin rule (a store access controller and an identity parser). */
+    TestNode(Path data, String host, int port, Fakes.Finder finder, Properties extra, BlobTransferTableFormat format,
+            Path metadataDir, boolean start, Optional<DynamicAccessController> acl, IdentityParser identities)
+            throws Exception {
         this.host = host;
         this.port = port;
         this.data = data;
@@ -73,7 +83,7 @@ final class TestNode {
         if (extra != null) {
             p.putAll(extra);
         }
-        this.manager = new VbtBlobTransferManager(p, finder, snapshots, metadata, () -> notifier, stats);
+        this.manager = new VbtBlobTransferManager(p, finder, snapshots, metadata, () -> notifier, stats, acl, identities);
         if (start) {
             manager.start();
         }

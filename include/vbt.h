@@ -23,10 +23,10 @@
  * by `vbt_<type>_new` into an output pointer and owned by the host until it passes them to
  * `vbt_<type>_free`, exactly once. No other function takes ownership of an argument: whatever a
  * function needs beyond the call, it copies before returning. Objects vbt lends to callbacks
- * (`vbt_bootstrap_result`, `vbt_bytes`, `vbt_peer_list`, every string and byte slice reached
- * through them) are valid only until that callback returns. No memory allocated by one side is
- * ever freed by the other: the host gives data to vbt by letting vbt copy it (`vbt_bytes_set`,
- * `vbt_peer_list_add`).
+ * (`vbt_bootstrap_result`, `vbt_bytes`, `vbt_peer_list`, `vbt_message`, `vbt_checkpoint`, every
+ * string and byte slice reached through them) are valid only until that callback returns. No
+ * memory allocated by one side is ever freed by the other: the host gives data to vbt by letting
+ * vbt copy it (`vbt_bytes_set`, `vbt_peer_list_add`, `vbt_message_set`, `vbt_checkpoint_set_*`).
  *
  * **NULL.** A NULL handle, string or output pointer where one is required returns
  * `VBT_INVALID_ARGUMENT`, naming the argument in the last error. Pointer arguments documented as
@@ -52,10 +52,13 @@
  * node's callback thread, one completion at a time: on success, failure, cancel, or when the node
  * is freed; never inside the call that started it and never on a thread that moves data. A
  * refused call never runs its callback. A completion callback may call back into vbt, including
- * `vbt_node_free` on its own node. Snapshot-source and discovery callbacks run on vbt threads and
- * may block; they return a `vbt_result` number as `uint32_t` (so an unknown number is never
- * undefined behaviour). Enumerations passed in by the host (`vbt_table_format`,
- * `vbt_log_level`) are `uint32_t` for the same reason.
+ * `vbt_node_free` on its own node. Snapshot-source, checkpoint-source, discovery and
+ * metadata-hook callbacks run on vbt threads and may block; they return a `vbt_result` number as
+ * `uint32_t` (so an unknown number is never undefined behaviour), and those given a
+ * `vbt_message` may say why they failed with `vbt_message_set`. Enumerations passed in by the
+ * host (`vbt_table_format`, `vbt_log_level`) are `uint32_t` for the same reason. The checkpoint
+ * source, metadata hook and files-sent listener are optional hooks: setting one with a NULL
+ * function pointer unsets it.
  *
  * **Logging.** Logging is process-wide: the log sink of the most recently made node that has one
  * receives the records of every node, until that node is freed.
@@ -235,18 +238,36 @@ typedef struct vbt_bootstrap_result vbt_bootstrap_result;
 typedef struct vbt_bytes vbt_bytes;
 
 /**
+ * One transfer's checkpoint, lent to a `vbt_checkpoint_acquire_fn` for the host to describe with
+ * `vbt_checkpoint_set_dir`, `vbt_checkpoint_set_offset_record`,
+ * `vbt_checkpoint_set_store_version_state` and, optionally, `vbt_checkpoint_set_lease`. It lives
+ * only for that callback; vbt copies what it holds afterwards.
+ */
+typedef struct vbt_checkpoint vbt_checkpoint;
+
+/**
  * Settings for a node: Venice's own keys (`davinci.p2p.blob.transfer.server.port`,
  * `blob.transfer.max.concurrent.snapshot.user`, `data.base.path`, ...) and vbt's `vbt.*` keys,
- * plus the host's snapshot source, peer discovery and log sink.
+ * plus the host's callbacks: snapshot or checkpoint source, peer discovery, metadata hook,
+ * files-sent listener and log sink.
  *
  * Methods: `vbt_config_new`, `vbt_config_set`, `vbt_config_set_properties`,
- * `vbt_config_set_snapshot_source`, `vbt_config_set_peer_discovery`, `vbt_config_set_log_sink`,
- * `vbt_config_set_log_level`, `vbt_config_free`; used by `vbt_node_new`.
+ * `vbt_config_set_snapshot_source`, `vbt_config_set_checkpoint_source`,
+ * `vbt_config_set_peer_discovery`, `vbt_config_set_metadata_hook`,
+ * `vbt_config_set_file_sent_listener`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
+ * `vbt_config_free`; used by `vbt_node_new`.
  *
  * Each value is checked when it is set; the whole is checked when a node is made from it. A
  * config is not safe to modify from two threads at once; once built, nodes do not refer to it.
  */
 typedef struct vbt_config vbt_config;
+
+/**
+ * A message vbt lends a host callback that can fail, for the host to say why with
+ * `vbt_message_set`. It lives only for that callback; vbt copies the text, and adds it to the
+ * error it reports when the callback returns a code other than `VBT_OK`.
+ */
+typedef struct vbt_message vbt_message;
 
 /**
  * A vbt node: it serves partitions to peers (after `vbt_node_start_server`) and bootstraps
@@ -305,6 +326,108 @@ typedef uint32_t (*vbt_peer_discovery_fn)(void *user_data,
                                           int32_t version,
                                           int32_t partition,
                                           struct vbt_peer_list *peers);
+
+/**
+ * Leases the checkpoint of one partition to one transfer (set with
+ * `vbt_config_set_checkpoint_source`): a Venice node's `BlobSnapshotManager` keeps its own
+ * checks, user count and retention, and checkpoints into `<partition>/.snapshot_files`.
+ *
+ * vbt calls it for each request its sender admits. The host names an existing, complete
+ * checkpoint directory with `vbt_checkpoint_set_dir`, gives the metadata it captured before the
+ * checkpoint with `vbt_checkpoint_set_offset_record` and `vbt_checkpoint_set_store_version_state`,
+ * may set a lease pointer with `vbt_checkpoint_set_lease`, and returns `VBT_OK` (0). vbt serves
+ * the directory's files and the metadata, and never writes to or deletes the directory.
+ *
+ * Or it returns a `vbt_result` code (`VBT_NOT_FOUND` when the partition is not hosted here) and
+ * may say why with `vbt_message_set(error, ...)`: the requester gets 404 (500 for
+ * `VBT_INTERNAL`) with a message naming the callback, the code and that text, and no release
+ * follows. A `VBT_OK` with no directory, a directory that does not exist, or metadata that is not
+ * framed as Venice's is refused the same way, naming the fault, after the release.
+ *
+ * `store`, `checkpoint` and `error` are borrowed for the call. Called on a vbt thread (never the
+ * host's, never one that moves data), possibly for several partitions, and the same partition,
+ * at once; it may block. It must not call `vbt_node_free`.
+ */
+typedef uint32_t (*vbt_checkpoint_acquire_fn)(void *user_data,
+                                              const char *store,
+                                              int32_t version,
+                                              int32_t partition,
+                                              struct vbt_checkpoint *checkpoint,
+                                              struct vbt_message *error);
+
+/**
+ * Hands a leased checkpoint back (set with `vbt_config_set_checkpoint_source`).
+ *
+ * Called exactly once for every acquire that returned `VBT_OK`: when the last send of that
+ * checkpoint ends (success, failure, a broken connection, the node shutting down), or right after
+ * the acquire when vbt refused what it returned. `lease` is the pointer the host set with
+ * `vbt_checkpoint_set_lease` (NULL if none); `store` is borrowed for the call. Called on a vbt
+ * thread where it may block (never one that moves data); it must not call `vbt_node_free`.
+ */
+typedef void (*vbt_checkpoint_release_fn)(void *user_data,
+                                          const char *store,
+                                          int32_t version,
+                                          int32_t partition,
+                                          void *lease);
+
+/**
+ * Borrowed bytes: `len` bytes at `data` (`data` is NULL only when `len` is 0).
+ */
+typedef struct vbt_byte_slice {
+    /**
+     * The first byte, or NULL when `len` is 0.
+     */
+    const uint8_t *data;
+    /**
+     * Number of bytes.
+     */
+    size_t len;
+} vbt_byte_slice;
+
+/**
+ * Receives a bootstrapped partition's metadata before the partition is published (set with
+ * `vbt_config_set_metadata_hook`): a Venice host stores the offset record and the store-version
+ * state here, as Venice does before its rename, so a published partition always has them.
+ *
+ * Called once per successful attempt, after every byte of the partition is verified (and RocksDB
+ * opened it, unless `vbt.receive.verify.rocksdb=false`) and before vbt renames it into place as
+ * `<base>/<store>_v<version>/<store>_v<version>_<partition>`. `offset_record`
+ * (`OffsetRecord.toBytes()`, magic 24) and `store_version_state` (magic 25) are what the
+ * completion will report; they, `store` and `error` are borrowed for the call.
+ *
+ * Return `VBT_OK` (0) to let the partition be published, or a `vbt_result` code to fail the
+ * attempt: nothing is published, nothing is left under the base directory, and the bootstrap
+ * moves on to its next peer; the failure's message names the hook, the code and the text the
+ * host gave with `vbt_message_set(error, ...)`. Called on a vbt thread (never the host's, never
+ * one that moves data), possibly for different partitions at once; it may block. It must not
+ * call `vbt_node_free`.
+ */
+typedef uint32_t (*vbt_metadata_hook_fn)(void *user_data,
+                                         const char *store,
+                                         int32_t version,
+                                         int32_t partition,
+                                         struct vbt_byte_slice offset_record,
+                                         struct vbt_byte_slice store_version_state,
+                                         struct vbt_message *error);
+
+/**
+ * Hears of every whole file a sender wrote to a peer (set with
+ * `vbt_config_set_file_sent_listener`), as Venice records bytes sent: once per file, after the
+ * file's last byte was written, with the file's size in `bytes`; the sizes of one transfer's
+ * files add up to the partition's bytes the receiver reports. `peer` is the receiver's address
+ * (`ip:port`); it and `store` are borrowed for the call.
+ *
+ * Called on the node's callback thread (the thread that runs completions, one call at a time),
+ * never on a thread that moves data, so a slow listener never slows a transfer; it should still
+ * return quickly (completions and progress reports wait behind it) and must not call
+ * `vbt_node_free`. No call is made after `vbt_node_free` returned.
+ */
+typedef void (*vbt_file_sent_fn)(void *user_data,
+                                 const char *store,
+                                 int32_t version,
+                                 int32_t partition,
+                                 const char *peer,
+                                 uint64_t bytes);
 
 /**
  * Receives vbt's log records (set with `vbt_config_set_log_sink`). `target` is the Rust module
@@ -370,20 +493,6 @@ typedef struct vbt_progress {
  * of other bootstraps wait behind it); it may call vbt functions, but not `vbt_node_free`.
  */
 typedef void (*vbt_progress_fn)(void *user_data, const struct vbt_progress *progress);
-
-/**
- * Borrowed bytes: `len` bytes at `data` (`data` is NULL only when `len` is 0).
- */
-typedef struct vbt_byte_slice {
-    /**
-     * The first byte, or NULL when `len` is 0.
-     */
-    const uint8_t *data;
-    /**
-     * Number of bytes.
-     */
-    size_t len;
-} vbt_byte_slice;
 
 #ifdef __cplusplus
 extern "C" {
@@ -458,6 +567,39 @@ enum vbt_result vbt_config_set_peer_discovery(struct vbt_config *config,
                                               void *user_data);
 
 /**
+ * Makes nodes built from this config serve checkpoints the host leases per transfer (a Venice
+ * node's `BlobSnapshotManager`) instead of snapshots vbt makes: `acquire` names a checkpoint for
+ * each request the sender admits, and `release` (optional: NULL calls nothing) hands each one
+ * back exactly once when its last send ends; see `vbt_checkpoint_acquire_fn` and
+ * `vbt_checkpoint_release_fn`. It wins over `vbt_config_set_snapshot_source` and over the base
+ * directory's partitions, and needs neither `vbt.base.dir` nor `vbt.snapshot.dir`. `user_data` is
+ * passed back to both as is and must stay valid until every node made from this config is freed
+ * (every release has run by then). A NULL `acquire` removes an earlier checkpoint source.
+ */
+enum vbt_result vbt_config_set_checkpoint_source(struct vbt_config *config,
+                                                 vbt_checkpoint_acquire_fn acquire,
+                                                 vbt_checkpoint_release_fn release,
+                                                 void *user_data);
+
+/**
+ * Makes nodes built from this config hand every received partition's metadata to `callback`
+ * before the partition is published; see `vbt_metadata_hook_fn`. `user_data` must stay valid
+ * until every node made from this config is freed. A NULL `callback` removes an earlier hook.
+ */
+enum vbt_result vbt_config_set_metadata_hook(struct vbt_config *config,
+                                             vbt_metadata_hook_fn callback,
+                                             void *user_data);
+
+/**
+ * Makes nodes built from this config tell `callback` of every whole file their sender wrote to
+ * a peer; see `vbt_file_sent_fn`. `user_data` must stay valid until every node made from this
+ * config is freed. A NULL `callback` removes an earlier listener.
+ */
+enum vbt_result vbt_config_set_file_sent_listener(struct vbt_config *config,
+                                                  vbt_file_sent_fn callback,
+                                                  void *user_data);
+
+/**
  * Sends vbt's log records to `callback`; see `vbt_log_fn`.
  *
  * **Process-wide:** logging has one destination per process. The sink is installed when a node is
@@ -485,8 +627,9 @@ void vbt_config_free(struct vbt_config *config);
  *
  * This is where the settings are checked together: returns `VBT_CONFIG` (naming the key) if, for
  * example, a snapshot source is set but neither `vbt.snapshot.dir` nor `vbt.base.dir` is. A node
- * needs `vbt.base.dir` (or `data.base.path`) to receive partitions, and a base directory or a
- * snapshot source to serve them. If the config has a log sink, it is installed now.
+ * needs `vbt.base.dir` (or `data.base.path`) to receive partitions, and a base directory, a
+ * snapshot source or a checkpoint source to serve them. If the config has a log sink, it is
+ * installed now.
  */
 enum vbt_result vbt_node_new(const struct vbt_config *config, struct vbt_node **out);
 
@@ -532,10 +675,12 @@ enum vbt_result vbt_node_cancel(const struct vbt_node *node, uint64_t op_id);
  *
  * Cancels every bootstrap in flight and delivers every outstanding completion (with
  * `VBT_CANCELLED`, or the result it had already reached) before returning, stops the server,
- * stops the node's threads, and removes the log sink the node installed. Safe to call from inside
- * a completion callback, including this node's own: completions still queued then run on the
- * callback thread after the current one returns. Must not be called from inside a snapshot,
- * discovery or log callback, and the node must not be used afterwards.
+ * stops the node's threads, hands back every leased checkpoint (`vbt_checkpoint_release_fn`), and
+ * removes the log sink the node installed. Safe to call from inside a completion callback,
+ * including this node's own: completions still queued then run on the callback thread after the
+ * current one returns. Must not be called from inside any other callback (snapshot or checkpoint
+ * source, discovery, metadata hook, files-sent listener, log sink), and the node must not be used
+ * afterwards.
  */
 void vbt_node_free(struct vbt_node *node);
 
@@ -695,6 +840,50 @@ enum vbt_result vbt_bytes_set(struct vbt_bytes *bytes, const uint8_t *data, size
  * Returns `VBT_INVALID_ARGUMENT` if an argument is NULL or `peer` is not UTF-8.
  */
 enum vbt_result vbt_peer_list_add(struct vbt_peer_list *list, const char *peer);
+
+/**
+ * Replaces the text of `message` with a copy of `text` (NUL-terminated UTF-8). Call it from
+ * inside the callback that received `message`, before returning a code other than `VBT_OK`; the
+ * text then ends the error vbt reports (for a checkpoint source, the 404 the requester gets).
+ *
+ * Returns `VBT_INVALID_ARGUMENT` if an argument is NULL or `text` is not UTF-8.
+ */
+enum vbt_result vbt_message_set(struct vbt_message *message, const char *text);
+
+/**
+ * Sets the checkpoint's directory (copied): an existing directory holding a complete RocksDB
+ * checkpoint of the partition, which the host keeps unchanged until the release callback.
+ *
+ * Returns `VBT_INVALID_ARGUMENT` if an argument is NULL or `dir` is not UTF-8; then, if the
+ * acquire callback returns `VBT_OK` anyway, the request is refused with this message.
+ */
+enum vbt_result vbt_checkpoint_set_dir(struct vbt_checkpoint *checkpoint, const char *dir);
+
+/**
+ * Sets the partition's offset record (`OffsetRecord.toBytes()`, magic 24) captured before the
+ * checkpoint: a copy of `len` bytes at `data` (`data` may be NULL only when `len` is 0).
+ *
+ * Returns `VBT_INVALID_ARGUMENT` if `checkpoint` is NULL, or `data` is NULL with `len` > 0.
+ */
+enum vbt_result vbt_checkpoint_set_offset_record(struct vbt_checkpoint *checkpoint,
+                                                 const uint8_t *data,
+                                                 size_t len);
+
+/**
+ * Sets the partition's store-version state (magic 25) captured before the checkpoint, as
+ * `vbt_checkpoint_set_offset_record` does the offset record.
+ */
+enum vbt_result vbt_checkpoint_set_store_version_state(struct vbt_checkpoint *checkpoint,
+                                                       const uint8_t *data,
+                                                       size_t len);
+
+/**
+ * Sets the host's own pointer for this lease (NULL by default), passed as is to the release
+ * callback, so the host can tell its leases apart. vbt never dereferences it.
+ *
+ * Returns `VBT_INVALID_ARGUMENT` if `checkpoint` is NULL.
+ */
+enum vbt_result vbt_checkpoint_set_lease(struct vbt_checkpoint *checkpoint, void *lease);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -98,6 +98,8 @@ struct completions {
     size_t streams[8];
     unsigned char offset_record[8][64];
     size_t offset_record_len[8];
+    unsigned char store_version_state[8][64];
+    size_t store_version_state_len[8];
     /* For free_from_inside_callback: the node to free from the first completion. */
     vbt_node *free_me;
 };
@@ -115,6 +117,7 @@ static void completions_destroy(struct completions *c) {
 
 static void record(struct completions *c, const vbt_bootstrap_result *r) {
     vbt_byte_slice offset_record = vbt_bootstrap_result_offset_record(r);
+    vbt_byte_slice store_version_state = vbt_bootstrap_result_store_version_state(r);
     int i;
     pthread_mutex_lock(&c->lock);
     i = c->count < 8 ? c->count : 7;
@@ -129,6 +132,10 @@ static void record(struct completions *c, const vbt_bootstrap_result *r) {
     c->offset_record_len[i] = offset_record.len;
     if (offset_record.len > 0 && offset_record.len <= sizeof c->offset_record[i]) {
         memcpy(c->offset_record[i], offset_record.data, offset_record.len);
+    }
+    c->store_version_state_len[i] = store_version_state.len;
+    if (store_version_state.len > 0 && store_version_state.len <= sizeof c->store_version_state[i]) {
+        memcpy(c->store_version_state[i], store_version_state.data, store_version_state.len);
     }
     c->count++;
     pthread_cond_broadcast(&c->cv);
@@ -260,6 +267,21 @@ static uint32_t never_discover(void *u, const char *s, int32_t v, int32_t p, vbt
 static void never_log(void *u, vbt_log_level l, const char *t, const char *m) {
     (void)u, (void)l, (void)t, (void)m;
 }
+static uint32_t never_hook(void *u, const char *s, int32_t v, int32_t p, vbt_byte_slice o, vbt_byte_slice svs,
+                           vbt_message *e) {
+    (void)u, (void)s, (void)v, (void)p, (void)o, (void)svs, (void)e;
+    return VBT_INTERNAL;
+}
+static uint32_t never_acquire(void *u, const char *s, int32_t v, int32_t p, vbt_checkpoint *c, vbt_message *e) {
+    (void)u, (void)s, (void)v, (void)p, (void)c, (void)e;
+    return VBT_INTERNAL;
+}
+static void never_release(void *u, const char *s, int32_t v, int32_t p, void *l) {
+    (void)u, (void)s, (void)v, (void)p, (void)l;
+}
+static void never_sent(void *u, const char *s, int32_t v, int32_t p, const char *peer, uint64_t b) {
+    (void)u, (void)s, (void)v, (void)p, (void)peer, (void)b;
+}
 
 /* Every export that takes a pointer, with NULL in each required place. */
 static int test_null_arguments(void) {
@@ -288,6 +310,17 @@ static int test_null_arguments(void) {
     CHECK_RC(vbt_config_set_log_sink(NULL, never_log, NULL), VBT_INVALID_ARGUMENT);
     CHECK_RC(vbt_config_set_log_sink(config, NULL, NULL), VBT_INVALID_ARGUMENT);
     CHECK_RC(vbt_config_set_log_level(NULL, VBT_LOG_INFO), VBT_INVALID_ARGUMENT);
+    /* The optional hooks: a NULL config is refused, a NULL callback unsets. */
+    CHECK_RC(vbt_config_set_metadata_hook(NULL, never_hook, NULL), VBT_INVALID_ARGUMENT);
+    CHECK_MESSAGE("vbt_config_set_metadata_hook: argument `config` is NULL");
+    CHECK_OK(vbt_config_set_metadata_hook(config, never_hook, NULL));
+    CHECK_OK(vbt_config_set_metadata_hook(config, NULL, NULL));
+    CHECK_RC(vbt_config_set_checkpoint_source(NULL, never_acquire, never_release, NULL), VBT_INVALID_ARGUMENT);
+    CHECK_OK(vbt_config_set_checkpoint_source(config, never_acquire, NULL, NULL));
+    CHECK_OK(vbt_config_set_checkpoint_source(config, NULL, never_release, NULL));
+    CHECK_RC(vbt_config_set_file_sent_listener(NULL, never_sent, NULL), VBT_INVALID_ARGUMENT);
+    CHECK_OK(vbt_config_set_file_sent_listener(config, never_sent, NULL));
+    CHECK_OK(vbt_config_set_file_sent_listener(config, NULL, NULL));
 
     CHECK_RC(vbt_node_new(NULL, &node), VBT_INVALID_ARGUMENT);
     CHECK_RC(vbt_node_new(config, NULL), VBT_INVALID_ARGUMENT);
@@ -314,6 +347,11 @@ static int test_null_arguments(void) {
 
     CHECK_RC(vbt_bytes_set(NULL, (const uint8_t *)"x", 1), VBT_INVALID_ARGUMENT);
     CHECK_RC(vbt_peer_list_add(NULL, "h:1"), VBT_INVALID_ARGUMENT);
+    CHECK_RC(vbt_message_set(NULL, "why"), VBT_INVALID_ARGUMENT);
+    CHECK_RC(vbt_checkpoint_set_dir(NULL, "/tmp"), VBT_INVALID_ARGUMENT);
+    CHECK_RC(vbt_checkpoint_set_offset_record(NULL, (const uint8_t *)"x", 1), VBT_INVALID_ARGUMENT);
+    CHECK_RC(vbt_checkpoint_set_store_version_state(NULL, (const uint8_t *)"x", 1), VBT_INVALID_ARGUMENT);
+    CHECK_RC(vbt_checkpoint_set_lease(NULL, NULL), VBT_INVALID_ARGUMENT);
 
     /* Accessors: NULL gives NULL, 0, an empty slice, or VBT_INVALID_ARGUMENT. */
     CHECK(vbt_bootstrap_result_code(NULL) == VBT_INVALID_ARGUMENT);
@@ -679,14 +717,32 @@ static int copy_file(const char *from, const char *to) {
     return ok;
 }
 
-/* The host "checkpoints" by copying a prepared closed database into the directory vbt names. */
-static uint32_t host_snapshot(void *user_data, const char *store, int32_t version, int32_t partition,
-                              const char *dir, vbt_bytes *offset_record, vbt_bytes *store_version_state) {
-    struct snapshot_host *h = user_data;
+/* Copies the files of a closed RocksDB database (not its LOCK or LOGs) into the new directory `to`. */
+static int copy_db(const char *from_dir, const char *to_dir) {
     char from[8192], to[8192];
     struct dirent *e;
     struct stat st;
     DIR *d;
+    if (mkdir(to_dir, 0755) != 0 || !(d = opendir(from_dir))) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        snprintf(from, sizeof from, "%s/%s", from_dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", to_dir, e->d_name);
+        if (stat(from, &st) == 0 && S_ISREG(st.st_mode) && strcmp(e->d_name, "LOCK") != 0 &&
+            strncmp(e->d_name, "LOG", 3) != 0 && !copy_file(from, to)) {
+            closedir(d);
+            return 0;
+        }
+    }
+    closedir(d);
+    return 1;
+}
+
+/* The host "checkpoints" by copying a prepared closed database into the directory vbt names. */
+static uint32_t host_snapshot(void *user_data, const char *store, int32_t version, int32_t partition,
+                              const char *dir, vbt_bytes *offset_record, vbt_bytes *store_version_state) {
+    struct snapshot_host *h = user_data;
 
     pthread_mutex_lock(&h->lock);
     h->calls++;
@@ -698,19 +754,9 @@ static uint32_t host_snapshot(void *user_data, const char *store, int32_t versio
     if (partition != 0) {
         return VBT_NOT_FOUND;
     }
-    if (mkdir(dir, 0755) != 0 || !(d = opendir(h->prepared))) {
+    if (!copy_db(h->prepared, dir)) {
         return VBT_IO;
     }
-    while ((e = readdir(d)) != NULL) {
-        snprintf(from, sizeof from, "%s/%s", h->prepared, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
-        if (stat(from, &st) == 0 && S_ISREG(st.st_mode) && strcmp(e->d_name, "LOCK") != 0 &&
-            strncmp(e->d_name, "LOG", 3) != 0 && !copy_file(from, to)) {
-            closedir(d);
-            return VBT_IO;
-        }
-    }
-    closedir(d);
     if (vbt_bytes_set(offset_record, HOST_OFFSET_RECORD, sizeof HOST_OFFSET_RECORD) != VBT_OK ||
         vbt_bytes_set(store_version_state, HOST_STORE_VERSION_STATE, sizeof HOST_STORE_VERSION_STATE) != VBT_OK) {
         return VBT_INTERNAL;
@@ -1066,6 +1112,452 @@ static int test_all_peers_failed_list(void) {
     return 0;
 }
 
+/* ---- helpers for the host hooks ------------------------------------------------------------ */
+
+/* Entries in `dir` other than . and ..; -1 if it cannot be read. Lists them on stderr. */
+static int dir_entries(const char *dir) {
+    struct dirent *e;
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            fprintf(stderr, "  %s/%s\n", dir, e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* The regular files of a partition or checkpoint directory: how many and their total size (not
+ * RocksDB's LOCK or LOG files, which are never sent). -1 files if it cannot be read. */
+static uint64_t dir_bytes(const char *dir, int *files) {
+    char path[8192];
+    struct dirent *e;
+    struct stat st;
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    *files = d ? 0 : -1;
+    while (d && (e = readdir(d)) != NULL) {
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && strcmp(e->d_name, "LOCK") != 0 &&
+            strncmp(e->d_name, "LOG", 3) != 0) {
+            total += (uint64_t)st.st_size;
+            (*files)++;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return total;
+}
+
+/* Waits up to `seconds` for `*value` (read under `lock`) to reach `n`; returns its last value. */
+static int wait_count(pthread_mutex_t *lock, const int *value, int n, int seconds) {
+    int v = 0, i;
+    for (i = 0; i < seconds * 20; i++) {
+        pthread_mutex_lock(lock);
+        v = *value;
+        pthread_mutex_unlock(lock);
+        if (v >= n) {
+            break;
+        }
+        sleep_ms(50);
+    }
+    return v;
+}
+
+#define CHECK_CONTAINS(haystack, needle)                                                          \
+    do {                                                                                          \
+        if (!strstr((haystack), (needle))) {                                                      \
+            fprintf(stderr, "%s:%d: \"%s\" does not mention \"%s\"\n", __FILE__, __LINE__, (haystack), \
+                    (needle));                                                                    \
+            return 1;                                                                             \
+        }                                                                                         \
+    } while (0)
+
+/* ---- metadata hook ------------------------------------------------------------------------- */
+
+struct hook_host {
+    pthread_mutex_t lock;
+    int calls, wrong_args, partition_existed;
+    char partition_dir[4200]; /* where the partition is published */
+    uint32_t rc;              /* what the hook returns */
+    const char *why;          /* and says, when that is not VBT_OK */
+    unsigned char offset_record[64], store_version_state[64];
+    size_t offset_record_len, store_version_state_len;
+};
+
+static uint32_t metadata_hook(void *user_data, const char *store, int32_t version, int32_t partition,
+                              vbt_byte_slice offset_record, vbt_byte_slice store_version_state, vbt_message *error) {
+    struct hook_host *h = user_data;
+    struct stat st;
+    pthread_mutex_lock(&h->lock);
+    h->calls++;
+    h->wrong_args += strcmp(store, STORE) != 0 || version != 1 || partition != 0;
+    h->partition_existed += stat(h->partition_dir, &st) == 0;
+    h->offset_record_len = offset_record.len;
+    if (offset_record.len > 0 && offset_record.len <= sizeof h->offset_record) {
+        memcpy(h->offset_record, offset_record.data, offset_record.len);
+    }
+    h->store_version_state_len = store_version_state.len;
+    if (store_version_state.len > 0 && store_version_state.len <= sizeof h->store_version_state) {
+        memcpy(h->store_version_state, store_version_state.data, store_version_state.len);
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (h->rc != VBT_OK && h->why && vbt_message_set(error, h->why) != VBT_OK) {
+        return VBT_INTERNAL;
+    }
+    return h->rc;
+}
+
+/* A receiver under a new base directory `name` (its path in `base`) with `h` as metadata hook;
+ * with `unset`, the hook is set and then unset. */
+static vbt_result hooked_receiver(vbt_node **out, const char *name, struct hook_host *h, int unset, char *base,
+                                  size_t cap) {
+    vbt_config *config = NULL;
+    vbt_result rc;
+    make_dir(base, cap, name);
+    snprintf(h->partition_dir, sizeof h->partition_dir, "%s/%s_v1/%s_v1_0", base, STORE, STORE);
+    rc = vbt_config_new(&config);
+    if (rc == VBT_OK) {
+        rc = vbt_config_set(config, "vbt.base.dir", base);
+    }
+    if (rc == VBT_OK) {
+        rc = vbt_config_set_metadata_hook(config, metadata_hook, h);
+    }
+    if (rc == VBT_OK && unset) {
+        rc = vbt_config_set_metadata_hook(config, NULL, NULL);
+    }
+    if (rc == VBT_OK) {
+        rc = vbt_node_new(config, out);
+    }
+    vbt_config_free(config);
+    return rc;
+}
+
+static int test_metadata_hook(void) {
+    vbt_node *sender = NULL, *receiver = NULL, *failing = NULL, *unhooked = NULL;
+    struct hook_host ok, bad;
+    struct completions c;
+    char peer[64], base[4096], bad_base[4096], state[4200];
+    struct stat st;
+    int left;
+
+    memset(&ok, 0, sizeof ok);
+    memset(&bad, 0, sizeof bad);
+    pthread_mutex_init(&ok.lock, NULL);
+    pthread_mutex_init(&bad.lock, NULL);
+    completions_init(&c);
+    CHECK_OK(fixture_sender(&sender, peer, sizeof peer));
+
+    /* A hook that accepts: called once, before the partition exists, with the bytes delivered. */
+    ok.rc = VBT_OK;
+    CHECK_OK(hooked_receiver(&receiver, "recv", &ok, 0, base, sizeof base));
+    CHECK_OK(start(receiver, 0, peer, &c, NULL));
+    CHECK(wait_for(&c, 1, 60) == 1);
+    if (c.code[0] != VBT_OK) {
+        fprintf(stderr, "bootstrap failed: %s: %s\n", vbt_result_name((uint32_t)c.code[0]), c.message[0]);
+        return 1;
+    }
+    CHECK(ok.calls == 1 && ok.wrong_args == 0);
+    CHECK(ok.partition_existed == 0);
+    CHECK(stat(ok.partition_dir, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK(ok.offset_record_len >= 2 && ok.offset_record[0] == 24);
+    CHECK(ok.offset_record_len == c.offset_record_len[0]);
+    CHECK(memcmp(ok.offset_record, c.offset_record[0], ok.offset_record_len) == 0);
+    CHECK(ok.store_version_state_len >= 2 && ok.store_version_state[0] == 25);
+    CHECK(ok.store_version_state_len == c.store_version_state_len[0]);
+    CHECK(memcmp(ok.store_version_state, c.store_version_state[0], ok.store_version_state_len) == 0);
+
+    /* A hook that fails: the attempt fails naming the hook, its code and its message; nothing is
+     * published and nothing is left in the base directory. */
+    bad.rc = VBT_IO;
+    bad.why = "metadata store is read-only";
+    CHECK_OK(hooked_receiver(&failing, "recv-failing", &bad, 0, bad_base, sizeof bad_base));
+    CHECK_OK(start(failing, 0, peer, &c, NULL));
+    CHECK(wait_for(&c, 2, 60) == 2);
+    CHECK(c.code[1] == VBT_ALL_PEERS_FAILED);
+    CHECK_CONTAINS(c.message[1], "metadata hook");
+    CHECK_CONTAINS(c.message[1], "VBT_IO");
+    CHECK_CONTAINS(c.message[1], "metadata store is read-only");
+    CHECK(c.offset_record_len[1] == 0);
+    CHECK(bad.calls == 1 && bad.partition_existed == 0 && bad.wrong_args == 0);
+    CHECK(stat(bad.partition_dir, &st) != 0);
+    left = dir_entries(bad_base);
+    CHECK(left == 0);
+    /* vbt's own state beside the base (the landing directory) holds no partition data either. */
+    snprintf(state, sizeof state, "%s.vbt/landing/%s_v1_0", bad_base, STORE);
+    CHECK(stat(state, &st) != 0);
+
+    /* A hook set and then unset (NULL) is not called: the same partition now installs there. */
+    vbt_node_free(failing);
+    CHECK_OK(hooked_receiver(&unhooked, "recv-failing", &bad, 1, bad_base, sizeof bad_base));
+    CHECK_OK(start(unhooked, 0, peer, &c, NULL));
+    CHECK(wait_for(&c, 3, 60) == 3);
+    CHECK(c.code[2] == VBT_OK);
+    CHECK(bad.calls == 1);
+    CHECK(stat(bad.partition_dir, &st) == 0 && S_ISDIR(st.st_mode));
+
+    vbt_node_free(unhooked);
+    vbt_node_free(receiver);
+    vbt_node_free(sender);
+    pthread_mutex_destroy(&ok.lock);
+    pthread_mutex_destroy(&bad.lock);
+    completions_destroy(&c);
+    return 0;
+}
+
+/* ---- checkpoint source (leases) ------------------------------------------------------------ */
+
+struct lease_host {
+    pthread_mutex_t lock;
+    char dir[4200]; /* the checkpoint this host leases: a copy of the fixture's partition */
+    int acquires, granted, releases, wrong_release;
+    int token;           /* its address is the lease pointer of partition 0's leases */
+    vbt_result null_dir; /* what vbt_checkpoint_set_dir said to a NULL directory */
+};
+
+static uint32_t lease_acquire(void *user_data, const char *store, int32_t version, int32_t partition,
+                              vbt_checkpoint *checkpoint, vbt_message *error) {
+    struct lease_host *h = user_data;
+    const char not_utf8[] = {'/', 't', 'm', 'p', '/', (char)0xff, 'x', 0};
+    char missing[4300];
+    pthread_mutex_lock(&h->lock);
+    h->acquires++;
+    pthread_mutex_unlock(&h->lock);
+    if (strcmp(store, STORE) != 0 || version != 1) {
+        return VBT_INVALID_ARGUMENT;
+    }
+    switch (partition) {
+    case 0: /* the checkpoint */
+        if (vbt_checkpoint_set_dir(checkpoint, h->dir) != VBT_OK ||
+            vbt_checkpoint_set_offset_record(checkpoint, HOST_OFFSET_RECORD, sizeof HOST_OFFSET_RECORD) != VBT_OK ||
+            vbt_checkpoint_set_store_version_state(checkpoint, HOST_STORE_VERSION_STATE,
+                                                   sizeof HOST_STORE_VERSION_STATE) != VBT_OK ||
+            vbt_checkpoint_set_lease(checkpoint, &h->token) != VBT_OK) {
+            return VBT_INTERNAL;
+        }
+        break;
+    case 1: /* garbage: a NULL directory (refused), then VBT_OK all the same */
+        h->null_dir = vbt_checkpoint_set_dir(checkpoint, NULL);
+        break;
+    case 2: /* garbage: a path that is not UTF-8 */
+        (void)vbt_checkpoint_set_dir(checkpoint, not_utf8);
+        break;
+    case 3: /* garbage: a directory that does not exist, with good metadata */
+        snprintf(missing, sizeof missing, "%s/no-such-checkpoint", h->dir);
+        (void)vbt_checkpoint_set_dir(checkpoint, missing);
+        (void)vbt_checkpoint_set_offset_record(checkpoint, HOST_OFFSET_RECORD, sizeof HOST_OFFSET_RECORD);
+        (void)vbt_checkpoint_set_store_version_state(checkpoint, HOST_STORE_VERSION_STATE,
+                                                     sizeof HOST_STORE_VERSION_STATE);
+        break;
+    case 4: /* garbage: no directory named at all */
+        break;
+    default:
+        (void)vbt_message_set(error, "partition is not hosted by this C host");
+        return VBT_NOT_FOUND;
+    }
+    pthread_mutex_lock(&h->lock);
+    h->granted++;
+    pthread_mutex_unlock(&h->lock);
+    return VBT_OK;
+}
+
+static void lease_release(void *user_data, const char *store, int32_t version, int32_t partition, void *lease) {
+    struct lease_host *h = user_data;
+    pthread_mutex_lock(&h->lock);
+    h->releases++;
+    h->wrong_release += strcmp(store, STORE) != 0 || version != 1 || partition < 0 || partition > 4 ||
+                        lease != (partition == 0 ? (void *)&h->token : NULL);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static int test_checkpoint_source(void) {
+    vbt_config *config = NULL;
+    vbt_node *sender = NULL, *receiver = NULL, *slow = NULL, *slow_receiver = NULL;
+    struct lease_host h;
+    struct completions c;
+    char peer[64], fixture_partition[4200], work[4096];
+    uint16_t port = 0;
+    uint64_t checkpoint_bytes;
+    int checkpoint_files, i;
+    static const char *const faults[] = {"`dir` is NULL", "not valid UTF-8", "no-such-checkpoint",
+                                         "named no directory"};
+
+    memset(&h, 0, sizeof h);
+    pthread_mutex_init(&h.lock, NULL);
+    completions_init(&c);
+    /* The host's checkpoint: a copy the test makes of the fixture's closed partition. */
+    make_dir(work, sizeof work, "host");
+    snprintf(fixture_partition, sizeof fixture_partition, "%s/%s_v1/%s_v1_0", fixture(), STORE, STORE);
+    snprintf(h.dir, sizeof h.dir, "%s/checkpoint", work);
+    CHECK(copy_db(fixture_partition, h.dir));
+    checkpoint_bytes = dir_bytes(h.dir, &checkpoint_files);
+    CHECK(checkpoint_files >= 3 && checkpoint_bytes > 1024 * 1024);
+
+    /* A sender with neither a base directory nor a snapshot directory: the host leases it all. */
+    CHECK_OK(vbt_config_new(&config));
+    CHECK_OK(vbt_config_set(config, "davinci.p2p.blob.transfer.server.port", "0"));
+    CHECK_OK(vbt_config_set(config, "vbt.server.bind.address", "127.0.0.1"));
+    CHECK_OK(vbt_config_set_checkpoint_source(config, lease_acquire, lease_release, &h));
+    CHECK_OK(vbt_node_new(config, &sender));
+    vbt_config_free(config);
+    CHECK_OK(vbt_node_start_server(sender, &port));
+    snprintf(peer, sizeof peer, "127.0.0.1:%u", (unsigned)port);
+    CHECK_OK(receiver_in(&receiver, "recv"));
+
+    /* The leased checkpoint arrives whole, with the host's metadata; released once after. */
+    CHECK_OK(start(receiver, 0, peer, &c, NULL));
+    CHECK(wait_for(&c, 1, 60) == 1);
+    if (c.code[0] != VBT_OK) {
+        fprintf(stderr, "bootstrap failed: %s: %s\n", vbt_result_name((uint32_t)c.code[0]), c.message[0]);
+        return 1;
+    }
+    CHECK(c.files[0] == (uint64_t)checkpoint_files && c.bytes[0] == checkpoint_bytes);
+    CHECK(c.offset_record_len[0] == sizeof HOST_OFFSET_RECORD);
+    CHECK(memcmp(c.offset_record[0], HOST_OFFSET_RECORD, sizeof HOST_OFFSET_RECORD) == 0);
+    CHECK(c.store_version_state_len[0] == sizeof HOST_STORE_VERSION_STATE);
+    CHECK(memcmp(c.store_version_state[0], HOST_STORE_VERSION_STATE, sizeof HOST_STORE_VERSION_STATE) == 0);
+    CHECK(wait_count(&h.lock, &h.releases, 1, 10) == 1);
+    sleep_ms(300);
+    pthread_mutex_lock(&h.lock);
+    CHECK(h.acquires == 1 && h.granted == 1 && h.releases == 1 && h.wrong_release == 0);
+    pthread_mutex_unlock(&h.lock);
+
+    /* An acquire error: the receiver fails with the host's message; nothing to release. */
+    CHECK_OK(start(receiver, 5, peer, &c, NULL));
+    CHECK(wait_for(&c, 2, 60) == 2);
+    CHECK(c.code[1] == VBT_ALL_PEERS_FAILED);
+    CHECK_CONTAINS(c.message[1], "404");
+    CHECK_CONTAINS(c.message[1], "VBT_NOT_FOUND");
+    CHECK_CONTAINS(c.message[1], "partition is not hosted by this C host");
+
+    /* Garbage returned with VBT_OK: refused with a message naming the fault, and released. */
+    for (i = 0; i < 4; i++) {
+        CHECK_OK(start(receiver, i + 1, peer, &c, NULL));
+        CHECK(wait_for(&c, 3 + i, 60) == 3 + i);
+        CHECK(c.code[2 + i] == VBT_ALL_PEERS_FAILED);
+        CHECK_CONTAINS(c.message[2 + i], "404");
+        CHECK_CONTAINS(c.message[2 + i], "vbt_checkpoint_acquire_fn");
+        CHECK_CONTAINS(c.message[2 + i], faults[i]);
+        CHECK(wait_count(&h.lock, &h.releases, 2 + i, 10) == 2 + i);
+    }
+    CHECK(h.null_dir == VBT_INVALID_ARGUMENT);
+
+    /* A send still in flight when its sender is freed (a second sender of the same checkpoints,
+     * writing at 1 MiB/s): the lease is back when vbt_node_free returns. */
+    CHECK_OK(vbt_config_new(&config));
+    CHECK_OK(vbt_config_set(config, "davinci.p2p.blob.transfer.server.port", "0"));
+    CHECK_OK(vbt_config_set(config, "vbt.server.bind.address", "127.0.0.1"));
+    CHECK_OK(vbt_config_set(config, "blob.transfer.service.write.limit.bytes.per.sec", "1048576"));
+    CHECK_OK(vbt_config_set_checkpoint_source(config, lease_acquire, lease_release, &h));
+    CHECK_OK(vbt_node_new(config, &slow));
+    vbt_config_free(config);
+    CHECK_OK(vbt_node_start_server(slow, &port));
+    snprintf(peer, sizeof peer, "127.0.0.1:%u", (unsigned)port);
+    CHECK_OK(receiver_in(&slow_receiver, "recv-slow"));
+    CHECK_OK(start(slow_receiver, 0, peer, &c, NULL));
+    CHECK(wait_count(&h.lock, &h.acquires, 7, 10) == 7);
+    sleep_ms(500);
+    pthread_mutex_lock(&h.lock);
+    CHECK(count_of(&c) == 6 && h.releases == 5); /* still sending */
+    pthread_mutex_unlock(&h.lock);
+    vbt_node_free(slow);
+    CHECK(h.releases == 6);
+    CHECK(wait_for(&c, 7, 60) == 7);
+    CHECK(c.code[6] != VBT_OK);
+
+    vbt_node_free(slow_receiver);
+    vbt_node_free(receiver);
+    vbt_node_free(sender);
+    /* Exactly one release per granted lease, none for the refused acquire, none after the free. */
+    CHECK(h.acquires == 7 && h.granted == 6 && h.releases == 6 && h.wrong_release == 0);
+    sleep_ms(200);
+    CHECK(h.releases == 6);
+    /* vbt never writes to or deletes the host's checkpoint. */
+    CHECK(dir_bytes(h.dir, &i) == checkpoint_bytes && i == checkpoint_files);
+    pthread_mutex_destroy(&h.lock);
+    completions_destroy(&c);
+    return 0;
+}
+
+/* ---- files-sent listener ------------------------------------------------------------------- */
+
+struct sent_host {
+    pthread_mutex_t lock;
+    int calls, wrong, other_thread;
+    uint64_t bytes;
+    pthread_t thread;
+};
+
+static void file_sent(void *user_data, const char *store, int32_t version, int32_t partition, const char *peer,
+                      uint64_t bytes) {
+    struct sent_host *h = user_data;
+    pthread_mutex_lock(&h->lock);
+    h->other_thread += h->calls > 0 && !pthread_equal(h->thread, pthread_self());
+    h->thread = pthread_self();
+    h->calls++;
+    h->bytes += bytes;
+    h->wrong += strcmp(store, STORE) != 0 || version != 1 || partition != 0 || strncmp(peer, "127.0.0.1:", 10) != 0;
+    pthread_mutex_unlock(&h->lock);
+}
+
+static int test_file_sent_listener(void) {
+    vbt_config *config = NULL;
+    vbt_node *sender = NULL, *receiver = NULL;
+    struct sent_host h;
+    struct completions c;
+    char peer[64], partition_dir[4200];
+    uint16_t port = 0;
+    uint64_t received_bytes;
+    int received_files, calls;
+
+    memset(&h, 0, sizeof h);
+    pthread_mutex_init(&h.lock, NULL);
+    completions_init(&c);
+    CHECK_OK(vbt_config_new(&config));
+    CHECK_OK(vbt_config_set(config, "vbt.base.dir", fixture()));
+    CHECK_OK(vbt_config_set(config, "davinci.p2p.blob.transfer.server.port", "0"));
+    CHECK_OK(vbt_config_set(config, "vbt.server.bind.address", "127.0.0.1"));
+    CHECK_OK(vbt_config_set_file_sent_listener(config, file_sent, &h));
+    CHECK_OK(vbt_node_new(config, &sender));
+    vbt_config_free(config);
+    CHECK_OK(vbt_node_start_server(sender, &port));
+    snprintf(peer, sizeof peer, "127.0.0.1:%u", (unsigned)port);
+
+    CHECK_OK(receiver_in(&receiver, "recv"));
+    CHECK_OK(start(receiver, 0, peer, &c, NULL));
+    CHECK(wait_for(&c, 1, 60) == 1);
+    if (c.code[0] != VBT_OK) {
+        fprintf(stderr, "bootstrap failed: %s: %s\n", vbt_result_name((uint32_t)c.code[0]), c.message[0]);
+        return 1;
+    }
+    /* One call per file, on the sender's callback thread, adding up to the partition's bytes. */
+    calls = wait_count(&h.lock, &h.calls, (int)c.files[0], 10);
+    snprintf(partition_dir, sizeof partition_dir, "%s/recv/%s_v1/%s_v1_0", getenv("VBT_C_WORK"), STORE, STORE);
+    received_bytes = dir_bytes(partition_dir, &received_files);
+    pthread_mutex_lock(&h.lock);
+    fprintf(stderr, "%d files, %llu bytes sent; %llu files, %llu bytes received; %d files, %llu bytes installed\n",
+            h.calls, (unsigned long long)h.bytes, (unsigned long long)c.files[0], (unsigned long long)c.bytes[0],
+            received_files, (unsigned long long)received_bytes);
+    CHECK(calls == (int)c.files[0] && h.calls == received_files);
+    CHECK(h.bytes == c.bytes[0] && h.bytes == received_bytes);
+    CHECK(h.wrong == 0 && h.other_thread == 0);
+    CHECK(!pthread_equal(h.thread, pthread_self()));
+    pthread_mutex_unlock(&h.lock);
+
+    vbt_node_free(receiver);
+    vbt_node_free(sender);
+    CHECK(h.calls == calls);
+    pthread_mutex_destroy(&h.lock);
+    completions_destroy(&c);
+    return 0;
+}
+
 /* ---- runner -------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1088,6 +1580,9 @@ static const struct {
     {"snapshot_source_callback", test_snapshot_source_callback},
     {"discovery_callback", test_discovery_callback},
     {"log_sink", test_log_sink},
+    {"metadata_hook", test_metadata_hook},
+    {"checkpoint_source", test_checkpoint_source},
+    {"file_sent_listener", test_file_sent_listener},
 };
 
 int main(int argc, char **argv) {

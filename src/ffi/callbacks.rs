@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::boundary::error_from_host_code;
 use super::handle::{borrow_mut, Opaque, UserData};
 use super::result::vbt_result;
-use super::types::{cstring_lossy, str_arg};
+use super::types::{bytes_arg, cstring_lossy, str_arg};
 use crate::error::{Error, Result};
 use crate::protocol::PartitionId;
 use crate::PeerDiscovery;
@@ -35,15 +35,8 @@ pub extern "C" fn vbt_bytes_set(bytes: *mut vbt_bytes, data: *const u8, len: usi
     ffi_boundary!([bytes] {
         // SAFETY: a live vbt_bytes lent to the running callback.
         let bytes = unsafe { borrow_mut(bytes) }?;
-        let copied = if len == 0 {
-            Vec::new()
-        } else if data.is_null() {
-            return Err(Error::invalid(format!("vbt_bytes_set: argument `data` is NULL with len {len}")));
-        } else {
-            // SAFETY: the host promises `len` readable bytes at `data`.
-            unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
-        };
-        bytes.data = copied;
+        // SAFETY: the host promises `len` readable bytes at `data`.
+        bytes.data = unsafe { bytes_arg(data, len) }.map_err(|e| Error::invalid(format!("vbt_bytes_set: {}", e.message())))?;
         Ok(())
     })
 }

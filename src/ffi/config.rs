@@ -4,7 +4,9 @@
 use std::ffi::{c_char, c_void};
 
 use super::callbacks::{vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_snapshot_fn, DiscoveryFn, LogFn, SnapshotFn};
+use super::checkpoint::{vbt_checkpoint_acquire_fn, vbt_checkpoint_release_fn, AcquireFn, ReleaseFn};
 use super::handle::{borrow_mut, free, into_raw, write_out, Opaque, UserData};
+use super::hooks::{vbt_file_sent_fn, vbt_metadata_hook_fn, FileSentFnC, MetadataHookFn};
 use super::result::vbt_result;
 use super::types::str_arg;
 use crate::config::{parse_properties, Config};
@@ -12,11 +14,14 @@ use crate::error::Result;
 
 /// Settings for a node: Venice's own keys (`davinci.p2p.blob.transfer.server.port`,
 /// `blob.transfer.max.concurrent.snapshot.user`, `data.base.path`, ...) and vbt's `vbt.*` keys,
-/// plus the host's snapshot source, peer discovery and log sink.
+/// plus the host's callbacks: snapshot or checkpoint source, peer discovery, metadata hook,
+/// files-sent listener and log sink.
 ///
 /// Methods: `vbt_config_new`, `vbt_config_set`, `vbt_config_set_properties`,
-/// `vbt_config_set_snapshot_source`, `vbt_config_set_peer_discovery`, `vbt_config_set_log_sink`,
-/// `vbt_config_set_log_level`, `vbt_config_free`; used by `vbt_node_new`.
+/// `vbt_config_set_snapshot_source`, `vbt_config_set_checkpoint_source`,
+/// `vbt_config_set_peer_discovery`, `vbt_config_set_metadata_hook`,
+/// `vbt_config_set_file_sent_listener`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
+/// `vbt_config_free`; used by `vbt_node_new`.
 ///
 /// Each value is checked when it is set; the whole is checked when a node is made from it. A
 /// config is not safe to modify from two threads at once; once built, nodes do not refer to it.
@@ -25,6 +30,9 @@ pub struct vbt_config {
     pairs: Vec<(String, String)>,
     pub(crate) snapshot: Option<(SnapshotFn, UserData)>,
     pub(crate) discovery: Option<(DiscoveryFn, UserData)>,
+    pub(crate) checkpoints: Option<(AcquireFn, Option<ReleaseFn>, UserData)>,
+    pub(crate) metadata_hook: Option<(MetadataHookFn, UserData)>,
+    pub(crate) file_sent: Option<(FileSentFnC, UserData)>,
     pub(crate) log_sink: Option<(LogFn, UserData)>,
     pub(crate) log_level: log::LevelFilter,
 }
@@ -63,6 +71,9 @@ pub extern "C" fn vbt_config_new(out: *mut *mut vbt_config) -> vbt_result {
             pairs: Vec::new(),
             snapshot: None,
             discovery: None,
+            checkpoints: None,
+            metadata_hook: None,
+            file_sent: None,
             log_sink: None,
             log_level: log::LevelFilter::Info,
         };
@@ -125,6 +136,63 @@ pub extern "C" fn vbt_config_set_peer_discovery(
         // SAFETY: a live config, per the contract.
         let config = unsafe { borrow_mut(config) }?;
         config.discovery = callback.map(|f| (f, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// Makes nodes built from this config serve checkpoints the host leases per transfer (a Venice
+/// node's `BlobSnapshotManager`) instead of snapshots vbt makes: `acquire` names a checkpoint for
+/// each request the sender admits, and `release` (optional: NULL calls nothing) hands each one
+/// back exactly once when its last send ends; see `vbt_checkpoint_acquire_fn` and
+/// `vbt_checkpoint_release_fn`. It wins over `vbt_config_set_snapshot_source` and over the base
+/// directory's partitions, and needs neither `vbt.base.dir` nor `vbt.snapshot.dir`. `user_data` is
+/// passed back to both as is and must stay valid until every node made from this config is freed
+/// (every release has run by then). A NULL `acquire` removes an earlier checkpoint source.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_checkpoint_source(
+    config: *mut vbt_config,
+    acquire: vbt_checkpoint_acquire_fn,
+    release: vbt_checkpoint_release_fn,
+    user_data: *mut c_void,
+) -> vbt_result {
+    ffi_boundary!([config] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.checkpoints = acquire.map(|f| (f, release, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// Makes nodes built from this config hand every received partition's metadata to `callback`
+/// before the partition is published; see `vbt_metadata_hook_fn`. `user_data` must stay valid
+/// until every node made from this config is freed. A NULL `callback` removes an earlier hook.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_metadata_hook(
+    config: *mut vbt_config,
+    callback: vbt_metadata_hook_fn,
+    user_data: *mut c_void,
+) -> vbt_result {
+    ffi_boundary!([config] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.metadata_hook = callback.map(|f| (f, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// Makes nodes built from this config tell `callback` of every whole file their sender wrote to
+/// a peer; see `vbt_file_sent_fn`. `user_data` must stay valid until every node made from this
+/// config is freed. A NULL `callback` removes an earlier listener.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_file_sent_listener(
+    config: *mut vbt_config,
+    callback: vbt_file_sent_fn,
+    user_data: *mut c_void,
+) -> vbt_result {
+    ffi_boundary!([config] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.file_sent = callback.map(|f| (f, UserData::new(user_data)));
         Ok(())
     })
 }

@@ -22,10 +22,10 @@
 //! by `vbt_<type>_new` into an output pointer and owned by the host until it passes them to
 //! `vbt_<type>_free`, exactly once. No other function takes ownership of an argument: whatever a
 //! function needs beyond the call, it copies before returning. Objects vbt lends to callbacks
-//! (`vbt_bootstrap_result`, `vbt_bytes`, `vbt_peer_list`, every string and byte slice reached
-//! through them) are valid only until that callback returns. No memory allocated by one side is
-//! ever freed by the other: the host gives data to vbt by letting vbt copy it (`vbt_bytes_set`,
-//! `vbt_peer_list_add`).
+//! (`vbt_bootstrap_result`, `vbt_bytes`, `vbt_peer_list`, `vbt_message`, `vbt_checkpoint`, every
+//! string and byte slice reached through them) are valid only until that callback returns. No
+//! memory allocated by one side is ever freed by the other: the host gives data to vbt by letting
+//! vbt copy it (`vbt_bytes_set`, `vbt_peer_list_add`, `vbt_message_set`, `vbt_checkpoint_set_*`).
 //!
 //! **NULL.** A NULL handle, string or output pointer where one is required returns
 //! `VBT_INVALID_ARGUMENT`, naming the argument in the last error. Pointer arguments documented as
@@ -51,10 +51,13 @@
 //! node's callback thread, one completion at a time: on success, failure, cancel, or when the node
 //! is freed; never inside the call that started it and never on a thread that moves data. A
 //! refused call never runs its callback. A completion callback may call back into vbt, including
-//! `vbt_node_free` on its own node. Snapshot-source and discovery callbacks run on vbt threads and
-//! may block; they return a `vbt_result` number as `uint32_t` (so an unknown number is never
-//! undefined behaviour). Enumerations passed in by the host (`vbt_table_format`,
-//! `vbt_log_level`) are `uint32_t` for the same reason.
+//! `vbt_node_free` on its own node. Snapshot-source, checkpoint-source, discovery and
+//! metadata-hook callbacks run on vbt threads and may block; they return a `vbt_result` number as
+//! `uint32_t` (so an unknown number is never undefined behaviour), and those given a
+//! `vbt_message` may say why they failed with `vbt_message_set`. Enumerations passed in by the
+//! host (`vbt_table_format`, `vbt_log_level`) are `uint32_t` for the same reason. The checkpoint
+//! source, metadata hook and files-sent listener are optional hooks: setting one with a NULL
+//! function pointer unsets it.
 //!
 //! **Logging.** Logging is process-wide: the log sink of the most recently made node that has one
 //! receives the records of every node, until that node is freed.
@@ -82,10 +85,16 @@ mod bootstrap_result;
 mod callbacks;
 mod handle;
 
+mod hooks;
+
+mod checkpoint;
+
 pub use bootstrap_request::{vbt_bootstrap_request, vbt_table_format};
 pub use bootstrap_result::{vbt_bootstrap_result, vbt_completion_fn};
 pub use callbacks::{vbt_bytes, vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_peer_list, vbt_snapshot_fn};
+pub use checkpoint::{vbt_checkpoint, vbt_checkpoint_acquire_fn, vbt_checkpoint_release_fn};
 pub use config::vbt_config;
+pub use hooks::{vbt_file_sent_fn, vbt_message, vbt_metadata_hook_fn};
 pub use node::vbt_node;
 pub use progress::{vbt_progress, vbt_progress_fn};
 pub use result::vbt_result;

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use super::bootstrap_request::vbt_bootstrap_request;
 use super::bootstrap_result::{vbt_bootstrap_result, vbt_completion_fn};
 use super::callbacks::{install_log_sink, snapshot_adapter, HostDiscovery};
+use super::checkpoint::HostCheckpoints;
 use super::config::vbt_config;
 use super::handle::{borrow, free, into_raw, write_out, Opaque, UserData};
+use super::hooks::{file_sent_adapter, metadata_hook_adapter};
 use super::progress::progress_adapter;
 use super::result::vbt_result;
 use crate::error::{Error, ErrorKind};
@@ -38,19 +40,29 @@ impl Opaque for vbt_node {
 ///
 /// This is where the settings are checked together: returns `VBT_CONFIG` (naming the key) if, for
 /// example, a snapshot source is set but neither `vbt.snapshot.dir` nor `vbt.base.dir` is. A node
-/// needs `vbt.base.dir` (or `data.base.path`) to receive partitions, and a base directory or a
-/// snapshot source to serve them. If the config has a log sink, it is installed now.
+/// needs `vbt.base.dir` (or `data.base.path`) to receive partitions, and a base directory, a
+/// snapshot source or a checkpoint source to serve them. If the config has a log sink, it is
+/// installed now.
 #[no_mangle]
 pub extern "C" fn vbt_node_new(config: *const vbt_config, out: *mut *mut vbt_node) -> vbt_result {
     ffi_boundary!([config, out] {
         // SAFETY: a live config, per the contract.
         let config = unsafe { borrow(config) }?;
         let mut builder = Node::builder(config.build()?);
-        if let Some((f, user_data)) = config.snapshot {
+        // A checkpoint source wins over a snapshot source (whose directory it then needs not).
+        if let Some((acquire, release, user_data)) = config.checkpoints {
+            builder = builder.checkpoint_leases(Arc::new(HostCheckpoints { acquire, release, user_data }));
+        } else if let Some((f, user_data)) = config.snapshot {
             builder = builder.host_snapshots(snapshot_adapter(f, user_data));
         }
         if let Some((f, user_data)) = config.discovery {
             builder = builder.peer_discovery(Arc::new(HostDiscovery { f, user_data }));
+        }
+        if let Some((f, user_data)) = config.metadata_hook {
+            builder = builder.metadata_hook(metadata_hook_adapter(f, user_data));
+        }
+        if let Some((f, user_data)) = config.file_sent {
+            builder = builder.file_sent_listener(file_sent_adapter(f, user_data));
         }
         let node = builder.build()?;
         let log_sink = config.log_sink.map(|(f, user_data)| install_log_sink(f, user_data, config.log_level));
@@ -145,10 +157,12 @@ pub extern "C" fn vbt_node_cancel(node: *const vbt_node, op_id: u64) -> vbt_resu
 ///
 /// Cancels every bootstrap in flight and delivers every outstanding completion (with
 /// `VBT_CANCELLED`, or the result it had already reached) before returning, stops the server,
-/// stops the node's threads, and removes the log sink the node installed. Safe to call from inside
-/// a completion callback, including this node's own: completions still queued then run on the
-/// callback thread after the current one returns. Must not be called from inside a snapshot,
-/// discovery or log callback, and the node must not be used afterwards.
+/// stops the node's threads, hands back every leased checkpoint (`vbt_checkpoint_release_fn`), and
+/// removes the log sink the node installed. Safe to call from inside a completion callback,
+/// including this node's own: completions still queued then run on the callback thread after the
+/// current one returns. Must not be called from inside any other callback (snapshot or checkpoint
+/// source, discovery, metadata hook, files-sent listener, log sink), and the node must not be used
+/// afterwards.
 #[no_mangle]
 pub extern "C" fn vbt_node_free(node: *mut vbt_node) {
     ffi_boundary!([] -> () {

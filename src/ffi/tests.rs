@@ -125,3 +125,58 @@ fn config_errors_name_the_key_and_change_nothing() {
     vbt_config_free(config);
     vbt_config_free(ptr::null_mut());
 }
+
+struct LeaseHost {
+    dir: CString,
+    releases: AtomicUsize,
+}
+
+unsafe extern "C" fn acquire_dir(
+    user_data: *mut c_void,
+    _store: *const std::ffi::c_char,
+    _version: i32,
+    _partition: i32,
+    checkpoint: *mut super::checkpoint::vbt_checkpoint,
+    _error: *mut super::hooks::vbt_message,
+) -> u32 {
+    use super::checkpoint::*;
+    let host = unsafe { &*(user_data as *const LeaseHost) };
+    let (o, s) = ([24u8, 24, b'c'], [25u8, 7, 1]);
+    assert_eq!(vbt_checkpoint_set_dir(checkpoint, host.dir.as_ptr()), vbt_result::VBT_OK);
+    assert_eq!(vbt_checkpoint_set_offset_record(checkpoint, o.as_ptr(), o.len()), vbt_result::VBT_OK);
+    assert_eq!(vbt_checkpoint_set_store_version_state(checkpoint, s.as_ptr(), s.len()), vbt_result::VBT_OK);
+    0
+}
+
+unsafe extern "C" fn count_release(
+    user_data: *mut c_void,
+    _store: *const std::ffi::c_char,
+    _version: i32,
+    _partition: i32,
+    _lease: *mut c_void,
+) {
+    unsafe { &*(user_data as *const LeaseHost) }.releases.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A lease is handed back exactly once, whether the core calls its release or only drops it (as a
+/// runtime that is shutting down drops blocking work it never ran).
+#[test]
+fn a_c_lease_is_released_once_whether_its_release_runs_or_is_dropped() {
+    use crate::snapshot::CheckpointLeases;
+    let dir = tempfile::tempdir().unwrap();
+    let host = LeaseHost { dir: cstr(&dir.path().display().to_string()), releases: AtomicUsize::new(0) };
+    let leases = super::checkpoint::HostCheckpoints {
+        acquire: acquire_dir,
+        release: Some(count_release),
+        user_data: super::handle::UserData::new(&host as *const LeaseHost as *mut c_void),
+    };
+    let id = crate::protocol::PartitionId::new("s", 1, 0).unwrap();
+    let lease = leases.acquire(&id).unwrap();
+    assert_eq!(lease.dir, dir.path());
+    assert_eq!(lease.metadata.offset_record, [24, 24, b'c']);
+    assert_eq!(host.releases.load(Ordering::SeqCst), 0);
+    (lease.release)();
+    assert_eq!(host.releases.load(Ordering::SeqCst), 1);
+    drop(leases.acquire(&id).unwrap());
+    assert_eq!(host.releases.load(Ordering::SeqCst), 2);
+}

@@ -68,3 +68,18 @@ pub(crate) unsafe fn str_arg(p: *const c_char, name: &str) -> Result<String> {
     let c = unsafe { CStr::from_ptr(p) };
     c.to_str().map(str::to_owned).map_err(|e| Error::invalid(format!("argument `{name}` is not valid UTF-8 ({e})")))
 }
+
+/// A byte-buffer argument, copied: `len` bytes at `data` (`data` may be NULL only when `len` is 0).
+///
+/// # Safety
+/// `data` is NULL or points to `len` readable bytes.
+pub(crate) unsafe fn bytes_arg(data: *const u8, len: usize) -> Result<Vec<u8>> {
+    if len == 0 {
+        Ok(Vec::new())
+    } else if data.is_null() {
+        Err(Error::invalid(format!("argument `data` is NULL with len {len}")))
+    } else {
+        // SAFETY: the caller promises `len` readable bytes at `data`.
+        Ok(unsafe { std::slice::from_raw_parts(data, len) }.to_vec())
+    }
+}

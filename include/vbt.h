@@ -249,12 +249,12 @@ typedef struct vbt_checkpoint vbt_checkpoint;
  * Settings for a node: Venice's own keys (`davinci.p2p.blob.transfer.server.port`,
  * `blob.transfer.max.concurrent.snapshot.user`, `data.base.path`, ...) and vbt's `vbt.*` keys,
  * plus the host's callbacks: snapshot or checkpoint source, peer discovery, metadata hook,
- * files-sent listener and log sink.
+ * files-sent listener, origin policy and log sink.
  *
  * Methods: `vbt_config_new`, `vbt_config_set`, `vbt_config_set_properties`,
  * `vbt_config_set_snapshot_source`, `vbt_config_set_checkpoint_source`,
  * `vbt_config_set_peer_discovery`, `vbt_config_set_metadata_hook`,
- * `vbt_config_set_file_sent_listener`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
+ * `vbt_config_set_file_sent_listener`, `vbt_config_set_origin_policy`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
  * `vbt_config_free`; used by `vbt_node_new`.
  *
  * Each value is checked when it is set; the whole is checked when a node is made from it. A
@@ -263,9 +263,10 @@ typedef struct vbt_checkpoint vbt_checkpoint;
 typedef struct vbt_config vbt_config;
 
 /**
- * A message vbt lends a host callback that can fail, for the host to say why with
- * `vbt_message_set`. It lives only for that callback; vbt copies the text, and adds it to the
- * error it reports when the callback returns a code other than `VBT_OK`.
+ * A text vbt lends a host callback, for the host to set with `vbt_message_set`: why the callback
+ * failed (vbt adds it to the error it reports when the callback returns a code other than
+ * `VBT_OK`), or, for `vbt_origin_identity_fn`, the identity it read. It lives only for that
+ * callback; vbt copies the text.
  */
 typedef struct vbt_message vbt_message;
 
@@ -428,6 +429,34 @@ typedef void (*vbt_file_sent_fn)(void *user_data,
                                  int32_t partition,
                                  const char *peer,
                                  uint64_t bytes);
+
+/**
+ * Reads the application identity in a certificate, as Venice's `IdentityParser` does (set with
+ * `vbt_config_set_origin_policy`). `cert_der` is the DER encoding of the peer's certificate or
+ * of this node's own; it is borrowed for the call.
+ *
+ * Set the identity with `vbt_message_set(identity, "...")` and return `VBT_OK`; leaving it unset
+ * means "unresolved" (the peer is then of client origin). Any other return refuses the request
+ * (the rule fails closed); `vbt_message_set(error, ...)` says why in vbt's log. Called on a vbt
+ * thread where it may block, possibly for several requests at once; must not call
+ * `vbt_node_free`.
+ */
+typedef uint32_t (*vbt_origin_identity_fn)(void *user_data,
+                                           struct vbt_byte_slice cert_der,
+                                           struct vbt_message *identity,
+                                           struct vbt_message *error);
+
+/**
+ * Venice's per-store read ACL for a client-origin peer (`hasAccess(cert, store, "GET")`): set
+ * `*allowed` (false on entry) and return `VBT_OK`. Any other return refuses the request, as a
+ * denial does. `cert_der` and `store` are borrowed for the call. Same threads as
+ * `vbt_origin_identity_fn`.
+ */
+typedef uint32_t (*vbt_origin_may_read_fn)(void *user_data,
+                                           struct vbt_byte_slice cert_der,
+                                           const char *store,
+                                           bool *allowed,
+                                           struct vbt_message *error);
 
 /**
  * Receives vbt's log records (set with `vbt_config_set_log_sink`). `target` is the Rust module
@@ -598,6 +627,22 @@ enum vbt_result vbt_config_set_metadata_hook(struct vbt_config *config,
 enum vbt_result vbt_config_set_file_sent_listener(struct vbt_config *config,
                                                   vbt_file_sent_fn callback,
                                                   void *user_data);
+
+/**
+ * Makes nodes built from this config classify each TLS peer that Venice's same-issuer ACL
+ * admitted, as Venice's servers do: a peer whose identity (`identity`) equals this node's is of
+ * server origin; any other is of client origin, served only with
+ * `server.blob.transfer.accept.client.request.enabled=true` and `may_read`'s consent, within
+ * `server.blob.transfer.client.capacity.percent` of `blob.transfer.max.concurrent.snapshot.user`
+ * (else 403 with an empty body, or 429 `Client-origin blob transfer rejected (client reservation
+ * full) for <replica>`). Without a policy every admitted peer is of server origin. `user_data`
+ * must stay valid until every node made from this config is freed. Both callbacks NULL remove an
+ * earlier policy; only one NULL returns `VBT_INVALID_ARGUMENT`.
+ */
+enum vbt_result vbt_config_set_origin_policy(struct vbt_config *config,
+                                             vbt_origin_identity_fn identity,
+                                             vbt_origin_may_read_fn may_read,
+                                             void *user_data);
 
 /**
  * Sends vbt's log records to `callback`; see `vbt_log_fn`.

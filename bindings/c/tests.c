@@ -1558,6 +1558,147 @@ static int test_file_sent_listener(void) {
     return 0;
 }
 
+/* ---- origin policy (Venice's client-origin rule) ------------------------------------------------ */
+
+/* The identity parser finds the application's name in the certificate's bytes (each test
+ * certificate's common name is its application); `fail_identity` makes it fail. `may_read`
+ * allows STORE when `allow` is set, and counts its calls. */
+struct origin_host {
+    pthread_mutex_t lock;
+    int allow, fail_identity, identity_calls, read_calls, wrong_store;
+};
+
+static int contains(vbt_byte_slice der, const char *needle) {
+    size_t n = strlen(needle), i;
+    for (i = 0; der.data && i + n <= der.len; i++) {
+        if (memcmp(der.data + i, needle, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static uint32_t origin_identity(void *user_data, vbt_byte_slice cert, vbt_message *identity, vbt_message *error) {
+    struct origin_host *h = user_data;
+    int fail;
+    pthread_mutex_lock(&h->lock);
+    h->identity_calls++;
+    fail = h->fail_identity;
+    pthread_mutex_unlock(&h->lock);
+    if (fail) {
+        vbt_message_set(error, "identity service unavailable");
+        return VBT_IO;
+    }
+    if (contains(cert, "venice-server")) {
+        vbt_message_set(identity, "venice-server");
+    } else if (contains(cert, "cdc-client")) {
+        vbt_message_set(identity, "cdc-client");
+    }
+    return VBT_OK;
+}
+
+static uint32_t origin_may_read(void *user_data, vbt_byte_slice cert, const char *store, bool *allowed,
+                                vbt_message *error) {
+    struct origin_host *h = user_data;
+    (void)cert;
+    (void)error;
+    pthread_mutex_lock(&h->lock);
+    h->read_calls++;
+    h->wrong_store += strcmp(store, STORE) != 0;
+    *allowed = h->allow && strcmp(store, STORE) == 0;
+    pthread_mutex_unlock(&h->lock);
+    return VBT_OK;
+}
+
+/* Sets the TLS keys for the certificate of application `name` from VBT_C_CERTS. */
+static vbt_result set_tls(vbt_config *config, const char *name) {
+    char path[4096];
+    const char *certs = getenv("VBT_C_CERTS");
+    vbt_result rc = vbt_config_set(config, "blob.transfer.ssl.enabled", "true");
+    if (rc == VBT_OK) rc = vbt_config_set(config, "blob.transfer.acl.enabled", "true");
+    snprintf(path, sizeof path, "%s/%s.crt", certs ? certs : "", name);
+    if (rc == VBT_OK) rc = vbt_config_set(config, "vbt.ssl.cert.chain.path", path);
+    snprintf(path, sizeof path, "%s/%s.key", certs ? certs : "", name);
+    if (rc == VBT_OK) rc = vbt_config_set(config, "vbt.ssl.private.key.path", path);
+    snprintf(path, sizeof path, "%s/ca.pem", certs ? certs : "");
+    if (rc == VBT_OK) rc = vbt_config_set(config, "vbt.ssl.trust.ca.path", path);
+    return rc;
+}
+
+/* Fetches STORE v1 p0 from `peer` as application `name` into a new directory; the result code. */
+static int fetch_as(const char *name, const char *dir, const char *peer, char *message, size_t cap) {
+    vbt_config *config = NULL;
+    vbt_node *node = NULL;
+    struct completions c;
+    char base[4096];
+    int code = -1;
+    make_dir(base, sizeof base, dir);
+    completions_init(&c);
+    if (vbt_config_new(&config) == VBT_OK && vbt_config_set(config, "vbt.base.dir", base) == VBT_OK &&
+        set_tls(config, name) == VBT_OK && vbt_node_new(config, &node) == VBT_OK &&
+        start(node, 0, peer, &c, NULL) == VBT_OK && wait_for(&c, 1, 60) == 1) {
+        code = c.code[0];
+        snprintf(message, cap, "%s", c.message[0]);
+    } else {
+        snprintf(message, cap, "setup failed: %s", vbt_last_error_message());
+    }
+    vbt_config_free(config);
+    vbt_node_free(node);
+    completions_destroy(&c);
+    return code;
+}
+
+static int test_origin_policy(void) {
+    vbt_config *config = NULL;
+    vbt_node *sender = NULL;
+    struct origin_host h;
+    char peer[64], message[4096];
+    uint16_t port = 0;
+
+    memset(&h, 0, sizeof h);
+    pthread_mutex_init(&h.lock, NULL);
+    CHECK_OK(vbt_config_new(&config));
+    /* Both callbacks, or neither. */
+    CHECK(vbt_config_set_origin_policy(config, origin_identity, NULL, &h) == VBT_INVALID_ARGUMENT);
+    CHECK_MESSAGE("both callbacks");
+    CHECK_OK(vbt_config_set_origin_policy(config, NULL, NULL, NULL));
+    CHECK_OK(vbt_config_set(config, "vbt.base.dir", fixture()));
+    CHECK_OK(vbt_config_set(config, "davinci.p2p.blob.transfer.server.port", "0"));
+    CHECK_OK(vbt_config_set(config, "vbt.server.bind.address", "127.0.0.1"));
+    CHECK_OK(vbt_config_set(config, "server.blob.transfer.accept.client.request.enabled", "true"));
+    CHECK_OK(set_tls(config, "venice-server"));
+    CHECK_OK(vbt_config_set_origin_policy(config, origin_identity, origin_may_read, &h));
+    CHECK_OK(vbt_node_new(config, &sender));
+    vbt_config_free(config);
+    CHECK_OK(vbt_node_start_server(sender, &port));
+    snprintf(peer, sizeof peer, "127.0.0.1:%u", (unsigned)port);
+
+    /* The same application: server origin, the store ACL is never asked. */
+    CHECK(fetch_as("venice-server", "server-peer", peer, message, sizeof message) == VBT_OK);
+    CHECK(h.read_calls == 0 && h.identity_calls >= 2);
+    /* Another application: the store ACL decides (denied, then allowed). */
+    CHECK(fetch_as("cdc-client", "client-denied", peer, message, sizeof message) == VBT_ALL_PEERS_FAILED);
+    if (!strstr(message, "403")) {
+        fprintf(stderr, "expected a 403: %s\n", message);
+        return 1;
+    }
+    CHECK(h.read_calls >= 1 && h.wrong_store == 0);
+    pthread_mutex_lock(&h.lock);
+    h.allow = 1;
+    pthread_mutex_unlock(&h.lock);
+    CHECK(fetch_as("cdc-client", "client-allowed", peer, message, sizeof message) == VBT_OK);
+    /* A failing identity parser refuses even the server's own application (fail closed). */
+    pthread_mutex_lock(&h.lock);
+    h.fail_identity = 1;
+    pthread_mutex_unlock(&h.lock);
+    CHECK(fetch_as("venice-server", "parser-down", peer, message, sizeof message) == VBT_ALL_PEERS_FAILED);
+    CHECK(strstr(message, "403") != NULL);
+
+    vbt_node_free(sender);
+    pthread_mutex_destroy(&h.lock);
+    return 0;
+}
+
 /* ---- runner -------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1583,6 +1724,7 @@ static const struct {
     {"metadata_hook", test_metadata_hook},
     {"checkpoint_source", test_checkpoint_source},
     {"file_sent_listener", test_file_sent_listener},
+    {"origin_policy", test_origin_policy},
 };
 
 int main(int argc, char **argv) {

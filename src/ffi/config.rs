@@ -7,6 +7,7 @@ use super::callbacks::{vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_sna
 use super::checkpoint::{vbt_checkpoint_acquire_fn, vbt_checkpoint_release_fn, AcquireFn, ReleaseFn};
 use super::handle::{borrow_mut, free, into_raw, write_out, Opaque, UserData};
 use super::hooks::{vbt_file_sent_fn, vbt_metadata_hook_fn, FileSentFnC, MetadataHookFn};
+use super::origin::{vbt_origin_identity_fn, vbt_origin_may_read_fn, IdentityFn, MayReadFn};
 use super::result::vbt_result;
 use super::types::str_arg;
 use crate::config::{parse_properties, Config};
@@ -15,12 +16,12 @@ use crate::error::Result;
 /// Settings for a node: Venice's own keys (`davinci.p2p.blob.transfer.server.port`,
 /// `blob.transfer.max.concurrent.snapshot.user`, `data.base.path`, ...) and vbt's `vbt.*` keys,
 /// plus the host's callbacks: snapshot or checkpoint source, peer discovery, metadata hook,
-/// files-sent listener and log sink.
+/// files-sent listener, origin policy and log sink.
 ///
 /// Methods: `vbt_config_new`, `vbt_config_set`, `vbt_config_set_properties`,
 /// `vbt_config_set_snapshot_source`, `vbt_config_set_checkpoint_source`,
 /// `vbt_config_set_peer_discovery`, `vbt_config_set_metadata_hook`,
-/// `vbt_config_set_file_sent_listener`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
+/// `vbt_config_set_file_sent_listener`, `vbt_config_set_origin_policy`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
 /// `vbt_config_free`; used by `vbt_node_new`.
 ///
 /// Each value is checked when it is set; the whole is checked when a node is made from it. A
@@ -33,6 +34,7 @@ pub struct vbt_config {
     pub(crate) checkpoints: Option<(AcquireFn, Option<ReleaseFn>, UserData)>,
     pub(crate) metadata_hook: Option<(MetadataHookFn, UserData)>,
     pub(crate) file_sent: Option<(FileSentFnC, UserData)>,
+    pub(crate) origin: Option<(IdentityFn, MayReadFn, UserData)>,
     pub(crate) log_sink: Option<(LogFn, UserData)>,
     pub(crate) log_level: log::LevelFilter,
 }
@@ -74,6 +76,7 @@ pub extern "C" fn vbt_config_new(out: *mut *mut vbt_config) -> vbt_result {
             checkpoints: None,
             metadata_hook: None,
             file_sent: None,
+            origin: None,
             log_sink: None,
             log_level: log::LevelFilter::Info,
         };
@@ -193,6 +196,34 @@ pub extern "C" fn vbt_config_set_file_sent_listener(
         // SAFETY: a live config, per the contract.
         let config = unsafe { borrow_mut(config) }?;
         config.file_sent = callback.map(|f| (f, UserData::new(user_data)));
+        Ok(())
+    })
+}
+
+/// Makes nodes built from this config classify each TLS peer that Venice's same-issuer ACL
+/// admitted, as Venice's servers do: a peer whose identity (`identity`) equals this node's is of
+/// server origin; any other is of client origin, served only with
+/// `server.blob.transfer.accept.client.request.enabled=true` and `may_read`'s consent, within
+/// `server.blob.transfer.client.capacity.percent` of `blob.transfer.max.concurrent.snapshot.user`
+/// (else 403 with an empty body, or 429 `Client-origin blob transfer rejected (client reservation
+/// full) for <replica>`). Without a policy every admitted peer is of server origin. `user_data`
+/// must stay valid until every node made from this config is freed. Both callbacks NULL remove an
+/// earlier policy; only one NULL returns `VBT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_origin_policy(
+    config: *mut vbt_config,
+    identity: vbt_origin_identity_fn,
+    may_read: vbt_origin_may_read_fn,
+    user_data: *mut c_void,
+) -> vbt_result {
+    ffi_boundary!([config] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        config.origin = match (identity, may_read) {
+            (Some(i), Some(m)) => Some((i, m, UserData::new(user_data))),
+            (None, None) => None,
+            _ => return Err(crate::Error::invalid("vbt_config_set_origin_policy: give both callbacks, or neither")),
+        };
         Ok(())
     })
 }

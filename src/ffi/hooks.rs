@@ -15,9 +15,10 @@ use crate::protocol::PartitionId;
 use crate::storage::landing::MetadataHook;
 use crate::transfers::FileSentFn;
 
-/// A message vbt lends a host callback that can fail, for the host to say why with
-/// `vbt_message_set`. It lives only for that callback; vbt copies the text, and adds it to the
-/// error it reports when the callback returns a code other than `VBT_OK`.
+/// A text vbt lends a host callback, for the host to set with `vbt_message_set`: why the callback
+/// failed (vbt adds it to the error it reports when the callback returns a code other than
+/// `VBT_OK`), or, for `vbt_origin_identity_fn`, the identity it read. It lives only for that
+/// callback; vbt copies the text.
 pub struct vbt_message {
     text: Option<String>,
 }
@@ -29,6 +30,11 @@ impl Opaque for vbt_message {
 impl vbt_message {
     pub(crate) fn new() -> Self {
         vbt_message { text: None }
+    }
+
+    /// The text the host set, if any.
+    pub(crate) fn take(&mut self) -> Option<String> {
+        self.text.take()
     }
 
     /// The error for `code` (not 0) a host callback returned: `what returned VBT_X (n): text`.

@@ -89,6 +89,8 @@ mod hooks;
 
 mod checkpoint;
 
+mod origin;
+
 pub use bootstrap_request::{vbt_bootstrap_request, vbt_table_format};
 pub use bootstrap_result::{vbt_bootstrap_result, vbt_completion_fn};
 pub use callbacks::{vbt_bytes, vbt_log_fn, vbt_log_level, vbt_peer_discovery_fn, vbt_peer_list, vbt_snapshot_fn};
@@ -96,6 +98,7 @@ pub use checkpoint::{vbt_checkpoint, vbt_checkpoint_acquire_fn, vbt_checkpoint_r
 pub use config::vbt_config;
 pub use hooks::{vbt_file_sent_fn, vbt_message, vbt_metadata_hook_fn};
 pub use node::vbt_node;
+pub use origin::{vbt_origin_identity_fn, vbt_origin_may_read_fn};
 pub use progress::{vbt_progress, vbt_progress_fn};
 pub use result::vbt_result;
 pub use types::vbt_byte_slice;

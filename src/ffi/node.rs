@@ -11,6 +11,7 @@ use super::checkpoint::HostCheckpoints;
 use super::config::vbt_config;
 use super::handle::{borrow, free, into_raw, write_out, Opaque, UserData};
 use super::hooks::{file_sent_adapter, metadata_hook_adapter};
+use super::origin::HostOrigin;
 use super::progress::progress_adapter;
 use super::result::vbt_result;
 use crate::error::{Error, ErrorKind};
@@ -60,6 +61,9 @@ pub extern "C" fn vbt_node_new(config: *const vbt_config, out: *mut *mut vbt_nod
         }
         if let Some((f, user_data)) = config.metadata_hook {
             builder = builder.metadata_hook(metadata_hook_adapter(f, user_data));
+        }
+        if let Some((identity, may_read, user_data)) = config.origin {
+            builder = builder.origin_policy(Arc::new(HostOrigin { identity, may_read, user_data }));
         }
         if let Some((f, user_data)) = config.file_sent {
             builder = builder.file_sent_listener(file_sent_adapter(f, user_data));

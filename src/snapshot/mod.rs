@@ -134,11 +134,7 @@ impl Drop for SnapshotLease {
     fn drop(&mut self) {
         if self.0.users.fetch_sub(1, Ordering::SeqCst) == 1 {
             if let Some(release) = self.0.release.lock().unwrap().take() {
-                // The host's release may block (a JVM call): never on an async worker.
-                match tokio::runtime::Handle::try_current() {
-                    Ok(rt) => drop(rt.spawn_blocking(release)),
-                    Err(_) => release(),
-                }
+                release.run_off_async();
             }
         }
     }
@@ -167,8 +163,30 @@ pub struct SnapshotInfo {
     pub files: usize,
 }
 
-/// A host's hand-back of a leased checkpoint.
-type Release = Box<dyn FnOnce() + Send>;
+/// A host's hand-back of a leased checkpoint, run exactly once: when its use ends, or when it is
+/// dropped unused (a requester that went away while the host was acquiring, a failed listing), so
+/// a Venice host's user count never leaks.
+struct Release(Option<Box<dyn FnOnce() + Send>>);
+
+impl Release {
+    /// The host's release may block (a JVM call): never on an async worker.
+    fn run_off_async(mut self) {
+        if let Some(f) = self.0.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(f)),
+                Err(_) => f(),
+            }
+        }
+    }
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            Release(self.0.take()).run_off_async();
+        }
+    }
+}
 /// What creating a snapshot yields: its directory, metadata, files, and the host's release.
 type Made = (PathBuf, PartitionMetadata, Vec<SnapshotFile>, Option<Release>);
 
@@ -230,15 +248,10 @@ impl SnapshotManager {
             let snap = self
                 .create(id, move |job| {
                     let c = leases.acquire(&id2)?;
-                    // Listed under the lease: a failure to list still hands the checkpoint back.
-                    let files = list_files(&c.dir, job);
-                    match files {
-                        Ok(files) => Ok((c.dir, c.metadata, files, Some(c.release))),
-                        Err(e) => {
-                            (c.release)();
-                            Err(e)
-                        }
-                    }
+                    // From here on the checkpoint goes back to the host on every path.
+                    let release = Release(Some(c.release));
+                    let files = list_files(&c.dir, job)?;
+                    Ok((c.dir, c.metadata, files, Some(release)))
                 })
                 .await?;
             snap.users.fetch_add(1, Ordering::SeqCst);

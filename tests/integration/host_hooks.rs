@@ -75,6 +75,8 @@ struct CountingLeases {
     metadata: PartitionMetadata,
     acquired: AtomicUsize,
     released: Arc<AtomicUsize>,
+    /// How long the host takes to hand out a checkpoint.
+    delay: std::time::Duration,
 }
 
 impl CheckpointLeases for CountingLeases {
@@ -83,6 +85,7 @@ impl CheckpointLeases for CountingLeases {
             return Err(venice_blob_transfer::Error::new(ErrorKind::NotFound, format!("no {}", id.replica())));
         }
         self.acquired.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
         let released = self.released.clone();
         Ok(HostCheckpoint {
             dir: self.dir.clone(),
@@ -105,6 +108,7 @@ fn leased_checkpoints_are_handed_back_when_each_send_ends() {
         metadata,
         acquired: AtomicUsize::new(0),
         released: Arc::default(),
+        delay: std::time::Duration::ZERO,
     });
     let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).checkpoint_leases(leases.clone()).build().unwrap();
     let addr = node.start_server().unwrap().to_string();
@@ -119,6 +123,34 @@ fn leased_checkpoints_are_handed_back_when_each_send_ends() {
     assert!(e.to_string().contains("404"), "{e}");
     assert!(eventually(std::time::Duration::from_secs(10), || leases.released.load(Ordering::SeqCst) == 2));
     assert_eq!(leases.acquired.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_checkpoint_acquired_for_a_request_that_went_away_is_handed_back() {
+    use std::io::Write;
+    let a = tempdir();
+    let id = PartitionId::new("leaseStore", 1, 0).unwrap();
+    gen_partition(a.path(), &id, TableFormat::BlockBased, 50);
+    let metadata = venice_blob_transfer::tools::local::read_metadata(a.path(), &id).unwrap();
+    let leases = Arc::new(CountingLeases {
+        dir: Layout::new(a.path()).partition_dir(&id),
+        metadata,
+        acquired: AtomicUsize::new(0),
+        released: Arc::default(),
+        delay: std::time::Duration::from_millis(1500),
+    });
+    let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).checkpoint_leases(leases.clone()).build().unwrap();
+    let addr = node.start_server().unwrap();
+    let mut peer = std::net::TcpStream::connect(addr).unwrap();
+    peer.write_all(&venice_blob_transfer::tools::request::encode_request(&id, TableFormat::BlockBased, 24, 7)).unwrap();
+    assert!(eventually(std::time::Duration::from_secs(10), || leases.acquired.load(Ordering::SeqCst) == 1));
+    // The server stops while the host is still acquiring: the request is gone, the lease is not.
+    node.stop_server(std::time::Duration::ZERO);
+    drop(peer);
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || leases.released.load(Ordering::SeqCst) == 1),
+        "a checkpoint nobody will send must still go back to the host"
+    );
 }
 
 #[test]

@@ -78,7 +78,7 @@ pub static KEYS: &[Key] = &[
         name: "server.blob.transfer.accept.client.request.enabled",
         value: Bool(|c, v| c.accept_client_requests = v),
         default: "false",
-        doc: "Venice's key: serve requests of client origin (DaVinci/CDC), see docs/venice-reference.md §3.2-3.3",
+        doc: "Venice's key: serve requests of client origin (DaVinci/CDC) when the host gave an origin policy (README, client-origin requests)",
     },
     Key {
         name: "server.blob.transfer.client.capacity.percent",

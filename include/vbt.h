@@ -254,7 +254,8 @@ typedef struct vbt_checkpoint vbt_checkpoint;
  * Methods: `vbt_config_new`, `vbt_config_set`, `vbt_config_set_properties`,
  * `vbt_config_set_snapshot_source`, `vbt_config_set_checkpoint_source`,
  * `vbt_config_set_peer_discovery`, `vbt_config_set_metadata_hook`,
- * `vbt_config_set_file_sent_listener`, `vbt_config_set_origin_policy`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
+ * `vbt_config_set_file_sent_listener`, `vbt_config_set_origin_policy`,
+ * `vbt_config_set_tls_identity`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
  * `vbt_config_free`; used by `vbt_node_new`.
  *
  * Each value is checked when it is set; the whole is checked when a node is made from it. A
@@ -643,6 +644,26 @@ enum vbt_result vbt_config_set_origin_policy(struct vbt_config *config,
                                              vbt_origin_identity_fn identity,
                                              vbt_origin_may_read_fn may_read,
                                              void *user_data);
+
+/**
+ * Gives nodes built from this config their TLS identity from memory instead of files: the
+ * private key (DER, PKCS#8: what `openssl pkcs8 -topk8 -nocrypt -outform DER` or OpenSSL's
+ * `i2d_PKCS8PrivateKey_bio` writes), the certificate chain (DER, the node's own certificate
+ * first) and the trusted CAs (DER). vbt copies all of it. It wins over the `vbt.ssl.*` files and
+ * the `ssl.keystore.*` / `ssl.truststore.*` stores; TLS itself is still switched on by
+ * `blob.transfer.ssl.enabled=true` (with `blob.transfer.acl.enabled=true`), and a key that does
+ * not match the chain is refused when the node is made (`VBT_CONFIG`, naming the identity).
+ *
+ * An empty key with no chain and no trusted CA removes an earlier identity. Otherwise returns
+ * `VBT_INVALID_ARGUMENT` if the key, the chain or the trusted set is empty, or an array is NULL
+ * with a length above 0.
+ */
+enum vbt_result vbt_config_set_tls_identity(struct vbt_config *config,
+                                            struct vbt_byte_slice key_pkcs8,
+                                            const struct vbt_byte_slice *chain,
+                                            size_t chain_len,
+                                            const struct vbt_byte_slice *trusted,
+                                            size_t trusted_len);
 
 /**
  * Sends vbt's log records to `callback`; see `vbt_log_fn`.

@@ -1699,6 +1699,94 @@ static int test_origin_policy(void) {
     return 0;
 }
 
+/* ---- TLS identity in memory --------------------------------------------------------------------- */
+
+/* Reads VBT_C_CERTS/<name> whole into a new buffer (free it); its length in *len. */
+static uint8_t *read_cert_file(const char *name, size_t *len) {
+    char path[4096];
+    const char *certs = getenv("VBT_C_CERTS");
+    FILE *f;
+    uint8_t *data;
+    long size;
+    snprintf(path, sizeof path, "%s/%s", certs ? certs : "", name);
+    f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    data = malloc(size > 0 ? (size_t)size : 1);
+    *len = data && fread(data, 1, (size_t)size, f) == (size_t)size ? (size_t)size : 0;
+    fclose(f);
+    return data;
+}
+
+static int test_tls_identity(void) {
+    vbt_config *config = NULL;
+    vbt_node *sender = NULL, *receiver = NULL;
+    struct completions c;
+    char peer[64], base[4096];
+    uint16_t port = 0;
+    size_t key_len = 0, crt_len = 0, ca_len = 0, other_key_len = 0;
+    uint8_t *key = read_cert_file("cdc-client.key.der", &key_len);
+    uint8_t *crt = read_cert_file("cdc-client.crt.der", &crt_len);
+    uint8_t *ca = read_cert_file("ca.der", &ca_len);
+    uint8_t *other_key = read_cert_file("venice-server.key.der", &other_key_len);
+    vbt_byte_slice k = {key, key_len}, chain[1] = {{crt, crt_len}}, trusted[1] = {{ca, ca_len}};
+    vbt_byte_slice wrong_key = {other_key, other_key_len}, empty = {NULL, 0};
+
+    CHECK(key_len > 0 && crt_len > 0 && ca_len > 0 && other_key_len > 0);
+    completions_init(&c);
+    /* A sender with its identity from PEM files. */
+    CHECK_OK(vbt_config_new(&config));
+    CHECK_OK(vbt_config_set(config, "vbt.base.dir", fixture()));
+    CHECK_OK(vbt_config_set(config, "davinci.p2p.blob.transfer.server.port", "0"));
+    CHECK_OK(vbt_config_set(config, "vbt.server.bind.address", "127.0.0.1"));
+    CHECK_OK(set_tls(config, "venice-server"));
+    CHECK_OK(vbt_node_new(config, &sender));
+    vbt_config_free(config);
+    CHECK_OK(vbt_node_start_server(sender, &port));
+    snprintf(peer, sizeof peer, "127.0.0.1:%u", (unsigned)port);
+
+    CHECK_OK(vbt_config_new(&config));
+    /* Refusals: no chain, no trusted CA, an empty certificate, a NULL array. */
+    CHECK(vbt_config_set_tls_identity(config, k, NULL, 0, trusted, 1) == VBT_INVALID_ARGUMENT);
+    CHECK(vbt_config_set_tls_identity(config, k, chain, 1, trusted, 0) == VBT_INVALID_ARGUMENT);
+    CHECK(vbt_config_set_tls_identity(config, k, &empty, 1, trusted, 1) == VBT_INVALID_ARGUMENT);
+    CHECK_MESSAGE("chain[0] is empty");
+    CHECK(vbt_config_set_tls_identity(config, k, NULL, 1, trusted, 1) == VBT_INVALID_ARGUMENT);
+    CHECK(vbt_config_set_tls_identity(NULL, k, chain, 1, trusted, 1) == VBT_INVALID_ARGUMENT);
+    /* A key that is not the chain's: refused when the node is made. */
+    make_dir(base, sizeof base, "recv");
+    CHECK_OK(vbt_config_set(config, "vbt.base.dir", base));
+    CHECK_OK(vbt_config_set(config, "blob.transfer.ssl.enabled", "true"));
+    CHECK_OK(vbt_config_set(config, "blob.transfer.acl.enabled", "true"));
+    /* Files that do not exist: the identity in memory wins over them. */
+    CHECK_OK(vbt_config_set(config, "vbt.ssl.cert.chain.path", "/nonexistent/vbt.crt"));
+    CHECK_OK(vbt_config_set(config, "vbt.ssl.private.key.path", "/nonexistent/vbt.key"));
+    CHECK_OK(vbt_config_set(config, "vbt.ssl.trust.ca.path", "/nonexistent/ca.pem"));
+    CHECK_OK(vbt_config_set_tls_identity(config, wrong_key, chain, 1, trusted, 1));
+    CHECK(vbt_node_new(config, &receiver) == VBT_CONFIG);
+    CHECK_MESSAGE("TLS");
+    CHECK_OK(vbt_config_set_tls_identity(config, k, chain, 1, trusted, 1));
+    /* The host's buffers may go once set: vbt copied them. */
+    free(key);
+    free(crt);
+    free(ca);
+    free(other_key);
+    CHECK_OK(vbt_node_new(config, &receiver));
+    vbt_config_free(config);
+    CHECK_OK(start(receiver, 0, peer, &c, NULL));
+    CHECK(wait_for(&c, 1, 60) == 1);
+    if (c.code[0] != VBT_OK) {
+        fprintf(stderr, "bootstrap failed: %s: %s\n", vbt_result_name((uint32_t)c.code[0]), c.message[0]);
+        return 1;
+    }
+    vbt_node_free(receiver);
+    vbt_node_free(sender);
+    completions_destroy(&c);
+    return 0;
+}
+
 /* ---- runner -------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1725,6 +1813,7 @@ static const struct {
     {"checkpoint_source", test_checkpoint_source},
     {"file_sent_listener", test_file_sent_listener},
     {"origin_policy", test_origin_policy},
+    {"tls_identity", test_tls_identity},
 };
 
 int main(int argc, char **argv) {

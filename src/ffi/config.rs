@@ -9,9 +9,9 @@ use super::handle::{borrow_mut, free, into_raw, write_out, Opaque, UserData};
 use super::hooks::{vbt_file_sent_fn, vbt_metadata_hook_fn, FileSentFnC, MetadataHookFn};
 use super::origin::{vbt_origin_identity_fn, vbt_origin_may_read_fn, IdentityFn, MayReadFn};
 use super::result::vbt_result;
-use super::types::str_arg;
-use crate::config::{parse_properties, Config};
-use crate::error::Result;
+use super::types::{bytes_arg, str_arg, vbt_byte_slice};
+use crate::config::{parse_properties, Config, TlsMaterial};
+use crate::error::{Error, Result};
 
 /// Settings for a node: Venice's own keys (`davinci.p2p.blob.transfer.server.port`,
 /// `blob.transfer.max.concurrent.snapshot.user`, `data.base.path`, ...) and vbt's `vbt.*` keys,
@@ -21,7 +21,8 @@ use crate::error::Result;
 /// Methods: `vbt_config_new`, `vbt_config_set`, `vbt_config_set_properties`,
 /// `vbt_config_set_snapshot_source`, `vbt_config_set_checkpoint_source`,
 /// `vbt_config_set_peer_discovery`, `vbt_config_set_metadata_hook`,
-/// `vbt_config_set_file_sent_listener`, `vbt_config_set_origin_policy`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
+/// `vbt_config_set_file_sent_listener`, `vbt_config_set_origin_policy`,
+/// `vbt_config_set_tls_identity`, `vbt_config_set_log_sink`, `vbt_config_set_log_level`,
 /// `vbt_config_free`; used by `vbt_node_new`.
 ///
 /// Each value is checked when it is set; the whole is checked when a node is made from it. A
@@ -35,6 +36,8 @@ pub struct vbt_config {
     pub(crate) metadata_hook: Option<(MetadataHookFn, UserData)>,
     pub(crate) file_sent: Option<(FileSentFnC, UserData)>,
     pub(crate) origin: Option<(IdentityFn, MayReadFn, UserData)>,
+    /// The TLS identity in memory (`vbt_config_set_tls_identity`).
+    tls_material: Option<TlsMaterial>,
     pub(crate) log_sink: Option<(LogFn, UserData)>,
     pub(crate) log_level: log::LevelFilter,
 }
@@ -46,7 +49,11 @@ impl Opaque for vbt_config {
 impl vbt_config {
     /// The core configuration (`data.base.path` and the other cross-key rules applied).
     pub(crate) fn build(&self) -> Result<Config> {
-        Config::from_pairs(self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        let mut config = Config::from_pairs(self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        if let Some(m) = &self.tls_material {
+            config.tls.material = Some(m.clone());
+        }
+        Ok(config)
     }
 
     /// Checks each pair's value, then keeps them all, or none.
@@ -77,6 +84,7 @@ pub extern "C" fn vbt_config_new(out: *mut *mut vbt_config) -> vbt_result {
             metadata_hook: None,
             file_sent: None,
             origin: None,
+            tls_material: None,
             log_sink: None,
             log_level: log::LevelFilter::Info,
         };
@@ -226,6 +234,69 @@ pub extern "C" fn vbt_config_set_origin_policy(
         };
         Ok(())
     })
+}
+
+/// Gives nodes built from this config their TLS identity from memory instead of files: the
+/// private key (DER, PKCS#8: what `openssl pkcs8 -topk8 -nocrypt -outform DER` or OpenSSL's
+/// `i2d_PKCS8PrivateKey_bio` writes), the certificate chain (DER, the node's own certificate
+/// first) and the trusted CAs (DER). vbt copies all of it. It wins over the `vbt.ssl.*` files and
+/// the `ssl.keystore.*` / `ssl.truststore.*` stores; TLS itself is still switched on by
+/// `blob.transfer.ssl.enabled=true` (with `blob.transfer.acl.enabled=true`), and a key that does
+/// not match the chain is refused when the node is made (`VBT_CONFIG`, naming the identity).
+///
+/// An empty key with no chain and no trusted CA removes an earlier identity. Otherwise returns
+/// `VBT_INVALID_ARGUMENT` if the key, the chain or the trusted set is empty, or an array is NULL
+/// with a length above 0.
+#[no_mangle]
+pub extern "C" fn vbt_config_set_tls_identity(
+    config: *mut vbt_config,
+    key_pkcs8: vbt_byte_slice,
+    chain: *const vbt_byte_slice,
+    chain_len: usize,
+    trusted: *const vbt_byte_slice,
+    trusted_len: usize,
+) -> vbt_result {
+    ffi_boundary!([config] {
+        // SAFETY: a live config, per the contract.
+        let config = unsafe { borrow_mut(config) }?;
+        if key_pkcs8.len == 0 && chain_len == 0 && trusted_len == 0 {
+            config.tls_material = None;
+            return Ok(());
+        }
+        // SAFETY: the host promises `len` readable bytes at each slice's `data`, and `*_len`
+        // slices at `chain` and `trusted`.
+        let key = unsafe { bytes_arg(key_pkcs8.data, key_pkcs8.len) }.map_err(|e| e.context("key_pkcs8"))?;
+        let chain = unsafe { slices(chain, chain_len, "chain") }?;
+        let trusted = unsafe { slices(trusted, trusted_len, "trusted") }?;
+        if key.is_empty() || chain.is_empty() || trusted.is_empty() {
+            return Err(Error::invalid("vbt_config_set_tls_identity needs a key, a certificate chain and at least one trusted CA"));
+        }
+        config.tls_material = Some(TlsMaterial { key_pkcs8: key, chain, trusted });
+        Ok(())
+    })
+}
+
+/// Copies `len` byte slices at `at`, each not empty.
+unsafe fn slices(at: *const vbt_byte_slice, len: usize, what: &str) -> Result<Vec<Vec<u8>>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if at.is_null() {
+        return Err(Error::invalid(format!("argument `{what}` is NULL with {what}_len {len}")));
+    }
+    // SAFETY: the caller promises `len` slices at `at`.
+    let all = unsafe { std::slice::from_raw_parts(at, len) };
+    all.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            // SAFETY: as above, for each slice's bytes.
+            let bytes = unsafe { bytes_arg(s.data, s.len) }.map_err(|e| e.context(format!("{what}[{i}]")))?;
+            if bytes.is_empty() {
+                return Err(Error::invalid(format!("{what}[{i}] is empty")));
+            }
+            Ok(bytes)
+        })
+        .collect()
 }
 
 /// Sends vbt's log records to `callback`; see `vbt_log_fn`.

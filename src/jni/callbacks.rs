@@ -338,9 +338,9 @@ impl crate::server::OriginPolicy for JavaOrigin {
     fn identity(&self, cert_der: &[u8]) -> Result<Option<String>> {
         with_java(|env| {
             let der = env.byte_array_from_slice(cert_der)?;
-            let sig = "([B)Ljava/lang/String;";
+            let args = [JValue::Object(&der)];
             let v =
-                call_host(env, self.0.as_obj(), "identity", sig, &[JValue::Object(&der)], ErrorKind::Internal, "OriginPolicy.identity")?;
+                call_host(env, self.0.as_obj(), "identity", "([B)Ljava/lang/String;", &args, ErrorKind::Internal, "OriginPolicy.identity")?;
             let s = v.l()?;
             Ok(if s.is_null() { None } else { Some(java_string(env, &s.into())?) })
         })
@@ -499,11 +499,12 @@ pub(crate) fn progress_listener(
             env.call_method(
                 adapter.as_obj(),
                 "progress",
-                "(Ljava/lang/String;JJJJZ)V",
+                "(Ljava/lang/String;JJJJJZ)V",
                 &[
                     JValue::Object(&peer),
                     JValue::Long(i64::try_from(p.files_done).unwrap_or(i64::MAX)),
                     JValue::Long(i64::try_from(p.bytes_done).unwrap_or(i64::MAX)),
+                    JValue::Long(i64::try_from(p.bytes_resumed).unwrap_or(i64::MAX)),
                     JValue::Long(total(p.files_total.map(|n| n as u64))),
                     JValue::Long(total(p.bytes_total)),
                     JValue::Bool(u8::from(last)),

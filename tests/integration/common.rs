@@ -156,11 +156,28 @@ pub fn dead_port() -> String {
     a.to_string()
 }
 
-pub fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
+/// A directory for one test, removed on drop with everything beside it: it lives inside a
+/// temporary folder of its own, so the state directory a node keeps next to its base directory
+/// (`<base>.vbt`, the default `vbt.state.dir`) goes too.
+pub struct TestDir {
+    _outer: tempfile::TempDir,
+    path: PathBuf,
 }
 
-pub fn path_of(d: &tempfile::TempDir) -> PathBuf {
+impl TestDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub fn tempdir() -> TestDir {
+    let outer = tempfile::tempdir().unwrap();
+    let path = outer.path().join("d");
+    std::fs::create_dir(&path).unwrap();
+    TestDir { _outer: outer, path }
+}
+
+pub fn path_of(d: &TestDir) -> PathBuf {
     d.path().to_path_buf()
 }
 

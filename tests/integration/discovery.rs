@@ -358,7 +358,7 @@ fn an_https_router_is_asked_with_the_nodes_tls() {
 struct ZooKeeper {
     address: String,
     _process: KillOnDrop,
-    _dir: tempfile::TempDir,
+    _dir: TestDir,
 }
 
 impl ZooKeeper {

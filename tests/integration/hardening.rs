@@ -86,7 +86,7 @@ fn a_flood_of_idle_connections_does_not_take_the_sender_off_the_air() {
 }
 
 /// A tmpfs of `size` mounted on a temp dir, unmounted on drop; None without mount rights.
-struct Tmpfs(tempfile::TempDir);
+struct Tmpfs(TestDir);
 
 impl Tmpfs {
     fn mount(size: &str) -> Option<Tmpfs> {

@@ -20,7 +20,7 @@ const BIG: u64 = 40_000;
 const SMALL: u64 = 2_000;
 
 /// A sender node serving a freshly generated partition `id` of `count` records.
-fn serving(id: &PartitionId, count: u64, extra: &[(&str, &str)]) -> (tempfile::TempDir, Node, SocketAddr) {
+fn serving(id: &PartitionId, count: u64, extra: &[(&str, &str)]) -> (TestDir, Node, SocketAddr) {
     let base = tempdir();
     gen_partition(base.path(), id, BB, count);
     let (node, addr) = sender(base.path(), BB, extra);
@@ -49,7 +49,7 @@ fn read_response(s: &mut TcpStream) -> (String, String) {
 }
 
 /// Bootstraps `id` from `addr` into a new receiver base dir and checks every record arrived.
-fn fetch(addr: SocketAddr, id: &PartitionId, count: u64) -> tempfile::TempDir {
+fn fetch(addr: SocketAddr, id: &PartitionId, count: u64) -> TestDir {
     let base = tempdir();
     let node = receiver(base.path(), BB, &[]);
     let out = node.bootstrap_blocking(request(id, &[addr.to_string()])).unwrap_or_else(|e| panic!("bootstrap of {id} from {addr}: {e}"));

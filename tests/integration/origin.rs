@@ -41,10 +41,10 @@ impl OriginPolicy for Policy {
 }
 
 struct Setup {
-    dir: tempfile::TempDir,
+    dir: TestDir,
     ca: Ca,
     id: PartitionId,
-    data: tempfile::TempDir,
+    data: TestDir,
 }
 
 impl Setup {

@@ -11,7 +11,7 @@ use venice_blob_transfer::{ErrorKind, Node, PartitionId, TableFormat};
 use crate::common::*;
 
 struct Pki {
-    dir: tempfile::TempDir,
+    dir: TestDir,
     ca1: Ca,
     ca2: Ca,
 }

@@ -40,7 +40,7 @@ fn run(cmd: &mut Command) {
 
 /// Certificate authorities, node certificates and Java stores in one temp directory.
 struct JavaPki {
-    dir: tempfile::TempDir,
+    dir: TestDir,
 }
 
 impl JavaPki {

@@ -14,7 +14,7 @@ use crate::common::*;
 
 const RECORDS: u64 = 3000;
 
-fn bootstrap_between_two_nodes(format: TableFormat) -> (tempfile::TempDir, PartitionId) {
+fn bootstrap_between_two_nodes(format: TableFormat) -> (TestDir, PartitionId) {
     let id = PartitionId::new("twoNodes", 3, 5).unwrap();
     let sender_base = tempdir();
     gen_partition(sender_base.path(), &id, format, RECORDS);

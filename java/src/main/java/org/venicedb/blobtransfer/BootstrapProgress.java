@@ -11,14 +11,17 @@ public final class BootstrapProgress {
     private final String peer;
     private final long filesDone;
     private final long bytesDone;
+    private final long bytesResumed;
     private final long filesTotal;
     private final long bytesTotal;
     private final boolean last;
 
-    BootstrapProgress(String peer, long filesDone, long bytesDone, long filesTotal, long bytesTotal, boolean last) {
+    BootstrapProgress(String peer, long filesDone, long bytesDone, long bytesResumed, long filesTotal, long bytesTotal,
+            boolean last) {
         this.peer = peer;
         this.filesDone = filesDone;
         this.bytesDone = bytesDone;
+        this.bytesResumed = bytesResumed;
         this.filesTotal = filesTotal;
         this.bytesTotal = bytesTotal;
         this.last = last;
@@ -34,9 +37,20 @@ public final class BootstrapProgress {
         return filesDone;
     }
 
-    /** Bytes of file contents received so far. */
+    /**
+     * Bytes of the partition in place so far: kept from an interrupted attempt (see
+     * {@link #bytesResumed()}) plus received in this one.
+     */
     public long bytesDone() {
         return bytesDone;
+    }
+
+    /**
+     * The part of {@link #bytesDone()} kept from an interrupted attempt (a resume between vbt
+     * nodes), not received now: bytes received in this attempt are {@code bytesDone() - bytesResumed()}.
+     */
+    public long bytesResumed() {
+        return bytesResumed;
     }
 
     /** Files in the peer's snapshot, if the peer announced it. */
@@ -61,6 +75,7 @@ public final class BootstrapProgress {
     @Override
     public String toString() {
         return "BootstrapProgress[peer=" + peer + ", files=" + filesDone + "/" + (filesTotal >= 0 ? filesTotal : "?")
-                + ", bytes=" + bytesDone + "/" + (bytesTotal >= 0 ? bytesTotal : "?") + (last ? ", final" : "") + "]";
+                + ", bytes=" + bytesDone + "/" + (bytesTotal >= 0 ? bytesTotal : "?")
+                + (bytesResumed > 0 ? " (" + bytesResumed + " resumed)" : "") + (last ? ", final" : "") + "]";
     }
 }

@@ -15,9 +15,10 @@ final class ProgressListenerAdapter extends NativeCallback {
 
     /** Called by the native library on its callback thread; totals are -1 when unknown. */
     @CalledFromNative
-    void progress(String peer, long filesDone, long bytesDone, long filesTotal, long bytesTotal, boolean last) {
+    void progress(String peer, long filesDone, long bytesDone, long bytesResumed, long filesTotal, long bytesTotal,
+            boolean last) {
         try {
-            listener.onProgress(new BootstrapProgress(peer, filesDone, bytesDone, filesTotal, bytesTotal, last));
+            listener.onProgress(new BootstrapProgress(peer, filesDone, bytesDone, bytesResumed, filesTotal, bytesTotal, last));
         } catch (Throwable t) {
             // The host's listener is advisory: its failure must not fail or stall the transfer.
             try {

@@ -85,6 +85,7 @@ class ProgressTest {
             assertEquals(0, r.resumedBytes(), r.toString());
             assertTrue(r.streams() >= 1, r.toString());
             assertEquals(r.bytes() + r.resumedBytes(), last.progress.bytesDone(), reports.toString());
+            assertEquals(r.resumedBytes(), last.progress.bytesResumed(), reports.toString());
             assertEquals(r.files(), last.progress.filesDone(), reports.toString());
             long previous = -1;
             for (Report x : reports) {

@@ -571,14 +571,16 @@ public class VbtBlobTransferManager implements P2PBlobTransferManager<Void> {
                 peer = p.peer();
                 seen = 0;
             }
-            record(p.bytesDone() - seen);
-            seen = Math.max(seen, p.bytesDone());
+            // Only bytes that crossed the network now: kept ones were counted by the attempt that got them.
+            long received = p.bytesDone() - p.bytesResumed();
+            record(received - seen);
+            seen = Math.max(seen, received);
         }
 
-        /** The tail after the last report: the successful attempt's bytes not recorded yet. */
+        /** The tail after the last report: the successful attempt's received bytes not recorded yet. */
         synchronized void settle(BootstrapResult r) {
             long attempt = r.peer().equals(peer) ? seen : 0;
-            record(r.bytes() + r.resumedBytes() - attempt);
+            record(r.bytes() - attempt);
         }
 
         private void record(long bytes) {

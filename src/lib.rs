@@ -35,6 +35,8 @@ pub mod ffi;
 mod fsutil;
 #[cfg(feature = "jni")]
 pub mod jni;
+#[cfg(any(feature = "ffi", feature = "jni", feature = "cli"))]
+mod log_level;
 #[cfg(any(feature = "ffi", feature = "jni"))]
 mod logging;
 mod metrics;
@@ -74,6 +76,7 @@ pub mod tools {
         MAX_DURATION,
     };
     pub use crate::digest::{hex, Hasher};
+    pub use crate::log_level::level_for as log_level_for;
     pub use crate::protocol::{checksum, decoder, ext, request, response};
     pub use crate::storage::layout::Layout;
     pub use crate::storage::{db_options, local, open_read_only, records};

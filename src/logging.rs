@@ -41,15 +41,17 @@ struct Forwarder;
 
 impl log::Log for Forwarder {
     fn enabled(&self, m: &log::Metadata) -> bool {
-        SINK.read().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|e| m.level() <= e.level)
+        let level = crate::log_level::level_for(m.target(), m.level());
+        SINK.read().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|e| level <= e.level)
     }
 
     fn log(&self, r: &log::Record) {
         if IN_SINK.with(|s| s.get()) {
             return;
         }
+        let level = crate::log_level::level_for(r.target(), r.level());
         let call = SINK.read().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|e| {
-            (r.level() <= e.level).then(|| {
+            (level <= e.level).then(|| {
                 e.calls.fetch_add(1, Ordering::SeqCst);
                 (e.sink.clone(), e.calls.clone())
             })
@@ -58,7 +60,7 @@ impl log::Log for Forwarder {
         let msg = r.args().to_string();
         IN_SINK.with(|s| s.set(true));
         // A host logger that panics must not unwind into vbt's threads.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(r.level(), r.target(), &msg)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(level, r.target(), &msg)));
         IN_SINK.with(|s| s.set(false));
         calls.fetch_sub(1, Ordering::SeqCst);
     }

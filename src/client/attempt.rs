@@ -297,7 +297,7 @@ impl Run<'_> {
                         _ => None,
                     };
                     let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-                    return Err(Error::peer_status(status, format!("peer answered {status} {reason}: {body}")));
+                    return Err(Error::peer_status(status, refusal_message(status, &reason, &body)));
                 }
                 ResponseHead::File { name, len, checksum, info } => {
                     if metadata_seen {
@@ -580,4 +580,38 @@ fn check_checksum(name: &str, len: u64, announced: &Announced, got: String) -> R
         ));
     }
     Ok(())
+}
+
+/// A sender's refusal as the bootstrap error says it: status, reason and the sender's message if
+/// it sent one. A 403 comes with none (Venice's ACL handler answers with an empty body, and so
+/// does vbt's), so the message says what refused.
+fn refusal_message(status: u16, reason: &str, body: &str) -> String {
+    let body = body.trim();
+    let mut m = format!("peer answered {status} {reason}");
+    if !body.is_empty() {
+        m.push_str(": ");
+        m.push_str(body);
+    } else if status == 403 {
+        m.push_str(": refused by its ACL (a Venice sender admits only certificates from the issuer of its own)");
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal_message;
+
+    #[test]
+    fn a_refusal_keeps_the_senders_message_and_an_empty_403_names_the_acl() {
+        assert_eq!(
+            refusal_message(404, "Not Found", "Snapshot for s_v1-0 doesn't exist"),
+            "peer answered 404 Not Found: Snapshot for s_v1-0 doesn't exist"
+        );
+        assert_eq!(
+            refusal_message(403, "Forbidden", ""),
+            "peer answered 403 Forbidden: refused by its ACL (a Venice sender admits only certificates from the issuer of its own)"
+        );
+        assert_eq!(refusal_message(429, "Too Many Requests", ""), "peer answered 429 Too Many Requests");
+        assert_eq!(refusal_message(500, "Internal Server Error", "\n"), "peer answered 500 Internal Server Error");
+    }
 }

@@ -214,9 +214,31 @@ async fn accept_connection(stream: tokio::net::TcpStream, peer: SocketAddr, shar
             connection::handle(tls_stream, peer, shared, acl, slot).await
         }
         // A plaintext request, a bad or missing certificate: closed without an answer, as Venice.
-        Ok(Err(e)) => log::info!("{peer}: TLS handshake failed: {e}"),
+        Ok(Err(e)) => handshake_failed(peer, &e),
         Err(_) => log::info!("{peer}: TLS handshake did not finish within {:.1}s", limit.as_secs_f64()),
     }
+}
+
+/// Logs why a handshake failed. A peer that closes before the handshake is done is a
+/// connectivity check: Venice's receivers (`getConnectableHosts`) open a connection to each
+/// candidate and close it at once, their TLS client having sent its hello and, from Java's
+/// SSLEngine, a `user_canceled` alert and `close_notify` (which may or may not arrive before the
+/// connection ends). Like a plaintext probe, it is not worth more than DEBUG.
+fn handshake_failed(peer: SocketAddr, e: &std::io::Error) {
+    use rustls::AlertDescription::{CloseNotify, UserCanceled};
+    let tls = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    if e.kind() == std::io::ErrorKind::UnexpectedEof || matches!(tls, Some(rustls::Error::AlertReceived(CloseNotify | UserCanceled))) {
+        log::debug!("{peer}: closed during the TLS handshake (a connectivity check): {e}");
+        return;
+    }
+    let hint = match tls {
+        // Java's client sends no certificate rather than one the server's CAs did not issue.
+        Some(rustls::Error::NoCertificatesPresented) => {
+            " (a Java peer sends none when it has no certificate issued by a CA this node trusts)"
+        }
+        _ => "",
+    };
+    log::info!("{peer}: TLS handshake failed: {e}{hint}");
 }
 
 /// Venice's cleanup scheduler: initial delay 0, then every cleanup interval.

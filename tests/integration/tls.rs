@@ -79,7 +79,7 @@ fn other_issuer_is_refused_on_both_sides() {
     let err = tls_receiver(c.path(), pki.node("c", &pki.ca2, false, "trust-both.pem"))
         .bootstrap_blocking(request(&id, &[addr.clone()]))
         .unwrap_err();
-    assert!(err.message().contains("403 Forbidden"), "{err}");
+    assert!(err.message().contains("403 Forbidden: refused by its ACL"), "{err}");
     assert!(!Layout::new(c.path()).partition_dir(&id).exists() && !Layout::new(c.path()).temp_dir(&id).exists());
     assert_eq!(sender.snapshot_info(&id), None, "refused before any snapshot work");
     // A receiver that trusts only its own CA refuses a sender from the other CA.
@@ -204,6 +204,81 @@ fn subject_allow_list_narrows_the_acl() {
     let out =
         tls_receiver(ok.path(), pki.node("allowed", &pki.ca1, false, "trust1.pem")).bootstrap_blocking(request(&id, &[addr])).unwrap();
     assert!(out.files > 0);
+}
+
+/// Venice's receivers check each candidate before asking it (`getConnectableHosts`): they connect
+/// and close at once. Against a TLS sender their Java client has sent its hello by then, and
+/// closing it sends a `user_canceled` warning alert, then `close_notify`. Like a plaintext probe
+/// (and a bare connect to the TLS port), that is logged at DEBUG only; so is rustls's own warning
+/// about the alert. Before, a vbt sender logged a WARN and an INFO line for every Venice node
+/// that considered fetching from it.
+#[test]
+fn a_connectivity_check_during_the_handshake_is_logged_at_debug_only() {
+    use std::io::BufRead;
+    let pki = Pki::new();
+    let a = tempdir();
+    let logs = tempdir();
+    let log_path = logs.path().join("serve.log");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vbt"));
+    cmd.env("VBT_LOG", "debug").arg("serve").args(["--base-dir", &s(a.path())]);
+    for (k, v) in pki.node("a", &pki.ca1, false, "trust1.pem") {
+        cmd.args(["-D", &format!("{k}={v}")]);
+    }
+    let mut child = cmd
+        .args(["-D", "davinci.p2p.blob.transfer.server.port=0", "-D", "vbt.server.bind.address=127.0.0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let server = KillOnDrop(child);
+    let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"].as_str().unwrap().to_string();
+
+    // What Java's SSLEngine (JDK 17) puts on the wire when its channel closes right after
+    // connecting: the ClientHello, then, for closeOutbound() during the handshake, a user_canceled
+    // warning alert and close_notify, in plaintext (15 03 03 00 02 01 5a, 15 03 03 00 02 01 00).
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(pki.ca1.pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut hello = Vec::new();
+    rustls::ClientConnection::new(Arc::new(cfg), name).unwrap().write_tls(&mut hello).unwrap();
+    let mut probe = std::net::TcpStream::connect(&addr).unwrap();
+    let java_probe = probe.local_addr().unwrap().to_string();
+    probe.write_all(&hello).unwrap();
+    probe.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 90, 0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0]).unwrap();
+    probe.shutdown(std::net::Shutdown::Write).unwrap();
+    let _ = probe.read_to_end(&mut Vec::new());
+    // A bare connect and close.
+    let bare_probe = std::net::TcpStream::connect(&addr).unwrap().local_addr().unwrap().to_string();
+
+    let log = || std::fs::read_to_string(&log_path).unwrap();
+    let seen = |who: &str| log().lines().any(|l| l.contains(&format!("{who}: closed during the TLS handshake")));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(seen(&java_probe) && seen(&bare_probe)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(server);
+    let log = log();
+    for who in [&java_probe, &bare_probe] {
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with("[DEBUG venice_blob_transfer::server]")
+                    && l.contains(&format!("{who}: closed during the TLS handshake"))),
+            "{who}: {log}"
+        );
+        assert!(!log.lines().any(|l| l.contains(who.as_str()) && !l.starts_with("[DEBUG")), "{who}: {log}");
+    }
+    assert!(!log.lines().any(|l| l.starts_with("[WARN") || l.starts_with("[ERROR")), "{log}");
+    // rustls still says what it saw, one level down.
+    assert!(log.lines().any(|l| l.starts_with("[DEBUG rustls::") && l.contains("UserCanceled")), "{log}");
 }
 
 /// Issue #18: the idle limit bounds every idle period. A TLS peer that finishes its handshake and

@@ -109,11 +109,12 @@ impl StderrLogger {
 
 impl log::Log for StderrLogger {
     fn enabled(&self, m: &log::Metadata) -> bool {
-        m.level() <= self.0
+        venice_blob_transfer::tools::log_level_for(m.target(), m.level()) <= self.0
     }
     fn log(&self, r: &log::Record) {
-        if self.enabled(r.metadata()) {
-            eprintln!("[{} {}] {}", r.level(), r.target(), r.args());
+        let level = venice_blob_transfer::tools::log_level_for(r.target(), r.level());
+        if level <= self.0 {
+            eprintln!("[{} {}] {}", level, r.target(), r.args());
         }
     }
     fn flush(&self) {}

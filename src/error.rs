@@ -131,6 +131,8 @@ pub struct Error {
     /// For [`ErrorKind::AllPeersFailed`]: each peer and its own error, so hosts need not parse
     /// the message (which names them too).
     peer_failures: Vec<PeerFailure>,
+    /// For a 429 from a busy vbt sender: when to come back, and its load.
+    busy: Option<crate::protocol::decoder::Busy>,
 }
 
 /// A peer that was tried (or only probed) and failed, with the reason.
@@ -147,10 +149,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), status: None, peer_failures: Vec::new() }
+        Error { kind, message: message.into(), status: None, peer_failures: Vec::new(), busy: None }
     }
     pub fn peer_status(status: u16, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::PeerStatus, message: message.into(), status: Some(status), peer_failures: Vec::new() }
+        Error { kind: ErrorKind::PeerStatus, message: message.into(), status: Some(status), peer_failures: Vec::new(), busy: None }
+    }
+    /// A busy sender's word (429 with `retry-after` and `x-vbt-load`), kept for the peer order.
+    pub(crate) fn with_busy(mut self, busy: Option<crate::protocol::decoder::Busy>) -> Self {
+        self.busy = busy;
+        self
+    }
+    pub(crate) fn busy(&self) -> Option<crate::protocol::decoder::Busy> {
+        self.busy
     }
     /// Attaches each peer's failure (for [`ErrorKind::AllPeersFailed`]); the message is kept.
     pub fn with_peer_failures(mut self, failures: Vec<PeerFailure>) -> Self {

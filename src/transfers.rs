@@ -185,6 +185,16 @@ impl Transfers {
         (live, done)
     }
 
+    /// Seconds until the first send in flight is expected to end (its rate so far), if any has an
+    /// estimate: when a busy sender is likely to have a slot again.
+    pub fn soonest_send_end(&self) -> Option<f64> {
+        let live = self.live.lock().unwrap();
+        live.values()
+            .filter(|l| matches!(l.direction, Direction::send))
+            .filter_map(|l| l.view("running", None).eta_seconds)
+            .min_by(|a, b| a.total_cmp(b))
+    }
+
     pub fn in_flight(&self) -> usize {
         self.live.lock().unwrap().len()
     }

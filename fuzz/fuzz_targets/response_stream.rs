@@ -144,8 +144,15 @@ fn check_head(head: &ResponseHead, raw: &[u8]) {
             assert_ne!(*status, 200, "refusal from {:.300}", String::from_utf8_lossy(raw));
             if (100..=999).contains(status) {
                 let r = response::error_response(*status, "no");
-                let want = ResponseHead::Refused { status: *status, reason: response::reason(*status).to_string(), body_len: Some(2) };
+                let want = ResponseHead::Refused { status: *status, reason: response::reason(*status).to_string(), body_len: Some(2), busy: None };
                 assert_eq!(reparse(&r[..r.len() - 2]), want);
+            }
+            if let ResponseHead::Refused { busy: Some(b), .. } = head {
+                // What a busy sender says survives a round trip, within the bound.
+                assert_eq!(*status, 429);
+                assert!(b.retry_after_secs <= venice_blob_transfer::tools::ext::MAX_RETRY_AFTER_SECS);
+                let r = response::busy_response("no", b.retry_after_secs, b.active as usize, b.limit as usize);
+                assert!(matches!(reparse(&r[..r.len() - 2]), ResponseHead::Refused { busy: Some(got), .. } if got == *b));
             }
         }
     }

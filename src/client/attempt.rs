@@ -290,14 +290,14 @@ impl Run<'_> {
         loop {
             let head = rx.next_head().await?.ok_or_else(|| Error::protocol("peer closed the connection before COMPLETE"))?;
             match head {
-                ResponseHead::Refused { status, reason, body_len } => {
+                ResponseHead::Refused { status, reason, body_len, busy } => {
                     // Keep the peer's message when it comes with the refusal; never wait long for it.
                     let body = match body_len {
                         Some(n) if n <= MAX_REFUSAL_BODY => rx.body(n).await.ok(),
                         _ => None,
                     };
                     let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-                    return Err(Error::peer_status(status, refusal_message(status, &reason, &body)));
+                    return Err(Error::peer_status(status, refusal_message(status, &reason, &body)).with_busy(busy));
                 }
                 ResponseHead::File { name, len, checksum, info } => {
                     if metadata_seen {

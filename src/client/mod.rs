@@ -258,16 +258,26 @@ impl Receiver {
             }
             probed.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e, probe_only: true }).chain(attempts).collect()
         };
-        let mut again: Option<Peer> = None;
+        // Peers to try before the next one the probes give: (peer, is a resume retry).
+        let mut queue: std::collections::VecDeque<(Peer, bool)> = Default::default();
+        // Busy vbt senders (429 with retry-after) are asked again once the rest failed.
+        let (mut waited, mut round_start) = (Duration::ZERO, 0);
         loop {
-            let (peer, retry) = match again.take() {
-                Some(p) => (p, true),
+            let (peer, retry) = match queue.pop_front() {
+                Some(next) => next,
                 None => match tokio::select! {
                     p = probes.next() => p,
                     _ = until_true(&mut cancel) => return Err(cancelled(&id)),
                 } {
                     Some(p) => (p, false),
-                    None => break,
+                    None => match self.wait_for_busy(&id, &failures[round_start..], &mut waited, &mut cancel).await? {
+                        Some(busy) => {
+                            round_start = failures.len();
+                            queue.extend(busy.into_iter().map(|p| (p, false)));
+                            continue;
+                        }
+                        None => break,
+                    },
                 },
             };
             if kept.as_ref().is_some_and(|k| k.header.peer != peer.to_string()) {
@@ -304,7 +314,7 @@ impl Receiver {
                     // (a connection cut, a sender restart) before the next peer starts over.
                     if !retry && kept.as_ref().is_some_and(|k| k.header.peer == peer.to_string()) {
                         log::info!("retrying {} from {peer} to resume what arrived: {e}", id.replica());
-                        again = Some(peer.clone());
+                        queue.push_front((peer.clone(), true));
                     }
                     failures.push(PeerFailure { peer: peer.to_string(), error: e, probe_only: false });
                 }
@@ -410,6 +420,40 @@ impl Receiver {
                 Err(e)
             }
         }
+    }
+
+    /// When every peer of a round failed and vbt senders among them were busy (429 with
+    /// `retry-after`): waits the soonest retry-after, if `vbt.peer.busy.wait.ms` has room for it,
+    /// and returns those senders, least loaded first. `None`: fall back (Venice's behaviour).
+    async fn wait_for_busy(
+        &self,
+        id: &PartitionId,
+        round: &[PeerFailure],
+        waited: &mut Duration,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> Result<Option<Vec<Peer>>> {
+        let mut busy: Vec<(Peer, crate::protocol::decoder::Busy)> =
+            round.iter().filter_map(|f| Some((Peer::parse(&f.peer, None).ok()?, f.error.busy()?))).collect();
+        let Some(soonest) = busy.iter().map(|(_, b)| b.retry_after_secs).min() else { return Ok(None) };
+        let wait = Duration::from_secs(soonest.into());
+        if *waited + wait > self.cfg.busy_wait {
+            return Ok(None);
+        }
+        // Least loaded first (in-flight share of the limit); Venice's order among equals.
+        busy.sort_by_key(|(_, b)| (u64::from(b.active) * 1000).checked_div(u64::from(b.limit)).unwrap_or(u64::MAX));
+        log::info!(
+            "{}: {} busy peer(s) answered 429; asking again in {} s ({} s waited so far, vbt.peer.busy.wait.ms)",
+            id.replica(),
+            busy.len(),
+            wait.as_secs(),
+            waited.as_secs()
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = until_true(cancel) => return Err(cancelled(id)),
+        }
+        *waited += wait;
+        Ok(Some(busy.into_iter().map(|(p, _)| p).collect()))
     }
 
     /// Peers from the node's discovery (the host's callback, which may block).

@@ -130,6 +130,8 @@ pub struct Config {
     pub connectivity_freshness: Duration,
     /// `vbt.peer.connect.timeout.ms` (Venice's fixed 30 s TCP connect).
     pub connect_timeout: Duration,
+    /// `vbt.peer.busy.wait.ms` (30 s): the most a bootstrap waits on busy vbt senders' retry-after.
+    pub busy_wait: Duration,
     /// `vbt.peer.probe.timeout.ms` (Venice's fixed 50 s per host).
     pub probe_timeout_per_host: Duration,
     /// `vbt.peer.probe.total.timeout.ms` (Venice's fixed 1 minute for the whole probe).
@@ -284,6 +286,7 @@ impl Default for Config {
             receive_reader_idle: Duration::from_secs(60),
             connectivity_freshness: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(30),
+            busy_wait: Duration::from_secs(30),
             probe_timeout_per_host: Duration::from_secs(50),
             probe_timeout_total: Duration::from_secs(60),
             probe_concurrency: 64,

@@ -171,6 +171,12 @@ pub static KEYS: &[Key] = &[
         doc: "TCP connect to a peer (Venice's fixed 30 s)",
     },
     Key {
+        name: "vbt.peer.busy.wait.ms",
+        value: Duration { unit: Millis, min: 0, field: field!(busy_wait) },
+        default: "30000",
+        doc: "when every peer failed and vbt senders among them answered 429 with a retry-after, wait for it and ask them again, up to this long in all; 0 = fall back at once as Venice does",
+    },
+    Key {
         name: "vbt.peer.probe.timeout.ms",
         value: Duration { unit: Millis, min: 1, field: field!(probe_timeout_per_host) },
         default: "50000",

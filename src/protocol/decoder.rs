@@ -19,8 +19,18 @@ pub enum ResponseHead {
     Metadata { len: u64 },
     /// End of transfer: nothing follows.
     Complete,
-    /// A refusal: status, reason phrase, and the length of the message body if announced.
-    Refused { status: u16, reason: String, body_len: Option<u64> },
+    /// A refusal: status, reason phrase, the length of the message body if announced, and what a
+    /// busy vbt sender adds to its 429 for a vbt receiver (protocol::ext, `busy`).
+    Refused { status: u16, reason: String, body_len: Option<u64>, busy: Option<Busy> },
+}
+
+/// A busy sender's word on when to come back and how loaded it is (`retry-after` seconds,
+/// `x-vbt-load: <transfers in flight>/<admission limit>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Busy {
+    pub retry_after_secs: u32,
+    pub active: u32,
+    pub limit: u32,
 }
 
 /// Parses one head at the front of `buf`. `Ok(None)`: more bytes are needed.
@@ -48,6 +58,7 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
     let mut md5 = None;
     let mut fast = None;
     let mut info = FileInfo::default();
+    let (mut retry_after, mut load): (Option<u32>, Option<(u32, u32)>) = (None, None);
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).map_err(|_| Error::protocol(format!("response header {} is not UTF-8", h.name)))?.trim();
         let name = h.name;
@@ -71,13 +82,22 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
             md5 = Some(value.to_string());
         } else if name.eq_ignore_ascii_case(HEADER_FILE) {
             fast = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("retry-after") {
+            // Seconds only (a date form is ignored), bounded: a peer cannot park us for long.
+            retry_after = value.parse::<u32>().ok().map(|n| n.min(super::ext::MAX_RETRY_AFTER_SECS));
+        } else if name.eq_ignore_ascii_case(super::ext::HEADER_LOAD) {
+            load = value.split_once('/').and_then(|(a, l)| Some((a.trim().parse().ok()?, l.trim().parse().ok()?)));
         } else {
             info.take(name, value).map_err(Error::protocol)?;
         }
     }
     if status != 200 {
         let reason = resp.reason.unwrap_or("").to_string();
-        return Ok(Some((ResponseHead::Refused { status, reason, body_len: content_length }, used)));
+        let busy = match (status, retry_after, load) {
+            (429, Some(retry_after_secs), Some((active, limit))) => Some(Busy { retry_after_secs, active, limit }),
+            _ => None,
+        };
+        return Ok(Some((ResponseHead::Refused { status, reason, body_len: content_length, busy }, used)));
     }
     let head = if kind.as_deref() == Some(TRANSFER_TYPE_METADATA) {
         let len = content_length.ok_or_else(|| Error::protocol("METADATA response has no content-length"))?;
@@ -149,7 +169,23 @@ mod tests {
         let c = response::complete_response();
         assert_eq!(parse_response_head(&c).unwrap().unwrap().0, ResponseHead::Complete);
         let e = response::error_response(429, "busy");
-        assert!(matches!(parse_response_head(&e).unwrap().unwrap().0, ResponseHead::Refused { status: 429, body_len: Some(4), .. }));
+        assert!(matches!(
+            parse_response_head(&e).unwrap().unwrap().0,
+            ResponseHead::Refused { status: 429, body_len: Some(4), busy: None, .. }
+        ));
+        let e = response::busy_response("busy", 7, 3, 3);
+        let busy = Some(Busy { retry_after_secs: 7, active: 3, limit: 3 });
+        assert!(
+            matches!(parse_response_head(&e).unwrap().unwrap().0, ResponseHead::Refused { status: 429, body_len: Some(4), busy: b, .. } if b == busy)
+        );
+        // A peer cannot park a receiver for long, and a malformed word is no word.
+        let far = b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\nretry-after: 999999\r\nx-vbt-load: 1/1\r\n\r\n";
+        assert!(matches!(
+            parse_response_head(far).unwrap().unwrap().0,
+            ResponseHead::Refused { busy: Some(Busy { retry_after_secs: crate::protocol::ext::MAX_RETRY_AFTER_SECS, .. }), .. }
+        ));
+        let bad = b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\nretry-after: soon\r\nx-vbt-load: 1/1\r\n\r\n";
+        assert!(matches!(parse_response_head(bad).unwrap().unwrap().0, ResponseHead::Refused { busy: None, .. }));
         assert!(parse_response_head(&h[..h.len() - 1]).unwrap().is_none());
     }
 

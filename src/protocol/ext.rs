@@ -15,6 +15,8 @@
 //! | `x-vbt-transfer`       | resp | token the extra connections present to join this transfer  |
 //! | `X-Vbt-Join`           | req  | `<token>`: serve files of that transfer; COMPLETE, no METADATA |
 //! | `X-Vbt-Resume`         | req  | `<snapshot id> <base64url bitmap>`: skip the files held    |
+//! | `retry-after`          | resp | on a 429 to a receiver that asked for anything above: seconds until a slot is likely free |
+//! | `x-vbt-load`           | resp | on that 429: `<transfers in flight>/<admission limit>`     |
 //!
 //! All since vbt 0.1. Files of one transfer are handed out from one queue to whichever of its
 //! connections is free, so the streams stay balanced however the file sizes differ; METADATA and
@@ -31,6 +33,10 @@ pub const FILE_INDEX: &str = "x-vbt-file-index";
 pub const FILES_TOTAL: &str = "x-vbt-files-total";
 pub const BYTES_TOTAL: &str = "x-vbt-bytes-total";
 pub const TRANSFER: &str = "x-vbt-transfer";
+pub const HEADER_LOAD: &str = "x-vbt-load";
+
+/// Longest wait a busy sender's `retry-after` can ask of a receiver.
+pub const MAX_RETRY_AFTER_SECS: u32 = 60;
 
 /// Most connections one transfer may use.
 pub const MAX_STREAMS: usize = 8;
@@ -60,6 +66,11 @@ pub struct Resume {
 }
 
 impl Asks {
+    /// The receiver asked for something of vbt's: it is a vbt receiver that reads vbt's answers.
+    pub fn from_vbt(&self) -> bool {
+        self.fast_checksum || self.snapshot_info || self.streams > 1 || self.join.is_some() || self.resume.is_some()
+    }
+
     /// The header lines to add to the request (empty when nothing is asked).
     pub fn header_lines(&self) -> String {
         let mut s = String::new();

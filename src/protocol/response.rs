@@ -69,3 +69,17 @@ pub fn error_response(status: u16, body: &str) -> Vec<u8> {
     out.extend_from_slice(body.as_bytes());
     out
 }
+
+/// A 429 for a vbt receiver: Venice's refusal plus when to come back and the sender's load
+/// (protocol::ext). Venice's receivers never get it: they get [`error_response`].
+pub fn busy_response(body: &str, retry_after_secs: u32, active: usize, limit: usize) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 429 {}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nretry-after: {retry_after_secs}\r\n{}: {active}/{limit}\r\n\r\n",
+        reason(429),
+        body.len(),
+        super::ext::HEADER_LOAD
+    )
+    .into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    out
+}

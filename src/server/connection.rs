@@ -186,7 +186,17 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
             ),
             Origin::Client => format!("Client-origin blob transfer rejected (client reservation full) for {}", id.replica()),
         };
-        return reject(wr, peer, Rejection::new(429, body)).await;
+        if !asks.from_vbt() {
+            return reject(wr, peer, Rejection::new(429, body)).await;
+        }
+        // A vbt receiver also hears when to come back and how loaded we are (protocol::ext).
+        let retry_after = retry_after_secs(shared.transfers.soonest_send_end());
+        log::info!("{peer}: refused with 429 (retry after {retry_after} s): {body}");
+        let busy = response::busy_response(&body, retry_after, admission.active(), admission.limit());
+        return match wr.write_all(&busy).await {
+            Ok(()) => Outcome::Done,
+            Err(_) => Outcome::Close,
+        };
     };
     if origin == Origin::Client {
         log::info!(
@@ -217,6 +227,13 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
     );
     run(&transfer, true, peer, shared, wr).await
     // The admission and the snapshot use end when the last connection drops the transfer.
+}
+
+/// When a busy sender's slot is likely free: the soonest end of a send in flight at its rate so
+/// far, within 1..=MAX_RETRY_AFTER_SECS; 2 s when no send has an estimate yet.
+fn retry_after_secs(soonest_end: Option<f64>) -> u32 {
+    let max = crate::protocol::ext::MAX_RETRY_AFTER_SECS;
+    soonest_end.map_or(2, |s| (s.ceil() as u32).clamp(1, max))
 }
 
 /// Sends this connection's share of the transfer, within `blob.transfer.max.timeout.in.min` of

@@ -5,6 +5,7 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 mod admin;
+mod busy;
 mod cli;
 mod codes;
 mod common;

@@ -449,14 +449,15 @@ typedef uint32_t (*vbt_origin_identity_fn)(void *user_data,
 
 /**
  * Venice's per-store read ACL for a client-origin peer (`hasAccess(cert, store, "GET")`): set
- * `*allowed` (false on entry) and return `VBT_OK`. Any other return refuses the request, as a
- * denial does. `cert_der` and `store` are borrowed for the call. Same threads as
- * `vbt_origin_identity_fn`.
+ * `*allowed` to 1 to allow (it is 0 on entry; any other value than 1 denies) and return
+ * `VBT_OK`. Any other return refuses the request, as a denial does. `cert_der` and `store` are
+ * borrowed for the call; `store` is the first segment of the peer's request path, unchecked text
+ * from the peer. Same threads as `vbt_origin_identity_fn`.
  */
 typedef uint32_t (*vbt_origin_may_read_fn)(void *user_data,
                                            struct vbt_byte_slice cert_der,
                                            const char *store,
-                                           bool *allowed,
+                                           uint32_t *allowed,
                                            struct vbt_message *error);
 
 /**
@@ -909,8 +910,10 @@ enum vbt_result vbt_peer_list_add(struct vbt_peer_list *list, const char *peer);
 
 /**
  * Replaces the text of `message` with a copy of `text` (NUL-terminated UTF-8). Call it from
- * inside the callback that received `message`, before returning a code other than `VBT_OK`; the
- * text then ends the error vbt reports (for a checkpoint source, the 404 the requester gets).
+ * inside the callback that received `message`: for an `error` message, before returning a code
+ * other than `VBT_OK` (the text then ends the error vbt reports; for a checkpoint source, the
+ * 404 the requester gets); for the `identity` of `vbt_origin_identity_fn`, before returning
+ * `VBT_OK`.
  *
  * Returns `VBT_INVALID_ARGUMENT` if an argument is NULL or `text` is not UTF-8.
  */

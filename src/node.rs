@@ -94,6 +94,18 @@ impl NodeBuilder {
 
     pub fn build(mut self) -> Result<Node> {
         self.config.validate()?;
+        // Venice's rule, fail closed (its createAclHandler refuses the same configurations).
+        let c = &self.config;
+        if self.origin.is_some() && !(c.ssl_enabled && c.acl_enabled) {
+            return Err(Error::config(
+                "an origin policy needs blob.transfer.ssl.enabled=true and blob.transfer.acl.enabled=true                  (peers are classified by their certificates)",
+            ));
+        }
+        if c.accept_client_requests && self.origin.is_none() {
+            return Err(Error::config(
+                "server.blob.transfer.accept.client.request.enabled=true needs the host's origin policy                  (Venice: a store access controller and an identity parser); without one every peer is of server origin",
+            ));
+        }
         crate::fsutil::raise_nofile_limit();
         // vbt's own state (locks, landing, host snapshots) beside the base directory, never in it.
         let layout = match &self.config.base_dir {

@@ -1597,7 +1597,7 @@ static uint32_t origin_identity(void *user_data, vbt_byte_slice cert, vbt_messag
     return VBT_OK;
 }
 
-static uint32_t origin_may_read(void *user_data, vbt_byte_slice cert, const char *store, bool *allowed,
+static uint32_t origin_may_read(void *user_data, vbt_byte_slice cert, const char *store, uint32_t *allowed,
                                 vbt_message *error) {
     struct origin_host *h = user_data;
     (void)cert;
@@ -1605,7 +1605,7 @@ static uint32_t origin_may_read(void *user_data, vbt_byte_slice cert, const char
     pthread_mutex_lock(&h->lock);
     h->read_calls++;
     h->wrong_store += strcmp(store, STORE) != 0;
-    *allowed = h->allow && strcmp(store, STORE) == 0;
+    *allowed = h->allow && strcmp(store, STORE) == 0 ? 1 : 0;
     pthread_mutex_unlock(&h->lock);
     return VBT_OK;
 }
@@ -1675,15 +1675,17 @@ static int test_origin_policy(void) {
 
     /* The same application: server origin, the store ACL is never asked. */
     CHECK(fetch_as("venice-server", "server-peer", peer, message, sizeof message) == VBT_OK);
+    pthread_mutex_lock(&h.lock);
     CHECK(h.read_calls == 0 && h.identity_calls >= 2);
+    pthread_mutex_unlock(&h.lock);
     /* Another application: the store ACL decides (denied, then allowed). */
     CHECK(fetch_as("cdc-client", "client-denied", peer, message, sizeof message) == VBT_ALL_PEERS_FAILED);
     if (!strstr(message, "403")) {
         fprintf(stderr, "expected a 403: %s\n", message);
         return 1;
     }
-    CHECK(h.read_calls >= 1 && h.wrong_store == 0);
     pthread_mutex_lock(&h.lock);
+    CHECK(h.read_calls >= 1 && h.wrong_store == 0);
     h.allow = 1;
     pthread_mutex_unlock(&h.lock);
     CHECK(fetch_as("cdc-client", "client-allowed", peer, message, sizeof message) == VBT_OK);
@@ -1766,7 +1768,11 @@ static int test_tls_identity(void) {
     CHECK_OK(vbt_config_set(config, "vbt.ssl.trust.ca.path", "/nonexistent/ca.pem"));
     CHECK_OK(vbt_config_set_tls_identity(config, wrong_key, chain, 1, trusted, 1));
     CHECK(vbt_node_new(config, &receiver) == VBT_CONFIG);
-    CHECK_MESSAGE("TLS");
+    CHECK_MESSAGE("the host's TLS identity: certificate and key");
+    /* An empty identity removes it: the missing files are used again, and refused. */
+    CHECK_OK(vbt_config_set_tls_identity(config, empty, NULL, 0, NULL, 0));
+    CHECK(vbt_node_new(config, &receiver) == VBT_CONFIG);
+    CHECK_MESSAGE("/nonexistent/");
     CHECK_OK(vbt_config_set_tls_identity(config, k, chain, 1, trusted, 1));
     /* The host's buffers may go once set: vbt copied them. */
     free(key);

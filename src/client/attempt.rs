@@ -592,7 +592,7 @@ fn refusal_message(status: u16, reason: &str, body: &str) -> String {
         m.push_str(": ");
         m.push_str(body);
     } else if status == 403 {
-        m.push_str(": refused by its ACL (a Venice sender admits only certificates from the issuer of its own)");
+        m.push_str(": refused by its ACL (a Venice sender admits only certificates from the issuer of its own; a Venice server may also refuse peers of another application, client origin)");
     }
     m
 }
@@ -609,7 +609,7 @@ mod tests {
         );
         assert_eq!(
             refusal_message(403, "Forbidden", ""),
-            "peer answered 403 Forbidden: refused by its ACL (a Venice sender admits only certificates from the issuer of its own)"
+            "peer answered 403 Forbidden: refused by its ACL (a Venice sender admits only certificates from the issuer of its own; a Venice server may also refuse peers of another application, client origin)"
         );
         assert_eq!(refusal_message(429, "Too Many Requests", ""), "peer answered 429 Too Many Requests");
         assert_eq!(refusal_message(500, "Internal Server Error", "\n"), "peer answered 500 Internal Server Error");

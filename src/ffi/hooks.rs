@@ -48,8 +48,10 @@ impl vbt_message {
 }
 
 /// Replaces the text of `message` with a copy of `text` (NUL-terminated UTF-8). Call it from
-/// inside the callback that received `message`, before returning a code other than `VBT_OK`; the
-/// text then ends the error vbt reports (for a checkpoint source, the 404 the requester gets).
+/// inside the callback that received `message`: for an `error` message, before returning a code
+/// other than `VBT_OK` (the text then ends the error vbt reports; for a checkpoint source, the
+/// 404 the requester gets); for the `identity` of `vbt_origin_identity_fn`, before returning
+/// `VBT_OK`.
 ///
 /// Returns `VBT_INVALID_ARGUMENT` if an argument is NULL or `text` is not UTF-8.
 #[no_mangle]

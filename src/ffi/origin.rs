@@ -23,21 +23,22 @@ pub type vbt_origin_identity_fn = Option<
 >;
 
 /// Venice's per-store read ACL for a client-origin peer (`hasAccess(cert, store, "GET")`): set
-/// `*allowed` (false on entry) and return `VBT_OK`. Any other return refuses the request, as a
-/// denial does. `cert_der` and `store` are borrowed for the call. Same threads as
-/// `vbt_origin_identity_fn`.
+/// `*allowed` to 1 to allow (it is 0 on entry; any other value than 1 denies) and return
+/// `VBT_OK`. Any other return refuses the request, as a denial does. `cert_der` and `store` are
+/// borrowed for the call; `store` is the first segment of the peer's request path, unchecked text
+/// from the peer. Same threads as `vbt_origin_identity_fn`.
 pub type vbt_origin_may_read_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
         cert_der: vbt_byte_slice,
         store: *const c_char,
-        allowed: *mut bool,
+        allowed: *mut u32,
         error: *mut vbt_message,
     ) -> u32,
 >;
 
 pub(crate) type IdentityFn = unsafe extern "C" fn(*mut c_void, vbt_byte_slice, *mut vbt_message, *mut vbt_message) -> u32;
-pub(crate) type MayReadFn = unsafe extern "C" fn(*mut c_void, vbt_byte_slice, *const c_char, *mut bool, *mut vbt_message) -> u32;
+pub(crate) type MayReadFn = unsafe extern "C" fn(*mut c_void, vbt_byte_slice, *const c_char, *mut u32, *mut vbt_message) -> u32;
 
 /// The two callbacks as the core's `OriginPolicy`.
 pub(crate) struct HostOrigin {
@@ -64,12 +65,12 @@ impl OriginPolicy for HostOrigin {
 
     fn may_read(&self, cert_der: &[u8], store: &str) -> Result<bool> {
         let store = cstring_lossy(store);
-        let (mut allowed, mut error) = (false, vbt_message::new());
+        let (mut allowed, mut error) = (0u32, vbt_message::new());
         // SAFETY: as above; `allowed` is a valid bool for the call.
         let rc = unsafe { (self.may_read)(self.user_data.get(), vbt_byte_slice::of(cert_der), store.as_ptr(), &mut allowed, &mut error) };
         if rc != 0 {
             return Err(error.error(rc, format_args!("vbt_origin_may_read_fn for store {store:?}")));
         }
-        Ok(allowed)
+        Ok(allowed == 1)
     }
 }

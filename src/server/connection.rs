@@ -99,7 +99,11 @@ pub(super) async fn handle<S: Conn>(
     };
     slot.slot.busy();
     let origin = match acl {
-        Ok(cert) => origin_of(cert, &raw, &shared).await,
+        // The host's rule may be slow: a draining server does not wait for it.
+        Ok(cert) => tokio::select! {
+            o = origin_of(cert, &raw, &shared) => o,
+            _ = crate::runtime::until_true(&mut slot.drain) => return,
+        },
         Err(why) => Err(format!("refused by the ACL: {why}")),
     };
     let origin = match origin {
@@ -124,7 +128,7 @@ async fn origin_of(cert: Option<Vec<u8>>, raw: &RawRequest, shared: &ServerShare
     match (cert, &shared.origin, &shared.tls) {
         (Some(cert), Some(policy), Some(tls)) => {
             let accept = shared.config.accept_client_requests;
-            origin::classify(policy.clone(), accept, cert, tls.own_cert().to_vec(), raw.target.clone()).await
+            origin::classify(policy.clone(), &shared.origin_turns, accept, cert, tls.own_cert().to_vec(), raw.target.clone()).await
         }
         _ => Ok(Origin::Server),
     }

@@ -34,8 +34,9 @@ pub(crate) struct ServerShared {
     pub admission: Arc<Admission>,
     /// Client-origin requests' own reservation (origin.rs).
     pub client_admission: Arc<Admission>,
-    /// The host's origin rule, if it brought one.
+    /// The host's origin rule, if it brought one, and the turns to call it (origin.rs).
     pub origin: Option<Arc<dyn OriginPolicy>>,
+    pub origin_turns: tokio::sync::Semaphore,
     pub snapshots: Arc<SnapshotManager>,
     pub tls: Option<Arc<Tls>>,
     /// The node's global write limiter, shared by every connection.
@@ -75,7 +76,11 @@ impl ServerHandle {
     pub fn stop_gracefully(&self, grace: Duration) -> usize {
         let _ = self.drain.send(true);
         let deadline = Instant::now() + grace;
-        let cut: usize = self.admissions.iter().map(|a| a.wait_idle(deadline.saturating_duration_since(Instant::now()))).sum();
+        for a in &self.admissions {
+            a.wait_idle(deadline.saturating_duration_since(Instant::now()));
+        }
+        // Counted once the grace is over: a transfer that ended meanwhile was not cut.
+        let cut = self.admissions.iter().map(|a| a.active()).sum();
         let _ = self.abort.send(true);
         // Ended transfers drop their admission and snapshot uses as their tasks unwind.
         let settle = Instant::now() + Duration::from_secs(2);
@@ -131,6 +136,7 @@ pub(crate) fn start(runtime: &tokio::runtime::Handle, config: Arc<Config>, port:
         admission: deps.admission,
         client_admission: deps.client_admission,
         origin: deps.origin,
+        origin_turns: tokio::sync::Semaphore::new(origin::DECISIONS_AT_ONCE),
         snapshots: deps.snapshots,
         tls: deps.tls,
         write_limit: deps.write_limit,

@@ -41,7 +41,7 @@ pub(crate) enum Origin {
 /// The client-origin reservation: none at 0 %, else at least one slot (Venice's
 /// `BlobTransferAdmissionController`).
 pub(crate) fn client_capacity(max_concurrent: usize, percent: u32) -> usize {
-    if percent == 0 {
+    if percent == 0 || max_concurrent == 0 {
         0
     } else {
         (max_concurrent * percent as usize / 100).max(1)
@@ -50,7 +50,31 @@ pub(crate) fn client_capacity(max_concurrent: usize, percent: u32) -> usize {
 
 /// Classifies a same-issuer peer and applies the client-origin gates. `Err` names why the request
 /// is refused (403 with an empty body, then close).
+/// How long the host's rule may take for one request before the request is refused.
+pub(crate) const DECISION_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How many requests may wait on the host's rule at once: the rest wait for a turn (within the
+/// limit above), so a slow access controller cannot take every blocking thread of the node.
+pub(crate) const DECISIONS_AT_ONCE: usize = 8;
+
 pub(crate) async fn classify(
+    policy: Arc<dyn OriginPolicy>,
+    turns: &tokio::sync::Semaphore,
+    accept_clients: bool,
+    peer_cert: Vec<u8>,
+    own_cert: Vec<u8>,
+    path: String,
+) -> std::result::Result<Origin, String> {
+    let decide = async {
+        let _turn = turns.acquire().await.map_err(|_| "the server is stopping".to_string())?;
+        decide(policy, accept_clients, peer_cert, own_cert, path).await
+    };
+    match tokio::time::timeout(DECISION_LIMIT, decide).await {
+        Ok(decided) => decided,
+        Err(_) => Err(format!("origin policy did not decide within {} s (the request is refused)", DECISION_LIMIT.as_secs())),
+    }
+}
+
+async fn decide(
     policy: Arc<dyn OriginPolicy>,
     accept_clients: bool,
     peer_cert: Vec<u8>,
@@ -87,9 +111,9 @@ fn shown(identity: &Option<String>) -> String {
     identity.as_deref().map_or_else(|| "unresolved".to_string(), |i| format!("{i:?}"))
 }
 
-/// The store of `/<store>/<version>/<partition>/<format>`: the first path segment, if not empty.
+/// The store of `/<store>/<version>/<partition>/<format>`: the first path segment, if not empty,
+/// cut exactly as the request's validation cuts it (so the ACL sees the store that is served).
 fn store_of(path: &str) -> Option<&str> {
-    let path = path.split(['?', '#']).next()?;
     path.strip_prefix('/')?.split('/').next().filter(|s| !s.is_empty())
 }
 
@@ -104,6 +128,7 @@ mod tests {
         assert_eq!(client_capacity(30, 50), 15);
         assert_eq!(client_capacity(2, 25), 1, "a positive share is at least one slot");
         assert_eq!(client_capacity(1, 1), 1);
+        assert_eq!(client_capacity(0, 50), 0, "no budget at all: none for clients either");
     }
 
     #[test]
@@ -111,6 +136,7 @@ mod tests {
         assert_eq!(store_of("/myStore/1/0/BLOCK_BASED_TABLE"), Some("myStore"));
         assert_eq!(store_of("/myStore"), Some("myStore"));
         assert_eq!(store_of("/s/1/0/PLAIN_TABLE?x=1"), Some("s"));
+        assert_eq!(store_of("/s?x/1/0/PLAIN_TABLE"), Some("s?x"), "what validation would serve (and refuse)");
         assert_eq!(store_of("//1/0/PLAIN_TABLE"), None);
         assert_eq!(store_of("myStore/1"), None);
         assert_eq!(store_of(""), None);

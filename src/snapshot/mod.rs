@@ -169,21 +169,20 @@ pub struct SnapshotInfo {
 struct Release(Option<Box<dyn FnOnce() + Send>>);
 
 impl Release {
-    /// The host's release may block (a JVM call): never on an async worker.
-    fn run_off_async(mut self) {
-        if let Some(f) = self.0.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => drop(rt.spawn_blocking(f)),
-                Err(_) => f(),
-            }
+    /// The host's release may block (a JVM call): never on an async worker. A blocking task the
+    /// runtime drops unrun (it is shutting down) drops this with it, which runs it there.
+    fn run_off_async(self) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(move || drop(self))),
+            Err(_) => drop(self),
         }
     }
 }
 
 impl Drop for Release {
     fn drop(&mut self) {
-        if self.0.is_some() {
-            Release(self.0.take()).run_off_async();
+        if let Some(f) = self.0.take() {
+            f();
         }
     }
 }

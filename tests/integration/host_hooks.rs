@@ -75,8 +75,8 @@ struct CountingLeases {
     metadata: PartitionMetadata,
     acquired: AtomicUsize,
     released: Arc<AtomicUsize>,
-    /// How long the host takes to hand out a checkpoint.
-    delay: std::time::Duration,
+    /// When set, acquire waits until it turns true (a host that is slow to hand out a checkpoint).
+    gate: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl CheckpointLeases for CountingLeases {
@@ -85,7 +85,9 @@ impl CheckpointLeases for CountingLeases {
             return Err(venice_blob_transfer::Error::new(ErrorKind::NotFound, format!("no {}", id.replica())));
         }
         self.acquired.fetch_add(1, Ordering::SeqCst);
-        std::thread::sleep(self.delay);
+        if let Some(gate) = &self.gate {
+            assert!(eventually(std::time::Duration::from_secs(30), || gate.load(Ordering::SeqCst)), "the test opens the gate");
+        }
         let released = self.released.clone();
         Ok(HostCheckpoint {
             dir: self.dir.clone(),
@@ -108,7 +110,7 @@ fn leased_checkpoints_are_handed_back_when_each_send_ends() {
         metadata,
         acquired: AtomicUsize::new(0),
         released: Arc::default(),
-        delay: std::time::Duration::ZERO,
+        gate: None,
     });
     let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).checkpoint_leases(leases.clone()).build().unwrap();
     let addr = node.start_server().unwrap().to_string();
@@ -132,12 +134,13 @@ fn a_checkpoint_acquired_for_a_request_that_went_away_is_handed_back() {
     let id = PartitionId::new("leaseStore", 1, 0).unwrap();
     gen_partition(a.path(), &id, TableFormat::BlockBased, 50);
     let metadata = venice_blob_transfer::tools::local::read_metadata(a.path(), &id).unwrap();
+    let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let leases = Arc::new(CountingLeases {
         dir: Layout::new(a.path()).partition_dir(&id),
         metadata,
         acquired: AtomicUsize::new(0),
         released: Arc::default(),
-        delay: std::time::Duration::from_millis(1500),
+        gate: Some(gate.clone()),
     });
     let node = Node::builder(config(&[("davinci.p2p.blob.transfer.server.port", "0")])).checkpoint_leases(leases.clone()).build().unwrap();
     let addr = node.start_server().unwrap();
@@ -147,6 +150,8 @@ fn a_checkpoint_acquired_for_a_request_that_went_away_is_handed_back() {
     // The server stops while the host is still acquiring: the request is gone, the lease is not.
     node.stop_server(std::time::Duration::ZERO);
     drop(peer);
+    // Only now does the host hand the checkpoint out: nobody is there to send it.
+    gate.store(true, Ordering::SeqCst);
     assert!(
         eventually(std::time::Duration::from_secs(10), || leases.released.load(Ordering::SeqCst) == 1),
         "a checkpoint nobody will send must still go back to the host"

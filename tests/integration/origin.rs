@@ -17,18 +17,19 @@ use crate::common::*;
 struct Policy {
     readable: Vec<&'static str>,
     asked: Mutex<Vec<String>>,
-    panics: bool,
+    /// The identity parser panics on its next call.
+    panics: std::sync::atomic::AtomicBool,
 }
 
 impl Policy {
     fn new(readable: &[&'static str]) -> Arc<Policy> {
-        Arc::new(Policy { readable: readable.to_vec(), asked: Mutex::default(), panics: false })
+        Arc::new(Policy { readable: readable.to_vec(), asked: Mutex::default(), panics: Default::default() })
     }
 }
 
 impl OriginPolicy for Policy {
     fn identity(&self, cert_der: &[u8]) -> Result<Option<String>> {
-        assert!(!self.panics, "identity parser blew up");
+        assert!(!self.panics.swap(false, std::sync::atomic::Ordering::SeqCst), "identity parser blew up");
         let (_, cert) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| Error::invalid(e.to_string()))?;
         let cn = cert.subject().iter_common_name().next().and_then(|a| a.as_str().ok()).unwrap_or_default();
         Ok(cn.split(':').next().filter(|s| !s.is_empty()).map(str::to_string))
@@ -136,12 +137,14 @@ fn accepted_client_origin_needs_the_store_acl() {
 #[test]
 fn a_policy_that_panics_refuses_and_the_sender_lives_on() {
     let t = Setup::new(100);
-    let policy = Arc::new(Policy { readable: vec!["orders"], asked: Mutex::default(), panics: true });
+    let policy = Policy::new(&["orders"]);
+    policy.panics.store(true, std::sync::atomic::Ordering::SeqCst);
     let (sender, addr) = t.sender(policy, &[("server.blob.transfer.accept.client.request.enabled", "true")]);
     let err = t.fetch("venice-server:peer", &addr).unwrap_err();
     assert!(err.message().contains("403 Forbidden"), "{err}");
     assert_eq!(sender.active_transfers(), 0);
-    assert!(sender.server_addr().is_some());
+    // The sender lives on: the next request is decided and served.
+    assert_eq!(t.fetch("venice-server:peer", &addr).unwrap(), 100);
 }
 
 #[test]
@@ -176,6 +179,17 @@ fn no_client_share_refuses_every_client_with_429() {
     let err = t.fetch("cdc-client:c1", &addr).unwrap_err();
     assert!(err.message().contains("client reservation full"), "{err}");
     assert_eq!(t.fetch("venice-server:peer", &addr).unwrap(), 100);
+}
+
+#[test]
+fn a_policy_without_tls_and_acl_or_an_accept_flag_without_a_policy_is_refused() {
+    let t = Setup::new(10);
+    let plain = Config::from_pairs([("vbt.base.dir", s(t.data.path()))]).unwrap();
+    let e = Node::builder(plain).origin_policy(Policy::new(&[])).build().err().expect("refused");
+    assert!(e.message().contains("blob.transfer.acl.enabled=true"), "{e}");
+    let accepting = Config::from_pairs([("server.blob.transfer.accept.client.request.enabled", "true")]).unwrap();
+    let e = Node::new(accepting).err().expect("refused");
+    assert!(e.message().contains("needs the host's origin policy"), "{e}");
 }
 
 #[test]

@@ -179,6 +179,14 @@ public class VbtBlobTransferManager implements P2PBlobTransferManager<Void> {
             if (identityParser == null) {
                 throw new IllegalArgumentException("an identity parser is required with a store access controller");
             }
+            // Venice refuses it too (BlobTransferUtils.createAclHandler): it reads the subject DN,
+            // which would make same-application peers of client origin.
+            for (Class<?> c = identityParser.getClass(); c != null; c = c.getSuperclass()) {
+                if ("com.linkedin.venice.authorization.DefaultIdentityParser".equals(c.getName())) {
+                    throw new IllegalArgumentException("a store access controller needs a non-default identity.parser.class "
+                            + "(DefaultIdentityParser reads the subject DN and can misclassify same-issuer peers as client origin)");
+                }
+            }
             origin = new ClientOrigin(storeAccessController.get(), identityParser);
         }
         this.stats = stats;
@@ -557,6 +565,7 @@ public class VbtBlobTransferManager implements P2PBlobTransferManager<Void> {
         private final int version;
         private String peer; // only touched on vbt's callback thread, then read at completion
         private long seen;
+        private long resumed;
 
         ReceivedBytes(String store, int version) {
             this.store = store;
@@ -564,15 +573,17 @@ public class VbtBlobTransferManager implements P2PBlobTransferManager<Void> {
         }
 
         synchronized void onProgress(BootstrapProgress p) {
-            if (p.isFinal()) {
-                return;
-            }
-            if (!p.peer().equals(peer)) {
-                peer = p.peer();
-                seen = 0;
-            }
             // Only bytes that crossed the network now: kept ones were counted by the attempt that got them.
             long received = p.bytesDone() - p.bytesResumed();
+            // A new attempt (another peer, or the same one again to resume) counts from zero.
+            if (!p.peer().equals(peer) || p.bytesResumed() != resumed || received < seen) {
+                peer = p.peer();
+                resumed = p.bytesResumed();
+                seen = 0;
+            }
+            if (p.isFinal()) {
+                return; // settle() records the rest
+            }
             record(received - seen);
             seen = Math.max(seen, received);
         }

@@ -190,7 +190,8 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
             ),
             Origin::Client => format!("Client-origin blob transfer rejected (client reservation full) for {}", id.replica()),
         };
-        if !asks.from_vbt() {
+        // Venice's receivers get Venice's 429; so does everyone when no slot can ever free.
+        if !asks.from_vbt() || admission.limit() == 0 {
             return reject(wr, peer, Rejection::new(429, body)).await;
         }
         // A vbt receiver also hears when to come back and how loaded we are (protocol::ext).

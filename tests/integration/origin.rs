@@ -87,6 +87,8 @@ impl Setup {
         let base = tempdir();
         let mut pairs = self.tls(name);
         pairs.push(("vbt.base.dir".into(), s(base.path())));
+        // Venice's semantics: a 429 is a failure of that peer, not a wait (busy.rs has the wait).
+        pairs.push(("vbt.peer.busy.wait.ms".into(), "0".into()));
         let node = Node::new(Config::from_pairs(pairs).unwrap()).unwrap();
         let out = node.bootstrap_blocking(request(&self.id, &[addr.to_string()]));
         let got = out.map(|o| records::verify(&o.partition_dir, TableFormat::BlockBased).unwrap());

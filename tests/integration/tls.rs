@@ -31,6 +31,19 @@ impl Pki {
     }
 }
 
+/// A TLS client that trusts `ca` and has no certificate of its own.
+fn client_without_certificate(ca: &Ca) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca.pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
 fn with(base: &[(String, String)], more: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v = base.to_vec();
     v.extend(more.iter().map(|(a, b)| (a.to_string(), b.to_string())));
@@ -114,15 +127,7 @@ fn client_without_certificate_and_plaintext_client_get_no_answer() {
     let _ = s.read_to_end(&mut got);
     assert!(!String::from_utf8_lossy(&got).contains("HTTP/1.1"), "no HTTP answer: {got:?}");
     // A TLS client that trusts the sender but has no certificate: the handshake fails.
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pki_types::CertificateDer::pem_slice_iter(pki.ca1.pem.as_bytes()) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let cfg = client_without_certificate(&pki.ca1);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let answered = rt.block_on(async {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -238,15 +243,7 @@ fn a_connectivity_check_during_the_handshake_is_logged_at_debug_only() {
     // What Java's SSLEngine (JDK 17) puts on the wire when its channel closes right after
     // connecting: the ClientHello, then, for closeOutbound() during the handshake, a user_canceled
     // warning alert and close_notify, in plaintext (15 03 03 00 02 01 5a, 15 03 03 00 02 01 00).
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pki_types::CertificateDer::pem_slice_iter(pki.ca1.pem.as_bytes()) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let cfg = client_without_certificate(&pki.ca1);
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     let mut hello = Vec::new();
     rustls::ClientConnection::new(Arc::new(cfg), name).unwrap().write_tls(&mut hello).unwrap();

@@ -144,7 +144,8 @@ fn check_head(head: &ResponseHead, raw: &[u8]) {
             assert_ne!(*status, 200, "refusal from {:.300}", String::from_utf8_lossy(raw));
             if (100..=999).contains(status) {
                 let r = response::error_response(*status, "no");
-                let want = ResponseHead::Refused { status: *status, reason: response::reason(*status).to_string(), body_len: Some(2), busy: None };
+                let want =
+                    ResponseHead::Refused { status: *status, reason: response::reason(*status).to_string(), body_len: Some(2), busy: None };
                 assert_eq!(reparse(&r[..r.len() - 2]), want);
             }
             if let ResponseHead::Refused { busy: Some(b), .. } = head {

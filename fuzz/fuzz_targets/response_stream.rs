@@ -151,7 +151,7 @@ fn check_head(head: &ResponseHead, raw: &[u8]) {
             if let ResponseHead::Refused { busy: Some(b), .. } = head {
                 // What a busy sender says survives a round trip, within the bound.
                 assert_eq!(*status, 429);
-                assert!(b.retry_after_secs <= venice_blob_transfer::tools::ext::MAX_RETRY_AFTER_SECS);
+                assert!(b.retry_after_secs <= vbt_fuzz::protocol::ext::MAX_RETRY_AFTER_SECS);
                 let r = response::busy_response("no", b.retry_after_secs, b.active as usize, b.limit as usize);
                 assert!(matches!(reparse(&r[..r.len() - 2]), ResponseHead::Refused { busy: Some(got), .. } if got == *b));
             }

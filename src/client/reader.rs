@@ -77,24 +77,21 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
         buf.extend_from_slice(&self.buf[self.start..self.start + take]);
         self.start += take;
         while buf.len() < want {
-            let at = buf.len();
-            buf.resize(want, 0);
-            let read = timeout(self.idle, self.inner.read(&mut buf[at..])).await;
+            // Into the buffer's spare room, never zeroed first (a TLS read returns a record or so
+            // at a time, and zeroing the rest of a 1 MiB buffer before each cost more than the
+            // copy); `take` keeps the read within this body.
+            let mut limited = (&mut self.inner).take((want - buf.len()) as u64);
+            let read = timeout(self.idle, limited.read_buf(buf)).await;
             let n = match read {
                 Ok(Ok(n)) => n,
-                Ok(Err(e)) => {
-                    buf.truncate(at);
-                    return Err(Error::io("reading from peer", e));
-                }
+                Ok(Err(e)) => return Err(Error::io("reading from peer", e)),
                 Err(_) => {
-                    buf.truncate(at);
                     return Err(Error::new(
                         ErrorKind::Timeout,
                         format!("peer sent nothing for {}s before completing the transfer (reader idle)", self.idle.as_secs_f64()),
                     ));
                 }
             };
-            buf.truncate(at + n);
             if n == 0 {
                 return Err(Error::protocol("peer closed the connection in the middle of a body"));
             }

@@ -275,7 +275,7 @@ async fn run<S: Conn>(t: &Transfer, first: bool, peer: SocketAddr, shared: &Serv
 /// alone on a joined one. Returns the bytes of file bodies sent.
 async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, wr: &mut S) -> Result<u64> {
     let limit = shared.config.sender_max_timeout;
-    let mut buf = vec![0u8; shared.config.max_chunk_size.clamp(16 * 1024, 1 << 20)];
+    let mut pieces = Pieces { size: shared.config.max_chunk_size.clamp(16 * 1024, 1 << 20), free: Vec::new() };
     let mut sent = 0;
     while let Some((index, file)) = t.next_file() {
         if t.started.elapsed() > limit {
@@ -285,7 +285,7 @@ async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, 
             return Err(Error::new(ErrorKind::Timeout, body));
         }
         let paced = Paced { limit: &shared.write_limit, tracked: &t.tracked };
-        send_file(file, t.algorithm, &t.file_info(index), wr, &mut buf, &paced).await?;
+        send_file(file, t.algorithm, &t.file_info(index), wr, &mut pieces, &paced).await?;
         t.tracked.file_sent(file.len);
         sent += file.len;
     }
@@ -316,16 +316,18 @@ async fn send_file<S: Conn>(
     algorithm: Algorithm,
     info: &str,
     wr: &mut S,
-    buf: &mut [u8],
+    pieces: &mut Pieces,
     limit: &Paced<'_>,
 ) -> Result<()> {
     let sum = file.checksum(algorithm).await?;
-    let f = tokio::fs::File::open(&file.path).await.map_err(|e| Error::io(format!("open {}", file.path.display()), e))?;
+    let path = file.path.clone();
+    let f =
+        crate::runtime::blocking(move || std::fs::File::open(&path).map_err(|e| Error::io(format!("open {}", path.display()), e))).await?;
     let head = response::file_head_ext(&file.name, file.len, algorithm, &sum, info);
     wr.write_all(&head).await.map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
     let sent = match wr.plain_tcp() {
-        Some(tcp) => sendfile_all(tcp, &f.into_std().await, file.len, limit).await,
-        None => copy_file(f, file.len, wr, buf, limit).await,
+        Some(tcp) => sendfile_all(tcp, &f, file.len, limit).await,
+        None => copy_file(f, file.len, wr, pieces, limit).await,
     };
     sent.map_err(|e| Error::io(format!("send {}", file.name), e))
 }
@@ -358,24 +360,54 @@ async fn sendfile_all(tcp: &tokio::net::TcpStream, file: &std::fs::File, len: u6
     Ok(())
 }
 
-/// TLS: read the file in large pieces and hand each to rustls whole (large records, few writes).
+/// The TLS sender's read buffers (two, allocated on first use), and their size.
+struct Pieces {
+    size: usize,
+    free: Vec<Vec<u8>>,
+}
+
+/// TLS: the file is read in large pieces straight into our buffers on a blocking thread (not
+/// through tokio's file, which reads into a buffer of its own and copies again), the next piece
+/// while rustls encrypts and writes this one; each piece goes to rustls whole (large records,
+/// few writes).
 async fn copy_file<W: AsyncWrite + Unpin>(
-    mut f: tokio::fs::File,
+    f: std::fs::File,
     len: u64,
     wr: &mut W,
-    buf: &mut [u8],
+    pieces: &mut Pieces,
     limit: &Paced<'_>,
 ) -> std::io::Result<()> {
-    let mut left = len;
-    while left > 0 {
-        let want = buf.len().min(left as usize);
-        let n = f.read(&mut buf[..want]).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "snapshot file shrank while being sent"));
+    use std::os::unix::fs::FileExt;
+    let f = Arc::new(f);
+    let size = pieces.size;
+    let read = |mut buf: Vec<u8>, at: u64| {
+        let f = f.clone();
+        tokio::task::spawn_blocking(move || {
+            buf.resize(size, 0); // once per buffer: it keeps its length afterwards
+            let n = size.min((len - at) as usize);
+            let r = f.read_exact_at(&mut buf[..n], at).map(|()| n).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => std::io::Error::new(e.kind(), "snapshot file shrank while being sent"),
+                _ => e,
+            });
+            (buf, r)
+        })
+    };
+    while pieces.free.len() < 2 {
+        pieces.free.push(Vec::new());
+    }
+    let mut at = 0u64;
+    let mut next = (len > 0).then(|| read(pieces.free.pop().expect("two buffers"), 0));
+    while let Some(task) = next.take() {
+        let (buf, n) = task.await.map_err(std::io::Error::other)?;
+        let n = n?;
+        at += n as u64;
+        if at < len {
+            next = Some(read(pieces.free.pop().expect("a spare buffer"), at));
         }
-        wr.write_all(&buf[..n]).await?;
+        let written = wr.write_all(&buf[..n]).await;
+        pieces.free.push(buf);
+        written?;
         limit.sent(n).await;
-        left -= n as u64;
     }
     Ok(())
 }

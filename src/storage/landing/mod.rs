@@ -22,6 +22,7 @@
 //! All blocking: [`Spot`]'s methods run off the async workers (`runtime::blocking`).
 
 pub(crate) mod lock;
+mod recheck;
 mod reconcile;
 pub(crate) mod resume;
 

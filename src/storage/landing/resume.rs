@@ -16,6 +16,7 @@
 //! Lines are appended after the file's checksum matched; a torn last line (a crash mid-append)
 //! is ignored. Re-hashing at prepare is what makes a kept file trustworthy, so appends need no
 //! fsync: a file the journal names but a crash cut short fails its re-hash and is fetched again.
+//! The re-hash runs over all kept files at once (recheck.rs).
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -23,9 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::checksum_file;
 use crate::error::{Error, Result};
-use crate::protocol::checksum::Algorithm;
 
 pub(crate) const JOURNAL: &str = ".vbt-resume";
 
@@ -115,10 +114,6 @@ impl Kept {
     pub fn indices(&self) -> Vec<usize> {
         self.files.iter().map(|f| f.index).collect()
     }
-}
-
-fn algorithm_named(name: &str) -> Option<Algorithm> {
-    [Algorithm::Md5, Algorithm::Xxh3_128].into_iter().find(|a| a.name() == name)
 }
 
 fn now_ms() -> u64 {
@@ -232,12 +227,14 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
         super::remove_temp(temp)?;
         return Ok(None);
     }
+    let files = std::mem::take(&mut kept.files);
+    let checked = super::recheck::check_all(temp, &files, rehash);
     let mut good = Vec::new();
-    for f in kept.files.drain(..) {
-        let path = temp.join(&f.name);
-        match verify(&path, &f, rehash) {
+    for (f, result) in files.into_iter().zip(checked) {
+        match result {
             Ok(()) => good.push(f),
             Err(why) => {
+                let path = temp.join(&f.name);
                 log::warn!("kept file {} dropped: {why}", path.display());
                 let _ = std::fs::remove_file(&path);
             }
@@ -257,26 +254,11 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
     Ok(Some(kept))
 }
 
-fn verify(path: &Path, f: &KeptFile, rehash: bool) -> std::result::Result<(), String> {
-    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{e}"))?;
-    if !meta.is_file() || meta.len() != f.len {
-        return Err(format!("size {} is not the {} recorded", meta.len(), f.len));
-    }
-    if !rehash {
-        return std::fs::File::open(path).and_then(|h| h.sync_data()).map_err(|e| format!("fsync: {e}"));
-    }
-    let algorithm = algorithm_named(&f.algorithm).ok_or_else(|| format!("unknown checksum {:?}", f.algorithm))?;
-    let sum = checksum_file(path, algorithm).map_err(|e| e.to_string())?;
-    if sum != f.sum {
-        return Err(format!("{} {sum} is not the {} recorded", f.algorithm, f.sum));
-    }
-    // Made durable now: it may come from a process that died before its writer synced it.
-    std::fs::File::open(path).and_then(|h| h.sync_data()).map_err(|e| format!("fsync: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::checksum_file;
+    use crate::protocol::checksum::Algorithm;
 
     #[test]
     fn journal_round_trip_torn_line_and_tampering() {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import com.linkedin.davinci.blobtransfer.BlobTransferUtils.BlobTransferTableFormat;
 import com.linkedin.venice.acl.AclException;
 import com.linkedin.venice.acl.DynamicAccessController;
+import com.linkedin.venice.authorization.DefaultIdentityParser;
 import com.linkedin.venice.authorization.IdentityParser;
 import com.linkedin.venice.exceptions.VenicePeersAllFailedException;
 import java.nio.file.Files;
@@ -127,6 +128,31 @@ class ClientOriginTest {
                 "failed to connect to any peer");
         String cause = String.valueOf(c.getCause());
         org.junit.jupiter.api.Assertions.assertTrue(cause.contains("403 Forbidden"), cause);
+    }
+
+    @Test
+    void aControllerNeedsAnIdentityParserThatIsNotVenicesDefault() throws Exception {
+        Path ca = Files.createDirectories(work.resolve("ca"));
+        JksTlsTest.authority(ca, "CN=vbt-origin-ca");
+        Properties server = JksTlsTest.tls(JksTlsTest.node(ca, work.resolve("server"), "CN=venice-server"));
+        int port = TestNode.freePort();
+        StoreAcl acl = new StoreAcl(TestNode.STORE);
+        // Venice refuses both at start-up (BlobTransferUtils.createAclHandler); so does the manager.
+        for (IdentityParser parser : new IdentityParser[] {new DefaultIdentityParser(), null}) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> new TestNode(work.resolve("refused"), "127.0.0.2", port, new Fakes.Finder(), server,
+                            BlobTransferTableFormat.BLOCK_BASED_TABLE, null, true, Optional.of(acl), parser));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(parser == null ? "identity parser is required"
+                    : "non-default identity.parser.class"), e.getMessage());
+        }
+        // The accept flag without a controller: refused as Venice refuses it.
+        Properties accepting = new Properties();
+        accepting.putAll(server);
+        accepting.setProperty("server.blob.transfer.accept.client.request.enabled", "true");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new TestNode(work.resolve("no-controller"), "127.0.0.2", port, new Fakes.Finder(), accepting,
+                        BlobTransferTableFormat.BLOCK_BASED_TABLE, null));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("needs the host's origin policy"), e.getMessage());
     }
 
     private TestNode node(String host, int port, Fakes.Finder finder, Properties tls, StoreAcl acl) throws Exception {

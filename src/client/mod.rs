@@ -251,7 +251,7 @@ impl Receiver {
         let metrics = &self.metrics;
         let mut failures: Vec<PeerFailure> = Vec::new();
         // Probe failures first (no transfer was asked of those), then the attempts' own.
-        let all_failures = |probes: &peers::Probes, attempts: Vec<PeerFailure>| -> Vec<PeerFailure> {
+        let all_failures = |probes: &mut peers::Probes, attempts: Vec<PeerFailure>| -> Vec<PeerFailure> {
             let probed = probes.failures();
             for (_, e) in &probed {
                 metrics.peer_failure(&id.store, e.kind());
@@ -305,7 +305,7 @@ impl Receiver {
             match result {
                 Ok(mut outcome) => {
                     landing.set_published();
-                    outcome.failed_peers = all_failures(&probes, failures);
+                    outcome.failed_peers = all_failures(&mut probes, failures);
                     return Ok(outcome);
                 }
                 Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
@@ -323,7 +323,7 @@ impl Receiver {
                 return Err(cancelled(&id));
             }
         }
-        let failures = all_failures(&probes, failures);
+        let failures = all_failures(&mut probes, failures);
         let list: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.peer, f.error)).collect();
         Err(Error::new(
             ErrorKind::AllPeersFailed,

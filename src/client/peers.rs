@@ -248,7 +248,12 @@ impl Probes {
     }
 
     /// The peers that failed the check so far, in the order given, with the reason for each.
-    pub fn failures(&self) -> Vec<(Peer, Error)> {
+    /// Verdicts that arrived after the last [`Probes::next`] count too: a bootstrap that ended
+    /// on a fast peer still names the dead one probed beside it.
+    pub fn failures(&mut self) -> Vec<(Peer, Error)> {
+        while let Ok((p, v)) = self.rx.try_recv() {
+            self.verdicts.insert(p, v);
+        }
         self.order
             .iter()
             .filter_map(|p| match self.verdicts.get(p) {
@@ -289,5 +294,30 @@ mod tests {
         assert!(Peer::parse("h", None).is_err());
         assert!(Peer::parse("h:x", None).is_err());
         assert!(Peer::parse(":1", None).is_err());
+    }
+
+    /// A verdict that arrives after the good peer was handed out still counts: the bootstrap
+    /// that succeeded on the fast peer reports the dead one beside it.
+    #[tokio::test]
+    async fn late_failures_are_reported() {
+        let (fast, dead) = (Peer::parse("fast:1", None).unwrap(), Peer::parse("dead:1", None).unwrap());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut probes = Probes {
+            order: vec![dead.clone(), fast.clone()],
+            verdicts: HashMap::new(),
+            taken: HashSet::new(),
+            rx,
+            driver: tokio::spawn(async {}),
+            deadline: tokio::time::Instant::now() + Duration::from_secs(60),
+            preserve_order: false,
+            first: None,
+        };
+        tx.send((fast.clone(), Verdict::Good)).unwrap();
+        assert_eq!(probes.next().await, Some(fast));
+        assert!(probes.failures().is_empty());
+        tx.send((dead.clone(), Verdict::Bad(Error::new(ErrorKind::Io, "refused")))).unwrap();
+        let failed = probes.failures();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0].0, dead);
     }
 }

@@ -149,10 +149,15 @@ impl ScriptedPeer {
 }
 
 /// A loopback port with nothing listening on it.
+/// An address that refuses connections for the rest of the test process: a socket bound there
+/// and never listening answers every connect with a reset, and holds the port so no other test
+/// (nor an outgoing connection's source port) can take it meanwhile.
 pub fn dead_port() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let a = l.local_addr().unwrap();
-    drop(l);
+    static HELD: std::sync::Mutex<Vec<tokio::net::TcpSocket>> = std::sync::Mutex::new(Vec::new());
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let a = s.local_addr().unwrap();
+    HELD.lock().unwrap().push(s);
     a.to_string()
 }
 

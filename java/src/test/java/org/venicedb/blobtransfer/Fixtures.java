@@ -161,11 +161,18 @@ final class Fixtures {
         return "127.0.0.1:" + s.getLocalPort();
     }
 
-    /** A port nothing listens on. */
-    static String deadPeer() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return "127.0.0.1:" + s.getLocalPort();
-        }
+    /** Held for the whole run: see {@link #deadPeer()}. */
+    private static final List<java.net.Socket> HELD = new ArrayList<>();
+
+    /**
+     * A port that refuses connections for the rest of the run: a socket bound there and never
+     * listening answers every connect with a reset, and holds the port so nothing else takes it.
+     */
+    static synchronized String deadPeer() throws IOException {
+        java.net.Socket s = new java.net.Socket();
+        s.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        HELD.add(s);
+        return "127.0.0.1:" + s.getLocalPort();
     }
 
     /** Waits for a future to fail and returns its BlobTransferException. */

@@ -77,7 +77,7 @@ pub mod tools {
     };
     pub use crate::digest::{hex, Hasher};
     pub use crate::log_level::level_for as log_level_for;
-    pub use crate::protocol::{checksum, decoder, ext, request, response};
+    pub use crate::protocol::{checksum, decoder, ext, manifest, request, response};
     pub use crate::storage::layout::Layout;
     pub use crate::storage::{db_options, local, open_read_only, records};
     pub use crate::tls::testcerts;

@@ -84,7 +84,9 @@ impl Driver {
                     assert!(used > 0 && used <= pending.len(), "head of {used} bytes in {}", pending.len());
                     check_head(&head, &pending[..used]);
                     let (len, last) = match &head {
-                        ResponseHead::File { len, .. } | ResponseHead::Metadata { len } => (*len, false),
+                        ResponseHead::File { len, .. } | ResponseHead::Metadata { len } | ResponseHead::Manifest { len, .. } => {
+                            (*len, false)
+                        }
                         ResponseHead::Complete => (0, true),
                         ResponseHead::Refused { body_len: Some(n), .. } if *n <= MAX_REFUSAL_BODY => (*n, true),
                         ResponseHead::Refused { .. } => (0, true),
@@ -139,6 +141,10 @@ fn check_head(head: &ResponseHead, raw: &[u8]) {
         }
         ResponseHead::Complete => {
             assert_eq!(reparse(&response::complete_response()), *head);
+        }
+        ResponseHead::Manifest { snapshot, len } => {
+            assert!(*len <= venice_blob_transfer::tools::manifest::MAX_BODY);
+            assert!(!snapshot.is_empty() && snapshot.len() <= 64 && snapshot.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         }
         ResponseHead::Refused { status, .. } => {
             assert_ne!(*status, 200, "refusal from {:.300}", String::from_utf8_lossy(raw));

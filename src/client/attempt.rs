@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! connection 1: GET (+asks) ──► FILE(x-vbt-transfer: T) FILE … METADATA COMPLETE
+//!   with kept files: GET + X-Vbt-Manifest ──► manifest; GET + X-Vbt-Resume (files matched) ──► …
 //! connection 2…n (only if the sender offered T):  GET + X-Vbt-Join: T ──► FILE … COMPLETE
 //! every connection: socket → buffer pool → hasher thread + writer thread (client::sink)
 //! end: all connections done, every checksum matched, file count and bytes = the announced totals
@@ -31,6 +32,7 @@ use crate::failpoint::failpoint;
 use crate::protocol::checksum::{Algorithm, Announced};
 use crate::protocol::decoder::ResponseHead;
 use crate::protocol::ext::{Asks, FileInfo, Resume};
+use crate::protocol::manifest::Manifest;
 use crate::protocol::metadata::PartitionMetadata;
 use crate::protocol::request::encode_request_with;
 use crate::protocol::{PartitionId, TableFormat};
@@ -85,7 +87,7 @@ pub(crate) struct Attempt<'a> {
     pub progress: Option<&'a ProgressFn>,
     /// Peers that refuse connections are remembered here (Venice's unconnectable-host cache).
     pub cache: &'a ConnectivityCache,
-    /// Files kept in the landing dir from an earlier attempt on this peer (resume).
+    /// Files kept in the landing dir from an earlier attempt, on this peer or another (resume).
     pub kept: Option<&'a Kept>,
 }
 
@@ -106,6 +108,9 @@ struct Run<'a> {
     abort: watch::Sender<bool>,
     /// Where verified files are recorded for resume (a vbt sender named its snapshot).
     journal: Mutex<Option<Arc<Mutex<Journal>>>>,
+    /// The kept files this attempt may still use: the attempt's, then those matching the
+    /// sender's manifest, relabelled with its snapshot and indices.
+    kept: Mutex<Option<Kept>>,
 }
 
 #[derive(Default)]
@@ -122,6 +127,10 @@ struct State {
     metadata: Option<PartitionMetadata>,
     /// Connections that carried at least one file.
     streams: usize,
+    /// A manifest arrived on the first connection.
+    manifest_seen: bool,
+    /// The sender was told which kept files of its snapshot we hold (it skips them).
+    resume_asked: bool,
 }
 
 impl Attempt<'_> {
@@ -139,6 +148,7 @@ impl Attempt<'_> {
             verify_error: Default::default(),
             abort,
             journal: Default::default(),
+            kept: Mutex::new(self.kept.cloned()),
         };
         let (token_tx, token_rx) = oneshot::channel();
         let asks = self.asks(None);
@@ -168,12 +178,17 @@ impl Attempt<'_> {
             fast_checksum: cfg.fast_checksum,
             snapshot_info: true,
             streams: if join.is_none() { cfg.receive_streams } else { 1 },
-            resume: match (&join, self.kept) {
-                (None, Some(k)) => Some(Resume { snapshot: k.header.snapshot.clone(), held: k.indices() }),
-                _ => None,
-            },
+            resume: None,
+            // Kept files are matched to the sender's snapshot by its manifest, whatever
+            // snapshot or peer they came from.
+            manifest: join.is_none() && self.kept.is_some(),
             join,
         }
+    }
+
+    /// The request after the manifest: the same asks, and the kept files it matched.
+    fn asks_after_manifest(&self, resume: Option<Resume>) -> Asks {
+        Asks { manifest: false, resume, ..self.asks(None) }
     }
 
     /// The further connections of a transfer the sender offered to share (`x-vbt-transfer`).
@@ -250,7 +265,7 @@ impl Run<'_> {
         let mut abort = self.abort.subscribe();
         let mut got_file = false;
         let result = tokio::select! {
-            r = self.stream_loop(&mut rx, &mut sink, token, joined, &mut got_file) => r,
+            r = self.stream_loop(&mut rx, &mut wr, &mut sink, token, joined, &mut got_file) => r,
             _ = until_true(&mut abort) => Err(Error::new(ErrorKind::Cancelled, "another connection of this transfer failed")),
         };
         if result.is_err() {
@@ -277,9 +292,10 @@ impl Run<'_> {
         Err(e)
     }
 
-    async fn stream_loop<R: AsyncRead + Unpin>(
+    async fn stream_loop<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         &self,
         rx: &mut StreamReader<R>,
+        wr: &mut W,
         sink: &mut Sink,
         mut token: Option<oneshot::Sender<String>>,
         joined: bool,
@@ -298,6 +314,25 @@ impl Run<'_> {
                     };
                     let body = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
                     return Err(Error::peer_status(status, refusal_message(status, &reason, &body)).with_busy(busy));
+                }
+                ResponseHead::Manifest { snapshot, len } => {
+                    let asked = !joined && self.a.kept.is_some() && self.a.cfg.extensions;
+                    let again = std::mem::replace(&mut self.state.lock().unwrap().manifest_seen, true);
+                    if !asked || again || *got_file || metadata_seen {
+                        return Err(Error::protocol("peer sent a manifest this receiver did not ask for"));
+                    }
+                    let body = rx.body(len).await.map_err(|e| e.context("receiving the manifest"))?;
+                    let resume = self.adopt(Manifest::parse(&body, &snapshot)?).await?;
+                    let a = self.a;
+                    let request = encode_request_with(
+                        a.id,
+                        a.format,
+                        a.cfg.partition_state_schema_version,
+                        a.cfg.store_version_state_schema_version,
+                        &a.asks_after_manifest(resume),
+                    );
+                    wr.write_all(&request).await.map_err(|e| Error::io("sending the request after the manifest", e))?;
+                    wr.flush().await.map_err(|e| Error::io("sending the request after the manifest", e))?;
                 }
                 ResponseHead::File { name, len, checksum, info } => {
                     if metadata_seen {
@@ -350,7 +385,11 @@ impl Run<'_> {
                         return Err(Error::protocol("peer sent METADATA twice"));
                     }
                     let body = rx.body(len).await.map_err(|e| e.context("receiving METADATA"))?;
-                    if let Some(k) = a.kept.filter(|_| self.state.lock().unwrap().first_byte.is_none()) {
+                    let held_all = {
+                        let s = self.state.lock().unwrap();
+                        (s.first_byte.is_none() && s.resume_asked).then(|| self.kept.lock().unwrap().clone()).flatten()
+                    };
+                    if let Some(k) = held_all {
                         // A vbt sender held back every file: the kept ones are the partition
                         // only if they are all the files it announced when they were sent.
                         if k.header.totals != Some((k.files.len(), k.bytes())) {
@@ -439,8 +478,10 @@ impl Run<'_> {
     async fn settle_resume(&self, info: &FileInfo) -> Result<()> {
         let a = self.a;
         let spot = a.spot.clone();
-        match (a.kept, &info.snapshot) {
-            (Some(k), Some(id)) if *id == k.header.snapshot => {
+        let kept = self.kept.lock().unwrap().clone();
+        let asked = self.state.lock().unwrap().resume_asked;
+        match (kept, &info.snapshot) {
+            (Some(k), Some(id)) if asked && *id == k.header.snapshot => {
                 {
                     let mut s = self.state.lock().unwrap();
                     for f in &k.files {
@@ -457,9 +498,10 @@ impl Run<'_> {
             }
             (kept, id) => {
                 if kept.is_some() {
-                    log::info!("{} no longer serves the snapshot kept for {}: starting clean", a.peer, a.id.replica());
+                    log::info!("{} sends every file of {} (no manifest matched the kept ones): starting clean", a.peer, a.id.replica());
                     let spot = spot.clone();
                     blocking(move || spot.discard_kept()).await?;
+                    *self.kept.lock().unwrap() = None;
                 }
                 if let (Some(id), true) = (id, spot.records_kept()) {
                     let header = Journal::new_header(&a.peer.to_string(), id, info.files_total.zip(info.bytes_total));
@@ -471,6 +513,55 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Keeps the kept files whose identity (name, size, checksum) is in the sender's manifest,
+    /// relabelled with its snapshot and their indices in it, and drops the others. What is kept
+    /// was re-hashed before this bootstrap (or verified by this process moments ago). Returns
+    /// what to tell the sender it may skip.
+    async fn adopt(&self, m: Manifest) -> Result<Option<Resume>> {
+        let a = self.a;
+        let old = self.kept.lock().unwrap().take();
+        let by_name: std::collections::HashMap<&str, (usize, &crate::protocol::manifest::ManifestFile)> =
+            m.files.iter().enumerate().map(|(i, f)| (f.name.as_str(), (i, f))).collect();
+        let files: Vec<KeptFile> = old
+            .iter()
+            .flat_map(|k| &k.files)
+            .filter_map(|f| {
+                let (index, want) = by_name.get(f.name.as_str())?;
+                let same = want.len == f.len && f.algorithm == m.algorithm.name() && want.sum == f.sum;
+                same.then(|| KeptFile { index: *index, ..f.clone() })
+            })
+            .collect();
+        let totals = (m.files.len(), m.total_bytes());
+        {
+            let mut s = self.state.lock().unwrap();
+            s.manifest_seen = true;
+            s.snapshot = Some(m.snapshot.clone());
+            s.totals = Some(totals);
+            s.resume_asked = !files.is_empty();
+        }
+        let dropped = old.as_ref().map_or(0, |k| k.files.len()) - files.len();
+        let spot = a.spot.clone();
+        if files.is_empty() {
+            log::info!("none of the files kept for {} is in the snapshot {} serves: starting clean", a.id.replica(), a.peer);
+            blocking(move || spot.discard_kept()).await?;
+            return Ok(None);
+        }
+        let kept = Kept { header: Journal::new_header(&a.peer.to_string(), &m.snapshot, Some(totals)), files };
+        log::info!(
+            "{} keeps {} files ({} bytes) by the manifest of {}{}",
+            a.id.replica(),
+            kept.files.len(),
+            kept.bytes(),
+            a.peer,
+            if dropped > 0 { format!("; {dropped} kept files are not in it (removed)") } else { String::new() }
+        );
+        let resume = Resume { snapshot: m.snapshot, held: kept.indices() };
+        let relabelled = kept.clone();
+        blocking(move || spot.relabel_kept(&relabelled)).await?;
+        *self.kept.lock().unwrap() = Some(kept);
+        Ok(Some(resume))
     }
 
     /// The temp directory, made by the first file (or the kept one, reopened).

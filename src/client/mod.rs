@@ -280,12 +280,8 @@ impl Receiver {
                     },
                 },
             };
-            if kept.as_ref().is_some_and(|k| k.header.peer != peer.to_string()) {
-                // Another peer serves another snapshot: its full transfer starts clean.
-                let spot = spot.clone();
-                blocking(move || spot.discard_kept()).await?;
-                kept = None;
-            }
+            // Kept files from another peer or snapshot stay: the attempt asks this peer for its
+            // manifest and keeps those it names (a Java peer sends everything: it starts clean).
             let result = self.try_peer(&req, &peer, &spot, kept.as_ref(), &mut cancel).await;
             match &result {
                 Err(e) if e.kind() == ErrorKind::Cancelled => {}

@@ -29,6 +29,16 @@ impl Algorithm {
             Algorithm::Xxh3_128 => "XXH3-128",
         }
     }
+
+    /// The algorithm [`Algorithm::name`] names (a resume journal, a manifest).
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        [Algorithm::Md5, Algorithm::Xxh3_128].into_iter().find(|a| a.name() == name)
+    }
+
+    /// Hex digits of a digest: both are 128 bits.
+    pub fn hex_len(self) -> usize {
+        32
+    }
 }
 
 /// A checksum announced for a file: algorithm and lower-case hex digest.

@@ -19,6 +19,8 @@ pub enum ResponseHead {
     Metadata { len: u64 },
     /// End of transfer: nothing follows.
     Complete,
+    /// A vbt sender's manifest of snapshot `snapshot` (protocol::manifest): `len` bytes of JSON.
+    Manifest { snapshot: String, len: u64 },
     /// A refusal: status, reason phrase, the length of the message body if announced, and what a
     /// busy vbt sender adds to its 429 for a vbt receiver (protocol::ext, `busy`).
     Refused { status: u16, reason: String, body_len: Option<u64>, busy: Option<Busy> },
@@ -59,6 +61,7 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
     let mut fast = None;
     let mut info = FileInfo::default();
     let (mut retry_after, mut load): (Option<u32>, Option<(u32, u32)>) = (None, None);
+    let mut manifest = None;
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).map_err(|_| Error::protocol(format!("response header {} is not UTF-8", h.name)))?.trim();
         let name = h.name;
@@ -85,6 +88,11 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
         } else if name.eq_ignore_ascii_case("retry-after") {
             // Seconds only (a date form is ignored), bounded: a peer cannot park us for long.
             retry_after = value.parse::<u32>().ok().map(|n| n.min(super::ext::MAX_RETRY_AFTER_SECS));
+        } else if name.eq_ignore_ascii_case(super::manifest::HEADER) {
+            if !super::ext::token_ok(value) {
+                return Err(Error::protocol(format!("{name} {value:?} is not a snapshot id")));
+            }
+            manifest = Some(value.to_string());
         } else if name.eq_ignore_ascii_case(super::ext::HEADER_LOAD) {
             load = value.split_once('/').and_then(|(a, l)| Some((a.trim().parse().ok()?, l.trim().parse().ok()?)));
         } else {
@@ -99,7 +107,13 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>> 
         };
         return Ok(Some((ResponseHead::Refused { status, reason, body_len: content_length, busy }, used)));
     }
-    let head = if kind.as_deref() == Some(TRANSFER_TYPE_METADATA) {
+    let head = if let Some(snapshot) = manifest {
+        let len = content_length.ok_or_else(|| Error::protocol("manifest response has no content-length"))?;
+        if len > super::manifest::MAX_BODY {
+            return Err(Error::protocol(format!("manifest of {len} bytes is over the {} byte limit", super::manifest::MAX_BODY)));
+        }
+        ResponseHead::Manifest { snapshot, len }
+    } else if kind.as_deref() == Some(TRANSFER_TYPE_METADATA) {
         let len = content_length.ok_or_else(|| Error::protocol("METADATA response has no content-length"))?;
         if len > MAX_METADATA_BODY {
             return Err(Error::protocol(format!("METADATA body of {len} bytes is over the 100 MiB limit")));

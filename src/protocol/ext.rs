@@ -15,6 +15,8 @@
 //! | `x-vbt-transfer`       | resp | token the extra connections present to join this transfer  |
 //! | `X-Vbt-Join`           | req  | `<token>`: serve files of that transfer; COMPLETE, no METADATA |
 //! | `X-Vbt-Resume`         | req  | `<snapshot id> <base64url bitmap>`: skip the files held    |
+//! | `X-Vbt-Manifest`       | req  | `1`: first answer with the snapshot's manifest, then read a second request (protocol::manifest) |
+//! | `x-vbt-manifest`       | resp | `<snapshot id>` on that answer; JSON body: each file's name, size, checksum |
 //! | `retry-after`          | resp | on a 429 to a receiver that asked for anything above: seconds until a slot is likely free |
 //! | `x-vbt-load`           | resp | on that 429: `<transfers in flight>/<admission limit>`     |
 //!
@@ -28,6 +30,7 @@ pub const ASK_SNAPSHOT_INFO: &str = "X-Vbt-Snapshot-Info";
 pub const ASK_STREAMS: &str = "X-Vbt-Streams";
 pub const ASK_JOIN: &str = "X-Vbt-Join";
 pub const ASK_RESUME: &str = "X-Vbt-Resume";
+pub const ASK_MANIFEST: &str = "X-Vbt-Manifest";
 pub const SNAPSHOT: &str = "x-vbt-snapshot";
 pub const FILE_INDEX: &str = "x-vbt-file-index";
 pub const FILES_TOTAL: &str = "x-vbt-files-total";
@@ -57,6 +60,8 @@ pub struct Asks {
     pub join: Option<String>,
     /// Files already held from this snapshot (by index).
     pub resume: Option<Resume>,
+    /// Answer with the snapshot's manifest first, then read the request for the files.
+    pub manifest: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +73,7 @@ pub struct Resume {
 impl Asks {
     /// The receiver asked for something of vbt's: it is a vbt receiver that reads vbt's answers.
     pub fn from_vbt(&self) -> bool {
-        self.fast_checksum || self.snapshot_info || self.streams > 1 || self.join.is_some() || self.resume.is_some()
+        self.fast_checksum || self.snapshot_info || self.streams > 1 || self.join.is_some() || self.resume.is_some() || self.manifest
     }
 
     /// The header lines to add to the request (empty when nothing is asked).
@@ -88,6 +93,9 @@ impl Asks {
         }
         if let Some(r) = &self.resume {
             s += &format!("{ASK_RESUME}: {} {}\r\n", r.snapshot, encode_bitmap(&r.held));
+        }
+        if self.manifest {
+            s += &format!("{ASK_MANIFEST}: 1\r\n");
         }
         s
     }
@@ -132,11 +140,16 @@ impl Asks {
                 Some(Resume { snapshot: id.to_string(), held })
             }
         };
-        Ok(Asks { fast_checksum: false, snapshot_info, streams, join, resume })
+        let manifest = match header(ASK_MANIFEST).map(str::trim) {
+            None => false,
+            Some("1") => true,
+            Some(v) => return Err(bad(ASK_MANIFEST, v, "1")),
+        };
+        Ok(Asks { fast_checksum: false, snapshot_info, streams, join, resume, manifest })
     }
 }
 
-fn token_ok(t: &str) -> bool {
+pub(crate) fn token_ok(t: &str) -> bool {
     !t.is_empty() && t.len() <= MAX_TOKEN && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
@@ -233,6 +246,7 @@ mod tests {
             streams: 3,
             join: Some("abc123".into()),
             resume: Some(Resume { snapshot: "00ff".into(), held: vec![0, 2] }),
+            manifest: true,
         };
         let lines = a.header_lines();
         let pairs: Vec<(String, String)> = lines
@@ -261,6 +275,7 @@ mod tests {
             (ASK_STREAMS, "two"),
             (ASK_STREAMS, "0"),
             (ASK_SNAPSHOT_INFO, "yes"),
+            (ASK_MANIFEST, "please"),
         ] {
             let e = Asks::from_headers(only(name, value)).unwrap_err();
             assert!(e.contains(name), "{name}: {value:?}: {e}");

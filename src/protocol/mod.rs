@@ -20,6 +20,7 @@
 pub mod checksum;
 pub mod decoder;
 pub mod ext;
+pub mod manifest;
 pub mod metadata;
 pub mod request;
 pub mod response;

@@ -220,6 +220,16 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
     };
     let algorithm = raw.checksum();
     lease.warm_checksums(algorithm);
+    // A manifest first, then the receiver's request for what it lacks (protocol::manifest),
+    // served under the same admission and lease: the snapshot cannot change in between.
+    let (asks, algorithm) = if asks.manifest {
+        match manifest_then_request(&lease, algorithm, &id, peer, shared, wr).await {
+            Ok(next) => next,
+            Err(outcome) => return outcome,
+        }
+    } else {
+        (asks, algorithm)
+    };
     let transfer = Arc::new(Transfer::start(lease, &asks, algorithm, admitted, |files, bytes| {
         shared.transfers.begin_send(&id, peer, files, bytes, algorithm.name())
     }));
@@ -232,6 +242,58 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
     );
     run(&transfer, true, peer, shared, wr).await
     // The admission and the snapshot use end when the last connection drops the transfer.
+}
+
+/// Sends the snapshot's manifest (every file's checksum, from the snapshot's cache), then reads
+/// the receiver's second request on this connection: the same partition, asking for no second
+/// manifest and joining nothing. Its asks (resume, streams, checksum) shape the transfer.
+async fn manifest_then_request<S: Conn>(
+    lease: &crate::snapshot::SnapshotLease,
+    algorithm: Algorithm,
+    id: &crate::protocol::PartitionId,
+    peer: SocketAddr,
+    shared: &ServerShared,
+    wr: &mut S,
+) -> std::result::Result<(crate::protocol::ext::Asks, Algorithm), Outcome> {
+    let mut files = Vec::with_capacity(lease.files.len());
+    for f in &lease.files {
+        match f.checksum(algorithm).await {
+            Ok(sum) => files.push(crate::protocol::manifest::ManifestFile { name: f.name.clone(), len: f.len, sum }),
+            Err(e) => return Err(reject(wr, peer, Rejection::closing(500, format!("manifest of {}: {e}", id.replica()))).await),
+        }
+    }
+    let manifest = crate::protocol::manifest::Manifest { snapshot: lease.identity.clone(), algorithm, files };
+    if wr.write_all(&manifest.response()).await.is_err() {
+        return Err(Outcome::Close);
+    }
+    let deadline = tokio::time::Instant::now() + shared.config.request_head_timeout;
+    let mut buf = Vec::with_capacity(4096);
+    let raw = loop {
+        match parse_request_head(&buf) {
+            Ok(Some((raw, _))) => break raw,
+            Ok(None) => {}
+            Err(e) => return Err(reject(wr, peer, Rejection::closing(400, e.to_string())).await),
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, wr.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            // The receiver went away (it may have found nothing to ask), or said nothing in time.
+            _ => return Err(Outcome::Close),
+        }
+    };
+    let second = match validate(&raw, &shared.local) {
+        Ok((second, _)) => second,
+        Err(r) => return Err(reject(wr, peer, r).await),
+    };
+    let asks = match raw.asks() {
+        Ok(a) if second == *id && !a.manifest && a.join.is_none() => a,
+        Ok(_) => {
+            let why = format!("the request after the manifest of {} must ask for its files, once", id.replica());
+            return Err(reject(wr, peer, Rejection::closing(400, why)).await);
+        }
+        Err(why) => return Err(reject(wr, peer, Rejection::closing(400, why)).await),
+    };
+    Ok((asks, raw.checksum()))
 }
 
 /// When a busy sender's slot is likely free: the soonest end of a send in flight at its rate so

@@ -149,6 +149,8 @@ enum Resp {
         info: FileInfo,
     },
     Metadata,
+    /// A manifest: its snapshot id.
+    Manifest(String),
     Complete,
     /// A refusal: its status and body.
     Refused(u16, String),
@@ -211,6 +213,10 @@ impl Raw {
                     ResponseHead::Metadata { len } => {
                         self.skip(len).then_some(())?;
                         Resp::Metadata
+                    }
+                    ResponseHead::Manifest { snapshot, len } => {
+                        self.skip(len).then_some(())?;
+                        Resp::Manifest(snapshot)
                     }
                     ResponseHead::Complete => Resp::Complete,
                     ResponseHead::Refused { status, body_len, .. } => {
@@ -365,6 +371,63 @@ fn resume_asks_for_another_snapshot_get_the_full_transfer_and_malformed_ones_a_4
     let mut r = Raw::get(&addr, &id, &format!("X-Vbt-Resume: {snap} {}\r\n", "_".repeat(48 * 1024)));
     assert!(matches!(r.next(), Some(Resp::Metadata)));
     assert!(matches!(r.next(), Some(Resp::Complete)));
+}
+
+/// Issue #22: the second request after a manifest must ask for the same partition's files,
+/// once; anything else is a 400 and the connection closes, and a receiver that goes quiet after
+/// the manifest holds the admission no longer than the head timeout.
+#[test]
+fn after_a_manifest_only_one_request_for_the_same_partition_is_served() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("manifest", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(
+        src.path(),
+        &id,
+        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.server.request.head.timeout.ms", "1000")],
+    );
+    let manifest = |r: &mut Raw| match r.next() {
+        Some(Resp::Manifest(snapshot)) => snapshot,
+        other => panic!("{other:?}"),
+    };
+    let second = |r: &mut Raw, id: &PartitionId, lines: &str| {
+        let mut req = encode_request(id, TableFormat::BlockBased, 24, 7);
+        req.truncate(req.len() - 2);
+        req.extend_from_slice(lines.as_bytes());
+        req.extend_from_slice(b"\r\n");
+        r.s.write_all(&req).unwrap();
+    };
+    // The honest exchange: a manifest, then the files not held.
+    let mut r = Raw::get(&addr, &id, "X-Vbt-Manifest: 1\r\nX-Vbt-Checksum: xxh3-128\r\n");
+    let snap = manifest(&mut r);
+    let six = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [0x3fu8]);
+    second(&mut r, &id, &format!("X-Vbt-Resume: {snap} {six}\r\n"));
+    let (names, end) = r.rest();
+    assert!(matches!(end, Some(Resp::Complete)), "{end:?}");
+    assert_eq!(names, all_names()[6..].to_vec());
+    // Another partition, a second manifest, a join: 400, closed.
+    let other = PartitionId::new("manifest", 1, 1).unwrap();
+    for (target, lines, want) in [
+        (&other, String::new(), "must ask for its files"),
+        (&id, "X-Vbt-Manifest: 1\r\n".to_string(), "must ask for its files"),
+        (&id, "X-Vbt-Join: abc\r\n".to_string(), "must ask for its files"),
+        (&id, "X-Vbt-Resume: !!\r\n".to_string(), "X-Vbt-Resume"),
+    ] {
+        let mut r = Raw::get(&addr, &id, "X-Vbt-Manifest: 1\r\n");
+        manifest(&mut r);
+        second(&mut r, target, &lines);
+        match r.next() {
+            Some(Resp::Refused(400, body)) => assert!(body.contains(want), "{lines}: {body}"),
+            other => panic!("{lines}: {other:?}"),
+        }
+        assert!(r.next().is_none(), "{lines}: not closed");
+    }
+    // Quiet after the manifest: closed after the head timeout, the admission back.
+    let mut quiet = Raw::get(&addr, &id, "X-Vbt-Manifest: 1\r\n");
+    manifest(&mut quiet);
+    assert!(matches!(Raw::get(&addr, &id, "").next(), Some(Resp::Refused(429, _))));
+    assert!(quiet.next().is_none(), "the quiet receiver was closed");
+    assert!(eventually(Duration::from_secs(10), || served(&addr, &id)), "the admission was not released");
 }
 
 fn served(addr: &str, id: &PartitionId) -> bool {
@@ -559,43 +622,125 @@ fn a_fetch_killed_at_each_point_reruns_to_exactly_the_senders_files_and_holds_th
 
 #[test]
 fn every_file_kept_and_no_file_sent_installs_the_kept_partition() {
-    // A receiver killed (or cut) after its last file verified, before METADATA: the sender
-    // holds back every file on the next try. The kept files, all of the snapshot, are the
-    // partition; a journal that does not cover all of it is refused.
+    // A receiver killed (or cut) after its last file verified, before METADATA: the sender's
+    // manifest names every kept file, so it holds back every file on the next try. The kept
+    // files, all of the snapshot by the manifest, are the partition, whatever totals (if any)
+    // the journal recorded.
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("allkept", 1, 0).unwrap();
     let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
     let snap = snapshot_id(&addr, &id);
-    for (totals, ok) in [(format!(",\"totals\":[{FILES},{}]", FILES * FILE_SIZE), true), (String::new(), false)] {
+    for totals in [format!(",\"totals\":[{FILES},{}]", FILES * FILE_SIZE), String::new()] {
         let dst = tempdir();
-        let temp = Layout::new(dst.path()).temp_dir(&id);
-        std::fs::create_dir_all(&temp).unwrap();
-        let mut journal = format!("{{\"peer\":\"{addr}\",\"snapshot\":\"{snap}\",\"created_ms\":{}{totals}}}\n", now_ms());
-        for (i, name) in all_names().iter().enumerate() {
-            std::fs::copy(src.path().join(name), temp.join(name)).unwrap();
-            journal += &format!(
-                "{{\"index\":{i},\"name\":\"{name}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\"}}\n",
-                xxh(&temp.join(name))
-            );
-        }
-        std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+        keep(dst.path(), src.path(), &id, &addr, &snap, &totals, FILES);
         let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
-        let r = node.bootstrap_blocking(request(&id, &[addr.clone()]));
-        if ok {
-            let out = r.unwrap();
-            assert_eq!((out.bytes, out.resumed_bytes, out.files), (0, (FILES * FILE_SIZE) as u64, FILES));
-            assert_same_files(src.path(), &out.partition_dir);
-            assert!(!out.partition_dir.join(".vbt-resume").exists());
-        } else {
-            let e = r.unwrap_err();
-            assert!(e.to_string().contains("not all of its snapshot"), "{e}");
-            assert!(!Layout::new(dst.path()).partition_dir(&id).exists());
-            // Discarded: the next bootstrap takes the full transfer.
-            assert!(!temp.exists(), "{:?}", tree(dst.path()));
-            let out = node.bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
-            assert_eq!((out.bytes, out.resumed_bytes), ((FILES * FILE_SIZE) as u64, 0));
-            assert_same_files(src.path(), &out.partition_dir);
-        }
+        let out = node.bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+        assert_eq!((out.bytes, out.resumed_bytes, out.files), (0, (FILES * FILE_SIZE) as u64, FILES));
+        assert_same_files(src.path(), &out.partition_dir);
+        assert!(!out.partition_dir.join(".vbt-resume").exists());
     }
+}
+
+/// Kept state as an earlier attempt leaves it: the first `n` files of `src` and their journal.
+fn keep(dst: &Path, src: &Path, id: &PartitionId, peer: &str, snap: &str, totals: &str, n: usize) -> Vec<(String, String)> {
+    let temp = Layout::new(dst).temp_dir(id);
+    std::fs::create_dir_all(&temp).unwrap();
+    let mut journal = format!("{{\"peer\":\"{peer}\",\"snapshot\":\"{snap}\",\"created_ms\":{}{totals}}}\n", now_ms());
+    let mut kept = Vec::new();
+    for (i, name) in all_names().iter().take(n).enumerate() {
+        std::fs::copy(src.join(name), temp.join(name)).unwrap();
+        let sum = xxh(&temp.join(name));
+        journal += &format!("{{\"index\":{i},\"name\":\"{name}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{sum}\"}}\n");
+        kept.push((name.clone(), sum));
+    }
+    std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+    kept
+}
+
+/// A manifest response as a sender writes it, with `body` as its JSON.
+fn manifest_reply(snapshot: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/json\r\nx-vbt-manifest: {snapshot}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Issue #22: a manifest that lies, is malformed, or that the stream after it contradicts is
+/// refused naming why; nothing is installed and no kept file is taken for one it is not.
+#[test]
+fn a_hostile_manifest_is_refused_and_installs_nothing() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("manifest", 1, 0).unwrap();
+    let names = all_names();
+    let file_json = |name: &str, len: u64, sum: &str| format!("{{\"name\":\"{name}\",\"len\":{len},\"sum\":\"{sum}\"}}");
+    let body = |files: &[String]| format!("{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"XXH3-128\",\"files\":[{}]}}", files.join(","));
+    let sum_of = |name: &str| xxh(&src.path().join(name));
+    // The sender's manifest: the first three files (which the receiver holds) and a fourth.
+    let honest: Vec<String> = names[..4].iter().map(|n| file_json(n, FILE_SIZE as u64, &sum_of(n))).collect();
+    let fourth = std::fs::read(src.path().join(&names[3])).unwrap();
+    let total = 4 * FILE_SIZE as u64;
+    let end = ending(&id);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("a name outside the directory", manifest_reply(SNAP, &body(&[file_json("../000000.sst", 1, &"0".repeat(32))])), "file name"),
+        ("a name twice", manifest_reply(SNAP, &body(&[honest[0].clone(), honest[0].clone()])), "listed twice"),
+        ("a checksum that is not one", manifest_reply(SNAP, &body(&[file_json(&names[0], 1, "xyz")])), "lower-case hex"),
+        ("not JSON", manifest_reply(SNAP, "{\"snapshot\":"), "JSON"),
+        ("head and body disagree", manifest_reply("0ther", &body(&honest)), "its head"),
+        ("over the size limit", b"HTTP/1.1 200 OK\r\ncontent-length: 99999999999\r\nx-vbt-manifest: 0ther\r\n\r\n".to_vec(), "limit"),
+        (
+            "no file sent, though the manifest lists one not held",
+            [manifest_reply(SNAP, &body(&honest)), end.clone()].concat(),
+            "not all of its snapshot",
+        ),
+        (
+            "the stream after it from another snapshot",
+            [manifest_reply(SNAP, &body(&honest)), file(&names[3], &fourth, &info(3, 4, total, None).replace(SNAP, "0ther")), end.clone()]
+                .concat(),
+            "switched snapshots",
+        ),
+        (
+            "the stream after it with other totals",
+            [manifest_reply(SNAP, &body(&honest)), file(&names[3], &fourth, &info(3, 5, total + 1, None)), end.clone()].concat(),
+            "changed its announced totals",
+        ),
+        (
+            "a held file sent after all",
+            [
+                manifest_reply(SNAP, &body(&honest)),
+                file(&names[0], &std::fs::read(src.path().join(&names[0])).unwrap(), &info(0, 4, total, None)),
+            ]
+            .concat(),
+            "said it holds",
+        ),
+    ];
+    for (what, reply, cause) in cases {
+        let dst = tempdir();
+        keep(dst.path(), src.path(), &id, "127.0.0.1:1", "1d1d", "", 3);
+        let err = from_liar(&id, reply, dst.path());
+        assert!(err.contains(cause), "{what}: {err}");
+    }
+    // A manifest the receiver did not ask for (it keeps nothing) is refused too.
+    let dst = tempdir();
+    let err = from_liar(&id, [manifest_reply(SNAP, &body(&honest)), end.clone()].concat(), dst.path());
+    assert!(err.contains("did not ask for"), "{err}");
+    // A size that lies about a held file: not the same file, so it is not kept (and the
+    // sender, told nothing is held, sends every file it lists).
+    let dst = tempdir();
+    keep(dst.path(), src.path(), &id, "127.0.0.1:1", "1d1d", "", 1);
+    let first = std::fs::read(src.path().join(&names[0])).unwrap();
+    let lying = body(&[file_json(&names[0], FILE_SIZE as u64 + 1, &sum_of(&names[0]))]);
+    let peer = ScriptedPeer::start(
+        [manifest_reply(SNAP, &lying), file(&names[0], &first, &info(0, 1, FILE_SIZE as u64, None)), end].concat(),
+        false,
+    );
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let err = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap_err();
+    // Its FILE head then contradicts its manifest's totals: refused, nothing installed.
+    assert!(err.to_string().contains("changed its announced totals"), "{err}");
+    assert!(!Layout::new(dst.path()).partition_dir(&id).exists());
+    let second = String::from_utf8_lossy(&peer.requests.lock().unwrap()[0]).to_string();
+    assert!(second.contains("X-Vbt-Manifest: 1"), "{second}");
 }

@@ -39,7 +39,7 @@ fn mutate(rng: &mut fastrand::Rng, input: &[u8]) -> Vec<u8> {
 fn walk(mut stream: &[u8]) {
     while let Ok(Some((head, used))) = parse_response_head(stream) {
         let body = match head {
-            ResponseHead::File { len, .. } | ResponseHead::Metadata { len } => len,
+            ResponseHead::File { len, .. } | ResponseHead::Metadata { len } | ResponseHead::Manifest { len, .. } => len,
             ResponseHead::Refused { body_len, .. } => body_len.unwrap_or(0),
             ResponseHead::Complete => 0,
         };

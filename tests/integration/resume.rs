@@ -171,8 +171,12 @@ fn a_transfer_cut_at_90_percent_resumes_on_the_next_try() {
 
 /// Cuts a transfer through a proxy that then stays down: the bootstrap fails and keeps files.
 fn cut_and_fail(src: &Path, id: &PartitionId, sender_extra: &[(&str, &str)], dst: &Path) -> (Node, Proxy) {
+    cut_at_and_fail(src, id, sender_extra, dst, TOTAL / 2)
+}
+
+fn cut_at_and_fail(src: &Path, id: &PartitionId, sender_extra: &[(&str, &str)], dst: &Path, cut_at: u64) -> (Node, Proxy) {
     let (sender, addr) = snapshot_sender(src, id, sender_extra);
-    let proxy = Proxy::start(addr, TOTAL / 2, false);
+    let proxy = Proxy::start(addr, cut_at, false);
     let err = files_receiver(dst, &[]).bootstrap_blocking(request(id, &[proxy.addr.clone()])).unwrap_err();
     assert_eq!(err.kind(), venice_blob_transfer::ErrorKind::AllPeersFailed, "{err}");
     let temp = temp_of(dst, id);
@@ -180,8 +184,22 @@ fn cut_and_fail(src: &Path, id: &PartitionId, sender_extra: &[(&str, &str)], dst
     (sender, proxy)
 }
 
+/// A copy of `src` with `changed` rewritten (same size, other bytes): what another sender holds.
+fn copy_with_changed(src: &Path, changed: &[&str]) -> TestDir {
+    let other = tempdir();
+    for f in entries(src) {
+        std::fs::copy(src.join(&f), other.path().join(&f)).unwrap();
+    }
+    for f in changed {
+        let mut body = std::fs::read(other.path().join(f)).unwrap();
+        body.iter_mut().for_each(|b| *b = !*b);
+        std::fs::write(other.path().join(f), body).unwrap();
+    }
+    other
+}
+
 #[test]
-fn a_changed_file_or_a_changed_snapshot_is_never_installed() {
+fn a_changed_kept_file_is_fetched_again_and_never_installed() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("tamper", 1, 0).unwrap();
@@ -198,30 +216,67 @@ fn a_changed_file_or_a_changed_snapshot_is_never_installed() {
     let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
     assert!(out.resumed_bytes > 0 && out.resumed_bytes < TOTAL / 2, "{out:?}");
     assert_same_files(src.path(), &out.partition_dir);
+}
 
-    // The sender's snapshot re-created in between (retention short): the kept files are
-    // discarded and the transfer starts clean.
+/// Issue #22: a transfer cut at 90 % continues on a re-created snapshot of the same sender, and
+/// on another sender holding the same files, moving only what is missing; a file that changed
+/// under the same name and size is fetched again, never taken from the kept ones.
+#[test]
+fn a_cut_transfer_continues_across_a_recreated_snapshot_and_another_sender() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("identity", 1, 0).unwrap();
+
+    // The sender's snapshot re-created in between (its retention expired).
     let dst = tempdir();
-    let (_sender, proxy) = cut_and_fail(src.path(), &id, &[("vbt.snapshot.retention.ms", "300")], dst.path());
+    let (_sender, proxy) = cut_at_and_fail(src.path(), &id, &[("vbt.snapshot.retention.ms", "300")], dst.path(), TOTAL * 9 / 10);
     std::thread::sleep(Duration::from_millis(600));
     proxy.phase.store(PASS, Ordering::SeqCst);
     let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
-    assert_eq!((out.resumed_bytes, out.bytes), (0, TOTAL), "a new snapshot: nothing resumed");
+    assert_eq!(out.bytes + out.resumed_bytes, TOTAL, "{out:?}");
+    assert!(out.bytes <= TOTAL * 15 / 100, "the retry moved {} of {TOTAL} bytes", out.bytes);
     assert_same_files(src.path(), &out.partition_dir);
+
+    // Another sender with the same files (as one that received the partition from the first).
+    let dst = tempdir();
+    let (_sender, _proxy) = cut_at_and_fail(src.path(), &id, &[], dst.path(), TOTAL * 9 / 10);
+    let copy = copy_with_changed(src.path(), &[]);
+    let (_other, other) = snapshot_sender(copy.path(), &id, &[]);
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other])).unwrap();
+    assert_eq!(out.bytes + out.resumed_bytes, TOTAL, "{out:?}");
+    assert!(out.bytes <= TOTAL * 15 / 100, "the other sender moved {} of {TOTAL} bytes", out.bytes);
+    assert_same_files(src.path(), &out.partition_dir);
+
+    // Another sender whose first two files differ (same names, same sizes): those two come
+    // again from it, the rest of the kept ones stay.
+    let dst = tempdir();
+    let (_sender, _proxy) = cut_and_fail(src.path(), &id, &[], dst.path());
+    let kept: Vec<String> = entries(&temp_of(dst.path(), &id)).into_iter().filter(|n| n.ends_with(".sst")).collect();
+    let changed_names = ["000000.sst", "000001.sst"];
+    let stale = changed_names.iter().filter(|n| kept.iter().any(|k| k == *n)).count();
+    assert!(stale > 0, "a changed file was kept: {kept:?}");
+    let changed = copy_with_changed(src.path(), &changed_names);
+    let (_other, other) = snapshot_sender(changed.path(), &id, &[]);
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other])).unwrap();
+    assert_eq!(out.resumed_bytes, (kept.len() - stale) as u64 * FILE_SIZE as u64, "{out:?}");
+    assert_same_files(changed.path(), &out.partition_dir);
+
+    // A sender of other files altogether: nothing kept matches, the transfer starts clean.
+    let dst = tempdir();
+    let (_sender, _proxy) = cut_and_fail(src.path(), &id, &[], dst.path());
+    let foreign = tempdir();
+    crate::common::files_snapshot(foreign.path(), FILES, FILE_SIZE, 8);
+    let (_other, other) = snapshot_sender(foreign.path(), &id, &[]);
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other])).unwrap();
+    assert_eq!((out.resumed_bytes, out.bytes), (0, TOTAL));
+    assert_same_files(foreign.path(), &out.partition_dir);
 }
 
 #[test]
-fn kept_files_are_dropped_for_another_peer_and_when_stale() {
+fn kept_files_go_when_stale_or_with_resume_off() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("stale", 1, 0).unwrap();
-    let dst = tempdir();
-    let (_sender, _proxy) = cut_and_fail(src.path(), &id, &[], dst.path());
-    // Another peer: its full transfer starts clean.
-    let (_other, other) = snapshot_sender(src.path(), &id, &[]);
-    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other])).unwrap();
-    assert_eq!((out.resumed_bytes, out.bytes), (0, TOTAL));
-    assert_same_files(src.path(), &out.partition_dir);
     // Older than the retention: removed when the node starts.
     let dst = tempdir();
     let (_sender, _proxy) = cut_and_fail(src.path(), &id, &[], dst.path());
@@ -300,4 +355,61 @@ fn a_killed_fetch_resumes_when_run_again() {
     assert!(bytes <= TOTAL * 55 / 100, "the rerun moved {bytes} of {TOTAL} bytes");
     assert_same_files(src.path(), &Layout::new(dst.path()).partition_dir(&id));
     assert!(!temp.exists());
+}
+
+/// A real RocksDB partition of about `mib` MiB, compacted into files of about 512 KiB (so no
+/// node that opens it compacts it again: the files stay as written), and its metadata beside it.
+fn many_sst_partition(base: &Path, id: &PartitionId, mib: u64) {
+    use venice_blob_transfer::tools::{db_options, local, records};
+    let layout = Layout::new(base);
+    std::fs::create_dir_all(layout.version_dir(id)).unwrap();
+    let mut opts = db_options(venice_blob_transfer::TableFormat::BlockBased);
+    opts.create_if_missing(true);
+    opts.set_target_file_size_base(512 * 1024);
+    let db = rocksdb::DB::open(&opts, layout.partition_dir(id)).unwrap();
+    let mut rng = fastrand::Rng::with_seed(22);
+    let mut value = vec![0u8; 1000];
+    for i in 0..mib * 1000 {
+        rng.fill(&mut value);
+        db.put(format!("key-{i:08}"), &value).unwrap();
+    }
+    db.flush().unwrap();
+    let mut compact = rocksdb::CompactOptions::default();
+    compact.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+    db.compact_range_opt(None::<&[u8]>, None::<&[u8]>, &compact);
+    drop(db);
+    let (o, s) = records::gen_metadata_blobs(mib * 1000, 24, 7);
+    local::write_metadata(base, id, &venice_blob_transfer::PartitionMetadata::new(id, o, s).unwrap()).unwrap();
+}
+
+/// Issue #22, with real RocksDB on both senders: a bootstrap from A cut at 90 % continues from
+/// B, a node that received the partition from A earlier and serves its own checkpoint of it
+/// (its SSTs under the same names, its own MANIFEST and OPTIONS). Only what differs moves.
+#[test]
+fn a_cut_rocksdb_bootstrap_continues_from_a_node_that_received_it_earlier() {
+    use venice_blob_transfer::TableFormat::BlockBased;
+    let id = PartitionId::new("lineage", 1, 0).unwrap();
+    let (a_dir, b_dir, c_dir) = (tempdir(), tempdir(), tempdir());
+    many_sst_partition(a_dir.path(), &id, 24);
+    let ssts = entries(&Layout::new(a_dir.path()).partition_dir(&id)).iter().filter(|n| n.ends_with(".sst")).count();
+    assert!(ssts >= 40, "{ssts} SST files");
+    let (_a, a_addr) = sender(a_dir.path(), BlockBased, &[]);
+    // B received the partition from A and serves it now.
+    let b = receiver(b_dir.path(), BlockBased, &[("davinci.p2p.blob.transfer.server.port", "0")]);
+    let whole = b.bootstrap_blocking(request(&id, &[a_addr.to_string()])).unwrap();
+    let total = whole.bytes;
+    let b_addr = b.start_server().unwrap().to_string();
+    // C's bootstrap from A is cut at 90 % and A is gone.
+    let proxy = Proxy::start(a_addr.to_string(), total * 9 / 10, false);
+    // One stream, so the cut loses one file in flight, not one per stream.
+    let c = receiver(c_dir.path(), BlockBased, &[("vbt.receive.streams", "1")]);
+    c.bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
+    let out = c.bootstrap_blocking(request(&id, &[b_addr])).unwrap();
+    assert!(out.resumed_bytes >= total * 8 / 10, "{} of {total} bytes kept: {out:?}", out.resumed_bytes);
+    assert!(out.bytes <= total * 15 / 100, "B moved {} of {total} bytes", out.bytes);
+    // What C installed is B's checkpoint, file for file, and RocksDB opens it (the receiver's
+    // check ran before the publish).
+    let installed = entries(&out.partition_dir).iter().filter(|n| n.ends_with(".sst")).count();
+    assert_eq!(installed, ssts);
+    assert!(!temp_of(c_dir.path(), &id).exists());
 }

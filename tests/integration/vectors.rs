@@ -23,7 +23,7 @@ fn split(mut stream: &[u8]) -> Vec<Message> {
     while !stream.is_empty() {
         let (head, used) = parse_response_head(stream).unwrap().expect("a whole head");
         let body_len = match &head {
-            ResponseHead::File { len, .. } | ResponseHead::Metadata { len } => *len as usize,
+            ResponseHead::File { len, .. } | ResponseHead::Metadata { len } | ResponseHead::Manifest { len, .. } => *len as usize,
             ResponseHead::Complete => 0,
             ResponseHead::Refused { body_len, .. } => body_len.unwrap_or(0) as usize,
         };

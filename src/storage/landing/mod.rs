@@ -211,6 +211,11 @@ impl Spot {
         Journal::open(&self.temp(), header)
     }
 
+    /// Keeps exactly `kept` (files matched to a sender's manifest, relabelled with its snapshot).
+    pub fn relabel_kept(&self, kept: &Kept) -> Result<()> {
+        resume::rewrite(&self.temp(), kept)
+    }
+
     /// Throws the kept files away (another snapshot or another peer will be used).
     pub fn discard_kept(&self) -> Result<()> {
         remove_temp(&self.temp())

@@ -245,13 +245,22 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
         super::remove_temp(temp)?;
         return Ok(None);
     }
-    // Rewrite the journal to exactly what survived.
-    let mut j = Journal::open(temp, Some(&kept.header))?;
-    for f in &kept.files {
-        j.append(f)?;
-    }
-    settle(temp, true)?;
+    rewrite(temp, &kept)?;
     Ok(Some(kept))
+}
+
+/// Makes the journal say exactly `kept` (written aside, then renamed over the old one, so a
+/// crash leaves one or the other), then removes every file it does not name.
+pub(crate) fn rewrite(temp: &Path, kept: &Kept) -> Result<()> {
+    let (path, aside) = (temp.join(JOURNAL), temp.join(format!("{JOURNAL}.new")));
+    let mut text = serde_json::to_string(&kept.header).expect("header serialises") + "\n";
+    for f in &kept.files {
+        text += &(serde_json::to_string(f).expect("entry serialises") + "\n");
+    }
+    std::fs::write(&aside, text).map_err(|e| Error::io(format!("write {}", aside.display()), e))?;
+    std::fs::rename(&aside, &path).map_err(|e| Error::io(format!("rename {} over {}", aside.display(), path.display()), e))?;
+    settle(temp, true)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ fn check_head(head: &ResponseHead, raw: &[u8]) {
             assert_eq!(reparse(&response::complete_response()), *head);
         }
         ResponseHead::Manifest { snapshot, len } => {
-            assert!(*len <= venice_blob_transfer::tools::manifest::MAX_BODY);
+            assert!(*len <= vbt_fuzz::protocol::manifest::MAX_BODY);
             assert!(!snapshot.is_empty() && snapshot.len() <= 64 && snapshot.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         }
         ResponseHead::Refused { status, .. } => {

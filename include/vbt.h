@@ -840,7 +840,7 @@ uint64_t vbt_bootstrap_result_bytes(const struct vbt_bootstrap_result *result);
 
 /**
  * Number of file bytes not sent again because they were kept, verified, from an earlier
- * interrupted attempt on the same vbt sender's snapshot (resume); 0 on a fresh transfer and on
+ * interrupted attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer and on
  * failure. `_bytes + _resumed_bytes` is the size of the installed files.
  */
 uint64_t vbt_bootstrap_result_resumed_bytes(const struct vbt_bootstrap_result *result);

@@ -154,7 +154,7 @@ pub struct Config {
     /// `vbt.receive.streams` (2, 1–8): connections one partition may use to a vbt sender.
     pub receive_streams: usize,
     /// `vbt.receive.resume` (true): keep files verified before an interruption and continue
-    /// from them on the same sender's snapshot.
+    /// from them on any vbt sender whose snapshot manifest lists them.
     pub receive_resume: bool,
     /// `vbt.receive.md5.lanes` (true): hash every MD5 stream the node receives on one thread in
     /// SIMD lanes (where the CPU has AVX2) instead of a hasher thread per connection.

@@ -448,7 +448,7 @@ pub static KEYS: &[Key] = &[
         name: "vbt.receive.resume",
         value: Bool(|c, v| c.receive_resume = v),
         default: "true",
-        doc: "keep files verified before an interruption and continue from them (kept at most `blob.transfer.snapshot.retention.time.in.min`)",
+        doc: "keep files verified before an interruption and continue from them (kept until `blob.transfer.snapshot.retention.time.in.min` passes without a file added)",
     },
     Key {
         name: "vbt.partition.state.schema.version",

@@ -174,7 +174,7 @@ pub extern "C" fn vbt_bootstrap_result_bytes(result: *const vbt_bootstrap_result
 }
 
 /// Number of file bytes not sent again because they were kept, verified, from an earlier
-/// interrupted attempt on the same vbt sender's snapshot (resume); 0 on a fresh transfer and on
+/// interrupted attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer and on
 /// failure. `_bytes + _resumed_bytes` is the size of the installed files.
 #[no_mangle]
 pub extern "C" fn vbt_bootstrap_result_resumed_bytes(result: *const vbt_bootstrap_result) -> u64 {

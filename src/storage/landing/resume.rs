@@ -221,7 +221,15 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
         super::remove_temp(temp)?;
         return Ok(None);
     };
-    let age = Duration::from_millis(now_ms().saturating_sub(kept.header.created_ms));
+    // Age counts from the last file kept (the journal's last append), not the first: a slow
+    // transfer that outlives the retention still leaves its files to the next attempt, whose
+    // manifest decides which are still good.
+    let last_kept = std::fs::metadata(temp.join(JOURNAL))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64);
+    let age = Duration::from_millis(now_ms().saturating_sub(kept.header.created_ms.max(last_kept)));
     if age > retention {
         log::info!("discarding kept files in {}: {}s old, over the snapshot retention", temp.display(), age.as_secs());
         super::remove_temp(temp)?;
@@ -293,6 +301,13 @@ mod tests {
         let k = load(&t, true, Duration::from_secs(60)).unwrap().unwrap();
         assert_eq!(k.indices(), vec![0]);
         assert!(!t.join("b.sst").exists());
+        // Started long ago, but a file was kept just now: the age counts from the last one.
+        let mut old = Journal::new_header("127.0.0.1:1", "abc", None);
+        old.created_ms -= 3_600_000;
+        let mut j = Journal::open(&t, Some(&old)).unwrap();
+        j.append(&k.files[0]).unwrap();
+        drop(j);
+        assert_eq!(load(&t, true, Duration::from_secs(60)).unwrap().unwrap().indices(), vec![0]);
         // Older than the retention: all gone.
         std::thread::sleep(Duration::from_millis(5));
         assert!(load(&t, true, Duration::from_millis(1)).unwrap().is_none());

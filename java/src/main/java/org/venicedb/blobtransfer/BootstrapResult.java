@@ -108,7 +108,7 @@ public final class BootstrapResult {
 
     /**
      * Bytes of files not sent again because they were kept, verified, from an earlier interrupted
-     * attempt on the same vbt sender's snapshot (resume); 0 on a fresh transfer. {@link #bytes()}
+     * attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer. {@link #bytes()}
      * plus this is the size of the installed files.
      */
     public long resumedBytes() {

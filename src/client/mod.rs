@@ -288,6 +288,10 @@ impl Receiver {
                 Err(e) => {
                     metrics.peer_attempt(&id.store, false);
                     metrics.peer_failure(&id.store, e.kind());
+                    // A busy vbt sender's load orders the peers of the next bootstraps.
+                    if let Some(b) = e.busy() {
+                        self.cache.record_load(&peer, b.active, b.limit);
+                    }
                 }
                 Ok(_) => metrics.peer_attempt(&id.store, true),
             }

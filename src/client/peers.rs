@@ -14,17 +14,45 @@ use tokio::time::timeout;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 
-/// A peer to fetch from: a host name or address and the port of its vbt/Venice sender.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A peer to fetch from: a host name or address and the port of its vbt/Venice sender, and the
+/// zone it is in when the peer list or discovery said (`@zone`). A peer is its host and port:
+/// the zone is what we know about it, not part of its identity (equality, caches).
+#[derive(Clone, Debug)]
 pub struct Peer {
     pub host: String,
     pub port: u16,
+    pub zone: Option<String>,
+}
+
+impl PartialEq for Peer {
+    fn eq(&self, other: &Peer) -> bool {
+        (&self.host, self.port) == (&other.host, other.port)
+    }
+}
+
+impl Eq for Peer {}
+
+impl std::hash::Hash for Peer {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (&self.host, self.port).hash(h);
+    }
+}
+
+/// A zone name: 1 to 64 letters, digits, `-`, `_` or `.`.
+pub fn zone_ok(z: &str) -> bool {
+    !z.is_empty() && z.len() <= 64 && z.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 impl Peer {
-    /// Parses `host`, `host:port`, `[v6]` or `[v6]:port`; a missing port is `default_port`.
+    /// Parses `host`, `host:port`, `[v6]` or `[v6]:port`, each optionally followed by `@zone`
+    /// (no host name holds an `@`); a missing port is `default_port`.
     pub fn parse(s: &str, default_port: Option<u16>) -> Result<Peer> {
         let s = s.trim();
+        let (s, zone) = match s.rsplit_once('@') {
+            Some((p, z)) if zone_ok(z) => (p, Some(z.to_string())),
+            Some((_, z)) => return Err(Error::invalid(format!("peer {s:?}: bad zone {z:?} (1 to 64 letters, digits, '-', '_' or '.')"))),
+            None => (s, None),
+        };
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
             let (h, after) = rest.split_once(']').ok_or_else(|| Error::invalid(format!("peer {s:?}: missing ']'")))?;
             (h, after.strip_prefix(':'))
@@ -45,7 +73,7 @@ impl Peer {
                 ))
             })?,
         };
-        Ok(Peer { host: host.to_string(), port })
+        Ok(Peer { host: host.to_string(), port, zone })
     }
 }
 
@@ -61,11 +89,16 @@ impl fmt::Display for Peer {
 
 type Seen = Arc<Mutex<HashMap<Peer, Instant>>>;
 
-/// Good and bad peers seen recently.
+/// Good and bad peers seen recently, and the load busy vbt senders reported.
 pub(crate) struct ConnectivityCache {
     good: Seen,
     bad: Seen,
+    /// Per peer: its last `x-vbt-load` (in thousandths of its admission limit) and when.
+    load: Arc<Mutex<HashMap<Peer, (u32, Instant)>>>,
 }
+
+/// How long a sender's reported load counts when choosing among peers.
+const LOAD_FRESHNESS: Duration = Duration::from_secs(60);
 
 /// What a probe found out about a peer.
 #[derive(Clone, Debug)]
@@ -79,7 +112,20 @@ enum Verdict {
 
 impl ConnectivityCache {
     pub fn new() -> Self {
-        ConnectivityCache { good: Default::default(), bad: Default::default() }
+        ConnectivityCache { good: Default::default(), bad: Default::default(), load: Default::default() }
+    }
+
+    /// Records the load a busy vbt sender reported on its 429 (`x-vbt-load: active/limit`).
+    pub fn record_load(&self, p: &Peer, active: u32, limit: u32) {
+        let permille = (u64::from(active) * 1000 / u64::from(limit.max(1))).min(u64::from(u32::MAX)) as u32;
+        self.load.lock().unwrap().insert(p.clone(), (permille, Instant::now()));
+    }
+
+    /// The load of each peer heard from lately, in thousandths of its admission limit.
+    fn loads(&self) -> HashMap<Peer, u32> {
+        let mut map = self.load.lock().unwrap();
+        map.retain(|_, (_, at)| at.elapsed() < LOAD_FRESHNESS);
+        map.iter().map(|(p, (l, _))| (p.clone(), *l)).collect()
     }
 
     /// Starts the connectivity check of `peers` (reference §4.4): cached verdicts at once, the
@@ -135,6 +181,7 @@ impl ConnectivityCache {
             while running.join_next().await.is_some() {}
         });
         Probes {
+            rank: Rank { zone: cfg.zone.clone(), loads: self.loads() },
             order,
             verdicts,
             taken: HashSet::new(),
@@ -166,6 +213,23 @@ pub(crate) struct Probes {
     preserve_order: bool,
     /// A peer to hand out first if it is good (the one kept files came from).
     first: Option<Peer>,
+    /// How good peers are ordered without `preserve_order`.
+    rank: Rank,
+}
+
+/// The order among peers known good: same zone first, then least loaded (a load none reported
+/// counts as idle), then Venice's random pick among equals.
+#[derive(Default)]
+pub(crate) struct Rank {
+    zone: Option<String>,
+    loads: HashMap<Peer, u32>,
+}
+
+impl Rank {
+    fn of(&self, p: &Peer) -> (bool, u32) {
+        let other_zone = self.zone.as_ref().is_some_and(|z| p.zone.as_ref() != Some(z));
+        (other_zone, self.loads.get(p).copied().unwrap_or(0))
+    }
 }
 
 impl Drop for Probes {
@@ -235,8 +299,16 @@ impl Probes {
             }
             None
         } else {
-            let good: Vec<&Peer> = open.filter(|p| usable(self.verdicts.get(*p))).collect();
-            (!good.is_empty()).then(|| good[fastrand::usize(..good.len())].clone())
+            let (good, pending): (Vec<&Peer>, Vec<&Peer>) =
+                open.filter(|p| !matches!(self.verdicts.get(*p), Some(Verdict::Bad(_)))).partition(|p| usable(self.verdicts.get(*p)));
+            // A peer of our zone still being checked goes before any other zone's that answered.
+            let ours = |p: &&Peer| self.rank.zone.is_some() && p.zone == self.rank.zone;
+            if pending.iter().any(ours) && !good.iter().any(ours) {
+                return None;
+            }
+            let best = good.iter().map(|p| self.rank.of(p)).min()?;
+            let tied: Vec<&Peer> = good.into_iter().filter(|p| self.rank.of(p) == best).collect();
+            Some(tied[fastrand::usize(..tied.len())].clone())
         }
     }
 
@@ -287,13 +359,67 @@ mod tests {
 
     #[test]
     fn parses_peers() {
-        assert_eq!(Peer::parse("h:1", None).unwrap(), Peer { host: "h".into(), port: 1 });
+        let peer = |host: &str, port| Peer { host: host.into(), port, zone: None };
+        assert_eq!(Peer::parse("h:1", None).unwrap(), peer("h", 1));
         assert_eq!(Peer::parse("h", Some(7)).unwrap().port, 7);
-        assert_eq!(Peer::parse("[::1]:9", None).unwrap(), Peer { host: "::1".into(), port: 9 });
+        assert_eq!(Peer::parse("[::1]:9", None).unwrap(), peer("::1", 9));
+        let zoned = Peer::parse("[::1]:9@us-east-1a", None).unwrap();
+        assert_eq!((zoned.zone.as_deref(), zoned.to_string()), (Some("us-east-1a"), "[::1]:9".to_string()));
+        assert_eq!(Peer::parse("h@z.1", Some(3)).unwrap().zone.as_deref(), Some("z.1"));
+        assert!(Peer::parse("h:1@", None).is_err());
+        assert!(Peer::parse("h:1@a b", None).is_err());
         assert_eq!(Peer::parse("my_host_12345", Some(3)).unwrap().host, "my_host_12345");
         assert!(Peer::parse("h", None).is_err());
         assert!(Peer::parse("h:x", None).is_err());
         assert!(Peer::parse(":1", None).is_err());
+    }
+
+    fn probes(order: &[&Peer], zone: Option<&str>, loads: &[(&Peer, u32)]) -> (Probes, mpsc::UnboundedSender<(Peer, Verdict)>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let probes = Probes {
+            order: order.iter().map(|p| (*p).clone()).collect(),
+            verdicts: HashMap::new(),
+            taken: HashSet::new(),
+            rx,
+            driver: tokio::spawn(async {}),
+            deadline: tokio::time::Instant::now() + Duration::from_secs(60),
+            preserve_order: false,
+            first: None,
+            rank: Rank { zone: zone.map(str::to_string), loads: loads.iter().map(|(p, l)| ((*p).clone(), *l)).collect() },
+        };
+        (probes, tx)
+    }
+
+    /// Issue #22: same zone first (waiting for its check), then least loaded, then any.
+    #[tokio::test]
+    async fn same_zone_first_then_least_loaded() {
+        let p = |s: &str| Peer::parse(s, None).unwrap();
+        let (far_busy, near, far_idle, unknown) = (p("a:1@far"), p("b:1@near"), p("c:1@far"), p("d:1"));
+        let (mut probes, tx) = probes(&[&far_busy, &near, &far_idle, &unknown], Some("near"), &[(&far_busy, 900), (&far_idle, 100)]);
+        // Other zones answer first: nothing is handed out while our zone's peer is unchecked.
+        for q in [&far_busy, &far_idle, &unknown] {
+            tx.send((q.clone(), Verdict::Good)).unwrap();
+        }
+        let early = tokio::time::timeout(Duration::from_millis(100), probes.next()).await;
+        assert!(early.is_err(), "handed out {early:?} before the same-zone peer answered");
+        tx.send((near.clone(), Verdict::Good)).unwrap();
+        assert_eq!(probes.next().await, Some(near));
+        // Then the idle ones (reported 10 %, or nothing reported), the busy one last.
+        let mut next_two = vec![probes.next().await.unwrap(), probes.next().await.unwrap()];
+        next_two.sort_by_key(|p| p.host.clone());
+        assert_eq!(next_two, vec![far_idle, unknown]);
+        assert_eq!(probes.next().await, Some(far_busy));
+        assert_eq!(probes.next().await, None);
+        // A same-zone peer that fails its check does not hold the others back.
+        let (mut probes, tx) = probes_for_bad_near();
+        tx.send((p("x:1@far"), Verdict::Good)).unwrap();
+        tx.send((p("y:1@near"), Verdict::Bad(Error::new(ErrorKind::Io, "refused")))).unwrap();
+        assert_eq!(probes.next().await.map(|p| p.host), Some("x".to_string()));
+    }
+
+    fn probes_for_bad_near() -> (Probes, mpsc::UnboundedSender<(Peer, Verdict)>) {
+        let (x, y) = (Peer::parse("x:1@far", None).unwrap(), Peer::parse("y:1@near", None).unwrap());
+        probes(&[&x, &y], Some("near"), &[])
     }
 
     /// A verdict that arrives after the good peer was handed out still counts: the bootstrap
@@ -311,6 +437,7 @@ mod tests {
             deadline: tokio::time::Instant::now() + Duration::from_secs(60),
             preserve_order: false,
             first: None,
+            rank: Rank::default(),
         };
         tx.send((fast.clone(), Verdict::Good)).unwrap();
         assert_eq!(probes.next().await, Some(fast));

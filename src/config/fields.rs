@@ -156,6 +156,8 @@ pub struct Config {
     /// `vbt.receive.resume` (true): keep files verified before an interruption and continue
     /// from them on any vbt sender whose snapshot manifest lists them.
     pub receive_resume: bool,
+    /// `vbt.zone`: this node's zone; peers in it are asked first (none: zones are not used).
+    pub zone: Option<String>,
     /// `vbt.receive.md5.lanes` (true): hash every MD5 stream the node receives on one thread in
     /// SIMD lanes (where the CPU has AVX2) instead of a hasher thread per connection.
     pub receive_md5_lanes: bool,
@@ -296,6 +298,7 @@ impl Default for Config {
             extensions: true,
             receive_streams: 2,
             receive_resume: true,
+            zone: None,
             receive_md5_lanes: true,
             partition_state_schema_version: DEFAULT_PARTITION_STATE_SCHEMA_VERSION,
             store_version_state_schema_version: DEFAULT_STORE_VERSION_STATE_SCHEMA_VERSION,

@@ -451,6 +451,19 @@ pub static KEYS: &[Key] = &[
         doc: "keep files verified before an interruption and continue from them (kept until `blob.transfer.snapshot.retention.time.in.min` passes without a file added)",
     },
     Key {
+        name: "vbt.zone",
+        value: Other {
+            values: "a zone name (letters, digits, `-`, `_`, `.`)",
+            set: |c, key, v| {
+                c.zone = Some(super::values::zone(key, v)?.to_string());
+                Ok(())
+            },
+            check: None,
+        },
+        default: "—",
+        doc: "this node's zone: among the peers that answer, those in the same zone (`host:port@zone`, or Helix's `DOMAIN`) are asked first",
+    },
+    Key {
         name: "vbt.partition.state.schema.version",
         value: Int { lo: 0, hi: 127, field: num!(partition_state_schema_version) },
         default: "24",

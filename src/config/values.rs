@@ -65,6 +65,15 @@ pub fn bad(key: &str, value: &str, why: &str) -> Error {
     Error::config(format!("invalid value {value:?} for {key}: {why}"))
 }
 
+/// A zone name: what `vbt.zone` and a peer's `@zone` accept.
+pub fn zone<'a>(key: &str, v: &'a str) -> Result<&'a str> {
+    if crate::client::peers::zone_ok(v) {
+        Ok(v)
+    } else {
+        Err(bad(key, v, "must be 1 to 64 letters, digits, '-', '_' or '.'"))
+    }
+}
+
 pub fn nonempty<'a>(key: &str, v: &'a str) -> Result<&'a str> {
     if v.is_empty() {
         Err(bad(key, v, "must not be empty"))

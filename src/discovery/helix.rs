@@ -4,6 +4,12 @@
 //! `<store>_v<V>_<P>` maps instance ids (`host_port`) to push states. The instances whose state is
 //! `COMPLETED` and that are live (children of `/<cluster>/LIVEINSTANCES`) have the partition. The
 //! port in the instance id is Venice's listener, not the blob-transfer port: only the host is kept.
+//!
+//! Zones, as Venice's `HelixInstanceConfigRepository` groups instances: the cluster config
+//! (`/<cluster>/CONFIGS/CLUSTER/<cluster>`) names the fault-zone type (`FAULT_ZONE_TYPE`), and
+//! each instance's config (`/<cluster>/CONFIGS/PARTICIPANT/<instance>`) holds `DOMAIN`, e.g.
+//! `zone=us-east-1a,instance=host_7000`; the value of that type is the instance's zone, returned
+//! as `host@zone` (client::peers). Zones only order peers: one that cannot be read is left out.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -21,12 +27,14 @@ use crate::protocol::PartitionId;
 /// kept between discoveries and re-established when it is lost.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The part of a Helix ZNRecord read here (`id`, `simpleFields`, `listFields` are not needed).
+/// The part of a Helix ZNRecord read here (`id` and `listFields` are not needed).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ZnRecord {
     #[serde(default)]
     map_fields: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    simple_fields: BTreeMap<String, String>,
 }
 
 /// Reads which live instances have completed a partition (`vbt.discovery=helix`).
@@ -91,8 +99,9 @@ impl HelixDiscovery {
             Err(zk::Error::NoNode) => HashSet::new(),
             Err(e) => return Err(Failure::Session(format!("listing {live_path}: {e}"))),
         };
-        let ready = states.iter().filter(|(instance, state)| *state == "COMPLETED" && live.contains(*instance));
-        let hosts = host_names(ready.map(|(instance, _)| instance.as_str()));
+        let ready: Vec<&str> =
+            states.iter().filter(|(instance, state)| *state == "COMPLETED" && live.contains(*instance)).map(|(i, _)| i.as_str()).collect();
+        let hosts = host_names(ready.iter().copied());
         if hosts.is_empty() {
             let seen: Vec<String> =
                 states.iter().map(|(i, s)| format!("{i}={s}{}", if live.contains(i) { "" } else { " (not live)" })).collect();
@@ -101,7 +110,34 @@ impl HelixDiscovery {
                 if seen.is_empty() { "empty".to_string() } else { seen.join(", ") }
             )));
         }
-        Ok(hosts)
+        Ok(self.with_zones(client, &ready, hosts).await)
+    }
+
+    /// `host@zone` for each host whose instance config gives a zone of the cluster's fault-zone
+    /// type; the others as they are.
+    async fn with_zones(&self, client: &zk::Client, instances: &[&str], hosts: Vec<String>) -> Vec<String> {
+        let record = |path: String| async move {
+            let (data, _) = client.get_data(&path).await.ok()?;
+            serde_json::from_slice::<ZnRecord>(&data).ok()
+        };
+        let cluster = record(format!("/{0}/CONFIGS/CLUSTER/{0}", self.cluster)).await;
+        let Some(kind) = cluster.and_then(|c| c.simple_fields.get("FAULT_ZONE_TYPE").cloned()) else { return hosts };
+        let mut zones = std::collections::HashMap::new();
+        for instance in instances {
+            let config = record(format!("/{}/CONFIGS/PARTICIPANT/{instance}", self.cluster)).await;
+            let domain = config.and_then(|c| c.simple_fields.get("DOMAIN").cloned()).unwrap_or_default();
+            let zone = domain.split(',').filter_map(|kv| kv.split_once('=')).find(|(k, _)| k.trim() == kind).map(|(_, v)| v.trim());
+            if let (Some(host), Some(zone)) = (host_names([*instance]).pop(), zone.filter(|z| crate::client::peers::zone_ok(z))) {
+                zones.entry(host).or_insert_with(|| zone.to_string());
+            }
+        }
+        hosts
+            .into_iter()
+            .map(|h| match zones.get(&h) {
+                Some(z) => format!("{h}@{z}"),
+                None => h,
+            })
+            .collect()
     }
 
     /// With the kept session, or a new one; a session failure is retried once on a new session.

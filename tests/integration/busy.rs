@@ -1,7 +1,8 @@
 //! A busy vbt sender (protocol::ext): its 429 to a vbt receiver says when to come back
 //! (`retry-after`) and how loaded it is (`x-vbt-load`); the receiver waits that long, within
 //! `vbt.peer.busy.wait.ms`, and asks again instead of falling back at once. Venice's receivers
-//! get Venice's 429, byte for byte.
+//! get Venice's 429, byte for byte. Among the peers that answer, a receiver asks those of its own
+//! zone (`vbt.zone`, `host:port@zone`) first, then the least loaded by what their 429s said.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -53,5 +54,69 @@ fn a_busy_sender_is_asked_again_after_its_retry_after() {
         );
         let held = holder.join().unwrap().unwrap();
         assert_eq!(records::verify(&held.partition_dir, TableFormat::BlockBased).unwrap(), 600);
+    });
+}
+
+/// Issue #22: with `vbt.zone` set, the peer of the same zone is asked first, whatever order
+/// the peers come in; a receiver without a zone keeps Venice's random pick.
+#[test]
+fn the_peer_in_our_zone_is_asked_first() {
+    let (near_dir, far_dir) = (tempdir(), tempdir());
+    let id = PartitionId::new("zoneStore", 1, 0).unwrap();
+    gen_partition(near_dir.path(), &id, TableFormat::BlockBased, 100);
+    gen_partition(far_dir.path(), &id, TableFormat::BlockBased, 100);
+    let (_near, near) = sender(near_dir.path(), TableFormat::BlockBased, &[]);
+    let (_far, far) = sender(far_dir.path(), TableFormat::BlockBased, &[]);
+    for order in [[format!("{far}@us-west-2b"), format!("{near}@us-east-1a")], [format!("{near}@us-east-1a"), format!("{far}@us-west-2b")]]
+    {
+        for _ in 0..3 {
+            let dst = tempdir();
+            let mut req = request(&id, &order);
+            req.preserve_order = false;
+            let out = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.zone", "us-east-1a")]).bootstrap_blocking(req).unwrap();
+            assert_eq!(out.peer, near.to_string(), "{order:?}");
+            assert!(out.failed_peers.is_empty(), "{:?}", out.failed_peers);
+        }
+    }
+    let e = venice_blob_transfer::Config::from_pairs([("vbt.zone", "us east")]).expect_err("a bad zone is refused");
+    assert!(e.message().contains("vbt.zone"), "{e}");
+    let dst = tempdir();
+    let e = receiver(dst.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[format!("{near}@bad zone")])).unwrap_err();
+    assert!(e.message().contains("bad zone"), "{e}");
+}
+
+/// Issue #22: a sender that answered 429 with its load is asked after an idle one next time.
+#[test]
+fn a_sender_that_said_it_is_busy_is_asked_after_an_idle_one() {
+    let (busy_dir, idle_dir, first, r) = (tempdir(), tempdir(), tempdir(), tempdir());
+    let id = PartitionId::new("loadStore", 1, 0).unwrap();
+    gen_partition(busy_dir.path(), &id, TableFormat::BlockBased, 600);
+    gen_partition(idle_dir.path(), &id, TableFormat::BlockBased, 600);
+    // About 6 s of holding: the first bootstrap below must meet the slot taken.
+    let slow = [("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "100000")];
+    let (busy_node, busy) = sender(busy_dir.path(), TableFormat::BlockBased, &slow);
+    let (_idle_node, idle) = sender(idle_dir.path(), TableFormat::BlockBased, &[]);
+    let peers = [busy.to_string(), idle.to_string()];
+    std::thread::scope(|scope| {
+        let holder =
+            scope.spawn(|| receiver(first.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&id, &[busy.to_string()])));
+        assert!(eventually(Duration::from_secs(30), || busy_node.active_transfers() == 1), "the first transfer holds the slot");
+        let node = receiver(r.path(), TableFormat::BlockBased, &[("vbt.peer.busy.wait.ms", "0")]);
+        // In the given order: the busy one first, its 429 on record, then the idle one.
+        let out = node.bootstrap_blocking(request(&id, &peers)).unwrap();
+        assert_eq!(out.peer, idle.to_string());
+        assert!(out.failed_peers.iter().any(|f| f.peer == busy.to_string() && f.error.message().contains("429")), "{:?}", out.failed_peers);
+        // Another partition of the same node, Venice's random order: the idle one first, every time.
+        for p in 1..=3 {
+            let other = PartitionId::new("loadStore", 1, p).unwrap();
+            gen_partition(idle_dir.path(), &other, TableFormat::BlockBased, 50);
+            gen_partition(busy_dir.path(), &other, TableFormat::BlockBased, 50);
+            let mut req = request(&other, &peers);
+            req.preserve_order = false;
+            let out = node.bootstrap_blocking(req).unwrap();
+            assert_eq!(out.peer, idle.to_string());
+            assert!(out.failed_peers.is_empty(), "{:?}", out.failed_peers);
+        }
+        holder.join().unwrap().unwrap();
     });
 }

@@ -486,6 +486,24 @@ fn helix_discovery_reads_the_customized_view_in_zookeeper() {
     let mut two = d.discover(&p(2)).unwrap();
     two.sort();
     assert_eq!(two, ["host-c.example", "host-d.example"]);
+    // Zones (issue #22), as Venice groups instances: the cluster's FAULT_ZONE_TYPE, each
+    // instance's DOMAIN. An instance without that key in its DOMAIN has no zone.
+    let simple = |id: &str, fields: &[(&str, &str)]| {
+        let f: serde_json::Map<String, serde_json::Value> = fields.iter().map(|(k, v)| (k.to_string(), (*v).into())).collect();
+        serde_json::json!({ "id": id, "simpleFields": f, "mapFields": {}, "listFields": {} }).to_string()
+    };
+    zk.put(
+        &format!("/{CLUSTER}/CONFIGS/PARTICIPANT/host-c.example_7000"),
+        &simple("host-c.example_7000", &[("DOMAIN", "zone=us-east-1a,instance=host-c.example_7000")]),
+    );
+    zk.put(&format!("/{CLUSTER}/CONFIGS/PARTICIPANT/host-d.example_7000"), &simple("host-d.example_7000", &[("DOMAIN", "rack=r7")]));
+    let mut two = d.discover(&p(2)).unwrap();
+    two.sort();
+    assert_eq!(two, ["host-c.example", "host-d.example"], "no FAULT_ZONE_TYPE in the cluster config: no zones");
+    zk.put(&format!("/{CLUSTER}/CONFIGS/CLUSTER/{CLUSTER}"), &simple(CLUSTER, &[("FAULT_ZONE_TYPE", "zone")]));
+    let mut two = d.discover(&p(2)).unwrap();
+    two.sort();
+    assert_eq!(two, ["host-c.example@us-east-1a", "host-d.example"]);
 
     // Nothing both COMPLETED and live: each instance's state is named.
     zk.delete(&format!("/{CLUSTER}/LIVEINSTANCES/host-a.example_7000"));

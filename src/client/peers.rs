@@ -172,8 +172,10 @@ impl ConnectivityCache {
                         Verdict::Bad(_) => bad.lock().unwrap().insert(p.clone(), Instant::now()),
                         Verdict::Inconclusive(_) => None,
                     };
-                    drop(permit);
+                    // The verdict goes out before the next probe may start: with one probe at a
+                    // time, verdicts arrive in the order given.
                     let _ = tx.send((p, verdict));
+                    drop(permit);
                 });
                 // Reap finished probes as we go, so a long list does not pile up handles.
                 while running.try_join_next().is_some() {}

@@ -17,8 +17,11 @@ fn a_busy_sender_is_asked_again_after_its_retry_after() {
     let (a, first, second, impatient) = (tempdir(), tempdir(), tempdir(), tempdir());
     let id = PartitionId::new("busyStore", 1, 0).unwrap();
     gen_partition(a.path(), &id, TableFormat::BlockBased, 600);
-    // One slot, and sends slow enough that the first transfer holds it for seconds.
-    let extra = [("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "250000")];
+    // One slot, and sends slow enough that the first transfer holds it for seconds: about 6 s
+    // (0.6 MB at 100 kB/s), room for the three refused requests below on a loaded machine (at
+    // 2.4 s the slot could come free before the last of them). The retry-after the waiting
+    // receiver gets is that transfer's remaining time, well inside vbt.peer.busy.wait.ms (30 s).
+    let extra = [("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "100000")];
     let (sender, addr) = sender(a.path(), TableFormat::BlockBased, &extra);
     let peer = addr.to_string();
     std::thread::scope(|scope| {

@@ -365,31 +365,47 @@ impl ZooKeeper {
     fn start() -> ZooKeeper {
         let jar = Path::new("/usr/share/java/zookeeper.jar");
         assert!(jar.exists(), "{} is missing: install Debian's zookeeper package (scripts/test does)", jar.display());
-        let dir = tempdir();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let cfg = dir.path().join("zoo.cfg");
-        std::fs::write(
-            &cfg,
-            format!(
-                "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        // The jar's manifest carries its class path (Debian's jars beside it).
-        let child = Command::new("java")
-            .args(["-Xmx128m", "-cp"])
-            .arg(jar)
-            .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("java runs");
-        let zk = ZooKeeper { address: format!("127.0.0.1:{port}"), _process: KillOnDrop(child), _dir: dir };
-        let up = eventually(Duration::from_secs(60), || zk.run(|_| async { Ok(()) }).is_ok());
-        assert!(up, "ZooKeeper did not start on {}", zk.address);
-        zk
+        // The port is free when picked, but the JVM binds it seconds later: another test (a
+        // listener, or a connection's source port) may have taken it by then, and ZooKeeper then
+        // exits. So: a new port and another try, a few times.
+        let mut tried = Vec::new();
+        for _ in 0..5 {
+            let dir = tempdir();
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let cfg = dir.path().join("zoo.cfg");
+            std::fs::write(
+                &cfg,
+                format!(
+                    "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n",
+                    dir.path().join("data").display()
+                ),
+            )
+            .unwrap();
+            // The jar's manifest carries its class path (Debian's jars beside it).
+            let child = Command::new("java")
+                .args(["-Xmx128m", "-cp"])
+                .arg(jar)
+                .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+                .arg(&cfg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("java runs");
+            let mut zk = ZooKeeper { address: format!("127.0.0.1:{port}"), _process: KillOnDrop(child), _dir: dir };
+            let mut exited = None;
+            // Up means a ZooKeeper session works: whatever else took the port would not answer one.
+            let z = &mut zk;
+            let up = eventually(Duration::from_secs(60), || {
+                exited = z._process.0.try_wait().unwrap();
+                exited.is_some() || z.run(|_| async { Ok(()) }).is_ok()
+            });
+            match exited {
+                None if up => return zk,
+                None => panic!("ZooKeeper did not start on {}", zk.address),
+                Some(status) => tried.push(format!("{}: {status}", zk.address)),
+            }
+        }
+        panic!("ZooKeeper exited at start on every port tried (taken meanwhile?): {tried:?}");
     }
 
     /// Runs `f` with a fresh session, on a runtime of its own.

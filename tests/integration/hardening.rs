@@ -175,6 +175,13 @@ fn a_disk_that_fills_at_the_metadata_leaves_nothing() {
     assert!(tree(&base).is_empty(), "left behind: {:?}", tree(&base));
 }
 
+/// Waits until `node` is receiving from `peer` (bytes have arrived), so that a signal sent to the
+/// sender next lands mid-transfer however slowly this machine started the transfer.
+fn wait_receiving(node: &Node, peer: &str) {
+    let receiving = || node.transfers().0.iter().any(|t| t.direction == "receive" && t.peer == peer && t.bytes_done > 0);
+    assert!(eventually(Duration::from_secs(60), receiving), "no transfer from {peer} got going: {:?}", node.transfers());
+}
+
 #[test]
 fn sigterm_lets_the_sender_stop_gracefully_and_the_receiver_moves_on() {
     let a = tempdir();
@@ -195,7 +202,7 @@ fn sigterm_lets_the_sender_stop_gracefully_and_the_receiver_moves_on() {
     let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
     let op = node.bootstrap(request(&id, &[stopping_addr.clone(), good_addr.to_string()])).unwrap();
     // Mid-transfer (16 MiB at 2 MiB/s takes 8 s): SIGTERM.
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_receiving(&node, &stopping_addr);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(stopping.0.id() as i32, libc::SIGTERM) };
     let signalled = Instant::now();
@@ -251,7 +258,8 @@ fn sigterm_lets_a_transfer_that_fits_in_the_grace_period_finish() {
     let dst = tempdir();
     let node = receiver(dst.path(), TableFormat::BlockBased, &[]);
     let op = node.bootstrap(request(&id, std::slice::from_ref(&addr))).unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // In flight when the signal comes (sent before the transfer began, it would refuse it).
+    wait_receiving(&node, &addr);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(stopping.0.id() as i32, libc::SIGTERM) };
     let out = op.wait().expect("the transfer in flight finishes during the grace period");
@@ -307,7 +315,8 @@ fn a_second_signal_ends_the_grace_period_at_once() {
     // Resume off: with it, files verified before the sender stopped are kept for a retry.
     let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.resume", "false")]);
     let op = node.bootstrap(request(&id, std::slice::from_ref(&addr))).unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    // In flight (16 MiB at 1 MiB/s) when the first signal comes: otherwise nothing holds the sender.
+    wait_receiving(&node, &addr);
     let pid = stopping.0.id() as i32;
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };

@@ -117,7 +117,9 @@ fn stalled_and_trickling_peers_end_within_their_limits() {
     let node = receiver(
         base.path(),
         TableFormat::BlockBased,
-        &[("vbt.receive.verify.rocksdb", "false"), ("vbt.receive.reader.idle.ms", "400"), ("vbt.receive.max.timeout.ms", "1500")],
+        // The trickle's 50 ms between bytes far below the idle limit: a trickling thread held up
+        // a few hundred ms on a loaded machine must not read as a stall.
+        &[("vbt.receive.verify.rocksdb", "false"), ("vbt.receive.reader.idle.ms", "1000"), ("vbt.receive.max.timeout.ms", "2500")],
     );
     let mut head = file_head("big.sst", 1 << 30, "00000000000000000000000000000000");
     head.extend_from_slice(b"partial");
@@ -136,25 +138,41 @@ fn stalled_and_trickling_peers_end_within_their_limits() {
 
 #[test]
 fn bootstraps_beyond_the_receive_limit_wait_their_turn() {
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // The first bootstrap's peer takes the request and answers only when the test says so: the
+    // first holds the one receive slot exactly until then, however slow this machine is.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_addr = held.local_addr().unwrap().to_string();
+    let (asked, asked_rx) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        for conn in held.incoming() {
+            let Ok(mut s) = conn else { continue };
+            if read_head(&mut s).is_empty() {
+                continue; // a connectivity probe
+            }
+            let _ = asked.send(());
+            let _ = released.recv();
+            return; // closes the connection (and the listener): the first bootstrap fails
+        }
+    });
     let good = ScriptedPeer::start(vector("java-sender-2files.response.bin"), true);
     let base = tempdir();
     let node = receiver(
         base.path(),
         TableFormat::BlockBased,
-        &[
-            ("vbt.receive.verify.rocksdb", "false"),
-            ("vbt.receive.reader.idle.ms", "700"),
-            ("blob.transfer.max.concurrent.blob.receive.replicas", "1"),
-        ],
+        &[("vbt.receive.verify.rocksdb", "false"), ("blob.transfer.max.concurrent.blob.receive.replicas", "1")],
     );
-    let first = node.bootstrap(request(&PartitionId::new("myStore", 1, 5).unwrap(), &[silent.local_addr().unwrap().to_string()])).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    let started = Instant::now();
+    let first = node.bootstrap(request(&PartitionId::new("myStore", 1, 5).unwrap(), &[held_addr])).unwrap();
+    // The slot is taken before any peer is contacted: from here on the first holds it.
+    asked_rx.recv_timeout(Duration::from_secs(30)).expect("the first bootstrap asked its peer");
     let second = node.bootstrap(request(&my_store(), &[good.peer()])).unwrap();
-    assert!(second.wait().is_ok(), "waited, not refused");
-    assert!(started.elapsed() >= Duration::from_millis(450), "ran only after the first freed its slot");
-    assert!(first.wait().unwrap_err().message().contains("reader idle"));
+    // Were the limit not kept, the second would reach its peer now.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(good.requests.lock().unwrap().is_empty(), "the second bootstrap ran while the first held the only slot");
+    release.send(()).unwrap();
+    assert!(first.wait().is_err(), "its peer closed the connection without an answer");
+    second.wait().expect("waited, not refused");
+    assert_eq!(good.requests.lock().unwrap().len(), 1);
 }
 
 #[test]

@@ -667,6 +667,29 @@ fn manifest_reply(snapshot: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A Java sender ignores `X-Vbt-Manifest` and streams every file (no `x-vbt-*` on its heads):
+/// the kept files are dropped first and the partition is what it sent.
+#[test]
+fn kept_files_meet_a_java_sender_that_ignores_the_manifest_ask() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("javaPeer", 1, 0).unwrap();
+    let names = all_names();
+    let java: Vec<u8> =
+        [names[..2].iter().map(|n| file(n, &std::fs::read(src.path().join(n)).unwrap(), "")).collect::<Vec<_>>().concat(), ending(&id)]
+            .concat();
+    let peer = ScriptedPeer::start(java, false);
+    let dst = tempdir();
+    keep(dst.path(), src.path(), &id, &peer.peer(), "1d1d", "", 3);
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    assert_eq!((out.files, out.resumed_bytes), (2, 0), "{out:?}");
+    assert_eq!(entries(&out.partition_dir), names[..2].to_vec(), "the kept third file is not installed");
+    assert!(!Layout::new(dst.path()).temp_dir(&id).exists());
+    let asked = String::from_utf8_lossy(&peer.requests.lock().unwrap()[0]).to_string();
+    assert!(asked.contains("X-Vbt-Manifest: 1"), "{asked}");
+}
+
 /// Issue #22: a manifest that lies, is malformed, or that the stream after it contradicts is
 /// refused naming why; nothing is installed and no kept file is taken for one it is not.
 #[test]

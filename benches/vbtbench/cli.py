@@ -11,6 +11,7 @@ from .harness.procs import kill_all_children
 from .harness.session import Session
 from .report.output import report
 from .scenarios.fanout import fanout
+from .scenarios.zones import zones
 from .scenarios.multi import multi_partitions
 from .scenarios.partition import partition_size
 from .scenarios.servers import gen_certs
@@ -34,8 +35,11 @@ def parse_args(argv=None):
                    help="total MiB of the 8-partition MD5 scenario, 8 partitions of a share each (default: first --sizes)")
     p.add_argument("--fanout", type=int, default=30, help="receivers at once from one sender (0: skip)")
     p.add_argument("--fanout-mib", type=int, default=256, help="the partition each of them fetches")
+    p.add_argument("--zones", type=int, default=30, help="receivers in zone z1 against 3 senders in z1-z3 (0: skip)")
+    p.add_argument("--zones-mib", type=int, default=64, help="the partition each of them fetches")
+    p.add_argument("--zones-admission", type=int, default=4, help="transfers each of the 3 senders admits at once")
     p.add_argument("--skip", default="", help="comma-separated parts to leave out: "
-                   "partitions (the per-size sections), streams1, resume, multi, fanout, reingest, small")
+                   "partitions (the per-size sections), streams1, resume, multi, fanout, zones, reingest, small")
     p.add_argument("--iperf-seconds", type=int, default=None, help="default 3 (1 with --quick)")
     p.add_argument("--out", default=os.path.join(default_target, "bench", "results.json"))
     p.add_argument("--work-parent", default=None, help="where the temporary work dir goes (default $TMPDIR)")
@@ -49,7 +53,7 @@ def parse_args(argv=None):
     a.multi_mib = a.multi_mib or a.sizes[0]
     a.skip = {x.strip() for x in a.skip.split(",") if x.strip()}
     if a.quick:  # under a minute: only the partition rows
-        a.skip |= {"multi", "fanout", "resume"}
+        a.skip |= {"multi", "fanout", "zones", "resume"}
     if a.reingest_runs == 0:
         a.skip.add("reingest")
     a.iperf_seconds = a.iperf_seconds or (1 if a.quick else 3)
@@ -86,6 +90,8 @@ def _steps(sess):
         steps.append(("8 partitions", lambda: multi_partitions(sess)))
     if sess.a.fanout and "fanout" not in sess.a.skip:
         steps.append((f"{sess.a.fanout} receivers", lambda: fanout(sess)))
+    if sess.a.zones and "zones" not in sess.a.skip:
+        steps.append((f"{sess.a.zones} receivers, 3 zoned senders", lambda: zones(sess)))
     if sess.a.small_files and "small" not in sess.a.skip:
         steps.append(("small files", lambda: small_files(sess)))
     return steps

@@ -89,6 +89,8 @@ TITLES = {
              "the same files",
     "fanout": "one sender, many receivers ({z} MiB partition; the aggregate row: all bytes / wall of the batch, "
               "CPU summed over the receivers, RSS the largest receiver)",
+    "zones": "many receivers in z1, 3 senders in z1-z3 with a small admission each ({z} MiB; s = wall of the "
+             "batch; refusals and who served are in the targets)",
     "resume": "resume vs restart after a SIGKILL at ~90 % ({z} MiB; s = the finishing run; MB/s = whole "
               "partition / that)",
 }

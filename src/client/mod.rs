@@ -243,6 +243,9 @@ impl Receiver {
         let mut kept = prepared.kept;
         // Peers come out of the connectivity check as they answer: the first good one starts
         // the transfer while the rest are still being probed.
+        // Zones by peer, for the choice among busy senders (failures name peers without them).
+        let zones: std::collections::HashMap<String, String> =
+            peers.iter().filter_map(|p| Some((p.to_string(), p.zone.clone()?))).collect();
         let mut probes = self.cache.probe(peers, &self.cfg, req.preserve_order);
         // The peer whose snapshot the kept files came from goes first: it may let us resume.
         if let Some(p) = kept.as_ref().and_then(|k| Peer::parse(&k.header.peer, None).ok()) {
@@ -261,7 +264,7 @@ impl Receiver {
         // Peers to try before the next one the probes give: (peer, is a resume retry).
         let mut queue: std::collections::VecDeque<(Peer, bool)> = Default::default();
         // Busy vbt senders (429 with retry-after) are asked again once the rest failed.
-        let (mut waited, mut round_start) = (Duration::ZERO, 0);
+        let mut waited = Duration::ZERO;
         loop {
             let (peer, retry) = match queue.pop_front() {
                 Some(next) => next,
@@ -270,9 +273,8 @@ impl Receiver {
                     _ = until_true(&mut cancel) => return Err(cancelled(&id)),
                 } {
                     Some(p) => (p, false),
-                    None => match self.wait_for_busy(&id, &failures[round_start..], &mut waited, &mut cancel).await? {
+                    None => match self.wait_for_busy(&id, &failures, &zones, &mut waited, &mut cancel).await? {
                         Some(busy) => {
-                            round_start = failures.len();
                             queue.extend(busy.into_iter().map(|p| (p, false)));
                             continue;
                         }
@@ -422,30 +424,45 @@ impl Receiver {
         }
     }
 
-    /// When every peer of a round failed and vbt senders among them were busy (429 with
-    /// `retry-after`): waits the soonest retry-after, if `vbt.peer.busy.wait.ms` has room for it,
-    /// and returns those senders, least loaded first. `None`: fall back (Venice's behaviour).
+    /// When every peer of a round failed and vbt senders were busy (their latest answer a 429
+    /// with `retry-after`), picks one of them: of our zone first, then the one whose slot frees
+    /// soonest, then the least loaded (Venice's random pick among equals); waits its retry-after
+    /// plus up to 1 s of jitter (receivers refused together do not come back together), if
+    /// `vbt.peer.busy.wait.ms` has room for it, and returns it. One at a time, so a crowd of
+    /// receivers does not collect a 429 from every busy sender on each round. `None`: fall back
+    /// (Venice's behaviour).
     async fn wait_for_busy(
         &self,
         id: &PartitionId,
-        round: &[PeerFailure],
+        failures: &[PeerFailure],
+        zones: &std::collections::HashMap<String, String>,
         waited: &mut Duration,
         cancel: &mut watch::Receiver<bool>,
     ) -> Result<Option<Vec<Peer>>> {
-        let mut busy: Vec<(Peer, crate::protocol::decoder::Busy)> =
-            round.iter().filter_map(|f| Some((Peer::parse(&f.peer, None).ok()?, f.error.busy()?))).collect();
-        let Some(soonest) = busy.iter().map(|(_, b)| b.retry_after_secs).min() else { return Ok(None) };
-        let wait = Duration::from_secs(soonest.into());
+        // Each peer's latest answer, over every round: one asked alone last time keeps the
+        // others' word from the rounds before.
+        let mut seen = std::collections::HashSet::new();
+        let latest = failures.iter().rev().filter(|f| seen.insert(f.peer.as_str()));
+        let busy: Vec<(Peer, crate::protocol::decoder::Busy)> =
+            latest.filter_map(|f| Some((Peer::parse(&f.peer, None).ok()?, f.error.busy()?))).collect();
+        // Our zone, then soonest free, then least loaded.
+        let key = |(p, b): &(Peer, crate::protocol::decoder::Busy)| {
+            let other_zone = self.cfg.zone.as_ref().is_some_and(|z| zones.get(&p.to_string()) != Some(z));
+            (other_zone, b.retry_after_secs, (u64::from(b.active) * 1000).checked_div(u64::from(b.limit)).unwrap_or(u64::MAX))
+        };
+        let Some(best) = busy.iter().map(key).min() else { return Ok(None) };
+        let (_, retry_after_secs, _) = best;
+        let wait = Duration::from_secs(retry_after_secs.into()) + Duration::from_millis(fastrand::u64(0..1000));
         if *waited + wait > self.cfg.busy_wait {
             return Ok(None);
         }
-        // Least loaded first (in-flight share of the limit); Venice's order among equals.
-        busy.sort_by_key(|(_, b)| (u64::from(b.active) * 1000).checked_div(u64::from(b.limit)).unwrap_or(u64::MAX));
+        let tied: Vec<&Peer> = busy.iter().filter(|pb| key(pb) == best).map(|(p, _)| p).collect();
+        let next = tied[fastrand::usize(..tied.len())].clone();
         log::info!(
-            "{}: {} busy peer(s) answered 429; asking again in {} s ({} s waited so far, vbt.peer.busy.wait.ms)",
+            "{}: {} busy peer(s) answered 429; asking {next} again in {:.1} s ({} s waited so far, vbt.peer.busy.wait.ms)",
             id.replica(),
             busy.len(),
-            wait.as_secs(),
+            wait.as_secs_f64(),
             waited.as_secs()
         );
         tokio::select! {
@@ -453,7 +470,7 @@ impl Receiver {
             _ = until_true(cancel) => return Err(cancelled(id)),
         }
         *waited += wait;
-        Ok(Some(busy.into_iter().map(|(p, _)| p).collect()))
+        Ok(Some(vec![next]))
     }
 
     /// Peers from the node's discovery (the host's callback, which may block).

@@ -56,6 +56,8 @@ pub(crate) struct Received {
     pub bytes: u64,
     /// Bytes of kept files this attempt did not fetch again.
     pub resumed_bytes: u64,
+    /// Those bytes by the peer that first sent them.
+    pub reused_from: Vec<(String, u64)>,
     /// Connections that carried files.
     pub streams: usize,
     pub metadata: PartitionMetadata,
@@ -129,6 +131,8 @@ struct State {
     streams: usize,
     /// A manifest arrived on the first connection.
     manifest_seen: bool,
+    /// Kept bytes counted as received, by the peer that first sent them.
+    reused_from: std::collections::BTreeMap<String, u64>,
     /// The sender was told which kept files of its snapshot we hold (it skips them).
     resume_asked: bool,
 }
@@ -490,6 +494,7 @@ impl Run<'_> {
                         }
                         s.files += 1;
                         s.resumed_bytes += f.len;
+                        *s.reused_from.entry(f.from.clone().unwrap_or_else(|| k.header.peer.clone())).or_default() += f.len;
                     }
                 }
                 log::info!("resuming {} from {}: {} files ({} bytes) kept", a.id.replica(), a.peer, k.files.len(), k.bytes());
@@ -530,7 +535,8 @@ impl Run<'_> {
             .filter_map(|f| {
                 let (index, want) = by_name.get(f.name.as_str())?;
                 let same = want.len == f.len && f.algorithm == m.algorithm.name() && want.sum == f.sum;
-                same.then(|| KeptFile { index: *index, ..f.clone() })
+                let from = f.from.clone().or_else(|| old.as_ref().map(|k| k.header.peer.clone()));
+                same.then(|| KeptFile { index: *index, from, ..f.clone() })
             })
             .collect();
         let totals = (m.files.len(), m.total_bytes());
@@ -580,11 +586,12 @@ impl Run<'_> {
     fn verify_later(&self, name: String, len: u64, announced: Announced, index: Option<usize>, finished: Finished) {
         let journal = self.journal.lock().unwrap().clone();
         let task_name = name.clone();
+        let peer = self.a.peer.to_string();
         let task = tokio::spawn(async move {
             let got = finished.checksum().await?;
             check_checksum(&name, len, &announced, got.clone())?;
             if let (Some(j), Some(index)) = (journal, index) {
-                let entry = KeptFile { index, name, len, algorithm: announced.algorithm.name().to_string(), sum: got };
+                let entry = KeptFile { index, name, len, algorithm: announced.algorithm.name().to_string(), sum: got, from: Some(peer) };
                 blocking(move || j.lock().unwrap().append(&entry)).await?;
             }
             Ok(())
@@ -637,6 +644,7 @@ impl Run<'_> {
             files: s.files,
             bytes: s.bytes,
             resumed_bytes: s.resumed_bytes,
+            reused_from: s.reused_from.into_iter().collect(),
             streams: s.streams,
             metadata,
             first_byte: s.first_byte.unwrap_or_default(),

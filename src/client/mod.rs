@@ -88,9 +88,11 @@ pub struct BootstrapOutcome {
     pub files: usize,
     /// Bytes that crossed the network in the attempt that succeeded.
     pub bytes: u64,
-    /// Bytes of files kept from an earlier, interrupted attempt on the same sender snapshot and
-    /// not sent again (resume between vbt nodes); 0 otherwise.
+    /// Bytes of files kept from an earlier, interrupted attempt and not sent again (resume
+    /// between vbt nodes: any vbt sender whose manifest lists them); 0 otherwise.
     pub resumed_bytes: u64,
+    /// `resumed_bytes` by the peer that first sent them (`peer` sent the rest).
+    pub reused_from: Vec<(String, u64)>,
     /// Connections the successful attempt used (more than 1 only from a vbt sender, up to
     /// `vbt.receive.streams`).
     pub streams: usize,
@@ -401,6 +403,7 @@ impl Receiver {
                     files: received.files,
                     bytes: received.bytes,
                     resumed_bytes: received.resumed_bytes,
+                    reused_from: received.reused_from,
                     streams: received.streams,
                     elapsed,
                     first_byte: received.first_byte,

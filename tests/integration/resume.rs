@@ -239,11 +239,13 @@ fn a_cut_transfer_continues_across_a_recreated_snapshot_and_another_sender() {
 
     // Another sender with the same files (as one that received the partition from the first).
     let dst = tempdir();
-    let (_sender, _proxy) = cut_at_and_fail(src.path(), &id, &[], dst.path(), TOTAL * 9 / 10);
+    let (_sender, proxy) = cut_at_and_fail(src.path(), &id, &[], dst.path(), TOTAL * 9 / 10);
     let copy = copy_with_changed(src.path(), &[]);
     let (_other, other) = snapshot_sender(copy.path(), &id, &[]);
-    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other])).unwrap();
+    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other.clone()])).unwrap();
     assert_eq!(out.bytes + out.resumed_bytes, TOTAL, "{out:?}");
+    // Where the bytes came from: the kept ones from the first sender, the rest from this one.
+    assert_eq!((out.reused_from.clone(), out.peer.clone()), (vec![(proxy.addr.clone(), out.resumed_bytes)], other));
     assert!(out.bytes <= TOTAL * 15 / 100, "the other sender moved {} of {TOTAL} bytes", out.bytes);
     assert_same_files(src.path(), &out.partition_dir);
 
@@ -352,6 +354,7 @@ fn a_killed_fetch_resumes_when_run_again() {
     let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let (bytes, resumed) = (line["bytes"].as_u64().unwrap(), line["resumed_bytes"].as_u64().unwrap());
     assert_eq!(bytes + resumed, TOTAL);
+    assert_eq!(line["reused_from"], serde_json::json!([{ "peer": addr, "bytes": resumed }]), "{line}");
     assert!(bytes <= TOTAL * 55 / 100, "the rerun moved {bytes} of {TOTAL} bytes");
     assert_same_files(src.path(), &Layout::new(dst.path()).partition_dir(&id));
     assert!(!temp.exists());

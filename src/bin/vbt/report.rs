@@ -20,6 +20,7 @@ pub fn result_json(o: &BootstrapOutcome) -> serde_json::Value {
         "files": o.files,
         "bytes": o.bytes,
         "resumed_bytes": o.resumed_bytes,
+        "reused_from": o.reused_from.iter().map(|(peer, bytes)| serde_json::json!({ "peer": peer, "bytes": bytes })).collect::<Vec<_>>(),
         "streams": o.streams,
         "seconds": round3(o.elapsed.as_secs_f64()),
         "first_byte_seconds": (o.first_byte.as_secs_f64() * 1e6).round() / 1e6,

@@ -98,6 +98,9 @@ pub(crate) struct KeptFile {
     pub len: u64,
     pub algorithm: String,
     pub sum: String,
+    /// The peer that sent it (absent in journals before this field: the header's peer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// What a temp directory holds from an earlier attempt, verified.
@@ -289,7 +292,7 @@ mod tests {
         let mut j = Journal::open(&t, Some(&h)).unwrap();
         for (i, n) in [(0, "a.sst"), (1, "b.sst")] {
             let sum = checksum_file(&t.join(n), Algorithm::Xxh3_128).unwrap();
-            j.append(&KeptFile { index: i, name: n.into(), len: 5, algorithm: "XXH3-128".into(), sum }).unwrap();
+            j.append(&KeptFile { index: i, name: n.into(), len: 5, algorithm: "XXH3-128".into(), sum, from: None }).unwrap();
         }
         drop(j);
         // A crash mid-append.

@@ -108,7 +108,7 @@ mod tests {
             std::fs::write(d.path().join(&name), &data).unwrap();
             let algorithm = if i % 2 == 0 { Algorithm::Md5 } else { Algorithm::Xxh3_128 };
             let sum = checksum_file(&d.path().join(&name), algorithm).unwrap();
-            files.push(KeptFile { index: i, name, len: data.len() as u64, algorithm: algorithm.name().into(), sum });
+            files.push(KeptFile { index: i, name, len: data.len() as u64, algorithm: algorithm.name().into(), sum, from: None });
         }
         // Changed (same size), cut short, missing, of an unknown checksum: for both algorithms.
         for i in [4, 5] {

@@ -376,7 +376,8 @@ mod tests {
         assert!(Peer::parse(":1", None).is_err());
     }
 
-    fn probes(order: &[&Peer], zone: Option<&str>, loads: &[(&Peer, u32)]) -> (Probes, mpsc::UnboundedSender<(Peer, Verdict)>) {
+    /// A check of `order` whose verdicts the test sends itself.
+    fn checking(order: &[&Peer], zone: Option<&str>, loads: &[(&Peer, u32)]) -> (Probes, mpsc::UnboundedSender<(Peer, Verdict)>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let probes = Probes {
             order: order.iter().map(|p| (*p).clone()).collect(),
@@ -397,7 +398,7 @@ mod tests {
     async fn same_zone_first_then_least_loaded() {
         let p = |s: &str| Peer::parse(s, None).unwrap();
         let (far_busy, near, far_idle, unknown) = (p("a:1@far"), p("b:1@near"), p("c:1@far"), p("d:1"));
-        let (mut probes, tx) = probes(&[&far_busy, &near, &far_idle, &unknown], Some("near"), &[(&far_busy, 900), (&far_idle, 100)]);
+        let (mut probes, tx) = checking(&[&far_busy, &near, &far_idle, &unknown], Some("near"), &[(&far_busy, 900), (&far_idle, 100)]);
         // Other zones answer first: nothing is handed out while our zone's peer is unchecked.
         for q in [&far_busy, &far_idle, &unknown] {
             tx.send((q.clone(), Verdict::Good)).unwrap();
@@ -413,15 +414,11 @@ mod tests {
         assert_eq!(probes.next().await, Some(far_busy));
         assert_eq!(probes.next().await, None);
         // A same-zone peer that fails its check does not hold the others back.
-        let (mut probes, tx) = probes_for_bad_near();
+        let (x, y) = (p("x:1@far"), p("y:1@near"));
+        let (mut probes, tx) = checking(&[&x, &y], Some("near"), &[]);
         tx.send((p("x:1@far"), Verdict::Good)).unwrap();
         tx.send((p("y:1@near"), Verdict::Bad(Error::new(ErrorKind::Io, "refused")))).unwrap();
         assert_eq!(probes.next().await.map(|p| p.host), Some("x".to_string()));
-    }
-
-    fn probes_for_bad_near() -> (Probes, mpsc::UnboundedSender<(Peer, Verdict)>) {
-        let (x, y) = (Peer::parse("x:1@far", None).unwrap(), Peer::parse("y:1@near", None).unwrap());
-        probes(&[&x, &y], Some("near"), &[])
     }
 
     /// A verdict that arrives after the good peer was handed out still counts: the bootstrap
@@ -429,18 +426,7 @@ mod tests {
     #[tokio::test]
     async fn late_failures_are_reported() {
         let (fast, dead) = (Peer::parse("fast:1", None).unwrap(), Peer::parse("dead:1", None).unwrap());
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut probes = Probes {
-            order: vec![dead.clone(), fast.clone()],
-            verdicts: HashMap::new(),
-            taken: HashSet::new(),
-            rx,
-            driver: tokio::spawn(async {}),
-            deadline: tokio::time::Instant::now() + Duration::from_secs(60),
-            preserve_order: false,
-            first: None,
-            rank: Rank::default(),
-        };
+        let (mut probes, tx) = checking(&[&dead, &fast], None, &[]);
         tx.send((fast.clone(), Verdict::Good)).unwrap();
         assert_eq!(probes.next().await, Some(fast));
         assert!(probes.failures().is_empty());

@@ -802,3 +802,23 @@ fn a_file_named_like_the_journals_scratch_file_is_never_installed_missing() {
     let err = from_liar(&id, java, tempdir().path());
     assert!(err.contains("resume journal"), "{err}");
 }
+
+/// A receiver that asks for a manifest and then never reads: a manifest larger than the socket
+/// buffers blocked the sender's write with no limit, holding the admission and the snapshot
+/// lease for as long as the socket stayed open. The manifest is sent within the sender's
+/// per-transfer limit like every file.
+#[test]
+fn a_receiver_that_never_reads_its_manifest_does_not_hold_the_admission() {
+    let src = tempdir();
+    // A manifest of about 9 MB: long names, tiny files.
+    for i in 0..30_000 {
+        std::fs::write(src.path().join(format!("{i:06}{}.sst", "x".repeat(230))), [1u8]).unwrap();
+    }
+    let id = PartitionId::new("stallManifest", 1, 0).unwrap();
+    let (_s, addr) =
+        snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "2000")]);
+    let stalled = Raw::get(&addr, &id, "X-Vbt-Manifest: 1\r\n");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(eventually(Duration::from_secs(20), || served(&addr, &id)), "a receiver not reading its manifest kept the admission");
+    drop(stalled);
+}

@@ -797,8 +797,8 @@ fn a_file_named_like_the_journals_scratch_file_is_never_installed_missing() {
     assert!(std::fs::read(out.partition_dir.join(odd)).unwrap() == odd_body);
     // A file named as the journal itself (a Java sender, which keeps no journal here): it would
     // be removed as the journal at install, so it is refused and nothing is installed.
-    let java = [file(".vbt-resume", &odd_body, ""), file(sst, &sst_body, ""), ending(&id)].concat();
     let id = PartitionId::new("journalName", 1, 0).unwrap();
+    let java = [file(".vbt-resume", &odd_body, ""), file(sst, &sst_body, ""), ending(&id)].concat();
     let err = from_liar(&id, java, tempdir().path());
     assert!(err.contains("resume journal"), "{err}");
 }

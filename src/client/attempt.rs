@@ -430,6 +430,10 @@ impl Run<'_> {
     /// Checks a FILE head against the transfer so far; the first one also settles resume: kept
     /// files of the snapshot the sender still serves count as received, any others are dropped.
     async fn admit_file(&self, name: &str, checksum: &Announced, info: &FileInfo, joined: bool) -> Result<()> {
+        if crate::storage::landing::resume::reserved(name) {
+            // The landing's own journal: received, it would be removed at install (or clash).
+            return Err(Error::protocol(format!("peer sent a file named {name:?}, which this receiver keeps its resume journal in")));
+        }
         let first = {
             let mut s = self.state.lock().unwrap();
             if s.names.contains(name) {

@@ -221,11 +221,18 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
     let algorithm = raw.checksum();
     lease.warm_checksums(algorithm);
     // A manifest first, then the receiver's request for what it lacks (protocol::manifest),
-    // served under the same admission and lease: the snapshot cannot change in between.
+    // served under the same admission and lease: the snapshot cannot change in between. Within
+    // the sender's per-transfer limit, as every file is: a receiver that never reads a manifest
+    // larger than the socket buffers must not hold the admission and the lease for good.
     let (asks, algorithm) = if asks.manifest {
-        match manifest_then_request(&lease, algorithm, &id, peer, shared, wr).await {
-            Ok(next) => next,
-            Err(outcome) => return outcome,
+        let limit = shared.config.sender_max_timeout;
+        match timeout(limit, manifest_then_request(&lease, algorithm, &id, peer, shared, wr)).await {
+            Ok(Ok(next)) => next,
+            Ok(Err(outcome)) => return outcome,
+            Err(_) => {
+                log::warn!("manifest of {} to {peer} not taken within {}s; closing", id.replica(), limit.as_secs());
+                return Outcome::Close;
+            }
         }
     } else {
         (asks, algorithm)

@@ -767,3 +767,58 @@ fn a_hostile_manifest_is_refused_and_installs_nothing() {
     let second = String::from_utf8_lossy(&peer.requests.lock().unwrap()[0]).to_string();
     assert!(second.contains("X-Vbt-Manifest: 1"), "{second}");
 }
+
+/// A kept file named like the journal's scratch file (`.vbt-resume.new`) was overwritten by the
+/// journal rewrite after a failed attempt (and again when a manifest matched it) and renamed
+/// away, yet still counted as held: the next sender skipped it and a partition without it was
+/// installed. Names the landing uses for itself are refused wherever a sender names them.
+#[test]
+fn a_file_named_like_the_journals_scratch_file_is_never_installed_missing() {
+    let id = PartitionId::new("scratchName", 1, 0).unwrap();
+    let (odd, sst) = (".vbt-resume.new", "000001.sst");
+    let (odd_body, sst_body) = (vec![7u8; 1000], vec![9u8; 2000]);
+    // The first sender sends the odd file and is cut (it is kept, journaled, then "reloaded").
+    let cut = ScriptedPeer::start(file(odd, &odd_body, &info(0, 2, 3000, None)), false);
+    // The next one's manifest lists both; it sends the one not held.
+    let manifest = format!(
+        "{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"MD5\",\"files\":[\
+         {{\"name\":\"{odd}\",\"len\":1000,\"sum\":\"{}\"}},{{\"name\":\"{sst}\",\"len\":2000,\"sum\":\"{}\"}}]}}",
+        md5(&odd_body),
+        md5(&sst_body)
+    );
+    let rest = [manifest_reply(SNAP, &manifest), file(sst, &sst_body, &info(1, 2, 3000, None)), ending(&id)].concat();
+    let next = ScriptedPeer::start(rest, false);
+    let dst = tempdir();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[cut.peer(), next.peer()])).unwrap();
+    assert_eq!((out.files, out.resumed_bytes), (2, 1000), "{out:?}");
+    // Every file it counts is there, with the sender's bytes.
+    assert_eq!(entries(&out.partition_dir), vec![odd.to_string(), sst.to_string()], "{out:?}");
+    assert!(std::fs::read(out.partition_dir.join(odd)).unwrap() == odd_body);
+    // A file named as the journal itself (a Java sender, which keeps no journal here): it would
+    // be removed as the journal at install, so it is refused and nothing is installed.
+    let id = PartitionId::new("journalName", 1, 0).unwrap();
+    let java = [file(".vbt-resume", &odd_body, ""), file(sst, &sst_body, ""), ending(&id)].concat();
+    let err = from_liar(&id, java, tempdir().path());
+    assert!(err.contains("resume journal"), "{err}");
+}
+
+/// A receiver that asks for a manifest and then never reads: a manifest larger than the socket
+/// buffers blocked the sender's write with no limit, holding the admission and the snapshot
+/// lease for as long as the socket stayed open. The manifest is sent within the sender's
+/// per-transfer limit like every file.
+#[test]
+fn a_receiver_that_never_reads_its_manifest_does_not_hold_the_admission() {
+    let src = tempdir();
+    // A manifest of about 9 MB: long names, tiny files.
+    for i in 0..30_000 {
+        std::fs::write(src.path().join(format!("{i:06}{}.sst", "x".repeat(230))), [1u8]).unwrap();
+    }
+    let id = PartitionId::new("stallManifest", 1, 0).unwrap();
+    let (_s, addr) =
+        snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "2000")]);
+    let stalled = Raw::get(&addr, &id, "X-Vbt-Manifest: 1\r\n");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(eventually(Duration::from_secs(20), || served(&addr, &id)), "a receiver not reading its manifest kept the admission");
+    drop(stalled);
+}

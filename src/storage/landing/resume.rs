@@ -27,6 +27,16 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub(crate) const JOURNAL: &str = ".vbt-resume";
+/// Where [`rewrite`] writes the new journal before renaming it over the old one. It holds `..`,
+/// which no file name a sender may use does (protocol::check_file_name): a received file
+/// named like it would be overwritten, renamed away and still counted as kept.
+const JOURNAL_ASIDE: &str = ".vbt-resume..new";
+
+/// Whether `name` is one the landing uses for itself: a file a sender names so is refused (it
+/// would be overwritten by, or removed as, the journal).
+pub(crate) fn reserved(name: &str) -> bool {
+    name == JOURNAL || name == JOURNAL_ASIDE
+}
 
 /// What a landing directory keeps between attempts. [`Journaled`] keeps the files a vbt sender's
 /// transfer verified (resume on); [`NoResume`] keeps nothing. The landing asks this instead of
@@ -263,7 +273,7 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
 /// Makes the journal say exactly `kept` (written aside, then renamed over the old one, so a
 /// crash leaves one or the other), then removes every file it does not name.
 pub(crate) fn rewrite(temp: &Path, kept: &Kept) -> Result<()> {
-    let (path, aside) = (temp.join(JOURNAL), temp.join(format!("{JOURNAL}.new")));
+    let (path, aside) = (temp.join(JOURNAL), temp.join(JOURNAL_ASIDE));
     let mut text = serde_json::to_string(&kept.header).expect("header serialises") + "\n";
     for f in &kept.files {
         text += &(serde_json::to_string(f).expect("entry serialises") + "\n");

@@ -558,7 +558,12 @@ impl Run<'_> {
             blocking(move || spot.discard_kept()).await?;
             return Ok(None);
         }
-        let kept = Kept { header: Journal::new_header(&a.peer.to_string(), &m.snapshot, Some(totals)), files };
+        let mut header = Journal::new_header(&a.peer.to_string(), &m.snapshot, Some(totals));
+        // Relabelling keeps no new file: the kept files age as before.
+        if let Some(old) = &old {
+            header.created_ms = old.header.created_ms;
+        }
+        let kept = Kept { header, files };
         log::info!(
             "{} keeps {} files ({} bytes) by the manifest of {}{}",
             a.id.replica(),

@@ -279,6 +279,11 @@ pub(crate) fn rewrite(temp: &Path, kept: &Kept) -> Result<()> {
         text += &(serde_json::to_string(f).expect("entry serialises") + "\n");
     }
     std::fs::write(&aside, text).map_err(|e| Error::io(format!("write {}", aside.display()), e))?;
+    // The journal's time is when a file was last kept (what the age counts from): a rewrite
+    // adds no file, so the new journal keeps the old one's time.
+    if let Ok(last_kept) = std::fs::metadata(&path).and_then(|m| m.modified()) {
+        let _ = std::fs::File::options().write(true).open(&aside).and_then(|f| f.set_modified(last_kept));
+    }
     std::fs::rename(&aside, &path).map_err(|e| Error::io(format!("rename {} over {}", aside.display(), path.display()), e))?;
     settle(temp, true)?;
     Ok(())
@@ -321,6 +326,19 @@ mod tests {
         j.append(&k.files[0]).unwrap();
         drop(j);
         assert_eq!(load(&t, true, Duration::from_secs(60)).unwrap().unwrap().indices(), vec![0]);
+        // A rewrite (each load makes one) keeps the time of the last file kept.
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(t.join(JOURNAL)).unwrap().set_modified(hour_ago).unwrap();
+        let k = load(&t, true, Duration::from_secs(7200)).unwrap().unwrap();
+        rewrite(&t, &k).unwrap();
+        let kept_at = std::fs::metadata(t.join(JOURNAL)).unwrap().modified().unwrap();
+        assert!(kept_at <= hour_ago + Duration::from_secs(1), "a rewrite refreshed the journal's time");
+        assert!(load(&t, true, Duration::from_secs(60)).unwrap().is_none(), "an hour without a file kept: gone");
+        std::fs::create_dir(&t).unwrap();
+        std::fs::write(t.join("a.sst"), b"hello").unwrap();
+        let mut j = Journal::open(&t, Some(&Journal::new_header("127.0.0.1:1", "abc", None))).unwrap();
+        j.append(&k.files[0]).unwrap();
+        drop(j);
         // Older than the retention: all gone.
         std::thread::sleep(Duration::from_millis(5));
         assert!(load(&t, true, Duration::from_millis(1)).unwrap().is_none());

@@ -320,7 +320,7 @@ impl Run<'_> {
                     return Err(Error::peer_status(status, refusal_message(status, &reason, &body)).with_busy(busy));
                 }
                 ResponseHead::Manifest { snapshot, len } => {
-                    let asked = !joined && self.a.kept.is_some() && self.a.cfg.extensions;
+                    let asked = !joined && self.a.asks(None).manifest; // what the first request asked
                     let again = std::mem::replace(&mut self.state.lock().unwrap().manifest_seen, true);
                     if !asked || again || *got_file || metadata_seen {
                         return Err(Error::protocol("peer sent a manifest this receiver did not ask for"));

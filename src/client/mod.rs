@@ -243,11 +243,11 @@ impl Receiver {
         .await?;
         landing.prepared(prepared.version_dir_existed);
         let mut kept = prepared.kept;
-        // Peers come out of the connectivity check as they answer: the first good one starts
-        // the transfer while the rest are still being probed.
         // Zones by peer, for the choice among busy senders (failures name peers without them).
         let zones: std::collections::HashMap<String, String> =
             peers.iter().filter_map(|p| Some((p.to_string(), p.zone.clone()?))).collect();
+        // Peers come out of the connectivity check as they answer: the first good one starts
+        // the transfer while the rest are still being probed.
         let mut probes = self.cache.probe(peers, &self.cfg, req.preserve_order);
         // The peer whose snapshot the kept files came from goes first: it may let us resume.
         if let Some(p) = kept.as_ref().and_then(|k| Peer::parse(&k.header.peer, None).ok()) {

@@ -164,6 +164,7 @@ pub struct Metrics {
     bytes_resumed: Family<StoreLabels, Counter>,
     in_flight: Family<DirectionLabels, Gauge>,
     refused: Counter,
+    queued: Counter,
     snapshots: Family<SnapshotLabels, Counter>,
     checksums: Family<ChecksumLabels, Counter>,
     limit: Family<DirectionLabels, Gauge>,
@@ -192,6 +193,7 @@ impl Metrics {
             bytes_resumed: Family::default(),
             in_flight: Family::default(),
             refused: Counter::default(),
+            queued: Counter::default(),
             snapshots: Family::default(),
             checksums: Family::default(),
             limit: Family::default(),
@@ -242,6 +244,11 @@ impl Metrics {
             "vbt_admissions_refused",
             "Requests answered 429: blob.transfer.max.concurrent.snapshot.user transfers were already being served",
             m.refused.clone(),
+        );
+        r.register(
+            "vbt_admissions_queued",
+            "Requests of vbt receivers that found every slot taken and waited in line (X-Vbt-Wait; admitted later or refused)",
+            m.queued.clone(),
         );
         r.register("vbt_snapshots", "Snapshots served, created anew or reused within the retention time", m.snapshots.clone());
         r.register("vbt_transfers_by_checksum", "Transfers started, by direction and checksum algorithm", m.checksums.clone());
@@ -350,6 +357,10 @@ impl Metrics {
 
     pub fn admission_refused(&self) {
         self.refused.inc();
+    }
+
+    pub fn admission_queued(&self) {
+        self.queued.inc();
     }
 
     pub fn snapshot(&self, store: &str, event: SnapshotEvent) {

@@ -176,11 +176,11 @@ impl NodeBuilder {
         let admin = crate::admin::start_for_node(runtime.handle(), &config, &metrics, &transfers, &server)?;
         Ok(Node {
             inner: Arc::new(Inner {
-                admission: Admission::new(config.max_concurrent_snapshot_users),
-                client_admission: Admission::new(server::client_capacity(
-                    config.max_concurrent_snapshot_users,
-                    config.client_capacity_percent,
-                )),
+                admission: Admission::new(config.max_concurrent_snapshot_users, config.admission_queue),
+                client_admission: Admission::new(
+                    server::client_capacity(config.max_concurrent_snapshot_users, config.client_capacity_percent),
+                    config.admission_queue,
+                ),
                 origin: self.origin,
                 config,
                 snapshots,

@@ -91,6 +91,8 @@ pub(crate) struct Attempt<'a> {
     pub cache: &'a ConnectivityCache,
     /// Files kept in the landing dir from an earlier attempt, on this peer or another (resume).
     pub kept: Option<&'a Kept>,
+    /// Seconds to wait in line at a busy vbt sender (`X-Vbt-Wait`); 0 for a plain ask.
+    pub wait_secs: u32,
 }
 
 /// A connection to the peer, plaintext or TLS.
@@ -186,13 +188,15 @@ impl Attempt<'_> {
             // Kept files are matched to the sender's snapshot by its manifest, whatever
             // snapshot or peer they came from.
             manifest: join.is_none() && self.kept.is_some(),
+            // Only the request that asks for admission waits in line.
+            wait_secs: if join.is_none() { self.wait_secs } else { 0 },
             join,
         }
     }
 
     /// The request after the manifest: the same asks, and the kept files it matched.
     fn asks_after_manifest(&self, resume: Option<Resume>) -> Asks {
-        Asks { manifest: false, resume, ..self.asks(None) }
+        Asks { manifest: false, resume, wait_secs: 0, ..self.asks(None) }
     }
 
     /// The further connections of a transfer the sender offered to share (`x-vbt-transfer`).

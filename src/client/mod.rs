@@ -263,21 +263,22 @@ impl Receiver {
             }
             probed.into_iter().map(|(p, e)| PeerFailure { peer: p.to_string(), error: e, probe_only: true }).chain(attempts).collect()
         };
-        // Peers to try before the next one the probes give: (peer, is a resume retry).
-        let mut queue: std::collections::VecDeque<(Peer, bool)> = Default::default();
+        // Peers to try before the next one the probes give: (peer, is a resume retry, seconds
+        // to wait in its line).
+        let mut queue: std::collections::VecDeque<(Peer, bool, u32)> = Default::default();
         // Busy vbt senders (429 with retry-after) are asked again once the rest failed.
-        let mut waited = Duration::ZERO;
+        let mut busy = BusyWait::default();
         loop {
-            let (peer, retry) = match queue.pop_front() {
+            let (peer, retry, wait_secs) = match queue.pop_front() {
                 Some(next) => next,
                 None => match tokio::select! {
                     p = probes.next() => p,
                     _ = until_true(&mut cancel) => return Err(cancelled(&id)),
                 } {
-                    Some(p) => (p, false),
-                    None => match self.wait_for_busy(&id, &failures, &zones, &mut waited, &mut cancel).await? {
-                        Some(busy) => {
-                            queue.extend(busy.into_iter().map(|p| (p, false)));
+                    Some(p) => (p, false, 0),
+                    None => match self.wait_for_busy(&id, &failures, &zones, &mut busy, &mut cancel).await? {
+                        Some((p, line)) => {
+                            queue.push_back((p, false, line));
                             continue;
                         }
                         None => break,
@@ -286,7 +287,7 @@ impl Receiver {
             };
             // Kept files from another peer or snapshot stay: the attempt asks this peer for its
             // manifest and keeps those it names (a Java peer sends everything: it starts clean).
-            let result = self.try_peer(&req, &peer, &spot, kept.as_ref(), &mut cancel).await;
+            let result = self.try_peer(&req, &peer, &spot, kept.as_ref(), wait_secs, &mut cancel).await;
             match &result {
                 Err(e) if e.kind() == ErrorKind::Cancelled => {}
                 Err(e) => {
@@ -318,7 +319,7 @@ impl Receiver {
                     // (a connection cut, a sender restart) before the next peer starts over.
                     if !retry && kept.as_ref().is_some_and(|k| k.header.peer == peer.to_string()) {
                         log::info!("retrying {} from {peer} to resume what arrived: {e}", id.replica());
-                        queue.push_front((peer.clone(), true));
+                        queue.push_front((peer.clone(), true, 0));
                     }
                     failures.push(PeerFailure { peer: peer.to_string(), error: e, probe_only: false });
                 }
@@ -344,6 +345,7 @@ impl Receiver {
         peer: &Peer,
         spot: &Arc<Spot>,
         kept: Option<&Kept>,
+        wait_secs: u32,
         cancel: &mut watch::Receiver<bool>,
     ) -> Result<BootstrapOutcome> {
         let (id, started) = (&req.id, Instant::now());
@@ -370,6 +372,7 @@ impl Receiver {
             progress: Some(&progress),
             cache: &self.cache,
             kept,
+            wait_secs,
         };
         let fetched = tokio::select! {
             r = timeout(limit, attempt.fetch()) => r.map_err(|_| Error::new(
@@ -429,19 +432,22 @@ impl Receiver {
 
     /// When every peer of a round failed and vbt senders were busy (their latest answer a 429
     /// with `retry-after`), picks one of them: of our zone first, then the one whose slot frees
-    /// soonest, then the least loaded (Venice's random pick among equals); waits its retry-after
-    /// plus up to 1 s of jitter (receivers refused together do not come back together), if
-    /// `vbt.peer.busy.wait.ms` has room for it, and returns it. One at a time, so a crowd of
-    /// receivers does not collect a 429 from every busy sender on each round. `None`: fall back
-    /// (Venice's behaviour).
+    /// soonest, then the least loaded (Venice's random pick among equals). The first time it is
+    /// asked at once to let us wait in its line (`X-Vbt-Wait`, server::admission) for as long as
+    /// `vbt.peer.busy.wait.ms` has room (within the reader's idle limit, which must outlast the
+    /// silence): a slot that frees there is ours, with no further 429. A sender that refused
+    /// even so (its line was full, or the wait ran out) is asked again after its retry-after
+    /// plus up to 1 s of jitter (receivers refused together do not come back together). One
+    /// sender at a time, so a crowd of receivers does not collect a 429 from every busy sender
+    /// on each round. `None`: fall back (Venice's behaviour).
     async fn wait_for_busy(
         &self,
         id: &PartitionId,
         failures: &[PeerFailure],
         zones: &std::collections::HashMap<String, String>,
-        waited: &mut Duration,
+        state: &mut BusyWait,
         cancel: &mut watch::Receiver<bool>,
-    ) -> Result<Option<Vec<Peer>>> {
+    ) -> Result<Option<(Peer, u32)>> {
         // Each peer's latest answer, over every round: one asked alone last time keeps the
         // others' word from the rounds before.
         let mut seen = std::collections::HashSet::new();
@@ -455,25 +461,37 @@ impl Receiver {
         };
         let Some(best) = busy.iter().map(key).min() else { return Ok(None) };
         let (_, retry_after_secs, _) = best;
-        let wait = Duration::from_secs(retry_after_secs.into()) + Duration::from_millis(fastrand::u64(0..1000));
-        if *waited + wait > self.cfg.busy_wait {
-            return Ok(None);
+        let budget = self.cfg.busy_wait;
+        // The longest we may wait in a line after `pause`, in whole seconds.
+        let line_after = |pause: Duration| -> u32 {
+            let left = budget.saturating_sub(state.spent + pause);
+            let quiet = self.cfg.receive_reader_idle.saturating_sub(Duration::from_secs(1));
+            left.min(quiet).as_secs().min(crate::protocol::ext::MAX_WAIT_SECS.into()) as u32
+        };
+        let mut pause = Duration::ZERO;
+        if state.lined_up || line_after(pause) == 0 {
+            pause = Duration::from_secs(retry_after_secs.into()) + Duration::from_millis(fastrand::u64(0..1000));
+            if state.spent + pause > budget {
+                return Ok(None);
+            }
         }
+        let line = line_after(pause);
         let tied: Vec<&Peer> = busy.iter().filter(|pb| key(pb) == best).map(|(p, _)| p).collect();
         let next = tied[fastrand::usize(..tied.len())].clone();
         log::info!(
-            "{}: {} busy peer(s) answered 429; asking {next} again in {:.1} s ({} s waited so far, vbt.peer.busy.wait.ms)",
+            "{}: {} busy peer(s) answered 429; asking {next} again in {:.1} s, waiting in its line up to {line} s ({} s waited so far, vbt.peer.busy.wait.ms)",
             id.replica(),
             busy.len(),
-            wait.as_secs_f64(),
-            waited.as_secs()
+            pause.as_secs_f64(),
+            state.spent.as_secs()
         );
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = until_true(cancel) => return Err(cancelled(id)),
         }
-        *waited += wait;
-        Ok(Some(vec![next]))
+        state.spent += pause + Duration::from_secs(line.into());
+        state.lined_up |= line > 0;
+        Ok(Some((next, line)))
     }
 
     /// Peers from the node's discovery (the host's callback, which may block).
@@ -489,4 +507,13 @@ impl Receiver {
         let (dir, metadata) = (received.dir.clone(), received.metadata.clone());
         blocking(move || spot.publish(format, verify, &dir, &metadata, beside, hook.as_ref())).await
     }
+}
+
+/// A bootstrap's waiting on busy senders so far (`vbt.peer.busy.wait.ms` bounds `spent`).
+#[derive(Default)]
+struct BusyWait {
+    /// Paused, plus the lines waited in (counted in full when asked).
+    spent: Duration,
+    /// A sender was asked to let us wait in its line.
+    lined_up: bool,
 }

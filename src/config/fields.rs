@@ -193,6 +193,9 @@ pub struct Config {
     /// `vbt.server.max.connections` (unset): connections the sender keeps open at once; `None`
     /// lets the server derive it from the open-file limit.
     pub max_connections: Option<usize>,
+    /// `vbt.server.admission.queue` (64): requests of vbt receivers that asked to wait
+    /// (`X-Vbt-Wait`) held in line per admission pool while every slot is taken; 0 = none.
+    pub admission_queue: usize,
     /// `vbt.server.shutdown.grace.ms` (30 s): how long running transfers may finish when the
     /// node closes; 0 ends them at once.
     pub shutdown_grace: Duration,
@@ -314,6 +317,7 @@ impl Default for Config {
             adaptive_interval: Duration::from_secs(30),
             request_head_timeout: Duration::from_secs(30),
             max_connections: None,
+            admission_queue: 64,
             shutdown_grace: Duration::from_secs(30),
             allow_plaintext: false,
             manager_enabled: true,

@@ -409,6 +409,12 @@ pub static KEYS: &[Key] = &[
         doc: "connections the sender keeps open at once; unset = derived from the open-file limit",
     },
     Key {
+        name: "vbt.server.admission.queue",
+        value: Count { min: 0, cap: MAX_CONCURRENCY, field: num!(admission_queue) },
+        default: "64",
+        doc: "vbt receivers that every peer refused may ask to wait (X-Vbt-Wait): this many wait in line for a slot, first come first served, instead of a 429; 0 = refuse at once as Venice does",
+    },
+    Key {
         name: "vbt.server.shutdown.grace.ms",
         value: Duration { unit: Millis, min: 0, field: field!(shutdown_grace) },
         default: "30000",

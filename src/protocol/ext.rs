@@ -17,6 +17,7 @@
 //! | `X-Vbt-Resume`         | req  | `<snapshot id> <base64url bitmap>`: skip the files held    |
 //! | `X-Vbt-Manifest`       | req  | `1`: first answer with the snapshot's manifest, then read a second request (protocol::manifest) |
 //! | `x-vbt-manifest`       | resp | `<snapshot id>` on that answer; JSON body: each file's name, size, checksum |
+//! | `X-Vbt-Wait`           | req  | `<seconds>` (≤ 60): no slot free → wait in line that long before a 429 (server::admission) |
 //! | `retry-after`          | resp | on a 429 to a receiver that asked for anything above: seconds until a slot is likely free |
 //! | `x-vbt-load`           | resp | on that 429: `<transfers in flight>/<admission limit>`     |
 //!
@@ -31,6 +32,7 @@ pub const ASK_STREAMS: &str = "X-Vbt-Streams";
 pub const ASK_JOIN: &str = "X-Vbt-Join";
 pub const ASK_RESUME: &str = "X-Vbt-Resume";
 pub const ASK_MANIFEST: &str = "X-Vbt-Manifest";
+pub const ASK_WAIT: &str = "X-Vbt-Wait";
 pub const SNAPSHOT: &str = "x-vbt-snapshot";
 pub const FILE_INDEX: &str = "x-vbt-file-index";
 pub const FILES_TOTAL: &str = "x-vbt-files-total";
@@ -40,6 +42,8 @@ pub const HEADER_LOAD: &str = "x-vbt-load";
 
 /// Longest wait a busy sender's `retry-after` can ask of a receiver.
 pub const MAX_RETRY_AFTER_SECS: u32 = 60;
+/// Longest a receiver may wait in a busy sender's line (`X-Vbt-Wait`; more is served as this).
+pub const MAX_WAIT_SECS: u32 = 60;
 
 /// Most connections one transfer may use.
 pub const MAX_STREAMS: usize = 8;
@@ -62,6 +66,8 @@ pub struct Asks {
     pub resume: Option<Resume>,
     /// Answer with the snapshot's manifest first, then read the request for the files.
     pub manifest: bool,
+    /// Seconds this receiver waits in line when no slot is free (0: answer 429 at once).
+    pub wait_secs: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,7 +79,7 @@ pub struct Resume {
 impl Asks {
     /// The receiver asked for something of vbt's: it is a vbt receiver that reads vbt's answers.
     pub fn from_vbt(&self) -> bool {
-        self.fast_checksum || self.snapshot_info || self.streams > 1 || self.join.is_some() || self.resume.is_some() || self.manifest
+        self.fast_checksum || self.snapshot_info || self.streams > 1 || self.join.is_some() || self.resume.is_some() || self.manifest || self.wait_secs > 0
     }
 
     /// The header lines to add to the request (empty when nothing is asked).
@@ -96,6 +102,9 @@ impl Asks {
         }
         if self.manifest {
             s += &format!("{ASK_MANIFEST}: 1\r\n");
+        }
+        if self.wait_secs > 0 {
+            s += &format!("{ASK_WAIT}: {}\r\n", self.wait_secs.min(MAX_WAIT_SECS));
         }
         s
     }
@@ -145,7 +154,14 @@ impl Asks {
             Some("1") => true,
             Some(v) => return Err(bad(ASK_MANIFEST, v, "1")),
         };
-        Ok(Asks { fast_checksum: false, snapshot_info, streams, join, resume, manifest })
+        let wait_secs = match header(ASK_WAIT).map(str::trim) {
+            None => 0,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) => n.min(MAX_WAIT_SECS.into()) as u32,
+                Err(_) => return Err(bad(ASK_WAIT, v, "a number of seconds")),
+            },
+        };
+        Ok(Asks { fast_checksum: false, snapshot_info, streams, join, resume, manifest, wait_secs })
     }
 }
 
@@ -247,6 +263,7 @@ mod tests {
             join: Some("abc123".into()),
             resume: Some(Resume { snapshot: "00ff".into(), held: vec![0, 2] }),
             manifest: true,
+            wait_secs: 30,
         };
         let lines = a.header_lines();
         let pairs: Vec<(String, String)> = lines
@@ -261,6 +278,8 @@ mod tests {
         assert_eq!(Asks::from_headers(get), Ok(a));
         let only = |name: &'static str, value: &'static str| move |n: &str| (n == name).then_some(value);
         assert_eq!(Asks::from_headers(only(ASK_STREAMS, "999999")).unwrap().streams, MAX_STREAMS);
+        assert_eq!(Asks::from_headers(only(ASK_WAIT, "9223372036854775807")).unwrap().wait_secs, MAX_WAIT_SECS);
+        assert_eq!(Asks::from_headers(only(ASK_WAIT, "0")).unwrap(), Asks { streams: 1, ..Default::default() });
         // Issue #18: a malformed ask is refused naming the header, never served as a plain transfer.
         let long = "a".repeat(200);
         let long: &'static str = Box::leak(long.into_boxed_str());
@@ -276,6 +295,8 @@ mod tests {
             (ASK_STREAMS, "0"),
             (ASK_SNAPSHOT_INFO, "yes"),
             (ASK_MANIFEST, "please"),
+            (ASK_WAIT, "-1"),
+            (ASK_WAIT, "30s"),
         ] {
             let e = Asks::from_headers(only(name, value)).unwrap_err();
             assert!(e.contains(name), "{name}: {value:?}: {e}");

@@ -1,23 +1,56 @@
 //! Admission of concurrent transfers: exactly `blob.transfer.max.concurrent.snapshot.user` at once
 //! (Venice admits max−1, and a request it rejects late keeps its slot until close).
+//!
+//! A vbt receiver that every peer refused may ask to wait (`X-Vbt-Wait`): it joins a queue of at
+//! most `vbt.server.admission.queue` requests, first come first served. A slot that frees goes
+//! straight to the oldest waiter (it is never free in between), so a request that does not wait
+//! cannot overtake the queue, and a waiter is never refused while it is within its time.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 pub struct Admission {
     limit: usize,
     active: AtomicUsize,
+    /// Most requests waiting at once.
+    queue_max: usize,
+    /// The waiters, oldest first; a slot is handed over through the channel. The lock also
+    /// orders a waiter's "no slot free" against a slot's release.
+    waiters: Mutex<VecDeque<oneshot::Sender<AdmissionGuard>>>,
     /// Signalled when the last admitted transfer ends (a graceful stop waits on it).
     idle: (Mutex<()>, Condvar),
 }
 
-/// One admitted transfer; the slot is free again when this is dropped.
-pub struct AdmissionGuard(Arc<Admission>);
+/// Why a request that asked to wait was not admitted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotAdmitted {
+    /// `vbt.server.admission.queue` requests are waiting already (or no slot can ever free).
+    QueueFull,
+    /// It waited as long as it asked.
+    TimedOut,
+}
+
+/// One admitted transfer; the slot is free again (or the oldest waiter's) when this is dropped.
+pub struct AdmissionGuard(Option<Arc<Admission>>);
 
 impl Admission {
-    pub fn new(limit: usize) -> Arc<Self> {
-        Arc::new(Admission { limit, active: AtomicUsize::new(0), idle: (Mutex::new(()), Condvar::new()) })
+    pub fn new(limit: usize, queue_max: usize) -> Arc<Self> {
+        Arc::new(Admission {
+            limit,
+            active: AtomicUsize::new(0),
+            queue_max,
+            waiters: Mutex::new(VecDeque::new()),
+            idle: (Mutex::new(()), Condvar::new()),
+        })
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|w| !w.is_closed()).count()
     }
 
     pub fn limit(&self) -> usize {
@@ -41,15 +74,51 @@ impl Admission {
         self.active
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < self.limit).then_some(n + 1))
             .ok()
-            .map(|_| AdmissionGuard(self.clone()))
+            .map(|_| AdmissionGuard(Some(self.clone())))
+    }
+
+    /// Takes a slot, waiting up to `wait` in the queue when none is free (cancel-safe: a waiter
+    /// dropped before its turn leaves the queue, one dropped with a slot in hand frees it).
+    pub async fn acquire_within(self: &Arc<Self>, wait: Duration) -> Result<AdmissionGuard, NotAdmitted> {
+        let rx = {
+            let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(g) = self.try_acquire() {
+                return Ok(g);
+            }
+            waiters.retain(|w| !w.is_closed());
+            if self.limit == 0 || waiters.len() >= self.queue_max {
+                return Err(NotAdmitted::QueueFull);
+            }
+            let (tx, rx) = oneshot::channel();
+            waiters.push_back(tx);
+            rx
+        };
+        let mut rx = rx;
+        match tokio::time::timeout(wait, &mut rx).await {
+            Ok(Ok(g)) => Ok(g),
+            // A slot handed over just as the time ran out is still ours.
+            _ => rx.try_recv().map_err(|_| NotAdmitted::TimedOut),
+        }
     }
 }
 
 impl Drop for AdmissionGuard {
     fn drop(&mut self) {
-        if self.0.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let Some(a) = self.0.take() else { return };
+        {
+            // The slot goes to the oldest waiter still waiting; it stays taken meanwhile.
+            let mut waiters = a.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            while let Some(w) = waiters.pop_front() {
+                match w.send(AdmissionGuard(Some(a.clone()))) {
+                    Ok(()) => return,
+                    // That waiter gave up: the guard made for it must not release again.
+                    Err(mut g) => drop(g.0.take()),
+                }
+            }
+        }
+        if a.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             // Under the lock, so a waiter between its check and its wait cannot miss this.
-            let (lock, cv) = &self.0.idle;
+            let (lock, cv) = &a.idle;
             let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
             cv.notify_all();
         }
@@ -62,7 +131,7 @@ mod tests {
 
     #[test]
     fn exactly_limit() {
-        let a = Admission::new(2);
+        let a = Admission::new(2, 0);
         let g1 = a.try_acquire().unwrap();
         let _g2 = a.try_acquire().unwrap();
         assert!(a.try_acquire().is_none());
@@ -74,7 +143,7 @@ mod tests {
 
     #[test]
     fn wait_idle_returns_when_the_last_transfer_ends() {
-        let a = Admission::new(2);
+        let a = Admission::new(2, 0);
         let g = a.try_acquire().unwrap();
         assert_eq!(a.wait_idle(Duration::from_millis(20)), 1, "times out while one is admitted");
         let t = std::thread::spawn(move || {
@@ -85,5 +154,49 @@ mod tests {
         assert_eq!(a.wait_idle(Duration::from_secs(10)), 0);
         assert!(started.elapsed() < Duration::from_secs(5));
         t.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn waiters_get_freed_slots_first_come_first_served() {
+        let a = Admission::new(1, 2);
+        let held = a.try_acquire().unwrap();
+        let (first, second) = (a.clone(), a.clone());
+        let first = tokio::spawn(async move { first.acquire_within(Duration::from_secs(30)).await.map(|_| 1) });
+        while a.waiting() < 1 {
+            tokio::task::yield_now().await;
+        }
+        let second = tokio::spawn(async move { second.acquire_within(Duration::from_secs(30)).await.map(|_| 2) });
+        while a.waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        // The queue is full, and one that does not wait cannot take the slot meant for a waiter.
+        assert_eq!(a.acquire_within(Duration::from_secs(30)).await.err(), Some(NotAdmitted::QueueFull));
+        drop(held);
+        assert!(a.try_acquire().is_none(), "a freed slot went to the queue, not to whoever asks first");
+        assert_eq!(first.await.unwrap(), Ok(1));
+        assert_eq!(second.await.unwrap(), Ok(2));
+        assert_eq!((a.active(), a.waiting()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_leaves_its_place_and_loses_no_slot() {
+        let a = Admission::new(1, 4);
+        let held = a.try_acquire().unwrap();
+        assert_eq!(a.acquire_within(Duration::from_millis(20)).await.err(), Some(NotAdmitted::TimedOut));
+        // One dropped while waiting (its connection closed).
+        let gone = tokio::spawn({
+            let a = a.clone();
+            async move { a.acquire_within(Duration::from_secs(30)).await.is_ok() }
+        });
+        while a.waiting() < 1 {
+            tokio::task::yield_now().await;
+        }
+        gone.abort();
+        let _ = gone.await;
+        drop(held);
+        assert_eq!(a.active(), 0, "the slot of a release with only departed waiters is free");
+        assert!(a.try_acquire().is_some());
+        // No slot can ever free: nobody waits.
+        assert_eq!(Admission::new(0, 4).acquire_within(Duration::from_secs(30)).await.err(), Some(NotAdmitted::QueueFull));
     }
 }

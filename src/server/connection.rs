@@ -116,7 +116,7 @@ pub(super) async fn handle<S: Conn>(
             return;
         }
     };
-    match serve_request(&raw, peer, &shared, origin, &mut stream).await {
+    match serve_request(&raw, peer, &shared, origin, &mut stream, slot.drain.clone()).await {
         Outcome::Done => linger(&mut stream, idle, &mut slot).await,
         Outcome::Close => {}
     }
@@ -160,7 +160,14 @@ async fn reject<W: AsyncWrite + Unpin>(wr: &mut W, peer: SocketAddr, r: Rejectio
     }
 }
 
-async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &ServerShared, origin: Origin, wr: &mut S) -> Outcome {
+async fn serve_request<S: Conn>(
+    raw: &RawRequest,
+    peer: SocketAddr,
+    shared: &ServerShared,
+    origin: Origin,
+    wr: &mut S,
+    drain: tokio::sync::watch::Receiver<bool>,
+) -> Outcome {
     let (id, _format) = match validate(raw, &shared.local) {
         Ok(v) => v,
         Err(r) => return reject(wr, peer, r).await,
@@ -180,7 +187,28 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         Origin::Server => &shared.admission,
         Origin::Client => &shared.client_admission,
     };
-    let Some(admitted) = admission.try_acquire() else {
+    let admitted = match admission.try_acquire() {
+        Some(a) => Some(a),
+        // A vbt receiver that every peer refused waits in line (admission.rs), unless the
+        // server drains meanwhile: it is refused then, and goes elsewhere.
+        None if asks.wait_secs > 0 => {
+            shared.transfers.metrics().admission_queued();
+            let wait = std::time::Duration::from_secs(asks.wait_secs.into());
+            let mut drain = drain;
+            tokio::select! {
+                a = admission.acquire_within(wait) => match a {
+                    Ok(a) => Some(a),
+                    Err(why) => {
+                        log::info!("{peer}: not admitted after asking to wait {} s: {why:?}", asks.wait_secs);
+                        None
+                    }
+                },
+                _ = crate::runtime::until_true(&mut drain) => None,
+            }
+        }
+        None => None,
+    };
+    let Some(admitted) = admitted else {
         shared.transfers.metrics().admission_refused();
         let body = match origin {
             Origin::Server => format!(
@@ -196,7 +224,7 @@ async fn serve_request<S: Conn>(raw: &RawRequest, peer: SocketAddr, shared: &Ser
         }
         // A vbt receiver also hears when to come back and how loaded we are (protocol::ext).
         let retry_after = retry_after_secs(shared.transfers.soonest_send_end());
-        log::info!("{peer}: refused with 429 (retry after {retry_after} s): {body}");
+        log::info!("{peer}: refused with 429 (retry after {retry_after} s, {} waiting in line): {body}", admission.waiting());
         let busy = response::busy_response(&body, retry_after, admission.active(), admission.limit());
         return match wr.write_all(&busy).await {
             Ok(()) => Outcome::Done,

@@ -1,6 +1,7 @@
 //! A busy vbt sender (protocol::ext): its 429 to a vbt receiver says when to come back
 //! (`retry-after`) and how loaded it is (`x-vbt-load`); the receiver waits that long, within
-//! `vbt.peer.busy.wait.ms`, and asks again instead of falling back at once. Venice's receivers
+//! `vbt.peer.busy.wait.ms`, and asks again instead of falling back at once: the first time by
+//! waiting in that sender's line (`X-Vbt-Wait`), first come first served. Venice's receivers
 //! get Venice's 429, byte for byte. Among the peers that answer, a receiver asks those of its own
 //! zone (`vbt.zone`, `host:port@zone`) first, then the least loaded by what their 429s said.
 
@@ -57,6 +58,61 @@ fn a_busy_sender_is_asked_again_after_its_retry_after() {
         );
         let held = holder.join().unwrap().unwrap();
         assert_eq!(records::verify(&held.partition_dir, TableFormat::BlockBased).unwrap(), 600);
+    });
+}
+
+/// The sender's `vbt_admissions_queued_total`.
+fn queued(node: &venice_blob_transfer::Node) -> u64 {
+    let text = node.metrics_text();
+    let line = text.lines().find(|l| l.starts_with("vbt_admissions_queued_total ")).expect("the queue's counter is exported");
+    line.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap() as u64
+}
+
+/// Issue #22: receivers that every peer refused wait in the busy sender's line instead of
+/// asking again and again. A freed slot goes to the oldest waiter, each waiter is refused only
+/// by the first ask, and a full line (`vbt.server.admission.queue`) refuses at once.
+#[test]
+fn refused_receivers_wait_in_the_senders_line_first_come_first_served() {
+    let (a, first, r1, r2, r3) = (tempdir(), tempdir(), tempdir(), tempdir(), tempdir());
+    let (big, small) = (PartitionId::new("lineStore", 1, 0).unwrap(), PartitionId::new("lineStore", 1, 1).unwrap());
+    gen_partition(a.path(), &big, TableFormat::BlockBased, 600);
+    gen_partition(a.path(), &small, TableFormat::BlockBased, 50);
+    // One slot held for about 6 s (as above), and a line of two.
+    let extra = [
+        ("blob.transfer.max.concurrent.snapshot.user", "1"),
+        ("blob.transfer.service.write.limit.bytes.per.sec", "100000"),
+        ("vbt.server.admission.queue", "2"),
+    ];
+    let (sender, addr) = sender(a.path(), TableFormat::BlockBased, &extra);
+    let peer = addr.to_string();
+    let fetch = |dir: &std::path::Path, cfg: &[(&str, &str)]| {
+        let out = receiver(dir, TableFormat::BlockBased, cfg).bootstrap_blocking(request(&small, &[peer.clone()]));
+        (out, std::time::Instant::now())
+    };
+    std::thread::scope(|scope| {
+        let holder = scope.spawn(|| receiver(first.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&big, &[peer.clone()])));
+        assert!(eventually(Duration::from_secs(30), || sender.active_transfers() == 1), "the first transfer holds the slot");
+        let w1 = scope.spawn(|| fetch(r1.path(), &[]));
+        assert!(eventually(Duration::from_secs(30), || queued(&sender) == 1), "the first receiver waits in line");
+        let w2 = scope.spawn(|| fetch(r2.path(), &[]));
+        assert!(eventually(Duration::from_secs(30), || queued(&sender) == 2), "the second receiver waits behind it");
+        // The line is full: a third is refused at once, and with too little budget to come
+        // back after the retry-after, it falls back (two 429s on record).
+        let (third, _) = fetch(r3.path(), &[("vbt.peer.busy.wait.ms", "1500")]);
+        let e = third.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AllPeersFailed, "{e}");
+        assert_eq!(e.peer_failures().iter().filter(|f| f.error.message().contains("429")).count(), 2, "{e}");
+        assert_eq!(sender.active_transfers(), 1, "the holder still held the slot while the third was refused");
+
+        let ((o1, t1), (o2, t2)) = (w1.join().unwrap(), w2.join().unwrap());
+        let (o1, o2) = (o1.unwrap(), o2.unwrap());
+        assert!(t1 < t2, "the first in line is served first");
+        for o in [&o1, &o2] {
+            assert_eq!(records::verify(&o.partition_dir, TableFormat::BlockBased).unwrap(), 50);
+            assert_eq!(o.failed_peers.len(), 1, "refused only by its first ask: {:?}", o.failed_peers);
+            assert!(o.failed_peers[0].error.message().contains("429"), "{:?}", o.failed_peers);
+        }
+        holder.join().unwrap().unwrap();
     });
 }
 

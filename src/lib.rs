@@ -64,7 +64,7 @@ pub use snapshot::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn
 pub use storage::landing::MetadataHook;
 pub use storage::source::SnapshotSource;
 pub use throttle::Signal;
-pub use transfers::{FileSentFn, TransferView};
+pub use transfers::{FileSentFn, ReusedFrom, TransferView};
 
 /// Helpers of the `vbt` command, the tests and the benchmarks: deterministic records, test
 /// certificates, the metadata file, the wire codec. Not part of the API: no stability promise.

@@ -133,6 +133,14 @@ struct SnapshotLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ZoneLabels {
+    /// The sending peer's zone; `unknown` when it has none.
+    peer_zone: String,
+    /// `true`/`false` against `vbt.zone`; `unknown` when either zone is.
+    same_zone: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FailureLabels {
     venice_store_name: String,
     cause: String,
@@ -160,6 +168,7 @@ pub struct Metrics {
     fallback: Family<FallbackLabels, Counter>,
     time: Family<StoreLabels, Histogram, fn() -> Histogram>,
     bytes_received: Family<StoreLabels, Counter>,
+    bytes_by_zone: Family<ZoneLabels, Counter>,
     bytes_sent: Family<StoreLabels, Counter>,
     bytes_resumed: Family<StoreLabels, Counter>,
     in_flight: Family<DirectionLabels, Gauge>,
@@ -189,6 +198,7 @@ impl Metrics {
             fallback: Family::default(),
             time: Family::new_with_constructor(time_buckets),
             bytes_received: Family::default(),
+            bytes_by_zone: Family::default(),
             bytes_sent: Family::default(),
             bytes_resumed: Family::default(),
             in_flight: Family::default(),
@@ -228,6 +238,11 @@ impl Metrics {
             "ingestion_blob_transfer_bytes_received",
             "Bytes received, counted as they arrive (Venice: ingestion.blob_transfer.bytes.received)",
             m.bytes_received.clone(),
+        );
+        r.register(
+            "vbt_bytes_received_by_zone",
+            "Bytes received, by the sending peer's zone and whether it is this node's (vbt.zone); kept bytes are in vbt_bytes_resumed",
+            m.bytes_by_zone.clone(),
         );
         r.register(
             "ingestion_blob_transfer_bytes_sent",
@@ -344,6 +359,17 @@ impl Metrics {
 
     pub fn bytes_received(&self, store: &str, n: u64) {
         self.bytes_received.get_or_create(&self.store(store)).inc_by(n);
+    }
+
+    /// Received bytes by where they came from: the peer's zone, and whether it is ours.
+    pub fn bytes_received_by_zone(&self, zone: Option<&str>, same: Option<bool>, n: u64) {
+        let same_zone = match same {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "unknown",
+        };
+        let labels = ZoneLabels { peer_zone: zone.unwrap_or("unknown").to_string(), same_zone };
+        self.bytes_by_zone.get_or_create(&labels).inc_by(n);
     }
 
     /// Bytes a bootstrap did not fetch again because an interrupted attempt had kept them.

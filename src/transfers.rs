@@ -41,9 +41,24 @@ pub struct TransferView {
     pub eta_seconds: Option<f64>,
     /// `MD5` or `XXH3-128`; for a receive, known from the first file on.
     pub checksum: Option<&'static str>,
+    /// Receive: of `bytes_done`, the bytes of files kept from earlier attempts (not fetched
+    /// again; resume between vbt nodes).
+    pub bytes_reused: u64,
+    /// Receive, once done: the peers those kept files first came from, with their bytes
+    /// (`peer` sent the rest).
+    pub reused_from: Vec<ReusedFrom>,
+    /// Receive: the peer's zone, when known (`host:port@zone`, Helix `DOMAIN`).
+    pub peer_zone: Option<String>,
     /// Wall-clock start, milliseconds since the Unix epoch.
     pub started_ms: u64,
     pub error: Option<String>,
+}
+
+/// Kept bytes by the peer that first sent them.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ReusedFrom {
+    pub peer: String,
+    pub bytes: u64,
 }
 
 struct Live {
@@ -60,6 +75,11 @@ struct Live {
     bytes_received: AtomicU64,
     bytes_total: AtomicU64,
     checksum: Mutex<Option<&'static str>>,
+    bytes_reused: AtomicU64,
+    reused_from: Mutex<Vec<ReusedFrom>>,
+    /// The peer's zone, and whether it is ours (None: either is unknown).
+    zone: Option<String>,
+    same_zone: Option<bool>,
 }
 
 fn known(v: u64) -> Option<u64> {
@@ -98,6 +118,9 @@ impl Live {
             rate_bytes_per_second: rate.round(),
             eta_seconds: eta.map(round1),
             checksum: *self.checksum.lock().unwrap(),
+            bytes_reused: self.bytes_reused.load(Ordering::Relaxed),
+            reused_from: self.reused_from.lock().unwrap().clone(),
+            peer_zone: self.zone.clone(),
             started_ms: self.started_ms,
             error,
         }
@@ -136,7 +159,7 @@ impl Transfers {
         &self.metrics
     }
 
-    fn begin(self: &Arc<Self>, direction: Direction, partition: &PartitionId, peer: String) -> Tracked {
+    fn begin(self: &Arc<Self>, direction: Direction, partition: &PartitionId, peer: String, zones: (Option<String>, Option<bool>)) -> Tracked {
         let started_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let live = Arc::new(Live {
             id: self.next.fetch_add(1, Ordering::Relaxed),
@@ -151,6 +174,10 @@ impl Transfers {
             bytes_received: AtomicU64::new(0),
             bytes_total: AtomicU64::new(UNKNOWN),
             checksum: Mutex::new(None),
+            bytes_reused: AtomicU64::new(0),
+            reused_from: Mutex::default(),
+            zone: zones.0,
+            same_zone: zones.1,
         });
         self.live.lock().unwrap().insert(live.id, live.clone());
         self.metrics.in_flight(direction, 1);
@@ -166,16 +193,18 @@ impl Transfers {
         bytes: u64,
         checksum: &'static str,
     ) -> Tracked {
-        let t = self.begin(Direction::send, partition, peer.to_string());
+        let t = self.begin(Direction::send, partition, peer.to_string(), (None, None));
         t.live.files_total.store(files as u64, Ordering::Relaxed);
         t.live.bytes_total.store(bytes, Ordering::Relaxed);
         t.set_checksum(checksum);
         t
     }
 
-    /// One attempt of this node's receiver on one peer.
-    pub(crate) fn begin_receive(self: &Arc<Self>, partition: &PartitionId, peer: String) -> Tracked {
-        self.begin(Direction::receive, partition, peer)
+    /// One attempt of this node's receiver on one peer, of `zone` (if known); `ours` is the
+    /// receiver's own zone (`vbt.zone`).
+    pub(crate) fn begin_receive(self: &Arc<Self>, partition: &PartitionId, peer: String, zone: Option<&str>, ours: Option<&str>) -> Tracked {
+        let same = zone.zip(ours).map(|(z, o)| z == o);
+        self.begin(Direction::receive, partition, peer, (zone.map(str::to_string), same))
     }
 
     /// In flight (oldest first), then finished (newest first).
@@ -237,9 +266,11 @@ impl Tracked {
         l.files_done.store(files_done as u64, Ordering::Relaxed);
         l.bytes_done.fetch_max(bytes_done, Ordering::Relaxed);
         let net = bytes_done.saturating_sub(resumed);
+        l.bytes_reused.fetch_max(resumed, Ordering::Relaxed);
         let before = l.bytes_received.fetch_max(net, Ordering::Relaxed);
         if net > before {
             self.table.metrics.bytes_received(&l.partition.store, net - before);
+            self.table.metrics.bytes_received_by_zone(l.zone.as_deref(), l.same_zone, net - before);
         }
         if let Some(t) = files_total {
             l.files_total.store(t as u64, Ordering::Relaxed);
@@ -247,6 +278,11 @@ impl Tracked {
         if let Some(t) = bytes_total {
             l.bytes_total.store(t, Ordering::Relaxed);
         }
+    }
+
+    /// Receiver, at the end of an attempt: where its kept bytes came from.
+    pub fn reused_from(&self, from: &[(String, u64)]) {
+        *self.live.reused_from.lock().unwrap() = from.iter().map(|(peer, bytes)| ReusedFrom { peer: peer.clone(), bytes: *bytes }).collect();
     }
 
     /// Sender: a piece of a file written (the row's progress moves within a large file).
@@ -287,13 +323,17 @@ mod tests {
         let m = Metrics::new(&crate::config::Config::default());
         let t = Transfers::new(m, 2, None);
         let id = PartitionId::new("s", 1, 0).unwrap();
-        let a = t.begin_receive(&id, "peer-a:1".into());
-        a.received(1, 500, 0, Some(4), Some(1000));
+        let a = t.begin_receive(&id, "peer-a:1".into(), Some("z2"), Some("z1"));
+        a.received(1, 500, 200, Some(4), Some(1000));
+        a.reused_from(&[("peer-c:1".into(), 200)]);
         let (live, done) = t.list();
         assert_eq!((live.len(), done.len()), (1, 0));
         assert_eq!((live[0].percent, live[0].files_total, live[0].state), (Some(50.0), Some(4), "running"));
+        assert_eq!((live[0].bytes_reused, live[0].reused_from.clone()), (200, vec![ReusedFrom { peer: "peer-c:1".into(), bytes: 200 }]));
+        let text = t.metrics().prometheus_text();
+        assert!(text.contains("vbt_bytes_received_by_zone_total{peer_zone=\"z2\",same_zone=\"false\"} 300"), "{text}");
         a.finish(Ok(()));
-        drop(t.begin_receive(&id, "peer-b:1".into()));
+        drop(t.begin_receive(&id, "peer-b:1".into(), None, Some("z1")));
         t.begin_send(&id, "127.0.0.1:9".parse().unwrap(), 2, 10, "MD5").finish(Err("broken pipe".into()));
         let (live, done) = t.list();
         assert!(live.is_empty());

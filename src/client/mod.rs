@@ -352,7 +352,7 @@ impl Receiver {
         let format = req.table_format.unwrap_or(self.cfg.table_format);
         let limit = self.cfg.receive_max_timeout;
         // The attempt's row in /transfers, fed by the progress it reports anyway.
-        let tracked = Arc::new(self.transfers.begin_receive(id, peer.to_string()));
+        let tracked = Arc::new(self.transfers.begin_receive(id, peer.to_string(), peer.zone.as_deref(), self.cfg.zone.as_deref()));
         let progress: ProgressFn = {
             let (tracked, user) = (tracked.clone(), req.progress.clone());
             Arc::new(move |p: &Progress| {
@@ -391,6 +391,7 @@ impl Receiver {
             Ok((received, partition_dir)) => {
                 tracked.set_checksum(received.checksum.name());
                 tracked.received(received.files, received.bytes + received.resumed_bytes, received.resumed_bytes, None, None);
+                tracked.reused_from(&received.reused_from);
                 tracked.finish(Ok(()));
                 let elapsed = started.elapsed();
                 log::info!(

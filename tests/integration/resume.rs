@@ -242,10 +242,19 @@ fn a_cut_transfer_continues_across_a_recreated_snapshot_and_another_sender() {
     let (_sender, proxy) = cut_at_and_fail(src.path(), &id, &[], dst.path(), TOTAL * 9 / 10);
     let copy = copy_with_changed(src.path(), &[]);
     let (_other, other) = snapshot_sender(copy.path(), &id, &[]);
-    let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[other.clone()])).unwrap();
+    let node = files_receiver(dst.path(), &[("vbt.zone", "z1")]);
+    let out = node.bootstrap_blocking(request(&id, &[format!("{other}@z2")])).unwrap();
     assert_eq!(out.bytes + out.resumed_bytes, TOTAL, "{out:?}");
     // Where the bytes came from: the kept ones from the first sender, the rest from this one.
-    assert_eq!((out.reused_from.clone(), out.peer.clone()), (vec![(proxy.addr.clone(), out.resumed_bytes)], other));
+    assert_eq!((out.reused_from.clone(), out.peer.clone()), (vec![(proxy.addr.clone(), out.resumed_bytes)], other.clone()));
+    // The same in /transfers and the metrics.
+    let (_, done) = node.transfers();
+    let row = done.iter().find(|r| r.state == "done").expect("the attempt's row");
+    let reused = vec![venice_blob_transfer::ReusedFrom { peer: proxy.addr.clone(), bytes: out.resumed_bytes }];
+    assert_eq!((row.bytes_reused, &row.reused_from, row.peer_zone.as_deref()), (out.resumed_bytes, &reused, Some("z2")));
+    let metrics = node.metrics_text();
+    let want = format!("vbt_bytes_received_by_zone_total{{peer_zone=\"z2\",same_zone=\"false\"}} {}", out.bytes);
+    assert!(metrics.contains(&want), "{want} in\n{metrics}");
     assert!(out.bytes <= TOTAL * 15 / 100, "the other sender moved {} of {TOTAL} bytes", out.bytes);
     assert_same_files(src.path(), &out.partition_dir);
 

@@ -159,7 +159,13 @@ impl Transfers {
         &self.metrics
     }
 
-    fn begin(self: &Arc<Self>, direction: Direction, partition: &PartitionId, peer: String, zones: (Option<String>, Option<bool>)) -> Tracked {
+    fn begin(
+        self: &Arc<Self>,
+        direction: Direction,
+        partition: &PartitionId,
+        peer: String,
+        zones: (Option<String>, Option<bool>),
+    ) -> Tracked {
         let started_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let live = Arc::new(Live {
             id: self.next.fetch_add(1, Ordering::Relaxed),
@@ -202,7 +208,13 @@ impl Transfers {
 
     /// One attempt of this node's receiver on one peer, of `zone` (if known); `ours` is the
     /// receiver's own zone (`vbt.zone`).
-    pub(crate) fn begin_receive(self: &Arc<Self>, partition: &PartitionId, peer: String, zone: Option<&str>, ours: Option<&str>) -> Tracked {
+    pub(crate) fn begin_receive(
+        self: &Arc<Self>,
+        partition: &PartitionId,
+        peer: String,
+        zone: Option<&str>,
+        ours: Option<&str>,
+    ) -> Tracked {
         let same = zone.zip(ours).map(|(z, o)| z == o);
         self.begin(Direction::receive, partition, peer, (zone.map(str::to_string), same))
     }
@@ -282,7 +294,8 @@ impl Tracked {
 
     /// Receiver, at the end of an attempt: where its kept bytes came from.
     pub fn reused_from(&self, from: &[(String, u64)]) {
-        *self.live.reused_from.lock().unwrap() = from.iter().map(|(peer, bytes)| ReusedFrom { peer: peer.clone(), bytes: *bytes }).collect();
+        *self.live.reused_from.lock().unwrap() =
+            from.iter().map(|(peer, bytes)| ReusedFrom { peer: peer.clone(), bytes: *bytes }).collect();
     }
 
     /// Sender: a piece of a file written (the row's progress moves within a large file).

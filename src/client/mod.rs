@@ -466,7 +466,8 @@ impl Receiver {
         // The longest we may wait in a line after `pause`, in whole seconds.
         let line_after = |pause: Duration| -> u32 {
             let left = budget.saturating_sub(state.spent + pause);
-            let quiet = self.cfg.receive_reader_idle.saturating_sub(Duration::from_secs(1));
+            // The line is silent: the reader's idle limit and the attempt's own limit outlast it.
+            let quiet = self.cfg.receive_reader_idle.min(self.cfg.receive_max_timeout).saturating_sub(Duration::from_secs(1));
             left.min(quiet).as_secs().min(crate::protocol::ext::MAX_WAIT_SECS.into()) as u32
         };
         let mut pause = Duration::ZERO;

@@ -79,7 +79,13 @@ pub struct Resume {
 impl Asks {
     /// The receiver asked for something of vbt's: it is a vbt receiver that reads vbt's answers.
     pub fn from_vbt(&self) -> bool {
-        self.fast_checksum || self.snapshot_info || self.streams > 1 || self.join.is_some() || self.resume.is_some() || self.manifest || self.wait_secs > 0
+        self.fast_checksum
+            || self.snapshot_info
+            || self.streams > 1
+            || self.join.is_some()
+            || self.resume.is_some()
+            || self.manifest
+            || self.wait_secs > 0
     }
 
     /// The header lines to add to the request (empty when nothing is asked).

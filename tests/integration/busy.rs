@@ -90,7 +90,8 @@ fn refused_receivers_wait_in_the_senders_line_first_come_first_served() {
         (out, std::time::Instant::now())
     };
     std::thread::scope(|scope| {
-        let holder = scope.spawn(|| receiver(first.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&big, &[peer.clone()])));
+        let holder =
+            scope.spawn(|| receiver(first.path(), TableFormat::BlockBased, &[]).bootstrap_blocking(request(&big, &[peer.clone()])));
         assert!(eventually(Duration::from_secs(30), || sender.active_transfers() == 1), "the first transfer holds the slot");
         let w1 = scope.spawn(|| fetch(r1.path(), &[]));
         assert!(eventually(Duration::from_secs(30), || queued(&sender) == 1), "the first receiver waits in line");

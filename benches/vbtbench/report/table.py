@@ -1,5 +1,7 @@
 """The text table: one section per partition size, the other scenarios, the small files, then iperf3."""
 
+from ..common import median
+
 COLS = ["scenario", "s", "±%", "MB/s", "xnginx", "xngx+md5", "xmd5sum", "xiperf3", "xreingest",
         "CPUs/GiB snd", "rcv", "RSS MiB snd", "rcv", "TTFB ms"]
 # vbt rows first (warm, cold, diagnostic), then the baselines in the order they were made.
@@ -94,11 +96,17 @@ TITLES = {
               "partition / that)",
     "identity": "cut at ~90 %, then resumed from another snapshot of the same files ({z} MiB; s = the retry; "
                 "MB/s = whole partition / that; moved = the retry's bytes, kept = its resumed_bytes)",
+    "java": "vbt against Venice's Java sender and receiver ({z} MiB, plaintext, limits off; s = Java's own timer "
+            "for a Java receiver (JVM start excluded), the whole process for vbt fetch; wall s = the process)",
 }
 
 
 def _last(s, key):
     return s.samples[-1].get(key) if s.samples else None
+
+
+def _median_of(key, fallback="seconds"):
+    return lambda s: fmt(median([x.get(key, x.get(fallback)) for x in s.samples]), ".3f")
 
 
 # Extra columns of some sections: [(name, row -> cell)].
@@ -108,6 +116,7 @@ EXTRAS = {
         ("kept MB", lambda s: fmt(_last(s, "resumed_bytes") and _last(s, "resumed_bytes") / 1e6, ".0f")),
         ("moved %", lambda s: fmt(_last(s, "moved_fraction") and _last(s, "moved_fraction") * 100, ".1f")),
     ],
+    "java": [("wall s", _median_of("wall"))],
 }
 
 

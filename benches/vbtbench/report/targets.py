@@ -1,6 +1,7 @@
-"""The targets of issues #9 (first), #22 and #5, each checked from the rows: met (True), not met (False), or not
+"""The targets of issues #9 (first), #22, #21 and #5, each checked from the rows: met (True), not met (False), or not
 measured (None). A target over several sizes is not measured if any size lacks its rows."""
 
+from ..common import median
 from .ratios import find
 
 
@@ -204,6 +205,34 @@ def identity_target(sess, key, what):
     return _target(name, s["moved_fraction"] <= 0.15, value)
 
 
+def java_target(sess):
+    """Issue #21: vbt->vbt in its default config >= 8 x Venice's Java->Java on the same partition.
+    Java's MB/s is from its own timer (JVM start excluded), vbt's from the whole `vbt fetch`."""
+    name = "vbt->vbt default config >= 8 x Venice Java->Java (plaintext, same partition)"
+    a = sess.a
+    if "java" in a.skip:
+        return _target(name, None, "not measured (--skip java)")
+    if not a.java_harness:
+        return _target(name, None, "not measured: no Java harness (--java-harness or VENICE_HARNESS)")
+    size = a.sizes[0]
+    v, j = find(sess.scenarios, "java", size, "vbt-vbt"), find(sess.scenarios, "java", size, "java-java")
+    if not v or not j:
+        sc, _ = _last(sess, "java", "java-java")
+        return _target(name, None, _not_measured(sc))
+    jrow, _ = _last(sess, "java", "java-java")
+    jwall = median([x["wall"] for x in jrow.samples])
+    r, rw = v["mb_per_s"] / j["mb_per_s"], jwall / v["seconds"]
+    value = (f"{size} MiB: vbt {v['mb_per_s']:.0f} MB/s ({v['seconds']:.2f}s, whole vbt fetch) vs Java "
+             f"{j['mb_per_s']:.0f} MB/s ({j['seconds']:.2f}s by Java's timer, {jwall:.2f}s JVM wall) = {r:.1f}x "
+             f"({rw:.1f}x against the JVM wall)")
+    cross = [(k, find(sess.scenarios, "java", size, k)) for k in ("vbt-from-java", "java-from-vbt")]
+    cross = [f"{'vbt fetch <- Java sender' if k == 'vbt-from-java' else 'Java receiver <- vbt serve'} "
+             f"{c['mb_per_s']:.0f} MB/s" for k, c in cross if c]
+    if cross:
+        value += "; cross: " + ", ".join(cross)
+    return _target(name, r >= 8, value)
+
+
 def small_file_overhead(overheads):
     """Every warm vbt mode under 0.5 ms per file; nginx+curl+fsync shown for scale."""
     vs = {k: v["ms_per_file"] for k, v in overheads.items() if k.startswith("vbt-") and k.endswith("-warm")}
@@ -248,6 +277,8 @@ def targets(sess, overheads):
         # issue #22
         identity_target(sess, "identity-recreated", "the sender's snapshot re-created before the retry"),
         identity_target(sess, "identity-second-sender", "the retry from a second sender that got it from the first"),
+        # issue #21
+        java_target(sess),
         peak_rss(scs, sizes),
         # issue #5
         ttfb_flat(scs, sizes),

@@ -1,6 +1,6 @@
 """A generated RocksDB partition of one size: every vbt mode, cold and warm, against nginx+curl,
 md5sum and re-ingestion of the same data; then, on the same partition and its warm plain fast
-sender, the parts beside those rows (resume, identity: see extras_at). With `--skip
+sender, the parts beside those rows (resume, identity, java: see extras_at). With `--skip
 partitions` only those parts run (partition_extras)."""
 
 import json
@@ -13,6 +13,7 @@ from ..harness.files import dir_files, rm, total_size
 from ..harness.procstat import loadavg
 from . import rounds
 from .identity import identity
+from .java import java_vs_vbt
 from .resume import resume_vs_restart
 from .runs import _fetch_cmd, md5sum, md5sum_both_cores, reingest, vbt_fetch
 from .scenario import Scenario, curl_rows, md5sum_row, md5sum_x2_row
@@ -117,20 +118,24 @@ def _transfers(sess, size, d, src):
 
 def extras_at(sess, size):
     """The parts beside the partition rows that run at this size: resume and identity at the
-    largest size."""
+    largest size, java (when a Java harness was given) at the first."""
     a = sess.a
     out = []
     if size == max(a.sizes):
         out += [x for x in ("resume", "identity") if x not in a.skip]
+    if size == a.sizes[0] and a.java_harness and "java" not in a.skip:
+        out.append("java")
     return out
 
 
 def _extras(sess, server, size, d, src):
-    """resume and identity against the warm plain fast sender; one failing does not stop the
-    other."""
+    """resume, identity and java against the warm plain fast sender; one failing does not stop
+    the others."""
+    snap = os.path.join(d, "serve-plain-fast", TOPIC, PART, ".snapshot_files")
     parts = {
         "resume": lambda: resume_vs_restart(sess, server, size, d, STORE, PART),
         "identity": lambda: identity(sess, server, size, d, STORE, PART, lambda base: _sender_copy(src, base)),
+        "java": lambda: java_vs_vbt(sess, server, size, d, STORE, snap),
     }
     for name in extras_at(sess, size):
         try:

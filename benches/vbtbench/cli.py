@@ -13,7 +13,8 @@ from .report.output import report
 from .scenarios.fanout import fanout
 from .scenarios.zones import zones
 from .scenarios.multi import multi_partitions
-from .scenarios.partition import partition_size
+from .scenarios.java import harness_problem
+from .scenarios.partition import extras_at, partition_extras, partition_size
 from .scenarios.servers import gen_certs
 from .scenarios.small import small_files
 from .scenarios.wire import iperf3
@@ -38,8 +39,13 @@ def parse_args(argv=None):
     p.add_argument("--zones", type=int, default=30, help="receivers in zone z1 against 3 senders in z1-z3 (0: skip)")
     p.add_argument("--zones-mib", type=int, default=64, help="the partition each of them fetches")
     p.add_argument("--zones-admission", type=int, default=4, help="transfers each of the 3 senders admits at once")
-    p.add_argument("--skip", default="", help="comma-separated parts to leave out: "
-                   "partitions (the per-size sections), streams1, resume, multi, fanout, zones, reingest, small")
+    p.add_argument("--skip", default="", help="comma-separated parts to leave out: partitions (the per-size "
+                   "rows; resume, identity and java still run on their partition), streams1, resume, identity, "
+                   "java, multi, fanout, zones, reingest, small")
+    p.add_argument("--java-harness", default=None, metavar="DIR",
+                   help="a directory with run-sender.sh and run-receiver.sh running Venice's Java blob transfer "
+                   "(benches/README.md); adds the Java rows at the first size (default: $VENICE_HARNESS; "
+                   "neither: no Java rows)")
     p.add_argument("--iperf-seconds", type=int, default=None, help="default 3 (1 with --quick)")
     p.add_argument("--out", default=os.path.join(default_target, "bench", "results.json"))
     p.add_argument("--work-parent", default=None, help="where the temporary work dir goes (default $TMPDIR)")
@@ -53,7 +59,10 @@ def parse_args(argv=None):
     a.multi_mib = a.multi_mib or a.sizes[0]
     a.skip = {x.strip() for x in a.skip.split(",") if x.strip()}
     if a.quick:  # under a minute: only the partition rows
-        a.skip |= {"multi", "fanout", "zones", "resume"}
+        a.skip |= {"multi", "fanout", "zones", "resume", "identity", "java"}
+    a.java_harness = a.java_harness or os.environ.get("VENICE_HARNESS") or None
+    if a.java_harness:
+        a.java_harness = os.path.abspath(os.path.expanduser(a.java_harness))
     if a.reingest_runs == 0:
         a.skip.add("reingest")
     a.iperf_seconds = a.iperf_seconds or (1 if a.quick else 3)
@@ -68,6 +77,11 @@ def _on_term(signum, frame):
 def main(argv=None):
     a = parse_args(argv)
     check_tools(a.vbt)
+    if "java" not in a.skip:
+        if not a.java_harness:
+            log("bench: no Java rows: neither --java-harness nor VENICE_HARNESS names a Java harness")
+        elif harness_problem(a.java_harness):
+            raise SystemExit(f"bench: --java-harness: {harness_problem(a.java_harness)}")
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGHUP, _on_term)
     started = time.time()
@@ -84,8 +98,12 @@ def main(argv=None):
 
 
 def _steps(sess):
-    steps = [(f"{z} MiB partition", lambda z=z: partition_size(sess, z)) for z in sess.a.sizes
-             if "partitions" not in sess.a.skip]
+    steps = []
+    for z in sess.a.sizes:
+        if "partitions" not in sess.a.skip:
+            steps.append((f"{z} MiB partition", lambda z=z: partition_size(sess, z)))
+        elif extras_at(sess, z):
+            steps.append((f"{z} MiB partition ({', '.join(extras_at(sess, z))})", lambda z=z: partition_extras(sess, z)))
     if "multi" not in sess.a.skip:
         steps.append(("8 partitions", lambda: multi_partitions(sess)))
     if sess.a.fanout and "fanout" not in sess.a.skip:

@@ -19,17 +19,19 @@ def _child_setup():
     _libc.prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
-def spawn(cmd, stdout, stderr, cwd=None):
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=cwd,
+def spawn(cmd, stdout, stderr, cwd=None, env=None):
+    """env: variables added to the harness's own environment."""
+    full = dict(os.environ, **env) if env else None
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=cwd, env=full,
                          start_new_session=True, preexec_fn=_child_setup)
     CHILDREN[p.pid] = p
     return p
 
 
-def spawn_logged(cmd, base):
+def spawn_logged(cmd, base, env=None):
     """Starts a long-running process with its output in base.out / base.err."""
     with open(base + ".out", "wb") as out, open(base + ".err", "wb") as err:
-        return spawn(cmd, out, err)
+        return spawn(cmd, out, err, env=env)
 
 
 def kill_quietly(pid):

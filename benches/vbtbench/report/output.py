@@ -17,6 +17,8 @@ NOTES = [
     "neither (nginx+curl+fsync adds the fsync)",
     "CPU: receiver from wait4 rusage, sender from /proc/<pid>/stat utime+stime deltas "
     f"({CLK_TCK} ticks/s); RSS: receiver ru_maxrss, sender VmHWM (reset after the cold run)",
+    "Java rows: a Java receiver's seconds are its own timer (request to renamed partition, JVM start "
+    "excluded; its process wall time is 'wall'); vbt fetch rows are the whole process",
     "TTFB: vbt first_byte_seconds (request sent -> first FILE head, after connect/handshake); "
     "curl time_starttransfer of the first file (includes connect/handshake)",
 ]

@@ -1,4 +1,6 @@
-"""The text table: one section per partition size, one for the small files, then iperf3."""
+"""The text table: one section per partition size, the other scenarios, the small files, then iperf3."""
+
+from ..common import median
 
 COLS = ["scenario", "s", "±%", "MB/s", "xnginx", "xngx+md5", "xmd5sum", "xiperf3", "xreingest",
         "CPUs/GiB snd", "rcv", "RSS MiB snd", "rcv", "TTFB ms"]
@@ -39,13 +41,12 @@ def _line(cells, widths):
                             for i, c in enumerate(cells))
 
 
-def section(title, items, extra=None):
-    """Lines of one section; extra = (column name, row -> cell) adds a last column."""
+def section(title, items, extras=()):
+    """Lines of one section; extras = [(column name, row -> cell)] adds last columns."""
     body = [_cells(s, sm, r) for s, sm, r in items]
-    hdr = COLS + ([extra[0]] if extra else [])
-    if extra:
-        for row, (s, _, _) in zip(body, items):
-            row.append(extra[1](s))
+    hdr = COLS + [name for name, _ in extras]
+    for row, (s, _, _) in zip(body, items):
+        row += [cell(s) for _, cell in extras]
     widths = [max(len(str(x[i])) for x in [hdr] + body) for i in range(len(hdr))]
     return [title, _line(hdr, widths)] + [_line(row, widths) for row in body] + [""]
 
@@ -75,7 +76,7 @@ def _small_section(small, overheads, a):
     title = (f"small files ({a.small_files} x {a.small_file_kib} KiB, "
              f"{(sm0.get('bytes') or 0) / 1e6:.0f} MB; per-file overhead vs the {a.sizes[0]} MiB "
              f"warm rate of the same mode); load1 {_load_range(small)}")
-    return section(title, small, ("ms/file", lambda s: fmt(overheads.get(s.key, {}).get("ms_per_file"), ".3f")))
+    return section(title, small, [("ms/file", lambda s: fmt(overheads.get(s.key, {}).get("ms_per_file"), ".3f"))])
 
 
 def _iperf_lines(iperf, a):
@@ -93,6 +94,29 @@ TITLES = {
              "batch; refusals and who served are in the targets)",
     "resume": "resume vs restart after a SIGKILL at ~90 % ({z} MiB; s = the finishing run; MB/s = whole "
               "partition / that)",
+    "identity": "cut at ~90 %, then resumed from another snapshot of the same files ({z} MiB; s = the retry; "
+                "MB/s = whole partition / that; moved = the retry's bytes, kept = its resumed_bytes)",
+    "java": "vbt against Venice's Java sender and receiver ({z} MiB, plaintext, limits off; s = Java's own timer "
+            "for a Java receiver (JVM start excluded), the whole process for vbt fetch; wall s = the process)",
+}
+
+
+def _last(s, key):
+    return s.samples[-1].get(key) if s.samples else None
+
+
+def _median_of(key, fallback="seconds"):
+    return lambda s: fmt(median([x.get(key, x.get(fallback)) for x in s.samples]), ".3f")
+
+
+# Extra columns of some sections: [(name, row -> cell)].
+EXTRAS = {
+    "identity": [
+        ("moved MB", lambda s: fmt(_last(s, "moved_bytes") and _last(s, "moved_bytes") / 1e6, ".0f")),
+        ("kept MB", lambda s: fmt(_last(s, "resumed_bytes") and _last(s, "resumed_bytes") / 1e6, ".0f")),
+        ("moved %", lambda s: fmt(_last(s, "moved_fraction") and _last(s, "moved_fraction") * 100, ".1f")),
+    ],
+    "java": [("wall s", _median_of("wall"))],
 }
 
 
@@ -102,7 +126,7 @@ def _other_sections(rows):
         items = [x for x in rows if x[0].dataset == ds]
         if items:
             z = items[0][0].size_mib
-            lines += section(title.format(z=z) + f"; load1 {_load_range(items)}", _ordered(items))
+            lines += section(title.format(z=z) + f"; load1 {_load_range(items)}", _ordered(items), EXTRAS.get(ds, ()))
     return lines
 
 

@@ -1,6 +1,7 @@
-"""The targets of issues #9 (first) and #5, each checked from the rows: met (True), not met (False), or not
+"""The targets of issues #9 (first), #22, #21 and #5, each checked from the rows: met (True), not met (False), or not
 measured (None). A target over several sizes is not measured if any size lacks its rows."""
 
+from ..common import median
 from .ratios import find
 
 
@@ -168,6 +169,70 @@ def zones_target(sess, n, admission):
                    f"one transfer {s['most_refusals']} ({s['refusals']} in all); served by zone {served}")
 
 
+def _last(sess, dataset, key):
+    """The row and its last sample, or (row or None, None)."""
+    sc = next((s for s in sess.scenarios if s.dataset == dataset and s.key == key), None)
+    return sc, (sc.samples[-1] if sc and sc.samples else None)
+
+
+def _not_measured(sc, why="not measured"):
+    return why + (f": {sc.errors[0]}" if sc and sc.errors else "")
+
+
+def identity_target(sess, key, what):
+    """Issue #22: after a cut at 90 %, the retry from another snapshot of the same files moves at
+    most 15 % of the partition's bytes."""
+    name = f"cut at 90 %, {what}: the retry moves <= 15 % of the bytes"
+    if "identity" in sess.a.skip:
+        return _target(name, None, "not measured (--skip identity)")
+    sc, s = _last(sess, "identity", key)
+    if not s:
+        return _target(name, None, _not_measured(sc))
+    whole = s["moved_bytes"] + s["resumed_bytes"]
+    dropped = max(0, s["cut_bytes"] - s["resumed_bytes"])
+    value = (f"{sc.size_mib} MiB: moved {s['moved_bytes'] / 1e6:.0f} of {whole / 1e6:.0f} MB = "
+             f"{s['moved_fraction']:.1%} in {s['seconds']:.2f}s (cut with {s['cut_bytes'] / whole:.0%} in the landing "
+             f"dir, {dropped / 1e6:.0f} MB of it in files still in flight, dropped; resumed_bytes "
+             f"{s['resumed_bytes'] / 1e6:.0f} MB)")
+    if s.get("reused_from") is not None and key == "identity-second-sender":
+        value += "; reused_from " + ", ".join(f"{r['peer']} {r['bytes'] / 1e6:.0f} MB" for r in s["reused_from"])
+    if s.get("snapshots_created"):
+        value += f"; the sender made {s['snapshots_created']} snapshots"
+    _, same = _last(sess, "resume", "resume-resumed")
+    if same and same.get("reported_bytes") is not None and same.get("resumed_bytes") is not None:
+        t = same["reported_bytes"] + same["resumed_bytes"]
+        value += f" (same-sender resume in this run: {same['reported_bytes'] / t:.1%} moved)"
+    return _target(name, s["moved_fraction"] <= 0.15, value)
+
+
+def java_target(sess):
+    """Issue #21: vbt->vbt in its default config >= 8 x Venice's Java->Java on the same partition.
+    Java's MB/s is from its own timer (JVM start excluded), vbt's from the whole `vbt fetch`."""
+    name = "vbt->vbt default config >= 8 x Venice Java->Java (plaintext, same partition)"
+    a = sess.a
+    if "java" in a.skip:
+        return _target(name, None, "not measured (--skip java)")
+    if not a.java_harness:
+        return _target(name, None, "not measured: no Java harness (--java-harness or VENICE_HARNESS)")
+    size = a.sizes[0]
+    v, j = find(sess.scenarios, "java", size, "vbt-vbt"), find(sess.scenarios, "java", size, "java-java")
+    if not v or not j:
+        sc, _ = _last(sess, "java", "java-java")
+        return _target(name, None, _not_measured(sc))
+    jrow, _ = _last(sess, "java", "java-java")
+    jwall = median([x["wall"] for x in jrow.samples])
+    r, rw = v["mb_per_s"] / j["mb_per_s"], jwall / v["seconds"]
+    value = (f"{size} MiB: vbt {v['mb_per_s']:.0f} MB/s ({v['seconds']:.2f}s, whole vbt fetch) vs Java "
+             f"{j['mb_per_s']:.0f} MB/s ({j['seconds']:.2f}s by Java's timer, {jwall:.2f}s JVM wall) = {r:.1f}x "
+             f"({rw:.1f}x against the JVM wall)")
+    cross = [(k, find(sess.scenarios, "java", size, k)) for k in ("vbt-from-java", "java-from-vbt")]
+    cross = [f"{'vbt fetch <- Java sender' if k == 'vbt-from-java' else 'Java receiver <- vbt serve'} "
+             f"{c['mb_per_s']:.0f} MB/s" for k, c in cross if c]
+    if cross:
+        value += "; cross: " + ", ".join(cross)
+    return _target(name, r >= 8, value)
+
+
 def small_file_overhead(overheads):
     """Every warm vbt mode under 0.5 ms per file; nginx+curl+fsync shown for scale."""
     vs = {k: v["ms_per_file"] for k, v in overheads.items() if k.startswith("vbt-") and k.endswith("-warm")}
@@ -209,6 +274,11 @@ def targets(sess, overheads):
         multi_md5(scs, a.multi_mib),
         fanout_target(sess, a.fanout_mib, a.fanout),
         zones_target(sess, a.zones, a.zones_admission),
+        # issue #22
+        identity_target(sess, "identity-recreated", "the sender's snapshot re-created before the retry"),
+        identity_target(sess, "identity-second-sender", "the retry from a second sender that got it from the first"),
+        # issue #21
+        java_target(sess),
         peak_rss(scs, sizes),
         # issue #5
         ttfb_flat(scs, sizes),

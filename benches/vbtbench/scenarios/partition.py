@@ -1,5 +1,7 @@
 """A generated RocksDB partition of one size: every vbt mode, cold and warm, against nginx+curl,
-md5sum and re-ingestion of the same data."""
+md5sum and re-ingestion of the same data; then, on the same partition and its warm plain fast
+sender, the parts beside those rows (resume, identity, java: see extras_at). With `--skip
+partitions` only those parts run (partition_extras)."""
 
 import json
 import os
@@ -10,10 +12,12 @@ from ..common import GIB, MIB, Failed, log
 from ..harness.files import dir_files, rm, total_size
 from ..harness.procstat import loadavg
 from . import rounds
+from .identity import identity
+from .java import java_vs_vbt
 from .resume import resume_vs_restart
-from .runs import md5sum, md5sum_both_cores, reingest, vbt_fetch
+from .runs import _fetch_cmd, md5sum, md5sum_both_cores, reingest, vbt_fetch
 from .scenario import Scenario, curl_rows, md5sum_row, md5sum_x2_row
-from .servers import start_nginx
+from .servers import start_nginx, start_vbt_server
 
 STORE = "bench"
 TOPIC = f"{STORE}_v1"
@@ -106,11 +110,61 @@ def _transfers(sess, size, d, src):
         steps += rounds.curl_steps(sess, curls, ngx, files)
         steps += [(one, partial(md5sum, sess, one, files)), (two, partial(md5sum_both_cores, sess, two, files))]
         rounds.run_rounds(sess, steps)
-        if size == max(sess.a.sizes) and "resume" not in sess.a.skip:
-            resume_vs_restart(sess, servers["plain-fast"], size, d, STORE, PART)
+        _extras(sess, servers["plain-fast"], size, d, src)
     finally:
         rounds.stop(servers)
     return files
+
+
+def extras_at(sess, size):
+    """The parts beside the partition rows that run at this size: resume and identity at the
+    largest size, java (when a Java harness was given) at the first."""
+    a = sess.a
+    out = []
+    if size == max(a.sizes):
+        out += [x for x in ("resume", "identity") if x not in a.skip]
+    if size == a.sizes[0] and a.java_harness and "java" not in a.skip:
+        out.append("java")
+    return out
+
+
+def _extras(sess, server, size, d, src):
+    """resume, identity and java against the warm plain fast sender; one failing does not stop
+    the others."""
+    snap = os.path.join(d, "serve-plain-fast", TOPIC, PART, ".snapshot_files")
+    parts = {
+        "resume": lambda: resume_vs_restart(sess, server, size, d, STORE, PART),
+        "identity": lambda: identity(sess, server, size, d, STORE, PART, lambda base: _sender_copy(src, base)),
+        "java": lambda: java_vs_vbt(sess, server, size, d, STORE, snap),
+    }
+    for name in extras_at(sess, size):
+        try:
+            parts[name]()
+        except Failed as e:
+            log(f"  FAILED {name}, {size} MiB: {e}")
+            sess.failures.append(f"{name} {size}: {e}")
+
+
+def partition_extras(sess, size):
+    """`--skip partitions`: only the parts beside the partition rows, on the same partition and a
+    plain fast sender warmed by one unrecorded fetch (its snapshot made)."""
+    sess.check_disk(int(size * MIB * 5.5) + GIB, f"a {size} MiB partition")
+    d = os.path.join(sess.work, f"p{size}")
+    src = os.path.join(d, "src")
+    servers = {}
+    try:
+        log(f"== {size} MiB partition: {', '.join(extras_at(sess, size))} (load {loadavg()})")
+        _generate(sess, size, src)
+        servers["plain-fast"] = s = start_vbt_server(sess, f"{size}-plain-fast", "plain",
+                                                     **_sender_copy(src, os.path.join(d, "serve-plain-fast")))
+        recv = os.path.join(d, "recv")
+        rm(recv)
+        sess.run("fetch-first-request", _fetch_cmd(sess, s, "plain", "fast", recv, STORE, ()))
+        rm(recv)
+        _extras(sess, s, size, d, src)
+    finally:
+        rounds.stop(servers)
+        rm(d)
 
 
 def _reingest(sess, size, d, src, files):

@@ -42,10 +42,11 @@ def _serve_cmd(sess, transport, base_dir, fixed, extra=()):
     return cmd + list(extra)
 
 
-def start_vbt_server(sess, name, transport, base_dir=None, fixed=None, extra=()):
-    """Starts `vbt serve` on port 0 and waits for the address it prints as its first line."""
+def start_vbt_server(sess, name, transport, base_dir=None, fixed=None, extra=(), env=None):
+    """Starts `vbt serve` on port 0 and waits for the address it prints as its first line; env:
+    variables added to its environment (e.g. VBT_LOG)."""
     base = sess.logfile(f"serve-{name}")
-    p = spawn_logged(_serve_cmd(sess, transport, base_dir, fixed, extra), base)
+    p = spawn_logged(_serve_cmd(sess, transport, base_dir, fixed, extra), base, env=env)
     end = time.monotonic() + 60
     while time.monotonic() < end:
         line = read_tail(base + ".out")

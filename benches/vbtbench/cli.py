@@ -24,7 +24,7 @@ def parse_args(argv=None):
     default_target = os.environ.get("CARGO_TARGET_DIR", "/var/tmp/vbt-target")
     p = argparse.ArgumentParser(description="vbt against nginx+curl, md5sum, iperf3 and re-ingestion, "
                                 "measured in the same run")
-    p.add_argument("--vbt", default=os.path.join(default_target, "debug", "vbt"))
+    p.add_argument("--vbt", default=os.path.join(default_target, "release", "vbt"))
     p.add_argument("--sizes", default=None, help="partition sizes in MiB, comma-separated (default 1024)")
     p.add_argument("--runs", type=int, default=None, help="warm runs per scenario, median reported (default 3)")
     p.add_argument("--reingest-runs", type=int, default=None, help="default: --runs")

@@ -180,3 +180,80 @@ fn a_sender_that_said_it_is_busy_is_asked_after_an_idle_one() {
         holder.join().unwrap().unwrap();
     });
 }
+
+/// The request of a vbt receiver that asks to wait up to `secs` in line.
+fn wait_ask(id: &PartitionId, secs: u32) -> Vec<u8> {
+    let asks = venice_blob_transfer::tools::ext::Asks { wait_secs: secs, ..Default::default() };
+    venice_blob_transfer::tools::request::encode_request_with(id, TableFormat::BlockBased, 24, 7, &asks)
+}
+
+/// The first line of what the sender answers on `s` ("" if it closed without a word).
+fn status_line(s: &mut std::net::TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => got.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&got).trim_end().to_string()
+}
+
+/// A receiver that asked to wait and went away (its attempt timed out, it was killed) leaves the
+/// line: it holds neither a place in it, nor a connection of `vbt.server.max.connections`, nor
+/// the next slot that frees, which goes to the live receiver behind it.
+#[test]
+fn a_waiter_that_hangs_up_leaves_the_line() {
+    let a = tempdir();
+    let (big, small) = (PartitionId::new("hangupStore", 1, 0).unwrap(), PartitionId::new("hangupStore", 1, 1).unwrap());
+    // About 10 MB: more than the socket buffers of a holder that does not read hold.
+    gen_partition(a.path(), &big, TableFormat::BlockBased, 10_000);
+    gen_partition(a.path(), &small, TableFormat::BlockBased, 50);
+    // One slot, a line of one, and room for two connections.
+    let extra =
+        [("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.server.admission.queue", "1"), ("vbt.server.max.connections", "2")];
+    let (sender, addr) = sender(a.path(), TableFormat::BlockBased, &extra);
+    // The holder reads nothing, into a small buffer: the sender blocks on it, holding the slot,
+    // until it hangs up.
+    let mut holder = std::net::TcpStream::connect(addr).unwrap();
+    {
+        use std::os::fd::AsRawFd;
+        let size: libc::c_int = 64 * 1024;
+        // SAFETY: a valid socket and a c_int option value of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                holder.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                &size as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0);
+    }
+    holder.write_all(&venice_blob_transfer::tools::request::encode_request(&big, TableFormat::BlockBased, 24, 7)).unwrap();
+    assert!(eventually(Duration::from_secs(30), || sender.active_transfers() == 1), "the holder holds the slot");
+
+    let mut gone = std::net::TcpStream::connect(addr).unwrap();
+    gone.write_all(&wait_ask(&small, 60)).unwrap();
+    assert!(eventually(Duration::from_secs(30), || queued(&sender) == 1), "it waits in line");
+    drop(gone);
+
+    // Its connection is closed: a plain request is served (a 429, the slot is held) rather than
+    // closed at once for a table full of connections that serve.
+    let answered = eventually(Duration::from_secs(30), || {
+        let mut probe = std::net::TcpStream::connect(addr).unwrap();
+        probe.write_all(&venice_blob_transfer::tools::request::encode_request(&small, TableFormat::BlockBased, 24, 7)).unwrap();
+        status_line(&mut probe).starts_with("HTTP/1.1 429")
+    });
+    assert!(answered, "the departed waiter still pins a connection of vbt.server.max.connections");
+    assert_eq!(sender.active_transfers(), 1, "the holder still holds the slot");
+
+    // Its place in the line is free too, and the slot goes to the live waiter.
+    let mut live = std::net::TcpStream::connect(addr).unwrap();
+    live.write_all(&wait_ask(&small, 60)).unwrap();
+    assert!(eventually(Duration::from_secs(30), || queued(&sender) == 2), "the live receiver asked to wait");
+    drop(holder);
+    assert_eq!(status_line(&mut live), "HTTP/1.1 200 OK", "the freed slot is the live waiter's");
+}

@@ -287,7 +287,13 @@ impl Receiver {
             };
             // Kept files from another peer or snapshot stay: the attempt asks this peer for its
             // manifest and keeps those it names (a Java peer sends everything: it starts clean).
+            let asked = Instant::now();
             let result = self.try_peer(&req, &peer, &spot, kept.as_ref(), wait_secs, &mut cancel).await;
+            // A line counts for as long as we stood in it: a sender that refused at once (its
+            // line full, or a vbt sender of before the line) leaves the budget for its retry-after.
+            if wait_secs > 0 {
+                busy.spent += asked.elapsed().min(Duration::from_secs(wait_secs.into()));
+            }
             match &result {
                 Err(e) if e.kind() == ErrorKind::Cancelled => {}
                 Err(e) => {
@@ -491,7 +497,8 @@ impl Receiver {
             _ = tokio::time::sleep(pause) => {}
             _ = until_true(cancel) => return Err(cancelled(id)),
         }
-        state.spent += pause + Duration::from_secs(line.into());
+        // The line, as long as it lasts, is counted once the attempt ends (the loop above).
+        state.spent += pause;
         state.lined_up |= line > 0;
         Ok(Some((next, line)))
     }
@@ -514,7 +521,7 @@ impl Receiver {
 /// A bootstrap's waiting on busy senders so far (`vbt.peer.busy.wait.ms` bounds `spent`).
 #[derive(Default)]
 struct BusyWait {
-    /// Paused, plus the lines waited in (counted in full when asked).
+    /// Paused, plus the time spent in lines (each at most what it asked for).
     spent: Duration,
     /// A sender was asked to let us wait in its line.
     lined_up: bool,

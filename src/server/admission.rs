@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::failpoint::failpoint;
+
 pub struct Admission {
     limit: usize,
     active: AtomicUsize,
@@ -105,7 +107,7 @@ impl Admission {
 impl Drop for AdmissionGuard {
     fn drop(&mut self) {
         let Some(a) = self.0.take() else { return };
-        {
+        let last = {
             // The slot goes to the oldest waiter still waiting; it stays taken meanwhile.
             let mut waiters = a.waiters.lock().unwrap_or_else(|e| e.into_inner());
             while let Some(w) = waiters.pop_front() {
@@ -115,8 +117,12 @@ impl Drop for AdmissionGuard {
                     Err(mut g) => drop(g.0.take()),
                 }
             }
-        }
-        if a.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // Freed under the lock: a request that lines up once we let go finds it free
+            // (freed after, it would wait in line for a slot nobody hands over).
+            a.active.fetch_sub(1, Ordering::SeqCst) == 1
+        };
+        failpoint!("admission-release-unlocked");
+        if last {
             // Under the lock, so a waiter between its check and its wait cannot miss this.
             let (lock, cv) = &a.idle;
             let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -198,5 +204,54 @@ mod tests {
         assert!(a.try_acquire().is_some());
         // No slot can ever free: nobody waits.
         assert_eq!(Admission::new(0, 4).acquire_within(Duration::from_secs(30)).await.err(), Some(NotAdmitted::QueueFull));
+    }
+
+    /// A request that asks to wait just as the last transfer's release found nobody in line
+    /// (between the release's look at the line and its freeing of the slot) must not wait in
+    /// line for a slot that is free: it gets that slot.
+    #[cfg(feature = "failpoints")]
+    #[test]
+    fn a_waiter_that_lines_up_during_a_release_gets_the_freed_slot() {
+        use std::cell::Cell;
+        use std::sync::mpsc;
+        thread_local!(static PAUSE: Cell<bool> = const { Cell::new(false) });
+        let (reached_tx, reached_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (reached_tx, go_rx) = (Mutex::new(reached_tx), Mutex::new(go_rx));
+        // Only the releasing thread below pauses (other tests release guards meanwhile).
+        fail::cfg_callback("admission-release-unlocked", move || {
+            if PAUSE.with(|p| p.get()) {
+                reached_tx.lock().unwrap().send(()).unwrap();
+                go_rx.lock().unwrap().recv().unwrap();
+            }
+        })
+        .unwrap();
+        let a = Admission::new(1, 4);
+        let held = a.try_acquire().unwrap();
+        let releaser = std::thread::spawn(move || {
+            PAUSE.with(|p| p.set(true));
+            drop(held);
+        });
+        reached_rx.recv().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let waiter = rt.spawn({
+            let a = a.clone();
+            // It keeps its slot until joined.
+            async move { a.acquire_within(Duration::from_secs(30)).await }
+        });
+        // Until it is admitted or in line.
+        rt.block_on(async {
+            while !waiter.is_finished() && a.waiting() == 0 {
+                tokio::task::yield_now().await;
+            }
+        });
+        go_tx.send(()).unwrap();
+        releaser.join().unwrap();
+        fail::remove("admission-release-unlocked");
+        assert_eq!((a.active(), a.waiting()), (1, 0), "the freed slot is the waiter's, not free while it waits in line");
+        let admitted = rt.block_on(waiter).unwrap();
+        assert!(admitted.is_ok());
+        drop(admitted);
+        assert_eq!(a.active(), 0);
     }
 }

@@ -195,6 +195,7 @@ async fn serve_request<S: Conn>(
             shared.transfers.metrics().admission_queued();
             let wait = std::time::Duration::from_secs(asks.wait_secs.into());
             let mut drain = drain;
+            let mut more = [0u8; 1];
             tokio::select! {
                 a = admission.acquire_within(wait) => match a {
                     Ok(a) => Some(a),
@@ -204,6 +205,17 @@ async fn serve_request<S: Conn>(
                     }
                 },
                 _ = crate::runtime::until_true(&mut drain) => None,
+                // A receiver that hangs up (its attempt gave up) leaves the line at once: its
+                // place, its connection and the slot it would get are the next one's. One that
+                // says more before its answer (or half-closes) breaks the protocol: closed too.
+                r = wr.read(&mut more) => {
+                    log::info!("{peer}: left the line ({})", match r {
+                        Ok(0) => "closed".to_string(),
+                        Ok(_) => "sent more before its answer".to_string(),
+                        Err(e) => e.to_string(),
+                    });
+                    return Outcome::Close;
+                }
             }
         }
         None => None,

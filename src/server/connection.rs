@@ -197,6 +197,9 @@ async fn serve_request<S: Conn>(
             let mut drain = drain;
             let mut more = [0u8; 1];
             tokio::select! {
+                // A draining server starts nothing new, even with a slot handed over.
+                biased;
+                _ = crate::runtime::until_true(&mut drain) => None,
                 a = admission.acquire_within(wait) => match a {
                     Ok(a) => Some(a),
                     Err(why) => {
@@ -204,7 +207,6 @@ async fn serve_request<S: Conn>(
                         None
                     }
                 },
-                _ = crate::runtime::until_true(&mut drain) => None,
                 // A receiver that hangs up (its attempt gave up) leaves the line at once: its
                 // place, its connection and the slot it would get are the next one's. One that
                 // says more before its answer (or half-closes) breaks the protocol: closed too.

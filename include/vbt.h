@@ -225,8 +225,8 @@ typedef struct vbt_bootstrap_request vbt_bootstrap_request;
  * Methods (all borrowed until the callback returns): `vbt_bootstrap_result_code`,
  * `_message`, `_op_id`, `_peer`, `_partition_dir`, `_files`, `_bytes`, `_resumed_bytes`,
  * `_streams`, `_seconds`, `_offset_record`, `_store_version_state`, `_failed_peer_count`,
- * `_failed_peer`, `_failed_peer_code`, `_failed_peer_message` (each prefixed
- * `vbt_bootstrap_result`).
+ * `_failed_peer`, `_failed_peer_code`, `_failed_peer_message`, `_reused_from_count`,
+ * `_reused_from_peer`, `_reused_from_bytes` (each prefixed `vbt_bootstrap_result`).
  * Accessors given NULL return NULL, 0, an empty slice, or `VBT_INVALID_ARGUMENT` for the code.
  */
 typedef struct vbt_bootstrap_result vbt_bootstrap_result;
@@ -841,7 +841,8 @@ uint64_t vbt_bootstrap_result_bytes(const struct vbt_bootstrap_result *result);
 /**
  * Number of file bytes not sent again because they were kept, verified, from an earlier
  * interrupted attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer and on
- * failure. `_bytes + _resumed_bytes` is the size of the installed files.
+ * failure. `_bytes + _resumed_bytes` is the size of the installed files; by the peer that first
+ * sent them: `vbt_bootstrap_result_reused_from_count`.
  */
 uint64_t vbt_bootstrap_result_resumed_bytes(const struct vbt_bootstrap_result *result);
 
@@ -889,6 +890,23 @@ enum vbt_result vbt_bootstrap_result_failed_peer_code(const struct vbt_bootstrap
  * Why the `index`th failed peer failed, in words; NULL if `index` is out of range.
  */
 const char *vbt_bootstrap_result_failed_peer_message(const struct vbt_bootstrap_result *result, size_t index);
+
+/**
+ * On success: how many peers first sent the files kept from earlier interrupted attempts (see
+ * `vbt_bootstrap_result_resumed_bytes`), one entry per peer; the entries' bytes add up to
+ * `_resumed_bytes`. 0 on a fresh transfer and on failure.
+ */
+size_t vbt_bootstrap_result_reused_from_count(const struct vbt_bootstrap_result *result);
+
+/**
+ * The `index`th peer (`host:port`) whose kept files were reused; NULL if `index` is out of range.
+ */
+const char *vbt_bootstrap_result_reused_from_peer(const struct vbt_bootstrap_result *result, size_t index);
+
+/**
+ * Bytes of kept files the `index`th reused-from peer first sent; 0 if `index` is out of range.
+ */
+uint64_t vbt_bootstrap_result_reused_from_bytes(const struct vbt_bootstrap_result *result, size_t index);
 
 /**
  * Replaces the contents of `bytes` with a copy of `len` bytes at `data` (`data` may be NULL only

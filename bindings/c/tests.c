@@ -96,6 +96,9 @@ struct completions {
     char peer[8][128];
     uint64_t files[8], bytes[8], resumed_bytes[8];
     size_t streams[8];
+    /* vbt_bootstrap_result_reused_from_count, and whether the entry past the last is NULL and 0. */
+    size_t reused_from_count[8];
+    int reused_from_past_end_empty[8];
     unsigned char offset_record[8][64];
     size_t offset_record_len[8];
     unsigned char store_version_state[8][64];
@@ -129,6 +132,9 @@ static void record(struct completions *c, const vbt_bootstrap_result *r) {
     c->bytes[i] = vbt_bootstrap_result_bytes(r);
     c->resumed_bytes[i] = vbt_bootstrap_result_resumed_bytes(r);
     c->streams[i] = vbt_bootstrap_result_streams(r);
+    c->reused_from_count[i] = vbt_bootstrap_result_reused_from_count(r);
+    c->reused_from_past_end_empty[i] = vbt_bootstrap_result_reused_from_peer(r, c->reused_from_count[i]) == NULL &&
+                                       vbt_bootstrap_result_reused_from_bytes(r, c->reused_from_count[i]) == 0;
     c->offset_record_len[i] = offset_record.len;
     if (offset_record.len > 0 && offset_record.len <= sizeof c->offset_record[i]) {
         memcpy(c->offset_record[i], offset_record.data, offset_record.len);
@@ -372,6 +378,9 @@ static int test_null_arguments(void) {
     CHECK(vbt_bootstrap_result_failed_peer(NULL, 0) == NULL);
     CHECK(vbt_bootstrap_result_failed_peer_code(NULL, 0) == VBT_INVALID_ARGUMENT);
     CHECK(vbt_bootstrap_result_failed_peer_message(NULL, 0) == NULL);
+    CHECK(vbt_bootstrap_result_reused_from_count(NULL) == 0);
+    CHECK(vbt_bootstrap_result_reused_from_peer(NULL, 0) == NULL);
+    CHECK(vbt_bootstrap_result_reused_from_bytes(NULL, 0) == 0);
     CHECK_RC(vbt_bootstrap_request_set_progress(NULL, NULL, NULL), VBT_INVALID_ARGUMENT);
 
     /* Free functions: NULL is a no-op. */
@@ -511,8 +520,10 @@ static int test_bootstrap_and_result(void) {
     CHECK(c.op_id[0] == op);
     CHECK(strcmp(c.peer[0], peer) == 0);
     CHECK(c.files[0] >= 3 && c.bytes[0] > 1024 * 1024);
-    /* A fresh transfer between two vbt nodes: nothing kept from before, at least one stream. */
+    /* A fresh transfer between two vbt nodes: nothing kept from before (so no peer it was kept
+     * from, and index 0 is out of range), at least one stream. */
     CHECK(c.resumed_bytes[0] == 0);
+    CHECK(c.reused_from_count[0] == 0 && c.reused_from_past_end_empty[0]);
     CHECK(c.streams[0] >= 1);
     CHECK(c.offset_record_len[0] >= 2 && c.offset_record[0][0] == 24);
     CHECK(strcmp(c.message[0], "") == 0);
@@ -523,6 +534,7 @@ static int test_bootstrap_and_result(void) {
     CHECK(c.code[1] == VBT_PARTITION_EXISTS);
     CHECK(strlen(c.message[1]) > 0);
     CHECK(c.bytes[1] == 0 && c.resumed_bytes[1] == 0 && c.streams[1] == 0);
+    CHECK(c.reused_from_count[1] == 0 && c.reused_from_past_end_empty[1]);
 
     vbt_node_free(receiver);
     vbt_node_free(sender);

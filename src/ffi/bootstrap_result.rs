@@ -24,13 +24,18 @@ struct FailedPeer {
     message: CString,
 }
 
+struct ReusedFrom {
+    peer: CString,
+    bytes: u64,
+}
+
 /// The outcome of one bootstrap, lent to the completion callback (never NULL there).
 ///
 /// Methods (all borrowed until the callback returns): `vbt_bootstrap_result_code`,
 /// `_message`, `_op_id`, `_peer`, `_partition_dir`, `_files`, `_bytes`, `_resumed_bytes`,
 /// `_streams`, `_seconds`, `_offset_record`, `_store_version_state`, `_failed_peer_count`,
-/// `_failed_peer`, `_failed_peer_code`, `_failed_peer_message` (each prefixed
-/// `vbt_bootstrap_result`).
+/// `_failed_peer`, `_failed_peer_code`, `_failed_peer_message`, `_reused_from_count`,
+/// `_reused_from_peer`, `_reused_from_bytes` (each prefixed `vbt_bootstrap_result`).
 /// Accessors given NULL return NULL, 0, an empty slice, or `VBT_INVALID_ARGUMENT` for the code.
 pub struct vbt_bootstrap_result {
     op_id: u64,
@@ -46,6 +51,7 @@ pub struct vbt_bootstrap_result {
     offset_record: Vec<u8>,
     store_version_state: Vec<u8>,
     failed: Vec<FailedPeer>,
+    reused_from: Vec<ReusedFrom>,
 }
 
 impl Opaque for vbt_bootstrap_result {
@@ -78,6 +84,7 @@ impl vbt_bootstrap_result {
                 streams: o.streams,
                 seconds: o.elapsed.as_secs_f64(),
                 failed: failed_peers(&o.failed_peers),
+                reused_from: o.reused_from.iter().map(|(peer, bytes)| ReusedFrom { peer: cstring_lossy(peer), bytes: *bytes }).collect(),
                 offset_record: o.metadata.offset_record,
                 store_version_state: o.metadata.store_version_state,
             },
@@ -95,6 +102,7 @@ impl vbt_bootstrap_result {
                 offset_record: Vec::new(),
                 store_version_state: Vec::new(),
                 failed: failed_peers(e.peer_failures()),
+                reused_from: Vec::new(),
             },
         }
     }
@@ -103,6 +111,12 @@ impl vbt_bootstrap_result {
         self.failed
             .get(index)
             .ok_or_else(|| Error::invalid(format!("failed peer index {index} out of range (count {})", self.failed.len())))
+    }
+
+    fn reused_from(&self, index: usize) -> Result<&ReusedFrom> {
+        self.reused_from
+            .get(index)
+            .ok_or_else(|| Error::invalid(format!("reused-from index {index} out of range (count {})", self.reused_from.len())))
     }
 }
 
@@ -175,7 +189,8 @@ pub extern "C" fn vbt_bootstrap_result_bytes(result: *const vbt_bootstrap_result
 
 /// Number of file bytes not sent again because they were kept, verified, from an earlier
 /// interrupted attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer and on
-/// failure. `_bytes + _resumed_bytes` is the size of the installed files.
+/// failure. `_bytes + _resumed_bytes` is the size of the installed files; by the peer that first
+/// sent them: `vbt_bootstrap_result_reused_from_count`.
 #[no_mangle]
 pub extern "C" fn vbt_bootstrap_result_resumed_bytes(result: *const vbt_bootstrap_result) -> u64 {
     ffi_boundary!([result] -> u64 {
@@ -257,5 +272,34 @@ pub extern "C" fn vbt_bootstrap_result_failed_peer_message(result: *const vbt_bo
     ffi_boundary!([result] -> *const c_char {
         // SAFETY: a result lent to the running callback.
         Ok(unsafe { borrow(result) }?.failed(index)?.message.as_ptr())
+    })
+}
+
+/// On success: how many peers first sent the files kept from earlier interrupted attempts (see
+/// `vbt_bootstrap_result_resumed_bytes`), one entry per peer; the entries' bytes add up to
+/// `_resumed_bytes`. 0 on a fresh transfer and on failure.
+#[no_mangle]
+pub extern "C" fn vbt_bootstrap_result_reused_from_count(result: *const vbt_bootstrap_result) -> usize {
+    ffi_boundary!([result] -> usize {
+        // SAFETY: a result lent to the running callback.
+        Ok(unsafe { borrow(result) }?.reused_from.len())
+    })
+}
+
+/// The `index`th peer (`host:port`) whose kept files were reused; NULL if `index` is out of range.
+#[no_mangle]
+pub extern "C" fn vbt_bootstrap_result_reused_from_peer(result: *const vbt_bootstrap_result, index: usize) -> *const c_char {
+    ffi_boundary!([result] -> *const c_char {
+        // SAFETY: a result lent to the running callback.
+        Ok(unsafe { borrow(result) }?.reused_from(index)?.peer.as_ptr())
+    })
+}
+
+/// Bytes of kept files the `index`th reused-from peer first sent; 0 if `index` is out of range.
+#[no_mangle]
+pub extern "C" fn vbt_bootstrap_result_reused_from_bytes(result: *const vbt_bootstrap_result, index: usize) -> u64 {
+    ffi_boundary!([result] -> u64 {
+        // SAFETY: a result lent to the running callback.
+        Ok(unsafe { borrow(result) }?.reused_from(index)?.bytes)
     })
 }

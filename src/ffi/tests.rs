@@ -110,6 +110,52 @@ fn refused_bootstraps_never_call_back_and_accepted_ones_once() {
     assert_eq!(counter.load(Ordering::SeqCst), 1, "exactly once");
 }
 
+/// The reused-from accessors over a resumed outcome (the C tests see only fresh transfers): one
+/// entry per peer, in the outcome's order; out of range gives NULL and 0, as the failed-peer ones.
+#[test]
+fn reused_from_lists_each_first_sender() {
+    use crate::client::BootstrapOutcome;
+    use crate::protocol::metadata::PartitionMetadata;
+    let metadata = PartitionMetadata { topic_name: "s_v1".into(), partition_id: 0, offset_record: vec![24], store_version_state: vec![25] };
+    let outcome = BootstrapOutcome {
+        id: crate::protocol::PartitionId::new("s", 1, 0).unwrap(),
+        peer: "b:2".into(),
+        files: 3,
+        bytes: 10,
+        resumed_bytes: 300,
+        reused_from: vec![("a:1".into(), 100), ("c:3".into(), 200)],
+        streams: 1,
+        elapsed: Duration::from_millis(5),
+        first_byte: Duration::from_millis(1),
+        checksum: "XXH3-128",
+        partition_dir: "/base/s_v1/s_v1_0".into(),
+        metadata,
+        failed_peers: Vec::new(),
+    };
+    let r = vbt_bootstrap_result::new(7, Ok(outcome));
+    let r: *const vbt_bootstrap_result = &r;
+    let peer = |i| {
+        let p = vbt_bootstrap_result_reused_from_peer(r, i);
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned())
+    };
+    assert_eq!(vbt_bootstrap_result_reused_from_count(r), 2);
+    assert_eq!((peer(0).as_deref(), vbt_bootstrap_result_reused_from_bytes(r, 0)), (Some("a:1"), 100));
+    assert_eq!((peer(1).as_deref(), vbt_bootstrap_result_reused_from_bytes(r, 1)), (Some("c:3"), 200));
+    assert_eq!((peer(2), vbt_bootstrap_result_reused_from_bytes(r, 2)), (None, 0));
+    assert_eq!(
+        vbt_bootstrap_result_reused_from_bytes(r, 0) + vbt_bootstrap_result_reused_from_bytes(r, 1),
+        vbt_bootstrap_result_resumed_bytes(r)
+    );
+
+    let failed = vbt_bootstrap_result::new(8, Err(crate::error::Error::invalid("no")));
+    let failed: *const vbt_bootstrap_result = &failed;
+    assert_eq!(vbt_bootstrap_result_reused_from_count(failed), 0);
+    assert!(vbt_bootstrap_result_reused_from_peer(failed, 0).is_null());
+    assert_eq!(vbt_bootstrap_result_reused_from_count(ptr::null()), 0);
+    assert!(vbt_bootstrap_result_reused_from_peer(ptr::null(), 0).is_null());
+    assert_eq!(vbt_bootstrap_result_reused_from_bytes(ptr::null(), 0), 0);
+}
+
 #[test]
 fn config_errors_name_the_key_and_change_nothing() {
     let mut config = ptr::null_mut();

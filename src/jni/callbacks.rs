@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use jni::objects::{GlobalRef, JBooleanArray, JByteArray, JIntArray, JObject, JObjectArray, JValue, JValueOwned};
+use jni::objects::{GlobalRef, JBooleanArray, JByteArray, JIntArray, JLongArray, JObject, JObjectArray, JValue, JValueOwned};
 use jni::{JNIEnv, JavaVM};
 
 use super::exceptions::JniError;
@@ -432,6 +432,27 @@ fn failed_peer_arrays<'local>(env: &mut JNIEnv<'local>, failed: &[PeerFailure]) 
     Ok((names, codes, messages, probe_only))
 }
 
+/// `reused_from` as the two parallel arrays Java's `BootstrapResult.reusedFrom` is built from:
+/// peers (`String[]`) and their bytes (`long[]`).
+fn reused_from_arrays<'local>(
+    env: &mut JNIEnv<'local>,
+    reused: &[(String, u64)],
+) -> std::result::Result<(JObjectArray<'local>, JLongArray<'local>), JniError> {
+    let n = i32::try_from(reused.len()).map_err(|_| Error::internal("too many reused-from peers"))?;
+    let peers = env.new_object_array(n, "java/lang/String", JObject::null())?;
+    for (i, (peer, _)) in reused.iter().enumerate() {
+        env.with_local_frame(2, |env| -> std::result::Result<(), JniError> {
+            let peer = env.new_string(peer)?;
+            env.set_object_array_element(&peers, i as i32, &peer)?;
+            Ok(())
+        })?;
+    }
+    let bytes = env.new_long_array(n)?;
+    let values: Vec<i64> = reused.iter().map(|(_, b)| i64::try_from(*b).unwrap_or(i64::MAX)).collect();
+    env.set_long_array_region(&bytes, 0, &values)?;
+    Ok((peers, bytes))
+}
+
 fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>) -> std::result::Result<(), JniError> {
     match result {
         Ok(out) => {
@@ -440,10 +461,11 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
             let offset_record = env.byte_array_from_slice(&out.metadata.offset_record)?;
             let store_version_state = env.byte_array_from_slice(&out.metadata.store_version_state)?;
             let (names, codes, messages, probe_only) = failed_peer_arrays(env, &out.failed_peers)?;
+            let (reused_peers, reused_bytes) = reused_from_arrays(env, &out.reused_from)?;
             env.call_method(
                 future,
                 "onNativeSuccess",
-                "(Ljava/lang/String;IJJIDLjava/lang/String;[B[B[Ljava/lang/String;[I[Ljava/lang/String;[Z)V",
+                "(Ljava/lang/String;IJJIDLjava/lang/String;[B[B[Ljava/lang/String;[I[Ljava/lang/String;[Z[Ljava/lang/String;[J)V",
                 &[
                     JValue::Object(&peer),
                     JValue::Int(i32::try_from(out.files).unwrap_or(i32::MAX)),
@@ -458,6 +480,8 @@ fn deliver(env: &mut JNIEnv, future: &JObject, result: Result<BootstrapOutcome>)
                     JValue::Object(&codes),
                     JValue::Object(&messages),
                     JValue::Object(&probe_only),
+                    JValue::Object(&reused_peers),
+                    JValue::Object(&reused_bytes),
                 ],
             )?;
         }

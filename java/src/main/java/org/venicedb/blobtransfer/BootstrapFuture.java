@@ -56,11 +56,13 @@ public final class BootstrapFuture extends CompletableFuture<BootstrapResult> {
     @CalledFromNative
     void onNativeSuccess(String peer, int files, long bytes, long resumedBytes, int streams, double seconds,
             String partitionDirectory, byte[] offsetRecord, byte[] storeVersionState, String[] failedNames,
-            int[] failedCodes, String[] failedMessages, boolean[] failedProbeOnly) {
+            int[] failedCodes, String[] failedMessages, boolean[] failedProbeOnly, String[] reusedPeers,
+            long[] reusedBytes) {
         BootstrapResult result;
         try {
             result = new BootstrapResult(peer, files, bytes, resumedBytes, streams, seconds, partitionDirectory,
-                    offsetRecord, storeVersionState, failedNames, failedCodes, failedMessages, failedProbeOnly);
+                    offsetRecord, storeVersionState, failedNames, failedCodes, failedMessages, failedProbeOnly,
+                    reusedPeers, reusedBytes);
         } catch (Throwable t) {
             hand(null, new BlobTransferException(BlobTransferException.Code.INTERNAL,
                     "could not build the bootstrap result: " + t, t));

@@ -54,6 +54,33 @@ public final class BootstrapResult {
         }
     }
 
+    /**
+     * A peer that first sent files kept from an earlier interrupted attempt and reused here, with
+     * those files' bytes (see {@link #resumedBytes()}).
+     */
+    public static final class ReusedFrom {
+        private final String peer;
+        private final long bytes;
+
+        ReusedFrom(String peer, long bytes) {
+            this.peer = peer;
+            this.bytes = bytes;
+        }
+
+        public String peer() {
+            return peer;
+        }
+
+        public long bytes() {
+            return bytes;
+        }
+
+        @Override
+        public String toString() {
+            return peer + ": " + bytes + " bytes";
+        }
+    }
+
     private final String peer;
     private final int files;
     private final long bytes;
@@ -64,10 +91,12 @@ public final class BootstrapResult {
     private final byte[] offsetRecord;
     private final byte[] storeVersionState;
     private final List<FailedPeer> failedPeers;
+    private final List<ReusedFrom> reusedFrom;
 
     BootstrapResult(String peer, int files, long bytes, long resumedBytes, int streams, double seconds,
             String partitionDirectory, byte[] offsetRecord, byte[] storeVersionState, String[] failedNames,
-            int[] failedCodes, String[] failedMessages, boolean[] failedProbeOnly) {
+            int[] failedCodes, String[] failedMessages, boolean[] failedProbeOnly, String[] reusedPeers,
+            long[] reusedBytes) {
         this.peer = peer;
         this.files = files;
         this.bytes = bytes;
@@ -79,6 +108,11 @@ public final class BootstrapResult {
         this.storeVersionState = storeVersionState;
         this.failedPeers = Collections.unmodifiableList(Arrays.asList(failedPeers(failedNames, failedCodes,
                 failedMessages, failedProbeOnly)));
+        ReusedFrom[] reused = new ReusedFrom[reusedPeers.length];
+        for (int i = 0; i < reusedPeers.length; i++) {
+            reused[i] = new ReusedFrom(reusedPeers[i], reusedBytes[i]);
+        }
+        this.reusedFrom = Collections.unmodifiableList(Arrays.asList(reused));
     }
 
     /** The failed peers the native library passes as four parallel arrays. */
@@ -109,7 +143,8 @@ public final class BootstrapResult {
     /**
      * Bytes of files not sent again because they were kept, verified, from an earlier interrupted
      * attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer. {@link #bytes()}
-     * plus this is the size of the installed files.
+     * plus this is the size of the installed files; {@link #reusedFrom()} says which peers first sent
+     * them.
      */
     public long resumedBytes() {
         return resumedBytes;
@@ -143,6 +178,14 @@ public final class BootstrapResult {
         return storeVersionState.clone();
     }
 
+    /**
+     * The peers that first sent the files kept from earlier interrupted attempts, one entry each, with
+     * those files' bytes (they add up to {@link #resumedBytes()}); empty on a fresh transfer.
+     */
+    public List<ReusedFrom> reusedFrom() {
+        return reusedFrom;
+    }
+
     /** Peers that failed before the one that served it, each with its cause. */
     public List<FailedPeer> failedPeers() {
         return failedPeers;
@@ -163,7 +206,7 @@ public final class BootstrapResult {
     @Override
     public String toString() {
         return "BootstrapResult[peer=" + peer + ", files=" + files + ", bytes=" + bytes + ", resumedBytes=" + resumedBytes
-                + ", streams=" + streams + ", seconds=" + seconds
+                + ", reusedFrom=" + reusedFrom + ", streams=" + streams + ", seconds=" + seconds
                 + ", partitionDirectory=" + partitionDirectory + ", offsetRecord=" + offsetRecord.length
                 + " bytes, storeVersionState=" + storeVersionState.length + " bytes, failedPeers=" + failedPeers
                 + "]";

@@ -3,6 +3,7 @@ package org.venicedb.blobtransfer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.venicedb.blobtransfer.Fixtures.*;
 
@@ -61,6 +62,8 @@ class TransferTest {
                 // A fresh transfer between two vbt nodes: nothing kept from before, and at least
                 // one connection carried the files.
                 assertEquals(0, r.resumedBytes(), r.toString());
+                assertTrue(r.reusedFrom().isEmpty(), r.toString());
+                assertThrows(UnsupportedOperationException.class, () -> r.reusedFrom().clear());
                 assertTrue(r.streams() >= 1, r.toString());
                 assertTrue(r.seconds() >= 0);
                 assertEquals(partitionDir(recv, STORE, 1, 0), r.partitionDirectory());

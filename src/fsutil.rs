@@ -106,6 +106,29 @@ pub fn create_file_in(dir: &std::fs::File, name: &str) -> std::io::Result<std::f
     Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
+/// Opens the existing regular file `name` in `dir` for writing at `offset`, cut to that length
+/// first (what follows it is written again).
+pub fn continue_file_in(dir: &std::fs::File, name: &str, offset: u64) -> std::io::Result<std::fs::File> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    let c = CString::new(name).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in file name"))?;
+    // SAFETY: as in create_file_in; O_NOFOLLOW refuses a symlink put in its place.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+    let meta = f.metadata()?;
+    if !meta.is_file() || meta.len() < offset {
+        let why = format!("not a regular file of at least the {offset} bytes kept");
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+    }
+    f.set_len(offset)?;
+    f.seek(SeekFrom::Start(offset))?;
+    Ok(f)
+}
+
 /// Removes a directory's entries one by one, then the directory. The crash tests stop a process
 /// half way through (`cleanup-midway`) to prove a half-removed temp directory is handled.
 pub fn remove_dir_stepwise(dir: &Path) -> Result<()> {

@@ -38,7 +38,7 @@ use crate::protocol::request::encode_request_with;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::runtime::blocking;
 use crate::runtime::until_true;
-use crate::storage::landing::resume::{Journal, Kept, KeptFile};
+use crate::storage::landing::resume::{Journal, Kept, KeptFile, Partial};
 use crate::storage::landing::{check_free_space, Spot};
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
@@ -354,12 +354,15 @@ impl Run<'_> {
                     if let (Some(tx), Some(t)) = (token.take(), info.transfer.clone()) {
                         let _ = tx.send(t);
                     }
+                    let from = self.continue_from(&name, len, &info)?;
+                    let kept_start = from.unwrap_or(0);
+                    self.journal_started(&name, kept_start + len, &checksum, info.index).await?;
                     let handle = self.dir().await?;
                     let st = &self.state;
                     let finished = receive_file(
                         rx,
                         sink,
-                        (handle, a.spot.temp().join(&name)),
+                        (handle, a.spot.temp().join(&name), from),
                         len,
                         checksum.algorithm,
                         &a.transport.read_limit,
@@ -386,7 +389,7 @@ impl Run<'_> {
                         s.files += 1;
                         s.bytes += len;
                     }
-                    self.verify_later(name, len, checksum, info.index, finished);
+                    self.verify_later(name, (kept_start, len), checksum, info.index, finished);
                 }
                 ResponseHead::Metadata { len } => {
                     if metadata_seen || joined {
@@ -487,6 +490,47 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Where a file goes on from: `None` for a new file; `Some(offset)` for a partial one kept
+    /// from an earlier attempt, whose first `offset` bytes the sender skipped (`x-vbt-offset`,
+    /// as asked) or did not (0: it sends the whole file, which replaces them). `len`: the body.
+    fn continue_from(&self, name: &str, len: u64, info: &FileInfo) -> Result<Option<u64>> {
+        let kept = self.kept.lock().unwrap();
+        let partial = kept.as_ref().and_then(|k| Some((k, k.partial.iter().find(|p| p.file.name == name)?)));
+        match (info.offset, partial) {
+            (Some(o), Some((k, p))) if info.index == Some(p.file.index) && o == p.have => {
+                if o + len != p.file.len {
+                    return Err(Error::protocol(format!(
+                        "peer sent file {name:?} from offset {o} with {len} more bytes, but its manifest says {} in all",
+                        p.file.len
+                    )));
+                }
+                let mut s = self.state.lock().unwrap();
+                s.resumed_bytes += o;
+                *s.reused_from.entry(p.file.from.clone().unwrap_or_else(|| k.header.peer.clone())).or_default() += o;
+                Ok(Some(o))
+            }
+            (Some(o), _) => Err(Error::protocol(format!("peer sent file {name:?} from offset {o}, which this receiver did not ask for"))),
+            (None, Some(_)) => Ok(Some(0)),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Records that `name` started (whole length `len`, checksum as announced): if the attempt
+    /// ends before the file does, what reached the disk is kept for the next one.
+    async fn journal_started(&self, name: &str, len: u64, announced: &Announced, index: Option<usize>) -> Result<()> {
+        let journal = self.journal.lock().unwrap().clone();
+        let (Some(j), Some(index)) = (journal, index) else { return Ok(()) };
+        let entry = KeptFile {
+            index,
+            name: name.to_string(),
+            len,
+            algorithm: announced.algorithm.name().to_string(),
+            sum: announced.hex.clone(),
+            from: Some(self.a.peer.to_string()),
+        };
+        blocking(move || j.lock().unwrap().append_started(&entry)).await
+    }
+
     async fn settle_resume(&self, info: &FileInfo) -> Result<()> {
         let a = self.a;
         let spot = a.spot.clone();
@@ -547,17 +591,28 @@ impl Run<'_> {
                 same.then(|| KeptFile { index: *index, from, ..f.clone() })
             })
             .collect();
+        // A partial file by the same identity: its start is the start of the file the sender has.
+        let partial: Vec<Partial> = old
+            .iter()
+            .flat_map(|k| &k.partial)
+            .filter_map(|p| {
+                let (index, want) = by_name.get(p.file.name.as_str())?;
+                let same = want.len == p.file.len && p.file.algorithm == m.algorithm.name() && want.sum == p.file.sum;
+                let from = p.file.from.clone().or_else(|| old.as_ref().map(|k| k.header.peer.clone()));
+                same.then(|| Partial { file: KeptFile { index: *index, from, ..p.file.clone() }, have: p.have })
+            })
+            .collect();
         let totals = (m.files.len(), m.total_bytes());
         {
             let mut s = self.state.lock().unwrap();
             s.manifest_seen = true;
             s.snapshot = Some(m.snapshot.clone());
             s.totals = Some(totals);
-            s.resume_asked = !files.is_empty();
+            s.resume_asked = !files.is_empty() || !partial.is_empty();
         }
-        let dropped = old.as_ref().map_or(0, |k| k.files.len()) - files.len();
+        let dropped = old.as_ref().map_or(0, |k| k.files.len() + k.partial.len()) - files.len() - partial.len();
         let spot = a.spot.clone();
-        if files.is_empty() {
+        if files.is_empty() && partial.is_empty() {
             log::info!("none of the files kept for {} is in the snapshot {} serves: starting clean", a.id.replica(), a.peer);
             blocking(move || spot.discard_kept()).await?;
             return Ok(None);
@@ -567,16 +622,19 @@ impl Run<'_> {
         if let Some(old) = &old {
             header.created_ms = old.header.created_ms;
         }
-        let kept = Kept { header, files };
+        let kept = Kept { header, files, partial };
         log::info!(
-            "{} keeps {} files ({} bytes) by the manifest of {}{}",
+            "{} keeps {} files ({} bytes) and the start of {} more ({} bytes) by the manifest of {}{}",
             a.id.replica(),
             kept.files.len(),
             kept.bytes(),
+            kept.partial.len(),
+            kept.partial_bytes(),
             a.peer,
             if dropped > 0 { format!("; {dropped} kept files are not in it (removed)") } else { String::new() }
         );
-        let resume = Resume { snapshot: m.snapshot, held: kept.indices() };
+        let from = kept.partial.iter().map(|p| (p.file.index, p.have)).collect();
+        let resume = Resume { snapshot: m.snapshot, held: kept.indices(), from };
         let relabelled = kept.clone();
         blocking(move || spot.relabel_kept(&relabelled)).await?;
         *self.kept.lock().unwrap() = Some(kept);
@@ -596,13 +654,21 @@ impl Run<'_> {
 
     /// Checks the file's checksum once its writer is done, off this loop; a match is recorded
     /// for resume.
-    fn verify_later(&self, name: String, len: u64, announced: Announced, index: Option<usize>, finished: Finished) {
+    /// `(kept, received)`: the bytes of the file kept from an earlier attempt, and those received.
+    fn verify_later(&self, name: String, (kept, received): (u64, u64), announced: Announced, index: Option<usize>, finished: Finished) {
         let journal = self.journal.lock().unwrap().clone();
         let task_name = name.clone();
         let peer = self.a.peer.to_string();
+        let path = self.a.spot.temp().join(&name);
+        let len = kept + received;
         let task = tokio::spawn(async move {
             let got = finished.checksum().await?;
-            check_checksum(&name, len, &announced, got.clone())?;
+            if let Err(e) = check_checksum(&name, (kept, received), &announced, got.clone()) {
+                // Its journal line says "started": kept, the next attempt would go on from its
+                // end. Removed, it is fetched whole (the kept start may be what was wrong).
+                let _ = blocking(move || std::fs::remove_file(&path).map_err(|e| Error::io("remove", e))).await;
+                return Err(e);
+            }
             if let (Some(j), Some(index)) = (journal, index) {
                 let entry = KeptFile { index, name, len, algorithm: announced.algorithm.name().to_string(), sum: got, from: Some(peer) };
                 blocking(move || j.lock().unwrap().append(&entry)).await?;
@@ -680,12 +746,18 @@ fn warn_plaintext(stream: &TcpStream) {
     }
 }
 
-fn check_checksum(name: &str, len: u64, announced: &Announced, got: String) -> Result<()> {
+fn check_checksum(name: &str, (kept, received): (u64, u64), announced: &Announced, got: String) -> Result<()> {
     if got != announced.hex {
+        let bytes = match kept {
+            0 => format!("the {received} bytes received"),
+            _ => format!(
+                "the {kept} bytes kept from an earlier attempt and the {received} received after them (removed: fetched whole next time)"
+            ),
+        };
         return Err(Error::new(
             ErrorKind::Checksum,
             format!(
-                "File checksum mismatch for file: {name}: peer announced {} {}, the {len} bytes received hash to {got}",
+                "File checksum mismatch for file: {name}: peer announced {} {}, {bytes} hash to {got}",
                 announced.algorithm.name(),
                 announced.hex
             ),

@@ -39,8 +39,9 @@ impl Drop for Shared {
 }
 
 enum WriteCmd {
-    /// A new file in the directory the handle refers to; the path is for messages only.
-    Open(Arc<std::fs::File>, PathBuf),
+    /// A file in the directory the handle refers to: a new one, or (`Some(offset)`) a kept
+    /// partial one, cut to `offset` bytes and written on from there. The path is for messages.
+    Open(Arc<std::fs::File>, PathBuf, Option<u64>),
     Data(Arc<Shared>),
     Finish(oneshot::Sender<Result<()>>),
     /// Make every finished file durable (fdatasync the one still pending).
@@ -48,7 +49,8 @@ enum WriteCmd {
 }
 
 enum HashCmd {
-    Open(Algorithm),
+    /// A new file; with a prefix, the first bytes of the file at that path are hashed first.
+    Open(Algorithm, Option<(PathBuf, u64)>),
     Data(Arc<Shared>),
     Finish(oneshot::Sender<String>),
 }
@@ -101,17 +103,21 @@ impl Sink {
         }
     }
 
-    pub async fn open(&self, dir: Arc<std::fs::File>, path: PathBuf, algorithm: Algorithm) -> Result<()> {
-        self.writes.send(WriteCmd::Open(dir, path)).await.map_err(|_| self.stopped())?;
+    /// Starts a file. `from`: a kept partial file of that name goes on from this offset (its
+    /// bytes on disk before it are hashed first); `Some(0)` replaces it.
+    pub async fn open(&self, dir: Arc<std::fs::File>, path: PathBuf, algorithm: Algorithm, from: Option<u64>) -> Result<()> {
+        self.writes.send(WriteCmd::Open(dir, path.clone(), from)).await.map_err(|_| self.stopped())?;
+        let prefix = from.filter(|&o| o > 0).map(|o| (path, o));
         match (&self.lanes, algorithm) {
-            (Some(l), Algorithm::Md5) => {
+            // The lanes hash streams from their start: a file that has a prefix goes to the thread.
+            (Some(l), Algorithm::Md5) if prefix.is_none() => {
                 self.in_lanes.store(true, Ordering::Relaxed);
                 l.open();
                 Ok(())
             }
             _ => {
                 self.in_lanes.store(false, Ordering::Relaxed);
-                self.hashes.send(HashCmd::Open(algorithm)).await.map_err(|_| gone())
+                self.hashes.send(HashCmd::Open(algorithm, prefix)).await.map_err(|_| gone())
             }
         }
     }
@@ -198,11 +204,13 @@ fn writer(mut cmds: mpsc::Receiver<WriteCmd>, failure: &OnceLock<Error>) {
             break;
         }
         let step = match cmd {
-            WriteCmd::Open(dir, path) => {
+            WriteCmd::Open(dir, path, from) => {
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                crate::fsutil::create_file_in(&dir, &name)
-                    .map(|f| file = Some((f, path.clone())))
-                    .map_err(|e| Error::io(format!("create {}", path.display()), e))
+                let opened = match from {
+                    None => crate::fsutil::create_file_in(&dir, &name),
+                    Some(offset) => crate::fsutil::continue_file_in(&dir, &name, offset),
+                };
+                opened.map(|f| file = Some((f, path.clone()))).map_err(|e| Error::io(format!("create {}", path.display()), e))
             }
             WriteCmd::Data(buf) => match file.as_mut() {
                 Some((f, path)) => f.write_all(&buf.bytes).map_err(|e| Error::io(format!("write {}", path.display()), e)),
@@ -242,7 +250,17 @@ fn hasher(mut cmds: mpsc::Receiver<HashCmd>) {
     let mut current: Option<Hasher> = None;
     while let Some(cmd) = cmds.blocking_recv() {
         match cmd {
-            HashCmd::Open(a) => current = Some(Hasher::new(a)),
+            HashCmd::Open(a, prefix) => {
+                let mut h = Hasher::new(a);
+                if let Some((path, len)) = prefix {
+                    // A prefix that cannot be read hashes short: the whole-file check then fails
+                    // and the file is fetched whole next time.
+                    if let Err(e) = hash_prefix(&mut h, &path, len) {
+                        log::warn!("reading the kept start of {}: {e}", path.display());
+                    }
+                }
+                current = Some(h);
+            }
             HashCmd::Data(buf) => {
                 if let Some(h) = current.as_mut() {
                     h.update(&buf.bytes);
@@ -255,19 +273,38 @@ fn hasher(mut cmds: mpsc::Receiver<HashCmd>) {
     }
 }
 
+/// Feeds the first `len` bytes of the file at `path` to `h`.
+fn hash_prefix(h: &mut Hasher, path: &std::path::Path, len: u64) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?.take(len);
+    let mut buf = vec![0u8; BUFFER_SIZE];
+    let mut done = 0;
+    loop {
+        match f.read(&mut buf)? {
+            0 if done == len => return Ok(()),
+            0 => return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("{done} of {len} bytes there"))),
+            n => {
+                h.update(&buf[..n]);
+                done += n as u64;
+            }
+        }
+    }
+}
+
 /// Streams one file body to `path`: the socket is read here; the writer threads hash and write
-/// (no second read of the file). Returns without waiting for the checksum.
+/// (no second read of the file). `from`: see [`Sink::open`]; `len` is the body's length.
+/// Returns without waiting for the checksum.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn receive_file<R: tokio::io::AsyncRead + Unpin>(
     rx: &mut super::reader::StreamReader<R>,
     sink: &mut Sink,
-    file: (std::sync::Arc<std::fs::File>, PathBuf),
+    file: (std::sync::Arc<std::fs::File>, PathBuf, Option<u64>),
     len: u64,
     algorithm: Algorithm,
     read_limit: &crate::throttle::RateLimiter,
     mut on_progress: impl FnMut(u64),
 ) -> Result<Finished> {
-    sink.open(file.0, file.1, algorithm).await?;
+    sink.open(file.0, file.1, algorithm, file.2).await?;
     let mut done = 0u64;
     while done < len {
         let mut buf = sink.buffer().await?;

@@ -15,6 +15,8 @@
 //! | `x-vbt-transfer`       | resp | token the extra connections present to join this transfer  |
 //! | `X-Vbt-Join`           | req  | `<token>`: serve files of that transfer; COMPLETE, no METADATA |
 //! | `X-Vbt-Resume`         | req  | `<snapshot id> <base64url bitmap>`: skip the files held    |
+//! | `X-Vbt-Resume-From`    | req  | `<index>:<offset>[,…]` (with `X-Vbt-Resume`, ≤ 64): the receiver holds that file's first bytes |
+//! | `x-vbt-offset`         | resp | on a FILE head so asked: the body is the file from this offset; the checksum is the whole file's |
 //! | `X-Vbt-Manifest`       | req  | `1`: first answer with the snapshot's manifest, then read a second request (protocol::manifest) |
 //! | `x-vbt-manifest`       | resp | `<snapshot id>` on that answer; JSON body: each file's name, size, checksum |
 //! | `X-Vbt-Wait`           | req  | `<seconds>` (≤ 60): no slot free → wait in line that long before a 429 (server::admission) |
@@ -31,6 +33,7 @@ pub const ASK_SNAPSHOT_INFO: &str = "X-Vbt-Snapshot-Info";
 pub const ASK_STREAMS: &str = "X-Vbt-Streams";
 pub const ASK_JOIN: &str = "X-Vbt-Join";
 pub const ASK_RESUME: &str = "X-Vbt-Resume";
+pub const ASK_RESUME_FROM: &str = "X-Vbt-Resume-From";
 pub const ASK_MANIFEST: &str = "X-Vbt-Manifest";
 pub const ASK_WAIT: &str = "X-Vbt-Wait";
 pub const SNAPSHOT: &str = "x-vbt-snapshot";
@@ -38,6 +41,7 @@ pub const FILE_INDEX: &str = "x-vbt-file-index";
 pub const FILES_TOTAL: &str = "x-vbt-files-total";
 pub const BYTES_TOTAL: &str = "x-vbt-bytes-total";
 pub const TRANSFER: &str = "x-vbt-transfer";
+pub const OFFSET: &str = "x-vbt-offset";
 pub const HEADER_LOAD: &str = "x-vbt-load";
 
 /// Longest wait a busy sender's `retry-after` can ask of a receiver.
@@ -50,6 +54,9 @@ pub const MAX_STREAMS: usize = 8;
 /// Highest file index a resume bitmap can name (what `decode_bitmap` accepts).
 pub const MAX_INDEX: usize = MAX_BITMAP / 4 * 3 * 8;
 const MAX_BITMAP: usize = 48 * 1024;
+/// Most partly received files one resume may name (one per stream in flight at a cut, with
+/// room for a few cuts at different stream counts).
+pub const MAX_RESUME_FROM: usize = 64;
 /// Longest snapshot id or transfer token accepted (ours are 32 hex digits).
 const MAX_TOKEN: usize = 64;
 
@@ -74,6 +81,8 @@ pub struct Asks {
 pub struct Resume {
     pub snapshot: String,
     pub held: Vec<usize>,
+    /// Files held in part: (index, bytes held from the start). The sender sends each from there.
+    pub from: Vec<(usize, u64)>,
 }
 
 impl Asks {
@@ -105,6 +114,10 @@ impl Asks {
         }
         if let Some(r) = &self.resume {
             s += &format!("{ASK_RESUME}: {} {}\r\n", r.snapshot, encode_bitmap(&r.held));
+            if !r.from.is_empty() {
+                let from: Vec<String> = r.from.iter().take(MAX_RESUME_FROM).map(|(i, o)| format!("{i}:{o}")).collect();
+                s += &format!("{ASK_RESUME_FROM}: {}\r\n", from.join(","));
+            }
         }
         if self.manifest {
             s += &format!("{ASK_MANIFEST}: 1\r\n");
@@ -143,7 +156,7 @@ impl Asks {
             Some(t) if token_ok(t) => Some(t.to_string()),
             Some(t) => return Err(bad(ASK_JOIN, t, "one transfer token (1-64 letters, digits or '-')")),
         };
-        let resume = match header(ASK_RESUME).map(str::trim) {
+        let mut resume = match header(ASK_RESUME).map(str::trim) {
             None => None,
             Some(v) => {
                 let want = "<snapshot id> <base64url bitmap>";
@@ -152,9 +165,17 @@ impl Asks {
                     return Err(bad(ASK_RESUME, v, want));
                 }
                 let held = decode_bitmap(bits.trim()).ok_or_else(|| bad(ASK_RESUME, v, want))?;
-                Some(Resume { snapshot: id.to_string(), held })
+                Some(Resume { snapshot: id.to_string(), held, from: Vec::new() })
             }
         };
+        if let Some(v) = header(ASK_RESUME_FROM).map(str::trim) {
+            let want = "<index>:<offset>[,<index>:<offset>…] (at most 64), with X-Vbt-Resume";
+            let from = parse_resume_from(v).ok_or_else(|| bad(ASK_RESUME_FROM, v, want))?;
+            match resume.as_mut() {
+                Some(r) => r.from = from,
+                None => return Err(bad(ASK_RESUME_FROM, v, want)),
+            }
+        }
         let manifest = match header(ASK_MANIFEST).map(str::trim) {
             None => false,
             Some("1") => true,
@@ -169,6 +190,20 @@ impl Asks {
         };
         Ok(Asks { fast_checksum: false, snapshot_info, streams, join, resume, manifest, wait_secs })
     }
+}
+
+/// `<index>:<offset>` pairs, comma-separated: indices below [`MAX_INDEX`], each named once.
+fn parse_resume_from(v: &str) -> Option<Vec<(usize, u64)>> {
+    let mut from: Vec<(usize, u64)> = Vec::new();
+    for pair in v.split(',') {
+        let (i, o) = pair.trim().split_once(':')?;
+        let (i, o) = (i.parse::<usize>().ok()?, o.parse::<u64>().ok()?);
+        if i >= MAX_INDEX || from.len() >= MAX_RESUME_FROM || from.iter().any(|(j, _)| *j == i) {
+            return None;
+        }
+        from.push((i, o));
+    }
+    Some(from)
 }
 
 pub(crate) fn token_ok(t: &str) -> bool {
@@ -202,6 +237,8 @@ pub struct FileInfo {
     pub files_total: Option<usize>,
     pub bytes_total: Option<u64>,
     pub transfer: Option<String>,
+    /// The body starts at this offset of the file (the receiver asked with `X-Vbt-Resume-From`).
+    pub offset: Option<u64>,
 }
 
 impl FileInfo {
@@ -219,6 +256,8 @@ impl FileInfo {
             self.bytes_total = Some(num(value)?);
         } else if name.eq_ignore_ascii_case(TRANSFER) {
             self.transfer = Some(tok(value)?);
+        } else if name.eq_ignore_ascii_case(OFFSET) {
+            self.offset = Some(num(value)?);
         } else {
             return Ok(false);
         }
@@ -242,6 +281,9 @@ impl FileInfo {
         }
         if let Some(v) = &self.transfer {
             s += &format!("{TRANSFER}: {v}\r\n");
+        }
+        if let Some(v) = self.offset {
+            s += &format!("{OFFSET}: {v}\r\n");
         }
         s
     }
@@ -267,7 +309,7 @@ mod tests {
             snapshot_info: true,
             streams: 3,
             join: Some("abc123".into()),
-            resume: Some(Resume { snapshot: "00ff".into(), held: vec![0, 2] }),
+            resume: Some(Resume { snapshot: "00ff".into(), held: vec![0, 2], from: vec![(1, 4096), (5, 0)] }),
             manifest: true,
             wait_secs: 30,
         };
@@ -297,6 +339,7 @@ mod tests {
             (ASK_JOIN, "tok!"),
             (ASK_RESUME, "x"),
             (ASK_RESUME, "00ff not+base64url"),
+            (ASK_RESUME_FROM, "1:10"), // without X-Vbt-Resume
             (ASK_STREAMS, "two"),
             (ASK_STREAMS, "0"),
             (ASK_SNAPSHOT_INFO, "yes"),
@@ -306,6 +349,17 @@ mod tests {
         ] {
             let e = Asks::from_headers(only(name, value)).unwrap_err();
             assert!(e.contains(name), "{name}: {value:?}: {e}");
+        }
+        let many: String = (0..=MAX_RESUME_FROM).map(|i| format!("{i}:1")).collect::<Vec<_>>().join(",");
+        let many: &'static str = Box::leak(many.into_boxed_str());
+        for value in ["1", "1:", ":5", "1:-1", "1:512KB", "1:2,1:3", "99999999999:1", "1:99999999999999999999", many] {
+            let get = |n: &str| match n {
+                ASK_RESUME => Some("00ff AQ"),
+                ASK_RESUME_FROM => Some(value),
+                _ => None,
+            };
+            let e = Asks::from_headers(get).unwrap_err();
+            assert!(e.contains(ASK_RESUME_FROM), "{value:?}: {e}");
         }
     }
 }

@@ -388,7 +388,7 @@ async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, 
     let limit = shared.config.sender_max_timeout;
     let mut pieces = Pieces { size: shared.config.max_chunk_size.clamp(16 * 1024, 1 << 20), free: Vec::new() };
     let mut sent = 0;
-    while let Some((index, file)) = t.next_file() {
+    while let Some((index, file, offset)) = t.next_file() {
         if t.started.elapsed() > limit {
             // Venice's between-files check: a 408 in the middle of the stream.
             let body = format!("Timeout for transferring blob {} file {}", t.lease.id.replica(), file.name);
@@ -396,9 +396,9 @@ async fn send_stream<S: Conn>(t: &Transfer, first: bool, shared: &ServerShared, 
             return Err(Error::new(ErrorKind::Timeout, body));
         }
         let paced = Paced { limit: &shared.write_limit, tracked: &t.tracked };
-        send_file(file, t.algorithm, &t.file_info(index), wr, &mut pieces, &paced).await?;
-        t.tracked.file_sent(file.len);
-        sent += file.len;
+        send_file(file, offset, t.algorithm, &t.file_info(index), wr, &mut pieces, &paced).await?;
+        t.tracked.file_sent(file.len - offset);
+        sent += file.len - offset;
     }
     if first {
         let json = t.lease.metadata.to_json();
@@ -422,8 +422,11 @@ impl Paced<'_> {
     }
 }
 
+/// Sends `file` from `offset` (0 but for a resuming receiver's partly received file); the
+/// checksum on the head is always the whole file's.
 async fn send_file<S: Conn>(
     file: &SnapshotFile,
+    offset: u64,
     algorithm: Algorithm,
     info: &str,
     wr: &mut S,
@@ -434,11 +437,11 @@ async fn send_file<S: Conn>(
     let path = file.path.clone();
     let f =
         crate::runtime::blocking(move || std::fs::File::open(&path).map_err(|e| Error::io(format!("open {}", path.display()), e))).await?;
-    let head = response::file_head_ext(&file.name, file.len, algorithm, &sum, info);
+    let head = response::file_head_ext(&file.name, file.len - offset, algorithm, &sum, info);
     wr.write_all(&head).await.map_err(|e| Error::io(format!("send head of {}", file.name), e))?;
     let sent = match wr.plain_tcp() {
-        Some(tcp) => sendfile_all(tcp, &f, file.len, limit).await,
-        None => copy_file(f, file.len, wr, pieces, limit).await,
+        Some(tcp) => sendfile_all(tcp, &f, offset, file.len, limit).await,
+        None => copy_file(f, offset, file.len, wr, pieces, limit).await,
     };
     sent.map_err(|e| Error::io(format!("send {}", file.name), e))
 }
@@ -446,9 +449,9 @@ async fn send_file<S: Conn>(
 /// Plaintext: the kernel moves file pages to the socket (no copies through user space). The
 /// snapshot's files were just read for their checksums, so they are in the page cache and the
 /// call does not wait for the disk.
-async fn sendfile_all(tcp: &tokio::net::TcpStream, file: &std::fs::File, len: u64, limit: &Paced<'_>) -> std::io::Result<()> {
+async fn sendfile_all(tcp: &tokio::net::TcpStream, file: &std::fs::File, from: u64, len: u64, limit: &Paced<'_>) -> std::io::Result<()> {
     use std::os::unix::io::AsRawFd;
-    let mut offset: libc::off_t = 0;
+    let mut offset = from as libc::off_t;
     while (offset as u64) < len {
         let chunk = ((len - offset as u64) as usize).min(1 << 20);
         tcp.writable().await?;
@@ -483,6 +486,7 @@ struct Pieces {
 /// few writes).
 async fn copy_file<W: AsyncWrite + Unpin>(
     f: std::fs::File,
+    from: u64,
     len: u64,
     wr: &mut W,
     pieces: &mut Pieces,
@@ -506,8 +510,8 @@ async fn copy_file<W: AsyncWrite + Unpin>(
     while pieces.free.len() < 2 {
         pieces.free.push(Vec::new());
     }
-    let mut at = 0u64;
-    let mut next = (len > 0).then(|| read(pieces.free.pop().expect("two buffers"), 0));
+    let mut at = from;
+    let mut next = (len > from).then(|| read(pieces.free.pop().expect("two buffers"), from));
     while let Some(task) = next.take() {
         let (buf, n) = task.await.map_err(std::io::Error::other)?;
         let n = n?;

@@ -8,7 +8,8 @@
 //!                    loop: next file from the queue → FILE      then COMPLETE
 //! ```
 //! The queue hands each file out once, to whichever connection asks first, so the streams stay
-//! balanced whatever the file sizes. Files a resuming receiver holds are never queued. The
+//! balanced whatever the file sizes. Files a resuming receiver holds are never queued; a file it
+//! holds the start of (`X-Vbt-Resume-From`) is sent from there, under `x-vbt-offset`. The
 //! admission and the snapshot use end when the last connection of the transfer lets go.
 
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ pub(crate) struct Transfer {
     /// Present when other connections may join.
     pub token: Option<String>,
     queue: Mutex<std::vec::IntoIter<usize>>,
+    /// Where the receiver's partly received files go on from, by index (resume).
+    offsets: HashMap<usize, u64>,
     joins_left: AtomicUsize,
     /// Files skipped because the receiver holds them (resume).
     pub skipped: usize,
@@ -50,17 +53,22 @@ impl Transfer {
         tracked: impl FnOnce(usize, u64) -> crate::transfers::Tracked,
     ) -> Transfer {
         let mut skip = vec![false; lease.files.len()];
+        let mut offsets = HashMap::new();
         if let Some(r) = asks.resume.as_ref().filter(|r| r.snapshot == lease.identity) {
             for &i in &r.held {
                 if let Some(s) = skip.get_mut(i) {
                     *s = true;
                 }
             }
+            // An offset past the file's end (the receiver's journal lied) is not served: the
+            // file goes whole, without x-vbt-offset, and the receiver starts it over.
+            offsets = r.from.iter().filter(|&&(i, o)| lease.files.get(i).is_some_and(|f| o <= f.len) && !skip[i]).copied().collect();
         }
         let skipped = skip.iter().filter(|s| **s).count();
         let order: Vec<usize> = (0..skip.len()).filter(|&i| !skip[i]).collect();
         let joins = asks.streams.saturating_sub(1);
-        let tracked = tracked(order.len(), order.iter().map(|&i| lease.files[i].len).sum());
+        let bytes = order.iter().map(|&i| lease.files[i].len - offsets.get(&i).copied().unwrap_or(0)).sum();
+        let tracked = tracked(order.len(), bytes);
         let token = (joins > 0).then(new_token);
         Transfer {
             lease,
@@ -69,6 +77,7 @@ impl Transfer {
             info: asks.snapshot_info || joins > 0 || asks.resume.is_some(),
             token,
             queue: Mutex::new(order.into_iter()),
+            offsets,
             joins_left: AtomicUsize::new(joins),
             skipped,
             tracked,
@@ -76,10 +85,11 @@ impl Transfer {
         }
     }
 
-    /// The next file to send, with its index; `None` when every file is handed out.
-    pub fn next_file(&self) -> Option<(usize, &SnapshotFile)> {
+    /// The next file to send, with its index and the offset to send it from; `None` when
+    /// every file is handed out.
+    pub fn next_file(&self) -> Option<(usize, &SnapshotFile, u64)> {
         let i = self.queue.lock().unwrap().next()?;
-        Some((i, &self.lease.files[i]))
+        Some((i, &self.lease.files[i], self.offsets.get(&i).copied().unwrap_or(0)))
     }
 
     /// The `x-vbt-*` lines for file `index` (empty when the receiver asked for none).
@@ -93,6 +103,7 @@ impl Transfer {
             files_total: Some(self.lease.files.len()),
             bytes_total: Some(self.lease.total_bytes()),
             transfer: self.token.clone(),
+            offset: self.offsets.get(&index).copied(),
         }
         .header_lines()
     }

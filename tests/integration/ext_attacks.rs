@@ -38,6 +38,7 @@ fn info(index: usize, files: usize, bytes: u64, token: Option<&str>) -> String {
         files_total: Some(files),
         bytes_total: Some(bytes),
         transfer: token.map(str::to_string),
+        offset: None,
     }
     .header_lines()
 }
@@ -103,6 +104,12 @@ fn a_sender_lying_about_totals_indices_or_snapshot_is_refused() {
         ),
         ("snapshot not a token", [file("a.sst", &a, "x-vbt-snapshot: ../../etc\r\n"), end.clone()].concat(), "x-vbt-snapshot"),
         ("transfer not a token", [file("a.sst", &a, "x-vbt-transfer: a b\r\n"), end.clone()].concat(), "x-vbt-transfer"),
+        (
+            "a file from an offset not asked for",
+            [file("a.sst", &a, &(info(0, 1, 1000, None) + "x-vbt-offset: 10\r\n")), end.clone()].concat(),
+            "did not ask for",
+        ),
+        ("an offset that is not a number", [file("a.sst", &a, "x-vbt-offset: -1\r\n"), end.clone()].concat(), "x-vbt-offset"),
     ];
     for (what, reply, cause) in cases {
         let dst = tempdir();
@@ -147,6 +154,8 @@ enum Resp {
     File {
         name: String,
         info: FileInfo,
+        /// The body's length.
+        len: u64,
     },
     Metadata,
     /// A manifest: its snapshot id.
@@ -208,7 +217,7 @@ impl Raw {
                 return Some(match head {
                     ResponseHead::File { name, len, info, .. } => {
                         self.skip(len).then_some(())?;
-                        Resp::File { name, info }
+                        Resp::File { name, info, len }
                     }
                     ResponseHead::Metadata { len } => {
                         self.skip(len).then_some(())?;
@@ -258,7 +267,7 @@ fn start(addr: &str, id: &PartitionId, streams: usize) -> (Raw, String, String) 
     loop {
         let mut main = Raw::get(addr, id, &format!("X-Vbt-Snapshot-Info: 1\r\nX-Vbt-Streams: {streams}\r\n"));
         match main.next() {
-            Some(Resp::File { name, info }) => return (main, name, info.transfer.expect("a token offered")),
+            Some(Resp::File { name, info, .. }) => return (main, name, info.transfer.expect("a token offered")),
             Some(Resp::Refused(429, _)) if Instant::now() < end => std::thread::sleep(Duration::from_millis(50)),
             other => panic!("no FILE first: {other:?}"),
         }
@@ -367,6 +376,21 @@ fn resume_asks_for_another_snapshot_get_the_full_transfer_and_malformed_ones_a_4
     held[1..3].fill(0);
     let bits = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &held);
     assert_eq!(full(format!("X-Vbt-Resume: {snap} {bits}\r\n")), all_names()[8..].to_vec());
+    // Partly held files (X-Vbt-Resume-From): each sent from its offset under x-vbt-offset, the
+    // head's checksum still the whole file's; an offset past the end, or an index beyond the
+    // snapshot, is not served: that file comes whole, without x-vbt-offset.
+    let mut r =
+        Raw::get(&addr, &id, &format!("X-Vbt-Resume: {snap} AA\r\nX-Vbt-Resume-From: 0:100,1:{},2:{FILE_SIZE},999:5\r\n", FILE_SIZE + 1));
+    let mut seen = Vec::new();
+    while let Some(Resp::File { name, info, len }) = r.next() {
+        seen.push((name, info.offset, len));
+    }
+    let size = FILE_SIZE as u64;
+    let mut want: Vec<(String, Option<u64>, u64)> = all_names().into_iter().map(|n| (n, None, size)).collect();
+    want[0] = (want[0].0.clone(), Some(100), size - 100);
+    want[2] = (want[2].0.clone(), Some(size), 0);
+    seen.sort();
+    assert_eq!(seen, want);
     // The largest bitmap accepted, all held: no file, METADATA and COMPLETE.
     let mut r = Raw::get(&addr, &id, &format!("X-Vbt-Resume: {snap} {}\r\n", "_".repeat(48 * 1024)));
     assert!(matches!(r.next(), Some(Resp::Metadata)));

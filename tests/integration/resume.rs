@@ -425,3 +425,59 @@ fn a_cut_rocksdb_bootstrap_continues_from_a_node_that_received_it_earlier() {
     assert_eq!(installed, ssts);
     assert!(!temp_of(c_dir.path(), &id).exists());
 }
+
+/// Issue #22: a cut inside files loses none of their bytes that reached the disk. Each partly
+/// received file goes on from where it stopped (`X-Vbt-Resume-From`, `x-vbt-offset`) and the
+/// whole file's checksum decides; a kept start altered in between fails that check, is removed,
+/// and the next try fetches that file whole. Nothing wrong is installed either way.
+#[test]
+fn a_cut_inside_files_continues_each_from_where_it_stopped() {
+    const BIG: usize = 4 << 20;
+    const N: usize = 8;
+    let total = (N * BIG) as u64;
+    let src = tempdir();
+    crate::common::files_snapshot(src.path(), N, BIG, 9);
+    let id = PartitionId::new("infile", 1, 0).unwrap();
+    let (_sender, addr) = snapshot_sender(src.path(), &id, &[]);
+    for altered in [false, true] {
+        let dst = tempdir();
+        let proxy = Proxy::start(addr.clone(), total / 2, false);
+        files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
+        // The journal names the whole files and the started ones; a started one holds what
+        // reached the disk.
+        let temp = temp_of(dst.path(), &id);
+        let journal = std::fs::read_to_string(temp.join(".vbt-resume")).unwrap();
+        let lines: Vec<serde_json::Value> = journal.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+        let name_of = |l: &serde_json::Value| l["name"].as_str().unwrap().to_string();
+        let whole: Vec<String> = lines.iter().filter(|l| l.get("started").is_none()).map(name_of).collect();
+        let started: Vec<String> =
+            lines.iter().filter(|l| l.get("started").is_some()).map(name_of).filter(|n| !whole.contains(n)).collect();
+        let have = |n: &String| std::fs::metadata(temp.join(n)).map_or(0, |m| m.len());
+        let mut partial: Vec<(u64, String)> = started.iter().map(|n| (have(n), n.clone())).filter(|(h, _)| *h > 0).collect();
+        partial.sort();
+        assert!(!partial.is_empty(), "the cut fell inside a file: {journal}");
+        assert!(partial.iter().all(|(h, _)| *h < BIG as u64), "{partial:?}");
+        let kept = whole.len() as u64 * BIG as u64 + partial.iter().map(|(h, _)| h).sum::<u64>();
+        if altered {
+            let (_, victim) = partial.last().unwrap();
+            let mut f = std::fs::OpenOptions::new().write(true).open(temp.join(victim)).unwrap();
+            f.write_all(b"\xff\xfe").unwrap();
+        }
+        proxy.phase.store(PASS, Ordering::SeqCst);
+        let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
+        assert_eq!(out.bytes + out.resumed_bytes, total, "{out:?}");
+        if altered {
+            let failed: Vec<String> = out.failed_peers.iter().map(|f| f.error.to_string()).collect();
+            assert!(
+                failed.len() == 1 && failed[0].contains("kept from an earlier attempt") && failed[0].contains(&partial.last().unwrap().1),
+                "{failed:?}"
+            );
+            assert_eq!(out.bytes, BIG as u64, "only the altered file came again, whole: {out:?}");
+        } else {
+            assert!(out.failed_peers.is_empty(), "{:?}", out.failed_peers);
+            assert_eq!(out.resumed_bytes, kept, "every kept byte counted, none fetched again: {out:?}");
+        }
+        assert_same_files(src.path(), &out.partition_dir);
+        assert!(!temp.exists());
+    }
+}

@@ -3,20 +3,26 @@
 //!
 //! ```text
 //! landing dir of the partition (<state>/landing/<store>_v<N>_<P>, under the partition lock)
-//!   .vbt-resume          line 1: header {peer, snapshot id, created}; then one line per file
-//!                        received and verified: {index, name, len, algorithm, sum}
-//!   <files>              those files, and perhaps one partial file (never kept)
+//!   .vbt-resume          line 1: header {peer, snapshot id, created}; then per file
+//!                        {index, name, len, algorithm, sum, "started": true} when its head arrives
+//!                        (len and sum: the whole file's, as announced), and the same line without
+//!                        "started" once it is received and verified
+//!   <files>              those files: whole ones, and the partial ones (started, not verified)
 //! after a failed attempt / cancel / kill -9:  settle: keep listed files, remove the rest
 //! next bootstrap (prepare): header unreadable or older than the retention → remove everything;
-//!                           each listed file re-hashed: changed or missing → dropped
-//! next attempt, same peer:  X-Vbt-Resume: <snapshot id> <bitmap of indices held>
-//!   sender serves that snapshot → sends only the rest; else → kept files discarded, full transfer
-//! another peer:             kept files discarded first (it serves a different snapshot)
+//!                           each whole file re-hashed: changed or missing → dropped; a partial
+//!                           one keeps the bytes on disk (none, or more than its len → dropped)
+//! next attempt, any vbt peer: its manifest (protocol::manifest) names the files by identity;
+//!   X-Vbt-Resume: <snapshot id> <bitmap of whole files held>
+//!   X-Vbt-Resume-From: <index>:<bytes held>,…  for the partial ones
+//!   sender serves that snapshot → sends only the rest, the partial files from where they stop
 //! ```
 //! Lines are appended after the file's checksum matched; a torn last line (a crash mid-append)
 //! is ignored. Re-hashing at prepare is what makes a kept file trustworthy, so appends need no
 //! fsync: a file the journal names but a crash cut short fails its re-hash and is fetched again.
-//! The re-hash runs over all kept files at once (recheck.rs).
+//! The re-hash runs over all kept files at once (recheck.rs). A partial file's bytes are never
+//! trusted on their own: the receiver hashes them from disk ahead of the rest, and the whole
+//! file's checksum decides; a mismatch removes the file, so the next attempt fetches it whole.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -113,16 +119,38 @@ pub(crate) struct KeptFile {
     pub from: Option<String>,
 }
 
-/// What a temp directory holds from an earlier attempt, verified.
+/// A journal line: a file verified, or (`started`) one whose head arrived.
+#[derive(Serialize, Deserialize)]
+struct Line {
+    #[serde(flatten)]
+    file: KeptFile,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    started: bool,
+}
+
+/// A file an earlier attempt started and did not finish: its first `have` bytes are on disk,
+/// unverified (the whole file's checksum, `file.sum`, decides once the rest has arrived).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Partial {
+    pub file: KeptFile,
+    pub have: u64,
+}
+
+/// What a temp directory holds from an earlier attempt: whole files verified, and the partial
+/// ones.
 #[derive(Clone, Debug)]
 pub(crate) struct Kept {
     pub header: Header,
     pub files: Vec<KeptFile>,
+    pub partial: Vec<Partial>,
 }
 
 impl Kept {
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|f| f.len).sum()
+    }
+    pub fn partial_bytes(&self) -> u64 {
+        self.partial.iter().map(|p| p.have).sum()
     }
     pub fn indices(&self) -> Vec<usize> {
         self.files.iter().map(|f| f.index).collect()
@@ -161,9 +189,20 @@ impl Journal {
         Header { peer: peer.to_string(), snapshot: snapshot.to_string(), created_ms: now_ms(), totals }
     }
 
+    /// `f` was received and verified.
     pub fn append(&mut self, f: &KeptFile) -> Result<()> {
+        self.line(f, false)
+    }
+
+    /// `f`'s head arrived (its len and sum are the whole file's, as announced): what reaches the
+    /// disk of it is kept if the attempt ends before the file does.
+    pub fn append_started(&mut self, f: &KeptFile) -> Result<()> {
+        self.line(f, true)
+    }
+
+    fn line(&mut self, f: &KeptFile, started: bool) -> Result<()> {
         // One write per line: with O_APPEND a crash leaves at worst a torn last line.
-        let line = serde_json::to_string(f).expect("entry serialises") + "\n";
+        let line = serde_json::to_string(&Line { file: f.clone(), started }).expect("entry serialises") + "\n";
         self.file.write_all(line.as_bytes()).map_err(|e| Error::io("append to the resume journal", e))
     }
 }
@@ -173,33 +212,42 @@ fn read(dir: &Path) -> Option<Kept> {
     let f = std::fs::File::open(dir.join(JOURNAL)).ok()?;
     let mut lines = std::io::BufReader::new(f).lines();
     let header: Header = serde_json::from_str(&lines.next()?.ok()?).ok()?;
-    let mut files: Vec<KeptFile> = Vec::new();
+    let (mut files, mut started): (Vec<KeptFile>, Vec<KeptFile>) = Default::default();
     for line in lines {
         let Ok(line) = line else { break };
-        match serde_json::from_str::<KeptFile>(&line) {
+        match serde_json::from_str::<Line>(&line) {
             // A tampered index would size the next request's bitmap: bounded like the sender's.
-            Ok(f)
-                if crate::protocol::check_file_name(&f.name).is_ok() && f.name != JOURNAL && f.index < crate::protocol::ext::MAX_INDEX =>
+            Ok(Line { file: f, started: s })
+                if crate::protocol::check_file_name(&f.name).is_ok() && !reserved(&f.name) && f.index < crate::protocol::ext::MAX_INDEX =>
             {
+                // The last line about a file (or an index) is what holds.
                 files.retain(|g| g.name != f.name && g.index != f.index);
-                files.push(f);
+                started.retain(|g| g.name != f.name && g.index != f.index);
+                if s {
+                    started.push(f);
+                } else {
+                    files.push(f);
+                }
             }
             _ => break, // a torn last line
         }
     }
-    Some(Kept { header, files })
+    // How much of a partial file is there is read from the disk when it is loaded.
+    let partial = started.into_iter().map(|file| Partial { file, have: 0 }).collect();
+    Some(Kept { header, files, partial })
 }
 
 /// After an attempt that did not install (lock held): keep the journal's files and remove every
 /// other entry of the temp dir (a partial file, files a cancelled writer created). Without a
 /// usable journal, or with `resume` off, the whole temp dir goes. Returns whether state was kept.
 pub(crate) fn settle(temp: &Path, resume: bool) -> Result<bool> {
-    let kept = if resume { read(temp).filter(|k| !k.files.is_empty()) } else { None };
+    let kept = if resume { read(temp).filter(|k| !k.files.is_empty() || !k.partial.is_empty()) } else { None };
     let Some(kept) = kept else {
         super::remove_temp(temp)?;
         return Ok(false);
     };
-    let keep: std::collections::HashSet<&str> = kept.files.iter().map(|f| f.name.as_str()).chain([JOURNAL]).collect();
+    let keep: std::collections::HashSet<&str> =
+        kept.files.iter().chain(kept.partial.iter().map(|p| &p.file)).map(|f| f.name.as_str()).chain([JOURNAL]).collect();
     for e in std::fs::read_dir(temp).map_err(|e| Error::io(format!("list {}", temp.display()), e))?.flatten() {
         let name = e.file_name();
         if !name.to_str().is_some_and(|n| keep.contains(n)) {
@@ -262,7 +310,8 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
         }
     }
     kept.files = good;
-    if kept.files.is_empty() {
+    kept.partial = std::mem::take(&mut kept.partial).into_iter().filter_map(|p| partial_on_disk(temp, p)).collect();
+    if kept.files.is_empty() && kept.partial.is_empty() {
         super::remove_temp(temp)?;
         return Ok(None);
     }
@@ -270,13 +319,31 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
     Ok(Some(kept))
 }
 
+/// A partial file with the bytes it has on disk; `None` (and the file removed) when it has none,
+/// or more than the whole file (not what the journal says it is).
+fn partial_on_disk(temp: &Path, mut p: Partial) -> Option<Partial> {
+    let path = temp.join(&p.file.name);
+    let size = std::fs::symlink_metadata(&path).ok().filter(|m| m.is_file()).map(|m| m.len());
+    match size {
+        Some(have) if have > 0 && have <= p.file.len => {
+            p.have = have;
+            Some(p)
+        }
+        _ => {
+            let _ = std::fs::remove_file(&path);
+            None
+        }
+    }
+}
+
 /// Makes the journal say exactly `kept` (written aside, then renamed over the old one, so a
 /// crash leaves one or the other), then removes every file it does not name.
 pub(crate) fn rewrite(temp: &Path, kept: &Kept) -> Result<()> {
     let (path, aside) = (temp.join(JOURNAL), temp.join(JOURNAL_ASIDE));
     let mut text = serde_json::to_string(&kept.header).expect("header serialises") + "\n";
-    for f in &kept.files {
-        text += &(serde_json::to_string(f).expect("entry serialises") + "\n");
+    let lines = kept.files.iter().map(|f| (f, false)).chain(kept.partial.iter().map(|p| (&p.file, true)));
+    for (f, started) in lines {
+        text += &(serde_json::to_string(&Line { file: f.clone(), started }).expect("entry serialises") + "\n");
     }
     std::fs::write(&aside, text).map_err(|e| Error::io(format!("write {}", aside.display()), e))?;
     // The journal's time is when a file was last kept (what the age counts from): a rewrite

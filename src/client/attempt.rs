@@ -354,7 +354,7 @@ impl Run<'_> {
                     if let (Some(tx), Some(t)) = (token.take(), info.transfer.clone()) {
                         let _ = tx.send(t);
                     }
-                    let from = self.continue_from(&name, len, &info)?;
+                    let from = self.continue_from(&name, len, &checksum, &info)?;
                     let kept_start = from.unwrap_or(0);
                     self.journal_started(&name, kept_start + len, &checksum, info.index).await?;
                     let handle = self.dir().await?;
@@ -493,15 +493,19 @@ impl Run<'_> {
     /// Where a file goes on from: `None` for a new file; `Some(offset)` for a partial one kept
     /// from an earlier attempt, whose first `offset` bytes the sender skipped (`x-vbt-offset`,
     /// as asked) or did not (0: it sends the whole file, which replaces them). `len`: the body.
-    fn continue_from(&self, name: &str, len: u64, info: &FileInfo) -> Result<Option<u64>> {
+    fn continue_from(&self, name: &str, len: u64, announced: &Announced, info: &FileInfo) -> Result<Option<u64>> {
         let kept = self.kept.lock().unwrap();
         let partial = kept.as_ref().and_then(|k| Some((k, k.partial.iter().find(|p| p.file.name == name)?)));
         match (info.offset, partial) {
             (Some(o), Some((k, p))) if info.index == Some(p.file.index) && o == p.have => {
-                if o + len != p.file.len {
+                // The kept start belongs to the file the manifest named: the rest must be of it.
+                if o + len != p.file.len || announced.hex != p.file.sum {
                     return Err(Error::protocol(format!(
-                        "peer sent file {name:?} from offset {o} with {len} more bytes, but its manifest says {} in all",
-                        p.file.len
+                        "peer sent file {name:?} from offset {o} as {} bytes with checksum {}, but its manifest said {} bytes with {}",
+                        o + len,
+                        announced.hex,
+                        p.file.len,
+                        p.file.sum
                     )));
                 }
                 let mut s = self.state.lock().unwrap();

@@ -792,6 +792,69 @@ fn a_hostile_manifest_is_refused_and_installs_nothing() {
     assert!(second.contains("X-Vbt-Manifest: 1"), "{second}");
 }
 
+/// Issue #22: a partly received file kept from an earlier attempt (the first 1000 bytes of the
+/// fourth file, its journal line "started") is asked for from there; a sender that continues it
+/// as another file (other size, other checksum than its manifest said) or from an offset not
+/// asked for is refused, and nothing is installed. The honest continuation installs exactly the
+/// sender's file.
+#[test]
+fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("partial", 1, 0).unwrap();
+    let names = all_names();
+    let sum_of = |name: &str| xxh(&src.path().join(name));
+    let file_json = |name: &str| format!("{{\"name\":\"{name}\",\"len\":{FILE_SIZE},\"sum\":\"{}\"}}", sum_of(name));
+    let listed: Vec<String> = names[..4].iter().map(|n| file_json(n)).collect();
+    let manifest =
+        manifest_reply(SNAP, &format!("{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"XXH3-128\",\"files\":[{}]}}", listed.join(",")));
+    let fourth = std::fs::read(src.path().join(&names[3])).unwrap();
+    let total = 4 * FILE_SIZE as u64;
+    // The fourth file from `offset`, with `extra` bytes after it, under `algorithm`'s checksum.
+    let rest = |offset: usize, extra: usize, algorithm: Algorithm| {
+        let mut body = fourth[offset..].to_vec();
+        body.extend(std::iter::repeat_n(0u8, extra));
+        let sum = if algorithm == Algorithm::Md5 { md5(&fourth) } else { sum_of(&names[3]) };
+        let line = info(3, 4, total, None) + &format!("x-vbt-offset: {offset}\r\n");
+        [file_head_ext(&names[3], body.len() as u64, algorithm, &sum, &line), body, ending(&id)].concat()
+    };
+    let setup = |dst: &Path| {
+        keep(dst, src.path(), &id, "127.0.0.1:1", "1d1d", "", 3);
+        let temp = Layout::new(dst).temp_dir(&id);
+        std::fs::write(temp.join(&names[3]), &fourth[..1000]).unwrap();
+        let line = format!(
+            "{{\"index\":3,\"name\":\"{}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\",\"started\":true}}\n",
+            names[3],
+            sum_of(&names[3])
+        );
+        std::fs::OpenOptions::new().append(true).open(temp.join(".vbt-resume")).unwrap().write_all(line.as_bytes()).unwrap();
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("continued longer than the manifest said", [manifest.clone(), rest(1000, 1, Algorithm::Xxh3_128)].concat(), "its manifest said"),
+        ("continued under another checksum", [manifest.clone(), rest(1000, 0, Algorithm::Md5)].concat(), "its manifest said"),
+        ("continued from another offset", [manifest.clone(), rest(999, 0, Algorithm::Xxh3_128)].concat(), "did not ask for"),
+    ];
+    for (what, reply, cause) in cases {
+        let dst = tempdir();
+        setup(dst.path());
+        let err = from_liar(&id, reply, dst.path());
+        assert!(err.contains(cause), "{what}: {err}");
+    }
+    // The honest continuation: asked for by index and offset, the rest installed after the kept start.
+    let dst = tempdir();
+    setup(dst.path());
+    // (It reads on after its answer: the request that follows the manifest is never left unread.)
+    let peer = ScriptedPeer::start([manifest, rest(1000, 0, Algorithm::Xxh3_128)].concat(), true);
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    assert_eq!((out.files, out.bytes, out.resumed_bytes), (4, FILE_SIZE as u64 - 1000, 3 * FILE_SIZE as u64 + 1000), "{out:?}");
+    for n in &names[..4] {
+        assert!(std::fs::read(out.partition_dir.join(n)).unwrap() == std::fs::read(src.path().join(n)).unwrap(), "{n} differs");
+    }
+    let asked = String::from_utf8_lossy(&peer.requests.lock().unwrap()[0]).to_string();
+    assert!(asked.contains("X-Vbt-Manifest: 1"), "{asked}");
+}
+
 /// A kept file named like the journal's scratch file (`.vbt-resume.new`) was overwritten by the
 /// journal rewrite after a failed attempt (and again when a manifest matched it) and renamed
 /// away, yet still counted as held: the next sender skipped it and a partition without it was

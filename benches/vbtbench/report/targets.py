@@ -192,7 +192,7 @@ def identity_target(sess, key, what):
     dropped = max(0, s["cut_bytes"] - s["resumed_bytes"])
     value = (f"{sc.size_mib} MiB: moved {s['moved_bytes'] / 1e6:.0f} of {whole / 1e6:.0f} MB = "
              f"{s['moved_fraction']:.1%} in {s['seconds']:.2f}s (cut with {s['cut_bytes'] / whole:.0%} in the landing "
-             f"dir, {dropped / 1e6:.0f} MB of it in files still in flight, dropped; resumed_bytes "
+             f"dir, {dropped / 1e6:.0f} MB of it not kept; resumed_bytes "
              f"{s['resumed_bytes'] / 1e6:.0f} MB)")
     if s.get("reused_from") is not None and key == "identity-second-sender":
         value += "; reused_from " + ", ".join(f"{r['peer']} {r['bytes'] / 1e6:.0f} MB" for r in s["reused_from"])

@@ -368,7 +368,9 @@ impl Metrics {
             Some(false) => "false",
             None => "unknown",
         };
-        let labels = ZoneLabels { peer_zone: zone.unwrap_or("unknown").to_string(), same_zone };
+        // No zone is the empty label (Prometheus reads it as absent): a zone name is never empty,
+        // so no zone can be counted as "no zone".
+        let labels = ZoneLabels { peer_zone: zone.unwrap_or("").to_string(), same_zone };
         self.bytes_by_zone.get_or_create(&labels).inc_by(n);
     }
 

@@ -346,7 +346,12 @@ mod tests {
         let text = t.metrics().prometheus_text();
         assert!(text.contains("vbt_bytes_received_by_zone_total{peer_zone=\"z2\",same_zone=\"false\"} 300"), "{text}");
         a.finish(Ok(()));
-        drop(t.begin_receive(&id, "peer-b:1".into(), None, Some("z1")));
+        let b = t.begin_receive(&id, "peer-b:1".into(), None, Some("z1"));
+        b.received(1, 40, 0, Some(4), Some(1000));
+        // No zone is the empty label: never the same series as a zone of any name.
+        let text = t.metrics().prometheus_text();
+        assert!(text.contains("vbt_bytes_received_by_zone_total{peer_zone=\"\",same_zone=\"unknown\"} 40"), "{text}");
+        drop(b);
         t.begin_send(&id, "127.0.0.1:9".parse().unwrap(), 2, 10, "MD5").finish(Err("broken pipe".into()));
         let (live, done) = t.list();
         assert!(live.is_empty());

@@ -213,7 +213,11 @@ fn writer(mut cmds: mpsc::Receiver<WriteCmd>, failure: &OnceLock<Error>) {
                 opened.map(|f| file = Some((f, path.clone()))).map_err(|e| Error::io(format!("create {}", path.display()), e))
             }
             WriteCmd::Data(buf) => match file.as_mut() {
-                Some((f, path)) => f.write_all(&buf.bytes).map_err(|e| Error::io(format!("write {}", path.display()), e)),
+                Some((f, path)) => {
+                    let r = f.write_all(&buf.bytes).map_err(|e| Error::io(format!("write {}", path.display()), e));
+                    failpoint!("recv-mid-file"); // a crash with a file partly written (resume goes on from it)
+                    r
+                }
                 None => Err(Error::internal("data without an open file")),
             },
             WriteCmd::Finish(reply) => {

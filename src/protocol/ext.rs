@@ -212,7 +212,9 @@ pub(crate) fn token_ok(t: &str) -> bool {
 
 /// Held file indices as a bitmap in base64url: 1,600 files fit in 268 characters.
 pub fn encode_bitmap(held: &[usize]) -> String {
-    let len = held.iter().max().map_or(0, |m| m / 8 + 1);
+    // At least one byte: an empty bitmap would leave the header without its second field
+    // (a resume of partial files only), which every sender refuses as malformed.
+    let len = held.iter().max().map_or(1, |m| m / 8 + 1);
     let mut bytes = vec![0u8; len];
     for &i in held {
         bytes[i / 8] |= 1 << (i % 8);
@@ -299,6 +301,16 @@ mod tests {
             assert_eq!(decode_bitmap(&encode_bitmap(&held)).unwrap(), held);
         }
         assert_eq!(encode_bitmap(&(0..1600).collect::<Vec<_>>()).len(), 267);
+        // Nothing held whole (only partial files): still a bitmap a sender reads.
+        let lines = Asks { resume: Some(Resume { snapshot: "00ff".into(), held: vec![], from: vec![(3, 10)] }), ..Default::default() }
+            .header_lines();
+        let value = lines.lines().find_map(|l| l.strip_prefix("X-Vbt-Resume: ")).unwrap();
+        let get = |n: &str| match n {
+            ASK_RESUME => Some(value),
+            ASK_RESUME_FROM => Some("3:10"),
+            _ => None,
+        };
+        assert_eq!(Asks::from_headers(get).unwrap().resume.unwrap().held, Vec::<usize>::new());
         assert!(decode_bitmap("not base64!").is_none());
     }
 

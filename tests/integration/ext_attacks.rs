@@ -597,7 +597,7 @@ fn a_fetch_killed_at_each_point_reruns_to_exactly_the_senders_files_and_holds_th
     let snap = src.path().join("snap");
     let id = PartitionId::new("killed", 1, 0).unwrap();
     let mut raced = 0;
-    for point in ["recv-journal-started", "recv-after-file", "recv-after-file-sync"] {
+    for point in ["recv-journal-started", "recv-mid-file", "recv-after-file", "recv-after-file-sync"] {
         let dst = tempdir();
         let base = s(dst.path());
         let args = [

@@ -463,7 +463,9 @@ fn a_cut_inside_files_continues_each_from_where_it_stopped() {
         let mut partial: Vec<(u64, String)> = started.iter().map(|n| (have(n), n.clone())).filter(|(h, _)| *h > 0).collect();
         partial.sort();
         assert!(!partial.is_empty(), "the cut fell inside a file: {journal}");
-        assert!(partial.iter().all(|(h, _)| *h < BIG as u64), "{partial:?}");
+        // All of a file may be on disk before its checksum was recorded: it is still partial
+        // (asked from its end, an empty body, and checked whole).
+        assert!(partial.iter().all(|(h, _)| *h <= BIG as u64), "{partial:?}");
         let kept = whole.len() as u64 * BIG as u64 + partial.iter().map(|(h, _)| h).sum::<u64>();
         if altered {
             let (_, victim) = partial.last().unwrap();

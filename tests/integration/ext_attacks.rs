@@ -818,10 +818,10 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
         let line = info(3, 4, total, None) + &format!("x-vbt-offset: {offset}\r\n");
         [file_head_ext(&names[3], body.len() as u64, algorithm, &sum, &line), body, ending(&id)].concat()
     };
-    let setup = |dst: &Path| {
+    let setup_with = |dst: &Path, have: usize| {
         keep(dst, src.path(), &id, "127.0.0.1:1", "1d1d", "", 3);
         let temp = Layout::new(dst).temp_dir(&id);
-        std::fs::write(temp.join(&names[3]), &fourth[..1000]).unwrap();
+        std::fs::write(temp.join(&names[3]), &fourth[..have]).unwrap();
         let line = format!(
             "{{\"index\":3,\"name\":\"{}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\",\"started\":true}}\n",
             names[3],
@@ -829,6 +829,7 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
         );
         std::fs::OpenOptions::new().append(true).open(temp.join(".vbt-resume")).unwrap().write_all(line.as_bytes()).unwrap();
     };
+    let setup = |dst: &Path| setup_with(dst, 1000);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("continued longer than the manifest said", [manifest.clone(), rest(1000, 1, Algorithm::Xxh3_128)].concat(), "its manifest said"),
         ("continued under another checksum", [manifest.clone(), rest(1000, 0, Algorithm::Md5)].concat(), "its manifest said"),
@@ -844,7 +845,7 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
     let dst = tempdir();
     setup(dst.path());
     // (It reads on after its answer: the request that follows the manifest is never left unread.)
-    let peer = ScriptedPeer::start([manifest, rest(1000, 0, Algorithm::Xxh3_128)].concat(), true);
+    let peer = ScriptedPeer::start([manifest.clone(), rest(1000, 0, Algorithm::Xxh3_128)].concat(), true);
     let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
     let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
     assert_eq!((out.files, out.bytes, out.resumed_bytes), (4, FILE_SIZE as u64 - 1000, 3 * FILE_SIZE as u64 + 1000), "{out:?}");
@@ -853,6 +854,14 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
     }
     let asked = String::from_utf8_lossy(&peer.requests.lock().unwrap()[0]).to_string();
     assert!(asked.contains("X-Vbt-Manifest: 1"), "{asked}");
+    // All of the file on disk, its checksum not yet recorded (a cut right after its last
+    // write): asked from its end, an empty body, and the whole file checked.
+    let dst = tempdir();
+    setup_with(dst.path(), FILE_SIZE);
+    let peer = ScriptedPeer::start([manifest, rest(FILE_SIZE, 0, Algorithm::Xxh3_128)].concat(), true);
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    assert_eq!((out.files, out.bytes, out.resumed_bytes), (4, 0, 4 * FILE_SIZE as u64), "{out:?}");
 }
 
 /// A kept file named like the journal's scratch file (`.vbt-resume.new`) was overwritten by the

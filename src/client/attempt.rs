@@ -499,10 +499,11 @@ impl Run<'_> {
         match (info.offset, partial) {
             (Some(o), Some((k, p))) if info.index == Some(p.file.index) && o == p.have => {
                 // The kept start belongs to the file the manifest named: the rest must be of it.
-                if o + len != p.file.len || announced.hex != p.file.sum {
+                // The body's length is the peer's word: it may be anything up to u64::MAX.
+                if o.checked_add(len) != Some(p.file.len) || announced.hex != p.file.sum {
                     return Err(Error::protocol(format!(
                         "peer sent file {name:?} from offset {o} as {} bytes with checksum {}, but its manifest said {} bytes with {}",
-                        o + len,
+                        u128::from(o) + u128::from(len),
                         announced.hex,
                         p.file.len,
                         p.file.sum

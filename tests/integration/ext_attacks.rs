@@ -833,6 +833,21 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
         ("continued longer than the manifest said", [manifest.clone(), rest(1000, 1, Algorithm::Xxh3_128)].concat(), "its manifest said"),
         ("continued under another checksum", [manifest.clone(), rest(1000, 0, Algorithm::Md5)].concat(), "its manifest said"),
         ("continued from another offset", [manifest.clone(), rest(999, 0, Algorithm::Xxh3_128)].concat(), "did not ask for"),
+        (
+            "continued with a length past any file",
+            [
+                manifest.clone(),
+                file_head_ext(
+                    &names[3],
+                    u64::MAX - 10,
+                    Algorithm::Xxh3_128,
+                    &sum_of(&names[3]),
+                    &(info(3, 4, total, None) + "x-vbt-offset: 1000\r\n"),
+                ),
+            ]
+            .concat(),
+            "its manifest said",
+        ),
     ];
     for (what, reply, cause) in cases {
         let dst = tempdir();

@@ -714,6 +714,14 @@ impl Run<'_> {
         if s.files == 0 {
             return Err(Error::protocol("peer sent COMPLETE without any file"));
         }
+        // A kept start is verified only with the rest of its file: one the sender left out (the
+        // counts may add up all the same) would be installed cut short.
+        if let Some(p) = self.kept.into_inner().unwrap().iter().flat_map(|k| &k.partial).find(|p| !s.names.contains(&p.file.name)) {
+            return Err(Error::protocol(format!(
+                "peer never sent file {:?}, which this receiver holds the first {} bytes of (asked from there)",
+                p.file.name, p.have
+            )));
+        }
         if let Some((files, bytes)) = s.totals {
             if s.files != files || s.bytes + s.resumed_bytes != bytes {
                 return Err(Error::protocol(format!(

@@ -924,3 +924,44 @@ fn a_receiver_that_never_reads_its_manifest_does_not_hold_the_admission() {
     assert!(eventually(Duration::from_secs(20), || served(&addr, &id)), "a receiver not reading its manifest kept the admission");
     drop(stalled);
 }
+
+/// A sender that leaves out the file the receiver holds the start of, and sends in its place
+/// (its index, its size) one its manifest does not name: the counts add up, so the kept start,
+/// never verified, was installed as that file, cut short.
+#[test]
+fn a_kept_start_the_sender_leaves_out_is_never_installed() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("leftOut", 1, 0).unwrap();
+    let names = all_names();
+    let sum_of = |name: &str| xxh(&src.path().join(name));
+    let listed: Vec<String> =
+        names[..4].iter().map(|n| format!("{{\"name\":\"{n}\",\"len\":{FILE_SIZE},\"sum\":\"{}\"}}", sum_of(n))).collect();
+    let manifest =
+        manifest_reply(SNAP, &format!("{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"XXH3-128\",\"files\":[{}]}}", listed.join(",")));
+    let total = 4 * FILE_SIZE as u64;
+    let other = std::fs::read(src.path().join(&names[5])).unwrap();
+    let stand_in = file_head_ext(&names[5], FILE_SIZE as u64, Algorithm::Xxh3_128, &sum_of(&names[5]), &info(3, 4, total, None));
+    let dst = tempdir();
+    keep(dst.path(), src.path(), &id, "127.0.0.1:1", "1d1d", "", 3);
+    let fourth = std::fs::read(src.path().join(&names[3])).unwrap();
+    let temp = Layout::new(dst.path()).temp_dir(&id);
+    std::fs::write(temp.join(&names[3]), &fourth[..1000]).unwrap();
+    let line = format!(
+        "{{\"index\":3,\"name\":\"{}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\",\"started\":true}}\n",
+        names[3],
+        sum_of(&names[3])
+    );
+    std::fs::OpenOptions::new().append(true).open(temp.join(".vbt-resume")).unwrap().write_all(line.as_bytes()).unwrap();
+    // (It reads on after its answer: the request that follows the manifest is never left unread.)
+    let peer = ScriptedPeer::start([manifest, stand_in, other, ending(&id)].concat(), true);
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    // Refused; its retry (the kept start gone with the stand-in's index, which the journal now
+    // gives that file) installs what the liar sent, every file of it verified.
+    let failed: Vec<String> = out.failed_peers.iter().map(|f| f.error.to_string()).collect();
+    assert!(failed.len() == 1 && failed[0].contains("never sent") && failed[0].contains(&names[3]), "{failed:?}");
+    for n in entries(&out.partition_dir) {
+        assert!(std::fs::read(out.partition_dir.join(&n)).unwrap() == std::fs::read(src.path().join(&n)).unwrap(), "{n} differs");
+    }
+}

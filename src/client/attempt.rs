@@ -764,7 +764,8 @@ fn check_checksum(name: &str, (kept, received): (u64, u64), announced: &Announce
         let bytes = match kept {
             0 => format!("the {received} bytes received"),
             _ => format!(
-                "the {kept} bytes kept from an earlier attempt and the {received} received after them (removed: fetched whole next time)"
+                "the {kept} bytes {} and the {received} received after them (removed: fetched whole next time)",
+                crate::error::KEPT_START
             ),
         };
         return Err(Error::new(

@@ -925,6 +925,60 @@ fn a_receiver_that_never_reads_its_manifest_does_not_hold_the_admission() {
     drop(stalled);
 }
 
+/// Kept state of a started file: the first bytes `start` of file `index` (`name`), its journal
+/// line "started" with the whole file's `len` and `sum` under `algorithm`; nothing else kept.
+fn keep_start(
+    dst: &Path,
+    id: &PartitionId,
+    peer: &str,
+    (index, name): (usize, &str),
+    start: &[u8],
+    (len, algorithm, sum): (u64, &str, &str),
+) {
+    let temp = Layout::new(dst).temp_dir(id);
+    std::fs::create_dir_all(&temp).unwrap();
+    std::fs::write(temp.join(name), start).unwrap();
+    let journal = format!(
+        "{{\"peer\":\"{peer}\",\"snapshot\":\"1d1d\",\"created_ms\":{}}}\n\
+         {{\"index\":{index},\"name\":\"{name}\",\"len\":{len},\"algorithm\":\"{algorithm}\",\"sum\":\"{sum}\",\"started\":true}}\n",
+        now_ms()
+    );
+    std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+}
+
+/// A kept start that fails the whole file's checksum (the disk lost or garbled it: a power cut
+/// before its writeback, a bad sector) is the receiver's fault, not the sender's: the file was
+/// removed so the next try fetches it whole, but when it was all that was kept, no next try on
+/// that peer was made, and a bootstrap from one healthy sender failed (back to Kafka for a
+/// Venice host).
+#[test]
+fn a_garbled_kept_start_alone_is_fetched_whole_from_the_same_peer() {
+    // One file: with more, the others arrive and verify in the same attempt, and being kept
+    // they bring the retry on that peer anyway.
+    let src = tempdir();
+    crate::common::files_snapshot(src.path(), 1, FILE_SIZE, 11);
+    let id = PartitionId::new("badStart", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let name = all_names()[0].clone();
+    let body = std::fs::read(src.path().join(&name)).unwrap();
+    let mut start = body[..100_000].to_vec();
+    start[5] ^= 0xff;
+    for (algorithm, sum, extra) in
+        [("XXH3-128", xxh(&src.path().join(&name)), None), ("MD5", md5(&body), Some(("vbt.checksum.fast", "false")))]
+    {
+        let dst = tempdir();
+        keep_start(dst.path(), &id, &addr, (0, &name), &start, (FILE_SIZE as u64, algorithm, &sum));
+        let mut cfg = vec![("vbt.receive.verify.rocksdb", "false")];
+        cfg.extend(extra);
+        let out = receiver(dst.path(), TableFormat::BlockBased, &cfg).bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+        let failed: Vec<String> = out.failed_peers.iter().map(|f| f.error.to_string()).collect();
+        assert!(failed.len() == 1 && failed[0].contains("kept from an earlier attempt"), "{algorithm}: {failed:?}");
+        assert_eq!((out.bytes, out.resumed_bytes), (FILE_SIZE as u64, 0), "{algorithm}: fetched whole: {out:?}");
+        assert_same_files(src.path(), &out.partition_dir);
+        assert!(!Layout::new(dst.path()).temp_dir(&id).exists());
+    }
+}
+
 /// A sender that leaves out the file the receiver holds the start of, and sends in its place
 /// (its index, its size) one its manifest does not name: the counts add up, so the kept start,
 /// never verified, was installed as that file, cut short.

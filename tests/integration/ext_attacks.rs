@@ -1019,3 +1019,97 @@ fn a_kept_start_the_sender_leaves_out_is_never_installed() {
         assert!(std::fs::read(out.partition_dir.join(&n)).unwrap() == std::fs::read(src.path().join(&n)).unwrap(), "{n} differs");
     }
 }
+
+/// Kills inside files, one after another (each run goes on from the last one's
+/// bytes), at 1 and 8 streams, XXH3 and MD5; then a clean run installs exactly the sender's files.
+#[test]
+fn fetches_killed_again_and_again_inside_files_converge() {
+    let src = tempdir();
+    let (_server, addr) = serve_files(src.path(), "rekilled");
+    let snap = src.path().join("snap");
+    let id = PartitionId::new("rekilled", 1, 0).unwrap();
+    let configs: [&[&str]; 3] = [
+        &["vbt.receive.streams=8"],
+        &["vbt.receive.streams=1", "vbt.checksum.fast=false"],
+        &["vbt.receive.streams=8", "vbt.checksum.fast=false"],
+    ];
+    for extra in configs {
+        let dst = tempdir();
+        let base = s(dst.path());
+        let mut args = vec![
+            "fetch",
+            "--base-dir",
+            &base,
+            "--peer",
+            &addr,
+            "--store",
+            "rekilled",
+            "--version",
+            "1",
+            "--partition",
+            "0",
+            "-D",
+            "vbt.receive.verify.rocksdb=false",
+        ];
+        for e in extra {
+            args.extend(["-D", e]);
+        }
+        for point in ["recv-mid-file", "recv-mid-file", "recv-after-file", "recv-mid-file", "recv-mid-file"] {
+            let out = vbt_env(&args, &[("VBT_KILL_AT", point)]);
+            assert!(!out.status.success(), "{extra:?} {point}: not killed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let out = vbt(&args);
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_same_files(&snap, &Layout::new(dst.path()).partition_dir(&id));
+        assert!(!Layout::new(dst.path()).temp_dir(&id).exists(), "{extra:?}: {:?}", tree(dst.path()));
+    }
+}
+
+/// Started lines that lie (a start as long as the file, longer, a symlink out, a
+/// directory, a name both whole and started, an absurd length, an index twice).
+#[test]
+fn hostile_started_lines_never_reach_outside_nor_into_the_partition() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("startedLines", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let names = all_names();
+    let body = |i: usize| std::fs::read(src.path().join(&names[i])).unwrap();
+    let sum = |i: usize| xxh(&src.path().join(&names[i]));
+    let outside = tempdir();
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, body(1)).unwrap();
+    let dst = tempdir();
+    let temp = Layout::new(dst.path()).temp_dir(&id);
+    std::fs::create_dir_all(&temp).unwrap();
+    std::fs::write(temp.join(&names[0]), body(0)).unwrap();
+    std::os::unix::fs::symlink(&secret, temp.join(&names[1])).unwrap();
+    std::fs::create_dir(temp.join(&names[2])).unwrap();
+    std::fs::write(temp.join(&names[3]), [body(3), vec![1; 10]].concat()).unwrap();
+    std::fs::write(temp.join(&names[4]), &body(4)[..500]).unwrap();
+    std::fs::write(temp.join(&names[5]), &body(5)[..500]).unwrap();
+    std::fs::write(temp.join(&names[6]), &body(6)[..300]).unwrap();
+    let line = |i: usize, name: &str, len: u64, sum: &str, started: bool| {
+        let s = if started { ",\"started\":true" } else { "" };
+        format!("{{\"index\":{i},\"name\":\"{name}\",\"len\":{len},\"algorithm\":\"XXH3-128\",\"sum\":\"{sum}\"{s}}}\n")
+    };
+    let f = FILE_SIZE as u64;
+    let mut journal = format!("{{\"peer\":\"{addr}\",\"snapshot\":\"1d1d\",\"created_ms\":{}}}\n", now_ms());
+    journal += &line(0, &names[0], f, &sum(0), true);
+    journal += &line(1, &names[1], f, &sum(1), true);
+    journal += &line(2, &names[2], f, &sum(2), true);
+    journal += &line(3, &names[3], f, &sum(3), true);
+    journal += &line(4, &names[4], f, &sum(4), false);
+    journal += &line(4, &names[4], f, &sum(4), true);
+    journal += &line(5, &names[5], u64::MAX, &sum(5), true);
+    journal += &line(9, &names[6], f, &sum(6), true);
+    journal += &line(6, &names[6], f, &sum(6), true);
+    std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+    assert!(out.failed_peers.is_empty(), "{:?}", out.failed_peers);
+    assert_eq!(out.resumed_bytes, f + 500 + 300, "{out:?}");
+    assert_same_files(src.path(), &out.partition_dir);
+    assert_eq!(std::fs::read(&secret).unwrap(), body(1));
+    assert!(!temp.exists());
+}

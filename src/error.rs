@@ -121,6 +121,9 @@ impl ErrorKind {
     }
 }
 
+/// What a checksum error says of a file that went on from a kept start ([`Error::is_kept_start_mismatch`]).
+pub(crate) const KEPT_START: &str = "kept from an earlier attempt";
+
 /// A failure with its kind and a human-readable message naming the cause.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
@@ -218,6 +221,12 @@ impl Error {
     /// An I/O error with the action and path that failed.
     pub fn io(what: impl fmt::Display, err: std::io::Error) -> Self {
         Self::new(ErrorKind::Io, format!("{what}: {err}"))
+    }
+
+    /// A checksum mismatch of a file that went on from bytes kept from an earlier attempt: the
+    /// kept start may be what was wrong (the file is removed), not the peer.
+    pub(crate) fn is_kept_start_mismatch(&self) -> bool {
+        self.kind == ErrorKind::Checksum && self.message.contains(KEPT_START)
     }
 
     /// A write failed because the disk is full (ENOSPC, EDQUOT): keeping files for a resume

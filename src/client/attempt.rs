@@ -499,10 +499,11 @@ impl Run<'_> {
         match (info.offset, partial) {
             (Some(o), Some((k, p))) if info.index == Some(p.file.index) && o == p.have => {
                 // The kept start belongs to the file the manifest named: the rest must be of it.
-                if o + len != p.file.len || announced.hex != p.file.sum {
+                // The body's length is the peer's word: it may be anything up to u64::MAX.
+                if o.checked_add(len) != Some(p.file.len) || announced.hex != p.file.sum {
                     return Err(Error::protocol(format!(
                         "peer sent file {name:?} from offset {o} as {} bytes with checksum {}, but its manifest said {} bytes with {}",
-                        o + len,
+                        u128::from(o) + u128::from(len),
                         announced.hex,
                         p.file.len,
                         p.file.sum
@@ -713,6 +714,14 @@ impl Run<'_> {
         if s.files == 0 {
             return Err(Error::protocol("peer sent COMPLETE without any file"));
         }
+        // A kept start is verified only with the rest of its file: one the sender left out (the
+        // counts may add up all the same) would be installed cut short.
+        if let Some(p) = self.kept.into_inner().unwrap().iter().flat_map(|k| &k.partial).find(|p| !s.names.contains(&p.file.name)) {
+            return Err(Error::protocol(format!(
+                "peer never sent file {:?}, which this receiver holds the first {} bytes of (asked from there)",
+                p.file.name, p.have
+            )));
+        }
         if let Some((files, bytes)) = s.totals {
             if s.files != files || s.bytes + s.resumed_bytes != bytes {
                 return Err(Error::protocol(format!(
@@ -755,7 +764,8 @@ fn check_checksum(name: &str, (kept, received): (u64, u64), announced: &Announce
         let bytes = match kept {
             0 => format!("the {received} bytes received"),
             _ => format!(
-                "the {kept} bytes kept from an earlier attempt and the {received} received after them (removed: fetched whole next time)"
+                "the {kept} bytes {} and the {received} received after them (removed: fetched whole next time)",
+                crate::error::KEPT_START
             ),
         };
         return Err(Error::new(

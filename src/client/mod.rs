@@ -323,7 +323,11 @@ impl Receiver {
                 Err(e) => {
                     // Files from this peer were kept: one more try on it continues from them
                     // (a connection cut, a sender restart) before the next peer starts over.
-                    if !retry && kept.as_ref().is_some_and(|k| k.header.peer == peer.to_string()) {
+                    // So does a kept start that failed its file's checksum (removed now): that
+                    // was this receiver's bytes, and the peer sends the file whole next time,
+                    // even when nothing else is kept.
+                    let resumable = kept.as_ref().is_some_and(|k| k.header.peer == peer.to_string());
+                    if !retry && (resumable || e.is_kept_start_mismatch()) {
                         log::info!("retrying {} from {peer} to resume what arrived: {e}", id.replica());
                         queue.push_front((peer.clone(), true, 0));
                     }

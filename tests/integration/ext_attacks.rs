@@ -834,6 +834,21 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
         ("continued longer than the manifest said", [manifest.clone(), rest(1000, 1, Algorithm::Xxh3_128)].concat(), "its manifest said"),
         ("continued under another checksum", [manifest.clone(), rest(1000, 0, Algorithm::Md5)].concat(), "its manifest said"),
         ("continued from another offset", [manifest.clone(), rest(999, 0, Algorithm::Xxh3_128)].concat(), "did not ask for"),
+        (
+            "continued with a length past any file",
+            [
+                manifest.clone(),
+                file_head_ext(
+                    &names[3],
+                    u64::MAX - 10,
+                    Algorithm::Xxh3_128,
+                    &sum_of(&names[3]),
+                    &(info(3, 4, total, None) + "x-vbt-offset: 1000\r\n"),
+                ),
+            ]
+            .concat(),
+            "its manifest said",
+        ),
     ];
     for (what, reply, cause) in cases {
         let dst = tempdir();
@@ -917,4 +932,193 @@ fn a_receiver_that_never_reads_its_manifest_does_not_hold_the_admission() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(eventually(Duration::from_secs(20), || served(&addr, &id)), "a receiver not reading its manifest kept the admission");
     drop(stalled);
+}
+
+/// Kept state of a started file: the first bytes `start` of file `index` (`name`), its journal
+/// line "started" with the whole file's `len` and `sum` under `algorithm`; nothing else kept.
+fn keep_start(
+    dst: &Path,
+    id: &PartitionId,
+    peer: &str,
+    (index, name): (usize, &str),
+    start: &[u8],
+    (len, algorithm, sum): (u64, &str, &str),
+) {
+    let temp = Layout::new(dst).temp_dir(id);
+    std::fs::create_dir_all(&temp).unwrap();
+    std::fs::write(temp.join(name), start).unwrap();
+    let journal = format!(
+        "{{\"peer\":\"{peer}\",\"snapshot\":\"1d1d\",\"created_ms\":{}}}\n\
+         {{\"index\":{index},\"name\":\"{name}\",\"len\":{len},\"algorithm\":\"{algorithm}\",\"sum\":\"{sum}\",\"started\":true}}\n",
+        now_ms()
+    );
+    std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+}
+
+/// A kept start that fails the whole file's checksum (the disk lost or garbled it: a power cut
+/// before its writeback, a bad sector) is the receiver's fault, not the sender's: the file was
+/// removed so the next try fetches it whole, but when it was all that was kept, no next try on
+/// that peer was made, and a bootstrap from one healthy sender failed (back to Kafka for a
+/// Venice host).
+#[test]
+fn a_garbled_kept_start_alone_is_fetched_whole_from_the_same_peer() {
+    // One file: with more, the others arrive and verify in the same attempt, and being kept
+    // they bring the retry on that peer anyway.
+    let src = tempdir();
+    crate::common::files_snapshot(src.path(), 1, FILE_SIZE, 11);
+    let id = PartitionId::new("badStart", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let name = all_names()[0].clone();
+    let body = std::fs::read(src.path().join(&name)).unwrap();
+    let mut start = body[..100_000].to_vec();
+    start[5] ^= 0xff;
+    for (algorithm, sum, extra) in
+        [("XXH3-128", xxh(&src.path().join(&name)), None), ("MD5", md5(&body), Some(("vbt.checksum.fast", "false")))]
+    {
+        let dst = tempdir();
+        keep_start(dst.path(), &id, &addr, (0, &name), &start, (FILE_SIZE as u64, algorithm, &sum));
+        let mut cfg = vec![("vbt.receive.verify.rocksdb", "false")];
+        cfg.extend(extra);
+        let out = receiver(dst.path(), TableFormat::BlockBased, &cfg).bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+        let failed: Vec<String> = out.failed_peers.iter().map(|f| f.error.to_string()).collect();
+        assert!(failed.len() == 1 && failed[0].contains("kept from an earlier attempt"), "{algorithm}: {failed:?}");
+        assert_eq!((out.bytes, out.resumed_bytes), (FILE_SIZE as u64, 0), "{algorithm}: fetched whole: {out:?}");
+        assert_same_files(src.path(), &out.partition_dir);
+        assert!(!Layout::new(dst.path()).temp_dir(&id).exists());
+    }
+}
+
+/// A sender that leaves out the file the receiver holds the start of, and sends in its place
+/// (its index, its size) one its manifest does not name: the counts add up, so the kept start,
+/// never verified, was installed as that file, cut short.
+#[test]
+fn a_kept_start_the_sender_leaves_out_is_never_installed() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("leftOut", 1, 0).unwrap();
+    let names = all_names();
+    let sum_of = |name: &str| xxh(&src.path().join(name));
+    let listed: Vec<String> =
+        names[..4].iter().map(|n| format!("{{\"name\":\"{n}\",\"len\":{FILE_SIZE},\"sum\":\"{}\"}}", sum_of(n))).collect();
+    let manifest =
+        manifest_reply(SNAP, &format!("{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"XXH3-128\",\"files\":[{}]}}", listed.join(",")));
+    let total = 4 * FILE_SIZE as u64;
+    let other = std::fs::read(src.path().join(&names[5])).unwrap();
+    let stand_in = file_head_ext(&names[5], FILE_SIZE as u64, Algorithm::Xxh3_128, &sum_of(&names[5]), &info(3, 4, total, None));
+    let dst = tempdir();
+    keep(dst.path(), src.path(), &id, "127.0.0.1:1", "1d1d", "", 3);
+    let fourth = std::fs::read(src.path().join(&names[3])).unwrap();
+    let temp = Layout::new(dst.path()).temp_dir(&id);
+    std::fs::write(temp.join(&names[3]), &fourth[..1000]).unwrap();
+    let line = format!(
+        "{{\"index\":3,\"name\":\"{}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\",\"started\":true}}\n",
+        names[3],
+        sum_of(&names[3])
+    );
+    std::fs::OpenOptions::new().append(true).open(temp.join(".vbt-resume")).unwrap().write_all(line.as_bytes()).unwrap();
+    // (It reads on after its answer: the request that follows the manifest is never left unread.)
+    let peer = ScriptedPeer::start([manifest, stand_in, other, ending(&id)].concat(), true);
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    // Refused; its retry (the kept start gone with the stand-in's index, which the journal now
+    // gives that file) installs what the liar sent, every file of it verified.
+    let failed: Vec<String> = out.failed_peers.iter().map(|f| f.error.to_string()).collect();
+    assert!(failed.len() == 1 && failed[0].contains("never sent") && failed[0].contains(&names[3]), "{failed:?}");
+    for n in entries(&out.partition_dir) {
+        assert!(std::fs::read(out.partition_dir.join(&n)).unwrap() == std::fs::read(src.path().join(&n)).unwrap(), "{n} differs");
+    }
+}
+
+/// Kills inside files, one after another (each run goes on from the last one's
+/// bytes), at 1 and 8 streams, XXH3 and MD5; then a clean run installs exactly the sender's files.
+#[test]
+fn fetches_killed_again_and_again_inside_files_converge() {
+    let src = tempdir();
+    let (_server, addr) = serve_files(src.path(), "rekilled");
+    let snap = src.path().join("snap");
+    let id = PartitionId::new("rekilled", 1, 0).unwrap();
+    let configs: [&[&str]; 3] = [
+        &["vbt.receive.streams=8"],
+        &["vbt.receive.streams=1", "vbt.checksum.fast=false"],
+        &["vbt.receive.streams=8", "vbt.checksum.fast=false"],
+    ];
+    for extra in configs {
+        let dst = tempdir();
+        let base = s(dst.path());
+        let mut args = vec![
+            "fetch",
+            "--base-dir",
+            &base,
+            "--peer",
+            &addr,
+            "--store",
+            "rekilled",
+            "--version",
+            "1",
+            "--partition",
+            "0",
+            "-D",
+            "vbt.receive.verify.rocksdb=false",
+        ];
+        for e in extra {
+            args.extend(["-D", e]);
+        }
+        for point in ["recv-mid-file", "recv-mid-file", "recv-after-file", "recv-mid-file", "recv-mid-file"] {
+            let out = vbt_env(&args, &[("VBT_KILL_AT", point)]);
+            assert!(!out.status.success(), "{extra:?} {point}: not killed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let out = vbt(&args);
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_same_files(&snap, &Layout::new(dst.path()).partition_dir(&id));
+        assert!(!Layout::new(dst.path()).temp_dir(&id).exists(), "{extra:?}: {:?}", tree(dst.path()));
+    }
+}
+
+/// Started lines that lie (a start as long as the file, longer, a symlink out, a
+/// directory, a name both whole and started, an absurd length, an index twice).
+#[test]
+fn hostile_started_lines_never_reach_outside_nor_into_the_partition() {
+    let src = tempdir();
+    files_snapshot(src.path());
+    let id = PartitionId::new("startedLines", 1, 0).unwrap();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    let names = all_names();
+    let body = |i: usize| std::fs::read(src.path().join(&names[i])).unwrap();
+    let sum = |i: usize| xxh(&src.path().join(&names[i]));
+    let outside = tempdir();
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, body(1)).unwrap();
+    let dst = tempdir();
+    let temp = Layout::new(dst.path()).temp_dir(&id);
+    std::fs::create_dir_all(&temp).unwrap();
+    std::fs::write(temp.join(&names[0]), body(0)).unwrap();
+    std::os::unix::fs::symlink(&secret, temp.join(&names[1])).unwrap();
+    std::fs::create_dir(temp.join(&names[2])).unwrap();
+    std::fs::write(temp.join(&names[3]), [body(3), vec![1; 10]].concat()).unwrap();
+    std::fs::write(temp.join(&names[4]), &body(4)[..500]).unwrap();
+    std::fs::write(temp.join(&names[5]), &body(5)[..500]).unwrap();
+    std::fs::write(temp.join(&names[6]), &body(6)[..300]).unwrap();
+    let line = |i: usize, name: &str, len: u64, sum: &str, started: bool| {
+        let s = if started { ",\"started\":true" } else { "" };
+        format!("{{\"index\":{i},\"name\":\"{name}\",\"len\":{len},\"algorithm\":\"XXH3-128\",\"sum\":\"{sum}\"{s}}}\n")
+    };
+    let f = FILE_SIZE as u64;
+    let mut journal = format!("{{\"peer\":\"{addr}\",\"snapshot\":\"1d1d\",\"created_ms\":{}}}\n", now_ms());
+    journal += &line(0, &names[0], f, &sum(0), true);
+    journal += &line(1, &names[1], f, &sum(1), true);
+    journal += &line(2, &names[2], f, &sum(2), true);
+    journal += &line(3, &names[3], f, &sum(3), true);
+    journal += &line(4, &names[4], f, &sum(4), false);
+    journal += &line(4, &names[4], f, &sum(4), true);
+    journal += &line(5, &names[5], u64::MAX, &sum(5), true);
+    journal += &line(9, &names[6], f, &sum(6), true);
+    journal += &line(6, &names[6], f, &sum(6), true);
+    std::fs::write(temp.join(".vbt-resume"), journal).unwrap();
+    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
+    assert!(out.failed_peers.is_empty(), "{:?}", out.failed_peers);
+    assert_eq!(out.resumed_bytes, f + 500 + 300, "{out:?}");
+    assert_same_files(src.path(), &out.partition_dir);
+    assert_eq!(std::fs::read(&secret).unwrap(), body(1));
+    assert!(!temp.exists());
 }

@@ -121,9 +121,6 @@ impl ErrorKind {
     }
 }
 
-/// What a checksum error says of a file that went on from a kept start ([`Error::is_kept_start_mismatch`]).
-pub(crate) const KEPT_START: &str = "kept from an earlier attempt";
-
 /// A failure with its kind and a human-readable message naming the cause.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
@@ -136,6 +133,8 @@ pub struct Error {
     peer_failures: Vec<PeerFailure>,
     /// For a 429 from a busy vbt sender: when to come back, and its load.
     busy: Option<crate::protocol::decoder::Busy>,
+    /// A checksum mismatch of a file that went on from bytes kept from an earlier attempt.
+    kept_start: bool,
 }
 
 /// A peer that was tried (or only probed) and failed, with the reason.
@@ -152,10 +151,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), status: None, peer_failures: Vec::new(), busy: None }
+        Error { kind, message: message.into(), status: None, peer_failures: Vec::new(), busy: None, kept_start: false }
     }
     pub fn peer_status(status: u16, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::PeerStatus, message: message.into(), status: Some(status), peer_failures: Vec::new(), busy: None }
+        Error {
+            kind: ErrorKind::PeerStatus,
+            message: message.into(),
+            status: Some(status),
+            peer_failures: Vec::new(),
+            busy: None,
+            kept_start: false,
+        }
     }
     /// A busy sender's word (429 with `retry-after` and `x-vbt-load`), kept for the peer order.
     pub(crate) fn with_busy(mut self, busy: Option<crate::protocol::decoder::Busy>) -> Self {
@@ -223,10 +229,14 @@ impl Error {
         Self::new(ErrorKind::Io, format!("{what}: {err}"))
     }
 
-    /// A checksum mismatch of a file that went on from bytes kept from an earlier attempt: the
-    /// kept start may be what was wrong (the file is removed), not the peer.
+    /// Marks a checksum mismatch of a file that went on from bytes kept from an earlier attempt:
+    /// the kept start may be what was wrong (the file is removed), not the peer.
+    pub(crate) fn of_kept_start(mut self) -> Self {
+        self.kept_start = true;
+        self
+    }
     pub(crate) fn is_kept_start_mismatch(&self) -> bool {
-        self.kind == ErrorKind::Checksum && self.message.contains(KEPT_START)
+        self.kept_start
     }
 
     /// A write failed because the disk is full (ENOSPC, EDQUOT): keeping files for a resume

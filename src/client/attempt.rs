@@ -764,18 +764,18 @@ fn check_checksum(name: &str, (kept, received): (u64, u64), announced: &Announce
         let bytes = match kept {
             0 => format!("the {received} bytes received"),
             _ => format!(
-                "the {kept} bytes {} and the {received} received after them (removed: fetched whole next time)",
-                crate::error::KEPT_START
+                "the {kept} bytes kept from an earlier attempt and the {received} received after them (removed: fetched whole next time)"
             ),
         };
-        return Err(Error::new(
+        let e = Error::new(
             ErrorKind::Checksum,
             format!(
                 "File checksum mismatch for file: {name}: peer announced {} {}, {bytes} hash to {got}",
                 announced.algorithm.name(),
                 announced.hex
             ),
-        ));
+        );
+        return Err(if kept > 0 { e.of_kept_start() } else { e });
     }
     Ok(())
 }

@@ -239,6 +239,7 @@ impl Attempt<'_> {
             return Ok(Box::new(stream));
         };
         let connector = tokio_rustls::TlsConnector::from(tls.client.clone());
+        let stream = super::readahead::ReadAhead::new(stream);
         match timeout(HANDSHAKE_TIMEOUT, connector.connect(Tls::server_name(&peer.host)?, stream)).await {
             Ok(Ok(s)) => Ok(Box::new(s)),
             Ok(Err(e)) => Err(Error::io(format!("TLS handshake with {peer} failed"), e)),

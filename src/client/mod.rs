@@ -15,6 +15,7 @@
 
 mod attempt;
 pub mod peers;
+mod readahead;
 mod reader;
 mod sink;
 

@@ -792,6 +792,27 @@ fn a_hostile_manifest_is_refused_and_installs_nothing() {
     assert!(second.contains("X-Vbt-Manifest: 1"), "{second}");
 }
 
+/// The manifest of a sender whose snapshot is the first four files of `src` (XXH3).
+fn manifest_of_four(src: &Path) -> Vec<u8> {
+    let listed: Vec<String> =
+        all_names()[..4].iter().map(|n| format!("{{\"name\":\"{n}\",\"len\":{FILE_SIZE},\"sum\":\"{}\"}}", xxh(&src.join(n)))).collect();
+    manifest_reply(SNAP, &format!("{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"XXH3-128\",\"files\":[{}]}}", listed.join(",")))
+}
+
+/// Kept state: the first three files of `src` whole, and the first `have` bytes of the fourth
+/// with its journal line "started" (the whole file's size and checksum).
+fn keep_three_and_a_start(dst: &Path, src: &Path, id: &PartitionId, have: usize) {
+    keep(dst, src, id, "127.0.0.1:1", "1d1d", "", 3);
+    let name = &all_names()[3];
+    let temp = Layout::new(dst).temp_dir(id);
+    std::fs::write(temp.join(name), &std::fs::read(src.join(name)).unwrap()[..have]).unwrap();
+    let line = format!(
+        "{{\"index\":3,\"name\":\"{name}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\",\"started\":true}}\n",
+        xxh(&src.join(name))
+    );
+    std::fs::OpenOptions::new().append(true).open(temp.join(".vbt-resume")).unwrap().write_all(line.as_bytes()).unwrap();
+}
+
 /// Issue #22: a partly received file kept from an earlier attempt (the first 1000 bytes of the
 /// fourth file, its journal line "started") is asked for from there; a sender that continues it
 /// as another file (other size, other checksum than its manifest said) or from an offset not
@@ -804,10 +825,7 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
     let id = PartitionId::new("partial", 1, 0).unwrap();
     let names = all_names();
     let sum_of = |name: &str| xxh(&src.path().join(name));
-    let file_json = |name: &str| format!("{{\"name\":\"{name}\",\"len\":{FILE_SIZE},\"sum\":\"{}\"}}", sum_of(name));
-    let listed: Vec<String> = names[..4].iter().map(|n| file_json(n)).collect();
-    let manifest =
-        manifest_reply(SNAP, &format!("{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"XXH3-128\",\"files\":[{}]}}", listed.join(",")));
+    let manifest = manifest_of_four(src.path());
     let fourth = std::fs::read(src.path().join(&names[3])).unwrap();
     let total = 4 * FILE_SIZE as u64;
     // The fourth file from `offset`, with `extra` bytes after it, under `algorithm`'s checksum.
@@ -818,17 +836,7 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
         let line = info(3, 4, total, None) + &format!("x-vbt-offset: {offset}\r\n");
         [file_head_ext(&names[3], body.len() as u64, algorithm, &sum, &line), body, ending(&id)].concat()
     };
-    let setup_with = |dst: &Path, have: usize| {
-        keep(dst, src.path(), &id, "127.0.0.1:1", "1d1d", "", 3);
-        let temp = Layout::new(dst).temp_dir(&id);
-        std::fs::write(temp.join(&names[3]), &fourth[..have]).unwrap();
-        let line = format!(
-            "{{\"index\":3,\"name\":\"{}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\",\"started\":true}}\n",
-            names[3],
-            sum_of(&names[3])
-        );
-        std::fs::OpenOptions::new().append(true).open(temp.join(".vbt-resume")).unwrap().write_all(line.as_bytes()).unwrap();
-    };
+    let setup_with = |dst: &Path, have: usize| keep_three_and_a_start(dst, src.path(), &id, have);
     let setup = |dst: &Path| setup_with(dst, 1000);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("continued longer than the manifest said", [manifest.clone(), rest(1000, 1, Algorithm::Xxh3_128)].concat(), "its manifest said"),
@@ -998,24 +1006,12 @@ fn a_kept_start_the_sender_leaves_out_is_never_installed() {
     let id = PartitionId::new("leftOut", 1, 0).unwrap();
     let names = all_names();
     let sum_of = |name: &str| xxh(&src.path().join(name));
-    let listed: Vec<String> =
-        names[..4].iter().map(|n| format!("{{\"name\":\"{n}\",\"len\":{FILE_SIZE},\"sum\":\"{}\"}}", sum_of(n))).collect();
-    let manifest =
-        manifest_reply(SNAP, &format!("{{\"snapshot\":\"{SNAP}\",\"algorithm\":\"XXH3-128\",\"files\":[{}]}}", listed.join(",")));
+    let manifest = manifest_of_four(src.path());
     let total = 4 * FILE_SIZE as u64;
     let other = std::fs::read(src.path().join(&names[5])).unwrap();
     let stand_in = file_head_ext(&names[5], FILE_SIZE as u64, Algorithm::Xxh3_128, &sum_of(&names[5]), &info(3, 4, total, None));
     let dst = tempdir();
-    keep(dst.path(), src.path(), &id, "127.0.0.1:1", "1d1d", "", 3);
-    let fourth = std::fs::read(src.path().join(&names[3])).unwrap();
-    let temp = Layout::new(dst.path()).temp_dir(&id);
-    std::fs::write(temp.join(&names[3]), &fourth[..1000]).unwrap();
-    let line = format!(
-        "{{\"index\":3,\"name\":\"{}\",\"len\":{FILE_SIZE},\"algorithm\":\"XXH3-128\",\"sum\":\"{}\",\"started\":true}}\n",
-        names[3],
-        sum_of(&names[3])
-    );
-    std::fs::OpenOptions::new().append(true).open(temp.join(".vbt-resume")).unwrap().write_all(line.as_bytes()).unwrap();
+    keep_three_and_a_start(dst.path(), src.path(), &id, 1000);
     // (It reads on after its answer: the request that follows the manifest is never left unread.)
     let peer = ScriptedPeer::start([manifest, stand_in, other, ending(&id)].concat(), true);
     let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);

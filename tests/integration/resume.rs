@@ -38,17 +38,17 @@ fn assert_same_files(src: &Path, dst: &Path) {
 /// sender to the receiver it cuts every connection and turns to `REFUSE` (connections are
 /// accepted and closed at once, as by a sender that is down) or, with `reopen`, straight back
 /// to `PASS`.
-struct Proxy {
-    addr: String,
-    phase: Arc<AtomicU8>,
+pub(crate) struct Proxy {
+    pub addr: String,
+    pub phase: Arc<AtomicU8>,
     sent: Arc<AtomicU64>,
 }
 
-const PASS: u8 = 0;
+pub(crate) const PASS: u8 = 0;
 const REFUSE: u8 = 1;
 
 impl Proxy {
-    fn start(upstream: String, cut_at: u64, reopen: bool) -> Proxy {
+    pub fn start(upstream: String, cut_at: u64, reopen: bool) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (phase, sent) = (Arc::new(AtomicU8::new(PASS)), Arc::new(AtomicU64::new(0)));
@@ -214,7 +214,10 @@ fn a_changed_kept_file_is_fetched_again_and_never_installed() {
     std::fs::write(&victim, body).unwrap();
     proxy.phase.store(PASS, Ordering::SeqCst);
     let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
-    assert!(out.resumed_bytes > 0 && out.resumed_bytes < TOTAL / 2, "{out:?}");
+    // Kept: at most what crossed before the cut (under load the cut lands a little past its
+    // mark, and the files in flight are kept in part), less the altered file.
+    let crossed = proxy.sent.load(Ordering::SeqCst);
+    assert!(out.resumed_bytes > 0 && out.resumed_bytes <= crossed - FILE_SIZE as u64, "{crossed} crossed: {out:?}");
     assert_same_files(src.path(), &out.partition_dir);
 }
 

@@ -360,3 +360,33 @@ fn an_identity_handed_over_in_memory_transfers_like_files() {
     let err = Node::new(cfg).err().expect("an identity without trusted CAs is refused");
     assert!(err.message().contains("no trusted certificate"), "{err}");
 }
+
+/// Resume inside a file over mutual TLS: the files in flight at a cut go on from their bytes on
+/// the receiver's disk, the sender sending the rest through rustls from the offset.
+#[test]
+fn a_cut_inside_files_over_tls_goes_on_from_their_bytes() {
+    const BIG: usize = 4 << 20;
+    let pki = Pki::new();
+    let src = tempdir();
+    crate::common::files_snapshot(src.path(), 4, BIG, 5);
+    let total = 4 * BIG as u64;
+    let id = PartitionId::new("tlsCut", 1, 0).unwrap();
+    let sender_pairs = pki.node("a", &pki.ca1, false, "trust1.pem");
+    let extra: Vec<(&str, &str)> = sender_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (_s, addr) = snapshot_sender(src.path(), &id, &extra);
+    let proxy = crate::resume::Proxy::start(addr, total / 2, false);
+    let dst = tempdir();
+    let pairs = with(&pki.node("b", &pki.ca1, false, "trust1.pem"), &[("vbt.receive.verify.rocksdb", "false")]);
+    tls_receiver(dst.path(), pairs.clone()).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
+    // What the cut left: whole files and the started ones, each with its bytes on disk.
+    let temp = Layout::new(dst.path()).temp_dir(&id);
+    let sizes: Vec<u64> =
+        entries(&temp).iter().filter(|n| n.ends_with(".sst")).map(|n| std::fs::metadata(temp.join(n)).unwrap().len()).collect();
+    assert!(sizes.iter().any(|&l| l > 0 && l < BIG as u64), "the cut fell inside a file: {sizes:?}");
+    proxy.phase.store(crate::resume::PASS, std::sync::atomic::Ordering::SeqCst);
+    let out = tls_receiver(dst.path(), pairs).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
+    assert_eq!((out.resumed_bytes, out.bytes + out.resumed_bytes), (sizes.iter().sum(), total), "{out:?}");
+    for n in entries(src.path()) {
+        assert!(std::fs::read(src.path().join(&n)).unwrap() == std::fs::read(out.partition_dir.join(&n)).unwrap(), "{n} differs");
+    }
+}

@@ -839,9 +839,10 @@ uint64_t vbt_bootstrap_result_files(const struct vbt_bootstrap_result *result);
 uint64_t vbt_bootstrap_result_bytes(const struct vbt_bootstrap_result *result);
 
 /**
- * Number of file bytes not sent again because they were kept, verified, from an earlier
- * interrupted attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer and on
- * failure. `_bytes + _resumed_bytes` is the size of the installed files; by the peer that first
+ * Number of file bytes not sent again because they were kept from an earlier interrupted
+ * attempt, on any vbt sender whose manifest lists them (resume): whole files verified, and the
+ * start of files that were in flight (verified with the rest of their file); 0 on a fresh
+ * transfer and on failure. `_bytes + _resumed_bytes` is the size of the installed files; by the peer that first
  * sent them: `vbt_bootstrap_result_reused_from_count`.
  */
 uint64_t vbt_bootstrap_result_resumed_bytes(const struct vbt_bootstrap_result *result);

@@ -90,7 +90,8 @@ pub struct BootstrapOutcome {
     /// Bytes that crossed the network in the attempt that succeeded.
     pub bytes: u64,
     /// Bytes of files kept from an earlier, interrupted attempt and not sent again (resume
-    /// between vbt nodes: any vbt sender whose manifest lists them); 0 otherwise.
+    /// between vbt nodes: any vbt sender whose manifest lists them): whole files, and the start
+    /// of files that were in flight (checked with the rest of their file); 0 otherwise.
     pub resumed_bytes: u64,
     /// `resumed_bytes` by the peer that first sent them (`peer` sent the rest).
     pub reused_from: Vec<(String, u64)>,

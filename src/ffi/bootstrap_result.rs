@@ -187,9 +187,10 @@ pub extern "C" fn vbt_bootstrap_result_bytes(result: *const vbt_bootstrap_result
     })
 }
 
-/// Number of file bytes not sent again because they were kept, verified, from an earlier
-/// interrupted attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer and on
-/// failure. `_bytes + _resumed_bytes` is the size of the installed files; by the peer that first
+/// Number of file bytes not sent again because they were kept from an earlier interrupted
+/// attempt, on any vbt sender whose manifest lists them (resume): whole files verified, and the
+/// start of files that were in flight (verified with the rest of their file); 0 on a fresh
+/// transfer and on failure. `_bytes + _resumed_bytes` is the size of the installed files; by the peer that first
 /// sent them: `vbt_bootstrap_result_reused_from_count`.
 #[no_mangle]
 pub extern "C" fn vbt_bootstrap_result_resumed_bytes(result: *const vbt_bootstrap_result) -> u64 {

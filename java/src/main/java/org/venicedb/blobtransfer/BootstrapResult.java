@@ -141,8 +141,9 @@ public final class BootstrapResult {
     }
 
     /**
-     * Bytes of files not sent again because they were kept, verified, from an earlier interrupted
-     * attempt, on any vbt sender whose manifest lists them (resume); 0 on a fresh transfer. {@link #bytes()}
+     * Bytes of files not sent again because they were kept from an earlier interrupted attempt, on
+     * any vbt sender whose manifest lists them (resume): whole files verified, and the start of
+     * files that were in flight (verified with the rest of their file); 0 on a fresh transfer. {@link #bytes()}
      * plus this is the size of the installed files; {@link #reusedFrom()} says which peers first sent
      * them.
      */

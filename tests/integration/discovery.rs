@@ -229,7 +229,10 @@ fn a_stalling_router_times_out() {
     assert!(!peer.contacted());
     // Nothing listening at all: the connect error, named.
     let gone = format!("http://{}", dead_port());
-    let node = router_receiver(tempdir().path(), &gone, &peer.port(), &[]);
+    // The base dir lives as long as the node: dropped first, the node's bootstrap would make
+    // the removed temp folder again (its state dir sits beside the base) and leave it behind.
+    let base = tempdir();
+    let node = router_receiver(base.path(), &gone, &peer.port(), &[]);
     let e = no_peers(bootstrap_without_peers(&node, &PartitionId::new("s", 1, 0).unwrap()));
     assert!(e.message().contains(&gone) && e.message().contains("connect"), "{e}");
 }
@@ -346,7 +349,8 @@ fn an_https_router_is_asked_with_the_nodes_tls() {
     assert_eq!(router.targets().len(), 1);
     // A router whose certificate the node does not trust is refused before any request.
     let untrusted = Router::start_tls(Reply::Json(VENICE_OK), router_tls(&other, &ca));
-    let e = no_peers(bootstrap_without_peers(&receiver_with(&untrusted, tempdir().path()), &id));
+    let base = tempdir();
+    let e = no_peers(bootstrap_without_peers(&receiver_with(&untrusted, base.path()), &id));
     assert!(e.message().contains("TLS") && e.message().contains(&format!("https://{}", untrusted.addr)), "{e}");
     assert!(untrusted.targets().is_empty());
 }

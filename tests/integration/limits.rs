@@ -76,7 +76,8 @@ fn limits_change_at_run_time_and_adaptive_factor_follows_signals() {
     node.set_write_limit(5000);
     assert_eq!(node.effective_limits().0, 4000);
     // Off by default: a clear error.
-    let plain = receiver(tempdir().path(), TableFormat::BlockBased, &[]);
+    let base = tempdir(); // outlives the node (its state dir sits beside it)
+    let plain = receiver(base.path(), TableFormat::BlockBased, &[]);
     assert!(plain.throttle_tick().unwrap_err().message().contains("server.adaptive.throttler.enabled"));
 }
 

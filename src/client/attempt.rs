@@ -587,27 +587,17 @@ impl Run<'_> {
         let old = self.kept.lock().unwrap().take();
         let by_name: std::collections::HashMap<&str, (usize, &crate::protocol::manifest::ManifestFile)> =
             m.files.iter().enumerate().map(|(i, f)| (f.name.as_str(), (i, f))).collect();
-        let files: Vec<KeptFile> = old
-            .iter()
-            .flat_map(|k| &k.files)
-            .filter_map(|f| {
-                let (index, want) = by_name.get(f.name.as_str())?;
-                let same = want.len == f.len && f.algorithm == m.algorithm.name() && want.sum == f.sum;
-                let from = f.from.clone().or_else(|| old.as_ref().map(|k| k.header.peer.clone()));
-                same.then(|| KeptFile { index: *index, from, ..f.clone() })
-            })
-            .collect();
-        // A partial file by the same identity: its start is the start of the file the sender has.
-        let partial: Vec<Partial> = old
-            .iter()
-            .flat_map(|k| &k.partial)
-            .filter_map(|p| {
-                let (index, want) = by_name.get(p.file.name.as_str())?;
-                let same = want.len == p.file.len && p.file.algorithm == m.algorithm.name() && want.sum == p.file.sum;
-                let from = p.file.from.clone().or_else(|| old.as_ref().map(|k| k.header.peer.clone()));
-                same.then(|| Partial { file: KeptFile { index: *index, from, ..p.file.clone() }, have: p.have })
-            })
-            .collect();
+        // A kept entry (whole or partial) by the same identity, relabelled with its index in the
+        // manifest; a partial one's start is then the start of the file the sender has.
+        let relabel = |f: &KeptFile| {
+            let (index, want) = by_name.get(f.name.as_str())?;
+            let same = want.len == f.len && f.algorithm == m.algorithm.name() && want.sum == f.sum;
+            let from = f.from.clone().or_else(|| old.as_ref().map(|k| k.header.peer.clone()));
+            same.then(|| KeptFile { index: *index, from, ..f.clone() })
+        };
+        let files: Vec<KeptFile> = old.iter().flat_map(|k| &k.files).filter_map(relabel).collect();
+        let partial: Vec<Partial> =
+            old.iter().flat_map(|k| &k.partial).filter_map(|p| Some(Partial { file: relabel(&p.file)?, have: p.have })).collect();
         let totals = (m.files.len(), m.total_bytes());
         {
             let mut s = self.state.lock().unwrap();

@@ -581,13 +581,17 @@ fn serve_files(src: &Path, store: &str) -> (KillOnDrop, String) {
 }
 
 /// Whether some process holds a flock on `path` (read from /proc/locks; taking it would race).
+/// /proc/locks names the file as `major:minor:inode`, major and minor in hex.
 fn flocked(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let Ok(ino) = std::fs::metadata(path).map(|m| m.ino()) else { return false };
+    let Ok(m) = std::fs::metadata(path) else { return false };
+    let dev = m.dev();
+    let (major, minor) = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff), (dev & 0xff) | ((dev >> 12) & !0xff));
+    let want = format!("{major:02x}:{minor:02x}:{}", m.ino());
     std::fs::read_to_string("/proc/locks")
         .unwrap_or_default()
         .lines()
-        .any(|l| l.contains("FLOCK") && l.split_whitespace().any(|f| f.rsplit(':').next() == Some(&ino.to_string()) && f.contains(':')))
+        .any(|l| l.contains("FLOCK") && l.split_whitespace().any(|f| f == want))
 }
 
 #[test]
@@ -617,8 +621,9 @@ fn a_fetch_killed_at_each_point_reruns_to_exactly_the_senders_files_and_holds_th
         ];
         let out = vbt_env(&args, &[("VBT_KILL_AT", point)]);
         assert!(!out.status.success(), "{point}: the fetch was not killed");
-        // Rerun while a second process tries the same partition: it is refused at once, and the
-        // first installs exactly the sender's files.
+        // Rerun while a second process tries the same partition. The lock is first taken by the
+        // first process's start-up repair, then again by its bootstrap, so the second may slip in
+        // between and win: either way exactly one installs, and the other is refused at once.
         let first = std::process::Command::new(env!("CARGO_BIN_EXE_vbt"))
             .args(args)
             .stdout(std::process::Stdio::piped())
@@ -628,16 +633,23 @@ fn a_fetch_killed_at_each_point_reruns_to_exactly_the_senders_files_and_holds_th
         // Held, as the kernel sees it (a killed process leaves the file, unlocked).
         let lock = Layout::new(dst.path()).lock_file(&id);
         let locked = eventually(Duration::from_secs(20), || flocked(&lock));
-        if locked {
-            raced += 1;
-            let second = vbt(&args);
-            let msg = String::from_utf8_lossy(&second.stderr).into_owned() + &String::from_utf8_lossy(&second.stdout);
-            // Racing the first to its end is allowed (then the partition exists); never both in.
-            assert!(!second.status.success(), "{point}: two processes bootstrapped one partition");
-            assert!(msg.contains("another process") || msg.contains("already holds data"), "{point}: {msg}");
+        let second = locked.then(|| vbt(&args));
+        let first = first.wait_with_output().unwrap();
+        let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
+        match second {
+            None => assert!(first.status.success(), "{point}: {}", text(&first)),
+            Some(second) => {
+                raced += 1;
+                let (won, lost) = match (first.status.success(), second.status.success()) {
+                    (true, false) => (&first, &second),
+                    (false, true) => (&second, &first),
+                    (a, b) => panic!("{point}: first ok {a}, second ok {b}: one must install\n{}\n{}", text(&first), text(&second)),
+                };
+                let msg = text(lost);
+                // Racing the winner to its end is allowed (then the partition exists).
+                assert!(msg.contains("another process") || msg.contains("already holds data"), "{point}: {msg}\n{}", text(won));
+            }
         }
-        let out = first.wait_with_output().unwrap();
-        assert!(out.status.success(), "{point}: {}", String::from_utf8_lossy(&out.stderr));
         assert_same_files(&snap, &Layout::new(dst.path()).partition_dir(&id));
         assert!(!Layout::new(dst.path()).temp_dir(&id).exists(), "{point}: {:?}", tree(dst.path()));
     }

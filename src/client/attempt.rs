@@ -270,7 +270,7 @@ impl Run<'_> {
             return self.fail(Error::io("sending request", e), joined, false);
         }
         let mut rx = StreamReader::new(rd, PIECE, cfg.receive_reader_idle);
-        let mut sink = Sink::start(self.a.transport.lanes.as_ref());
+        let mut sink = Sink::start(self.a.transport.lanes.as_ref(), cfg.receive_direct_io);
         let mut abort = self.abort.subscribe();
         let mut got_file = false;
         let result = tokio::select! {

@@ -14,6 +14,7 @@
 //! ```
 
 mod attempt;
+mod direct;
 pub mod peers;
 mod readahead;
 mod reader;

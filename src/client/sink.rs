@@ -3,7 +3,6 @@
 //! when both are done with it. The pool is the attempt's whole memory budget: when the disk (or
 //! the hash) is slower than the network, reading waits for a free buffer.
 
-use std::io::Write;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::direct::{Out, Stage};
 use crate::digest::{Hasher, LaneHasher, LaneStream};
 use crate::error::{Error, Result};
 use crate::failpoint::failpoint;
@@ -75,7 +75,8 @@ fn gone() -> Error {
 }
 
 impl Sink {
-    pub fn start(lanes: Option<&Arc<LaneHasher>>) -> Sink {
+    /// `direct`: write files around the page cache where the file system allows (see `direct`).
+    pub fn start(lanes: Option<&Arc<LaneHasher>>, direct: bool) -> Sink {
         let (writes, write_rx) = mpsc::channel(BUFFERS + 2);
         let (hashes, hash_rx) = mpsc::channel(BUFFERS + 2);
         let (pool, free) = mpsc::channel(BUFFERS);
@@ -84,7 +85,8 @@ impl Sink {
         }
         let failure = Arc::new(OnceLock::new());
         let wf = failure.clone();
-        let threads = [tokio::task::spawn_blocking(move || writer(write_rx, &wf)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
+        let threads =
+            [tokio::task::spawn_blocking(move || writer(write_rx, &wf, direct)), tokio::task::spawn_blocking(move || hasher(hash_rx))];
         Sink { writes, hashes, free, pool, threads, failure, lanes: lanes.map(|l| l.stream()), in_lanes: AtomicBool::new(false) }
     }
 
@@ -195,8 +197,10 @@ fn sync_pending(pending: &mut Option<(std::fs::File, PathBuf)>) -> Result<()> {
     }
 }
 
-fn writer(mut cmds: mpsc::Receiver<WriteCmd>, failure: &OnceLock<Error>) {
-    let mut file: Option<(std::fs::File, PathBuf)> = None;
+fn writer(mut cmds: mpsc::Receiver<WriteCmd>, failure: &OnceLock<Error>, direct: bool) {
+    // Its memory is touched only by direct writes.
+    let mut stage = Stage::new();
+    let mut file: Option<(Out, PathBuf)> = None;
     let mut pending: Option<(std::fs::File, PathBuf)> = None;
     while let Some(cmd) = cmds.blocking_recv() {
         if cmds.is_closed() {
@@ -205,16 +209,21 @@ fn writer(mut cmds: mpsc::Receiver<WriteCmd>, failure: &OnceLock<Error>) {
         }
         let step = match cmd {
             WriteCmd::Open(dir, path, from) => {
+                if let Some((out, _)) = file.take() {
+                    out.abandon(&mut stage);
+                }
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let opened = match from {
                     None => crate::fsutil::create_file_in(&dir, &name),
                     Some(offset) => crate::fsutil::continue_file_in(&dir, &name, offset),
                 };
-                opened.map(|f| file = Some((f, path.clone()))).map_err(|e| Error::io(format!("create {}", path.display()), e))
+                opened
+                    .map(|f| file = Some((Out::new(f, direct, from.unwrap_or(0)), path.clone())))
+                    .map_err(|e| Error::io(format!("create {}", path.display()), e))
             }
             WriteCmd::Data(buf) => match file.as_mut() {
                 Some((f, path)) => {
-                    let r = f.write_all(&buf.bytes).map_err(|e| Error::io(format!("write {}", path.display()), e));
+                    let r = f.write(&mut stage, &buf.bytes).map_err(|e| Error::io(format!("write {}", path.display()), e));
                     failpoint!("recv-mid-file"); // a crash with a file partly written (resume goes on from it)
                     r
                 }
@@ -222,14 +231,17 @@ fn writer(mut cmds: mpsc::Receiver<WriteCmd>, failure: &OnceLock<Error>) {
             },
             WriteCmd::Finish(reply) => {
                 let result = match file.take() {
-                    Some((f, path)) => {
-                        // Start this file's writeback now, and make the previous one durable.
-                        // SAFETY: a valid open descriptor; the call only schedules writeback.
-                        unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-                        let synced = sync_pending(&mut pending);
-                        pending = Some((f, path));
-                        synced
-                    }
+                    Some((out, path)) => match out.finish(&mut stage) {
+                        Err(e) => Err(Error::io(format!("write {}", path.display()), e)),
+                        Ok(f) => {
+                            // Start this file's writeback now, and make the previous one durable.
+                            // SAFETY: a valid open descriptor; the call only schedules writeback.
+                            unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+                            let synced = sync_pending(&mut pending);
+                            pending = Some((f, path));
+                            synced
+                        }
+                    },
                     None => Err(Error::internal("finish without an open file")),
                 };
                 let _ = reply.send(result.clone());

@@ -143,6 +143,9 @@ pub struct Config {
     pub max_concurrent_receives: usize,
     /// `vbt.receive.verify.rocksdb` (true): open an installed partition read-only to prove it.
     pub verify_rocksdb: bool,
+    /// `vbt.receive.direct.io` (true): write received files with O_DIRECT where the file system
+    /// allows it (client::direct), so a bootstrap neither copies through nor evicts the page cache.
+    pub receive_direct_io: bool,
     /// `vbt.checksum.fast` (true): ask senders for XXH3-128 instead of MD5. A vbt sender answers
     /// with it; Java senders ignore the request header and send MD5, so it is safe in a mixed
     /// cluster. `false` makes the request byte for byte Venice's.
@@ -297,6 +300,7 @@ impl Default for Config {
             probe_concurrency: 64,
             max_concurrent_receives: 20,
             verify_rocksdb: true,
+            receive_direct_io: true,
             fast_checksum: true,
             extensions: true,
             receive_streams: 2,

@@ -427,6 +427,12 @@ pub static KEYS: &[Key] = &[
         doc: "open each installed partition read-only with RocksDB",
     },
     Key {
+        name: "vbt.receive.direct.io",
+        value: Bool(|c, v| c.receive_direct_io = v),
+        default: "true",
+        doc: "write received files with O_DIRECT (around the page cache), falling back to buffered writes where the file system refuses it; every file is still fdatasync'ed",
+    },
+    Key {
         name: "vbt.extensions.enabled",
         value: Bool(|c, v| c.extensions = v),
         default: "true",

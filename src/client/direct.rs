@@ -92,7 +92,7 @@ pub(super) struct Out {
 impl Out {
     /// `direct`: try O_DIRECT. Only a file written from an aligned offset can use it.
     pub fn new(file: std::fs::File, direct: bool, offset: u64) -> Out {
-        let direct = direct && offset % ALIGN as u64 == 0 && set_direct(&file, true).is_ok();
+        let direct = direct && offset.is_multiple_of(ALIGN as u64) && set_direct(&file, true).is_ok();
         Out { file, direct }
     }
 
@@ -118,7 +118,7 @@ impl Out {
             match self.file.write(&stage.bytes()[done..whole]) {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                 // A short write leaves an unaligned rest: the page cache takes it from here.
-                Ok(n) if (done + n) % ALIGN != 0 => return self.buffered(stage, done + n),
+                Ok(n) if !(done + n).is_multiple_of(ALIGN) => return self.buffered(stage, done + n),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return self.buffered(stage, done),
@@ -192,7 +192,7 @@ mod tests {
             let file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
             let mut out = Out::new(file, direct, offset);
             // Where this file system takes O_DIRECT, an aligned start must use it.
-            assert_eq!(out.direct, direct && offset % 4096 == 0 && supports_direct(dir.path()), "case {i}");
+            assert_eq!(out.direct, direct && offset.is_multiple_of(4096) && supports_direct(dir.path()), "case {i}");
             for chunk in data.chunks(piece) {
                 out.write(&mut stage, chunk).unwrap();
             }

@@ -38,7 +38,7 @@ use crate::protocol::request::encode_request_with;
 use crate::protocol::{PartitionId, TableFormat};
 use crate::runtime::blocking;
 use crate::runtime::until_true;
-use crate::storage::landing::resume::{Journal, Kept, KeptFile, Partial};
+use crate::storage::landing::resume::{Journal, Kept, KeptFile, Partial, Seal};
 use crate::storage::landing::{check_free_space, Spot};
 use crate::throttle::RateLimiter;
 use crate::tls::{Tls, HANDSHAKE_TIMEOUT};
@@ -533,6 +533,7 @@ impl Run<'_> {
             algorithm: announced.algorithm.name().to_string(),
             sum: announced.hex.clone(),
             from: Some(self.a.peer.to_string()),
+            seal: None,
         };
         blocking(move || j.lock().unwrap().append_started(&entry)).await
     }
@@ -666,8 +667,17 @@ impl Run<'_> {
                 return Err(e);
             }
             if let (Some(j), Some(index)) = (journal, index) {
-                let entry = KeptFile { index, name, len, algorithm: announced.algorithm.name().to_string(), sum: got, from: Some(peer) };
-                blocking(move || j.lock().unwrap().append(&entry)).await?;
+                let entry = KeptFile {
+                    index,
+                    name,
+                    len,
+                    algorithm: announced.algorithm.name().to_string(),
+                    sum: got,
+                    from: Some(peer),
+                    seal: None,
+                };
+                // Sealed as it is now: written in full, and verified (resume::Seal).
+                blocking(move || j.lock().unwrap().append(&KeptFile { seal: Seal::of(&path), ..entry })).await?;
             }
             Ok(())
         });

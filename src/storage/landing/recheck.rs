@@ -22,9 +22,11 @@ const MAX_THREADS: usize = 4;
 pub(super) fn check_all(temp: &Path, files: &[KeptFile], rehash: bool) -> Vec<Result<(), String>> {
     let results: Vec<Mutex<Option<Result<(), String>>>> = files.iter().map(|_| Mutex::new(None)).collect();
     let set = |i: usize, r: Result<(), String>| *results[i].lock().unwrap() = Some(r);
-    let in_lanes = |f: &KeptFile| rehash && f.algorithm == Algorithm::Md5.name();
-    let md5: Vec<usize> = (0..files.len()).filter(|&i| in_lanes(&files[i])).collect();
-    let rest: Vec<usize> = (0..files.len()).filter(|&i| !in_lanes(&files[i])).collect();
+    // A file whose seal holds is the file verified (resume::Seal): its size and fsync suffice.
+    let rehash_of: Vec<bool> = files.iter().map(|f| rehash && !f.seal.as_ref().is_some_and(|s| s.holds(&temp.join(&f.name)))).collect();
+    let in_lanes = |i: usize| rehash_of[i] && files[i].algorithm == Algorithm::Md5.name();
+    let md5: Vec<usize> = (0..files.len()).filter(|&i| in_lanes(i)).collect();
+    let rest: Vec<usize> = (0..files.len()).filter(|&i| !in_lanes(i)).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS).min(rest.len());
     let taken = AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -34,7 +36,7 @@ pub(super) fn check_all(temp: &Path, files: &[KeptFile], rehash: bool) -> Vec<Re
         for _ in 0..threads {
             s.spawn(|| {
                 while let Some(&i) = rest.get(taken.fetch_add(1, Ordering::Relaxed)) {
-                    set(i, check_one(&temp.join(&files[i].name), &files[i], rehash));
+                    set(i, check_one(&temp.join(&files[i].name), &files[i], rehash_of[i]));
                 }
             });
         }
@@ -108,7 +110,15 @@ mod tests {
             std::fs::write(d.path().join(&name), &data).unwrap();
             let algorithm = if i % 2 == 0 { Algorithm::Md5 } else { Algorithm::Xxh3_128 };
             let sum = checksum_file(&d.path().join(&name), algorithm).unwrap();
-            files.push(KeptFile { index: i, name, len: data.len() as u64, algorithm: algorithm.name().into(), sum, from: None });
+            files.push(KeptFile {
+                index: i,
+                name,
+                len: data.len() as u64,
+                algorithm: algorithm.name().into(),
+                sum,
+                from: None,
+                seal: None,
+            });
         }
         // Changed (same size), cut short, missing, of an unknown checksum: for both algorithms.
         for i in [4, 5] {

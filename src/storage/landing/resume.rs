@@ -128,7 +128,9 @@ pub(crate) struct KeptFile {
 /// through the kernel moves its change time, which no process can set back; a reboot (the only
 /// time a crash can lose written bytes under a file's unchanged metadata) changes the boot id,
 /// and then the file is hashed again. What it does not see, writes to the raw block device and
-/// silent media corruption, an installed partition is exposed to as well. It makes a resume
+/// silent media corruption, an installed partition is exposed to as well; and like the base
+/// directory, the state directory is trusted (whoever can write a journal line can write the
+/// partition itself). It makes a resume
 /// after `kill -9` cost a `stat` per kept file instead of reading them all back from disk
 /// (received files are written around the page cache: client::direct).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

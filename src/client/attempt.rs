@@ -666,20 +666,24 @@ impl Run<'_> {
                 let _ = blocking(move || std::fs::remove_file(&path).map_err(|e| Error::io("remove", e))).await;
                 return Err(e);
             }
-            if let (Some(j), Some(index)) = (journal, index) {
-                let entry = KeptFile {
-                    index,
-                    name,
-                    len,
-                    algorithm: announced.algorithm.name().to_string(),
-                    sum: got,
-                    from: Some(peer),
-                    seal: None,
-                };
-                // Sealed as it is now: written in full, and verified (resume::Seal).
-                blocking(move || j.lock().unwrap().append(&KeptFile { seal: Seal::of(&path), ..entry })).await?;
+            let algorithm = announced.algorithm;
+            let entry = journal.zip(index).map(|(j, index)| {
+                (j, KeptFile { index, name, len, algorithm: algorithm.name().to_string(), sum: got.clone(), from: Some(peer), seal: None })
+            });
+            if entry.is_some() {
+                // Sealed once the tick of its last write is past (resume::Seal).
+                tokio::time::sleep(crate::storage::landing::resume::RACY).await;
             }
-            Ok(())
+            blocking(move || {
+                // Written in full and verified: a sender on this node answers from it, and a
+                // resume trusts it while its seal holds (resume::Seal).
+                crate::digest::cache::remember(&path, algorithm, &got);
+                match entry {
+                    Some((j, e)) => j.lock().unwrap().append(&KeptFile { seal: Seal::of(&path), ..e }),
+                    None => Ok(()),
+                }
+            })
+            .await
         });
         self.verifying.lock().unwrap().push((task_name, task));
     }

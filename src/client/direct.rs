@@ -87,20 +87,24 @@ fn set_direct(file: &std::fs::File, on: bool) -> std::io::Result<()> {
 pub(super) struct Out {
     file: std::fs::File,
     direct: bool,
+    /// Where the file must end: its start offset plus every byte handed to `write`.
+    end: u64,
 }
 
 impl Out {
     /// `direct`: try O_DIRECT. Only a file written from an aligned offset can use it.
     pub fn new(file: std::fs::File, direct: bool, offset: u64) -> Out {
         let direct = direct && offset.is_multiple_of(ALIGN as u64) && set_direct(&file, true).is_ok();
-        Out { file, direct }
+        Out { file, direct, end: offset }
     }
 
     pub fn write(&mut self, stage: &mut Stage, mut bytes: &[u8]) -> std::io::Result<()> {
-        if !self.direct {
-            return self.file.write_all(bytes);
-        }
+        self.end += bytes.len() as u64;
         while !bytes.is_empty() {
+            // Also after a fallback in `flush` below: it emptied the stage, the rest goes after it.
+            if !self.direct {
+                return self.file.write_all(bytes);
+            }
             let n = stage.push(bytes);
             bytes = &bytes[n..];
             if stage.len == STAGE {
@@ -152,6 +156,12 @@ impl Out {
             self.buffered(stage, 0)?;
         }
         stage.len = 0;
+        // The bytes were hashed from memory: the file must hold exactly as many (a seal, and the
+        // install, trust its size).
+        let len = self.file.metadata()?.len();
+        if len != self.end {
+            return Err(std::io::Error::other(format!("the file holds {len} bytes where {} were written", self.end)));
+        }
         Ok(self.file)
     }
 
@@ -217,6 +227,91 @@ mod tests {
         out.write(&mut stage, &data[STAGE + 100..]).unwrap();
         drop(out.finish(&mut stage).unwrap());
         assert!(std::fs::read(&path).unwrap() == data);
+    }
+
+    /// A fallback taken inside `write` (the stage filled part way through a piece and
+    /// its direct write said EINVAL, or came back short) leaves the rest of that piece in the
+    /// stage while `direct` is now false: the next piece goes straight to the file ahead of it,
+    /// and `finish` (which flushes only while `direct`) drops it.
+    #[test]
+    fn a_fallback_inside_a_piece_keeps_the_rest_of_it_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        if !supports_direct(dir.path()) {
+            eprintln!("skipped: no O_DIRECT here");
+            return;
+        }
+        let mut stage = Stage::new();
+        let path = dir.path().join("f");
+        // A file whose end is not block-aligned, handed over as if it were: every direct write
+        // there says EINVAL, the fallback this module promises to handle mid-file.
+        let head = pattern(100);
+        std::fs::write(&path, &head).unwrap();
+        let file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut out = Out::new(file, true, 0);
+        assert!(out.direct);
+        out.end = head.len() as u64; // the truth, for the size check in `finish`
+        let data = pattern(3 * STAGE + 12345);
+        for chunk in data.chunks(700_000) {
+            out.write(&mut stage, chunk).unwrap();
+        }
+        drop(out.finish(&mut stage).unwrap());
+        let got = std::fs::read(&path).unwrap();
+        assert_eq!(got.len(), head.len() + data.len(), "bytes lost");
+        assert!(got[head.len()..] == data[..], "bytes out of order");
+    }
+
+    /// A full disk (a small ext4 on a loop device) on the direct path gives the
+    /// plain ENOSPC and leaves a prefix. Needs root (skipped otherwise).
+    #[test]
+    fn a_full_disk_on_the_direct_path_says_enospc_and_leaves_a_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("img");
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        let run = |cmd: &str, args: &[&str]| std::process::Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
+        std::fs::File::create(&img).unwrap().set_len(8 << 20).unwrap();
+        if !run("mkfs.ext4", &["-q", "-b", "4096", img.to_str().unwrap()])
+            || !run("mount", &["-o", "loop", img.to_str().unwrap(), mnt.to_str().unwrap()])
+        {
+            eprintln!("skipped: cannot mount a loop ext4");
+            return;
+        }
+        struct Umount(std::path::PathBuf);
+        impl Drop for Umount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let _u = Umount(mnt.clone());
+        let mut stage = Stage::new();
+        let path = mnt.join("f");
+        let data = pattern(16 << 20);
+        let mut out = Out::new(std::fs::File::create(&path).unwrap(), true, 0);
+        assert!(out.direct);
+        let mut err = None;
+        for chunk in data.chunks(STAGE) {
+            if let Err(e) = out.write(&mut stage, chunk) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.or_else(|| out.finish(&mut stage).err()).expect("the disk fills");
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+        let got = std::fs::read(&path).unwrap();
+        assert!(data.starts_with(&got), "not a prefix ({} bytes)", got.len());
+    }
+
+    /// A file that does not end where the bytes handed over say is refused at `finish`.
+    #[test]
+    fn a_file_of_another_size_than_written_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stage = Stage::new();
+        let path = dir.path().join("f");
+        let mut out = Out::new(std::fs::File::create(&path).unwrap(), true, 0);
+        out.write(&mut stage, &pattern(5000)).unwrap();
+        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(10_000).unwrap();
+        let e = out.finish(&mut stage).unwrap_err();
+        assert!(e.to_string().contains("holds 10000 bytes where 5000 were written"), "{e}");
     }
 
     /// An abandoned file keeps a prefix of what was written (what resume may go on from).

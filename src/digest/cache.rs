@@ -7,7 +7,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+use crate::error::Result;
+use crate::protocol::checksum::Algorithm;
 
 /// Entries kept: a few hundred partitions' worth of SSTs, ~100 bytes each.
 pub const CAPACITY: usize = 4096;
@@ -105,6 +109,58 @@ impl DigestCache {
     }
 }
 
+/// The checksums this process knows by file identity, one cache per algorithm: what a sender
+/// hashed (hard-linked SSTs of a re-created checkpoint are not read again) and what a receiver
+/// verified as it received (a node serving a partition it has just received answers from these
+/// instead of reading it back from the disk: received files bypass the page cache). One per
+/// process, not per node: a file's identity and version mean the same to every node in it.
+pub fn known(algorithm: Algorithm) -> &'static DigestCache {
+    static KNOWN: OnceLock<[DigestCache; 2]> = OnceLock::new();
+    let k = KNOWN.get_or_init(|| [DigestCache::new(CAPACITY), DigestCache::new(CAPACITY)]);
+    match algorithm {
+        Algorithm::Md5 => &k[0],
+        Algorithm::Xxh3_128 => &k[1],
+    }
+}
+
+fn unhex16(sum: &str) -> Option<[u8; 16]> {
+    let b = sum.as_bytes();
+    if b.len() != 32 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = digit(b[2 * i])? << 4 | digit(b[2 * i + 1])?;
+    }
+    Some(out)
+}
+
+/// Records `sum` (hex) as the checksum of the file at `path` as it is now: a receiver calls this
+/// once it has written the whole file and the checksum matched.
+pub fn remember(path: &Path, algorithm: Algorithm, sum: &str) {
+    if let (Ok(meta), Some(bytes)) = (std::fs::metadata(path), unhex16(sum)) {
+        known(algorithm).put(&FileKey::of(&meta), bytes);
+    }
+}
+
+/// The file's checksum: known by its identity, or read, hashed and then remembered if the file
+/// did not change while it was read. Blocking.
+pub fn checksum_known(path: &Path, algorithm: Algorithm) -> Result<String> {
+    let key = |p: &Path| std::fs::metadata(p).ok().map(|m| FileKey::of(&m));
+    let before = key(path);
+    if let Some(sum) = before.as_ref().and_then(|k| known(algorithm).get(k)) {
+        return Ok(super::hex(&sum));
+    }
+    let sum = super::checksum_file(path, algorithm)?;
+    if let (Some(k), Some(bytes)) = (before, unhex16(&sum)) {
+        if key(path) == Some(k) {
+            known(algorithm).put(&k, bytes);
+        }
+    }
+    Ok(sum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +214,27 @@ mod tests {
         let c = dir.path().join("c.sst");
         std::fs::copy(&a, &c).unwrap();
         assert_ne!(FileKey::of(&std::fs::metadata(&c).unwrap()), before);
+    }
+
+    /// What a receiver remembers is what the sender's side then answers without reading, until
+    /// the file changes.
+    #[test]
+    fn remembered_checksums_are_recalled_until_the_file_changes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f.sst");
+        std::fs::write(&p, b"hello").unwrap();
+        let real = super::super::checksum_file(&p, Algorithm::Xxh3_128).unwrap();
+        // A sum nobody could compute from the bytes: recalled only if it was remembered.
+        let told = "0123456789abcdef0123456789abcdef";
+        remember(&p, Algorithm::Xxh3_128, told);
+        assert_eq!(checksum_known(&p, Algorithm::Xxh3_128).unwrap(), told);
+        assert_ne!(checksum_known(&p, Algorithm::Md5).unwrap(), told, "per algorithm");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(&p, b"world").unwrap();
+        let now = checksum_known(&p, Algorithm::Xxh3_128).unwrap();
+        assert!(now != told && now != real);
+        assert_eq!(now, super::super::checksum_file(&p, Algorithm::Xxh3_128).unwrap());
+        assert_eq!(unhex16("zz"), None);
+        assert_eq!(unhex16(told).map(|b| super::super::hex(&b)).as_deref(), Some(told));
     }
 }

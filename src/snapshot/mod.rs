@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 use self::prehash::{Md5Job, Md5Node};
-use crate::digest::checksum_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::checksum::Algorithm;
 use crate::protocol::metadata::PartitionMetadata;
@@ -58,7 +57,7 @@ impl SnapshotFile {
         cell.get_or_try_init(|| {
             let path = self.path.clone();
             async move {
-                tokio::task::spawn_blocking(move || checksum_file(&path, algorithm))
+                tokio::task::spawn_blocking(move || crate::digest::cache::checksum_known(&path, algorithm))
                     .await
                     .map_err(|e| Error::internal(format!("checksum task failed: {e}")))?
             }

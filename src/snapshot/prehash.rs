@@ -16,9 +16,9 @@ use tokio::sync::{watch, OnceCell, Semaphore};
 use super::Snapshot;
 use crate::digest::{cache, hex, lanes, DigestCache, FileKey};
 
-/// What the node's MD5 jobs share.
+/// What the node's MD5 jobs share (and, with every node of the process, the MD5s known by file
+/// identity: `cache::known`).
 pub(super) struct Md5Node {
-    pub(super) cache: DigestCache,
     /// One job keeps a core's SIMD units busy with 16 lanes; more jobs than cores would only
     /// share the cores (and each holds 16 pieces of buffer), so the rest queue here.
     jobs: Arc<Semaphore>,
@@ -27,7 +27,7 @@ pub(super) struct Md5Node {
 impl Md5Node {
     pub fn new() -> Md5Node {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Md5Node { cache: DigestCache::new(cache::CAPACITY), jobs: Arc::new(Semaphore::new(cores)) }
+        Md5Node { jobs: Arc::new(Semaphore::new(cores)) }
     }
 }
 
@@ -105,7 +105,7 @@ pub(super) fn start(snap: &Arc<Snapshot>) {
         let Ok(permit) = node.jobs.clone().acquire_owned().await else { return };
         let _ = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            run(&weak, &end.0, &node.cache);
+            run(&weak, &end.0, cache::known(crate::protocol::checksum::Algorithm::Md5));
         })
         .await;
     });

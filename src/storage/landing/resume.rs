@@ -124,15 +124,17 @@ pub(crate) struct KeptFile {
 
 /// A cheaper proof than re-hashing that a kept file is still the bytes that were verified: the
 /// same boot of the same kernel, and the same device, inode, size, modification and change
-/// times as when its journal line was written. Any write, truncate or replacement of the file
-/// through the kernel moves its change time, which no process can set back; a reboot (the only
-/// time a crash can lose written bytes under a file's unchanged metadata) changes the boot id,
-/// and then the file is hashed again. What it does not see, writes to the raw block device and
-/// silent media corruption, an installed partition is exposed to as well; and like the base
-/// directory, the state directory is trusted (whoever can write a journal line can write the
-/// partition itself). It makes a resume
-/// after `kill -9` cost a `stat` per kept file instead of reading them all back from disk
-/// (received files are written around the page cache: client::direct).
+/// times as when its journal line was written, taken once the tick of its last write was past.
+/// A write, truncate or replacement of the file through a system call moves its change time,
+/// which no process can set back; a reboot (the only time a crash can lose written bytes under
+/// a file's unchanged metadata) changes the boot id, and then the file is hashed again. What it
+/// does not see: writes to the raw block device, silent media corruption (an installed
+/// partition is exposed to both as well), and a process writing the landing files through a
+/// shared memory mapping (the kernel moves the times only at the first write to a page). The
+/// state directory is trusted like the base directory: whoever can write there can write the
+/// partition itself. It makes a resume after `kill -9` cost a `stat` per kept file instead of
+/// reading them all back from disk (received files are written around the page cache:
+/// client::direct).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Seal {
     boot: String,
@@ -141,6 +143,20 @@ pub(crate) struct Seal {
     size: u64,
     mtime: (i64, i64),
     ctime: (i64, i64),
+    /// When the seal was taken (wall clock). Where file times are coarse (a tick, up to 10 ms:
+    /// kernels before 6.13, file systems without multigrain times), a write in the tick of the
+    /// last one moves neither time: a seal taken within [`RACY`] of the change time proves
+    /// nothing (git's "racily clean"), and the file is hashed again. Absent: an older seal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    taken: Option<(i64, i64)>,
+}
+
+/// How long after a file's change time a seal must be taken to hold: more than a tick at the
+/// lowest HZ (100).
+pub(crate) const RACY: Duration = Duration::from_millis(25);
+
+fn ns((s, n): (i64, i64)) -> i128 {
+    s as i128 * 1_000_000_000 + n as i128
 }
 
 impl Seal {
@@ -161,12 +177,15 @@ impl Seal {
             size: m.len(),
             mtime: (m.mtime(), m.mtime_nsec()),
             ctime: (m.ctime(), m.ctime_nsec()),
+            taken: SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| (d.as_secs() as i64, d.subsec_nanos() as i64)),
         })
     }
 
-    /// Whether the file at `path` is still what was sealed.
+    /// Whether the file at `path` is still what was sealed, and the seal was not taken in the
+    /// tick of its last change.
     pub fn holds(&self, path: &Path) -> bool {
-        Seal::of(path).as_ref() == Some(self)
+        let settled = self.taken.is_some_and(|t| ns(t) - ns(self.ctime) >= RACY.as_nanos() as i128);
+        settled && Seal::of(path).is_some_and(|now| Seal { taken: self.taken, ..now } == *self)
     }
 }
 
@@ -478,6 +497,7 @@ mod tests {
         for (i, n) in ["trusted.sst", "touched.sst", "reboot.sst"].into_iter().enumerate() {
             let path = t.join(n);
             std::fs::write(&path, b"hello").unwrap();
+            std::thread::sleep(RACY); // a seal holds only once the file's tick is past
             let mut seal = Seal::of(&path).expect("a seal on Linux");
             if n == "reboot.sst" {
                 seal.boot = "another boot".into();
@@ -507,5 +527,39 @@ mod tests {
         assert!(!touched.exists() && !t.join("reboot.sst").exists());
         // The seal survives the journal's rewrite.
         assert!(read(&t).unwrap().files[0].seal.is_some());
+    }
+
+    /// Where the kernel keeps coarse (per tick) timestamps — every kernel before 6.13
+    /// (RHEL 8/9, Ubuntu 22.04/24.04) on ext4/xfs, and file systems without multigrain times on
+    /// any kernel (ramfs here, NFS) — a rewrite in the tick of the last write moves neither
+    /// time: same inode, size, mtime and ctime, other bytes. Needs root to mount a ramfs.
+    #[test]
+    fn a_seal_taken_in_the_tick_of_the_last_write_does_not_hold() {
+        let d = tempfile::tempdir().unwrap();
+        let mnt = d.path().join("ramfs");
+        std::fs::create_dir(&mnt).unwrap();
+        if !std::process::Command::new("mount").args(["-t", "ramfs", "ramfs"]).arg(&mnt).status().is_ok_and(|s| s.success()) {
+            eprintln!("skipped: cannot mount a ramfs");
+            return;
+        }
+        struct Umount(std::path::PathBuf);
+        impl Drop for Umount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let _u = Umount(mnt.clone());
+        let path = mnt.join("f.sst");
+        let mut held = 0;
+        for i in 0..20 {
+            std::fs::write(&path, b"hello").unwrap();
+            if i % 2 == 1 {
+                std::thread::sleep(Duration::from_millis(30)); // sealed once the tick is past, too
+            }
+            let seal = Seal::of(&path).unwrap();
+            std::fs::OpenOptions::new().write(true).open(&path).unwrap().write_all(b"HELLO").unwrap();
+            held += seal.holds(&path) as u32;
+        }
+        assert_eq!(held, 0, "the seal held over a rewrite {held} times in 20");
     }
 }

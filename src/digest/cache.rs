@@ -1,6 +1,7 @@
-//! MD5s of files the node has already hashed, by file identity. A re-created checkpoint
-//! hard-links the SSTs the previous one had (RocksDB never rewrites an SST), so most of a new
-//! snapshot's files are the same inodes with the same contents: their MD5 is known.
+//! Checksums of files the process has already hashed or verified, by file identity. A
+//! re-created checkpoint hard-links the SSTs the previous one had (RocksDB never rewrites an
+//! SST), so most of a new snapshot's files are the same inodes with the same contents: their
+//! checksum is known.
 //!
 //! Identity is (device, inode) and a hit also needs the same size and mtime (to the nanosecond).
 //! Not ctime: making a hard link changes it, and hard links are exactly what this is for.

@@ -7,8 +7,8 @@
 //!   files: the sender hashes a snapshot's files with it ahead of the stream.
 //! - [`lane_hasher`]: the receiver's side of the engine, one node-wide thread that hashes every
 //!   receiving connection's MD5 stream in the same lanes.
-//! - [`cache`]: the node-wide digest cache, MD5s already computed by file identity (hard-linked
-//!   SSTs of an earlier checkpoint are not read again).
+//! - [`cache`]: the process-wide digest caches, checksums already known by file identity
+//!   (hard-linked SSTs of an earlier checkpoint, files the receiver verified: not read again).
 //!
 //! Depends on `protocol` (the algorithm names) and `error` only; the sender (`snapshot`) and the
 //! receiver (`client`) both come here, and neither reaches into the other to hash.

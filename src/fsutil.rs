@@ -177,3 +177,23 @@ pub(crate) fn raise_nofile_limit() -> u64 {
     }
     r.rlim_cur
 }
+
+/// A file system mounted for a test (needs root), unmounted on drop.
+#[cfg(test)]
+pub(crate) struct Mounted(std::path::PathBuf);
+
+#[cfg(test)]
+impl Mounted {
+    /// `mount <args> <at>`; `None` where that is not allowed (the test then skips).
+    pub fn new(args: &[&str], at: &Path) -> Option<Mounted> {
+        let ok = std::process::Command::new("mount").args(args).arg(at).output().is_ok_and(|o| o.status.success());
+        ok.then(|| Mounted(at.to_path_buf()))
+    }
+}
+
+#[cfg(test)]
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}

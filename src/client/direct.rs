@@ -270,19 +270,13 @@ mod tests {
         std::fs::create_dir(&mnt).unwrap();
         let run = |cmd: &str, args: &[&str]| std::process::Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
         std::fs::File::create(&img).unwrap().set_len(8 << 20).unwrap();
-        if !run("mkfs.ext4", &["-q", "-b", "4096", img.to_str().unwrap()])
-            || !run("mount", &["-o", "loop", img.to_str().unwrap(), mnt.to_str().unwrap()])
-        {
+        let mounted = run("mkfs.ext4", &["-q", "-b", "4096", img.to_str().unwrap()])
+            .then(|| crate::fsutil::Mounted::new(&["-o", "loop", img.to_str().unwrap()], &mnt))
+            .flatten();
+        let Some(_mounted) = mounted else {
             eprintln!("skipped: cannot mount a loop ext4");
             return;
-        }
-        struct Umount(std::path::PathBuf);
-        impl Drop for Umount {
-            fn drop(&mut self) {
-                let _ = std::process::Command::new("umount").arg(&self.0).status();
-            }
-        }
-        let _u = Umount(mnt.clone());
+        };
         let mut stage = Stage::new();
         let path = mnt.join("f");
         let data = pattern(16 << 20);

@@ -538,17 +538,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mnt = d.path().join("ramfs");
         std::fs::create_dir(&mnt).unwrap();
-        if !std::process::Command::new("mount").args(["-t", "ramfs", "ramfs"]).arg(&mnt).status().is_ok_and(|s| s.success()) {
+        let Some(_mounted) = crate::fsutil::Mounted::new(&["-t", "ramfs", "ramfs"], &mnt) else {
             eprintln!("skipped: cannot mount a ramfs");
             return;
-        }
-        struct Umount(std::path::PathBuf);
-        impl Drop for Umount {
-            fn drop(&mut self) {
-                let _ = std::process::Command::new("umount").arg(&self.0).status();
-            }
-        }
-        let _u = Umount(mnt.clone());
+        };
         let path = mnt.join("f.sst");
         let mut held = 0;
         for i in 0..20 {

@@ -81,6 +81,19 @@ pub fn entries(dir: &Path) -> Vec<String> {
     v
 }
 
+/// Each of `names` in `dir` has the bytes of the file of that name in `src`.
+pub fn assert_files_as_in(src: &Path, dir: &Path, names: &[String]) {
+    for f in names {
+        assert!(std::fs::read(src.join(f)).unwrap() == std::fs::read(dir.join(f)).unwrap(), "{f} differs");
+    }
+}
+
+/// `dst` holds exactly the files of `src`, byte for byte.
+pub fn assert_same_files(src: &Path, dst: &Path) {
+    assert_eq!(entries(src), entries(dst));
+    assert_files_as_in(src, dst, &entries(src));
+}
+
 /// Polls `f` until it holds or `limit` passes.
 pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;

@@ -50,6 +50,15 @@ fn ending(id: &PartitionId) -> Vec<u8> {
 }
 
 /// Bootstraps `id` from a scripted sender answering `reply` on every connection; the error.
+/// A bootstrap into `dst` from a scripted sender that answers `reply` (and reads on after it:
+/// the request that follows a manifest is never left unread).
+fn from_script(id: &PartitionId, reply: Vec<u8>, dst: &Path) -> (ScriptedPeer, venice_blob_transfer::BootstrapOutcome) {
+    let peer = ScriptedPeer::start(reply, true);
+    let node = receiver(dst, TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
+    let out = node.bootstrap_blocking(request(id, &[peer.peer()])).unwrap();
+    (peer, out)
+}
+
 fn from_liar(id: &PartitionId, reply: Vec<u8>, dst: &Path) -> String {
     let peer = ScriptedPeer::start(reply, false);
     let node = receiver(dst, TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
@@ -506,13 +515,6 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
-fn assert_same_files(src: &Path, dst: &Path) {
-    assert_eq!(entries(src), entries(dst));
-    for f in entries(src) {
-        assert!(std::fs::read(src.join(&f)).unwrap() == std::fs::read(dst.join(&f)).unwrap(), "{f} differs");
-    }
-}
-
 #[test]
 fn a_hostile_journal_never_reaches_outside_the_temp_dir_nor_into_the_partition() {
     let src = tempdir();
@@ -879,23 +881,16 @@ fn a_kept_partial_file_is_continued_only_as_the_file_its_manifest_named() {
     // The honest continuation: asked for by index and offset, the rest installed after the kept start.
     let dst = tempdir();
     setup(dst.path());
-    // (It reads on after its answer: the request that follows the manifest is never left unread.)
-    let peer = ScriptedPeer::start([manifest.clone(), rest(1000, 0, Algorithm::Xxh3_128)].concat(), true);
-    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
-    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    let (peer, out) = from_script(&id, [manifest.clone(), rest(1000, 0, Algorithm::Xxh3_128)].concat(), dst.path());
     assert_eq!((out.files, out.bytes, out.resumed_bytes), (4, FILE_SIZE as u64 - 1000, 3 * FILE_SIZE as u64 + 1000), "{out:?}");
-    for n in &names[..4] {
-        assert!(std::fs::read(out.partition_dir.join(n)).unwrap() == std::fs::read(src.path().join(n)).unwrap(), "{n} differs");
-    }
+    assert_files_as_in(src.path(), &out.partition_dir, &names[..4]);
     let asked = String::from_utf8_lossy(&peer.requests.lock().unwrap()[0]).to_string();
     assert!(asked.contains("X-Vbt-Manifest: 1"), "{asked}");
     // All of the file on disk, its checksum not yet recorded (a cut right after its last
     // write): asked from its end, an empty body, and the whole file checked.
     let dst = tempdir();
     setup_with(dst.path(), FILE_SIZE);
-    let peer = ScriptedPeer::start([manifest, rest(FILE_SIZE, 0, Algorithm::Xxh3_128)].concat(), true);
-    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
-    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    let (_peer, out) = from_script(&id, [manifest, rest(FILE_SIZE, 0, Algorithm::Xxh3_128)].concat(), dst.path());
     assert_eq!((out.files, out.bytes, out.resumed_bytes), (4, 0, 4 * FILE_SIZE as u64), "{out:?}");
 }
 
@@ -1024,17 +1019,12 @@ fn a_kept_start_the_sender_leaves_out_is_never_installed() {
     let stand_in = file_head_ext(&names[5], FILE_SIZE as u64, Algorithm::Xxh3_128, &sum_of(&names[5]), &info(3, 4, total, None));
     let dst = tempdir();
     keep_three_and_a_start(dst.path(), src.path(), &id, 1000);
-    // (It reads on after its answer: the request that follows the manifest is never left unread.)
-    let peer = ScriptedPeer::start([manifest, stand_in, other, ending(&id)].concat(), true);
-    let node = receiver(dst.path(), TableFormat::BlockBased, &[("vbt.receive.verify.rocksdb", "false")]);
-    let out = node.bootstrap_blocking(request(&id, &[peer.peer()])).unwrap();
+    let (_peer, out) = from_script(&id, [manifest, stand_in, other, ending(&id)].concat(), dst.path());
     // Refused; its retry (the kept start gone with the stand-in's index, which the journal now
     // gives that file) installs what the liar sent, every file of it verified.
     let failed: Vec<String> = out.failed_peers.iter().map(|f| f.error.to_string()).collect();
     assert!(failed.len() == 1 && failed[0].contains("never sent") && failed[0].contains(&names[3]), "{failed:?}");
-    for n in entries(&out.partition_dir) {
-        assert!(std::fs::read(out.partition_dir.join(&n)).unwrap() == std::fs::read(src.path().join(&n)).unwrap(), "{n} differs");
-    }
+    assert_files_as_in(src.path(), &out.partition_dir, &entries(&out.partition_dir));
 }
 
 /// Kills inside files, one after another (each run goes on from the last one's

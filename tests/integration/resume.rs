@@ -27,13 +27,6 @@ fn files_receiver(base: &Path, extra: &[(&str, &str)]) -> Node {
     receiver(base, venice_blob_transfer::TableFormat::BlockBased, &pairs)
 }
 
-fn assert_same_files(src: &Path, dst: &Path) {
-    assert_eq!(entries(src), entries(dst));
-    for f in entries(src) {
-        assert!(std::fs::read(src.join(&f)).unwrap() == std::fs::read(dst.join(&f)).unwrap(), "{f} differs");
-    }
-}
-
 /// A TCP proxy in front of a sender. Phase `PASS` forwards; once `cut_at` bytes went from the
 /// sender to the receiver it cuts every connection and turns to `REFUSE` (connections are
 /// accepted and closed at once, as by a sender that is down) or, with `reopen`, straight back

@@ -7,6 +7,16 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind, Result};
 use crate::failpoint::failpoint;
 
+/// This boot's id (`/proc/sys/kernel/random/boot_id`): what vbt records beside file identities
+/// that only hold until the machine restarts (resume seals, digest ledgers). `None` without it.
+pub fn boot_id() -> Option<String> {
+    static BOOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|b| b.trim().to_string()).filter(|b| !b.is_empty())
+    })
+    .clone()
+}
+
 /// fsync a directory, so a rename or a new entry in it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(format!("fsync directory {}", dir.display()), e))

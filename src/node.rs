@@ -154,6 +154,10 @@ impl NodeBuilder {
             Some(l) => Some(SnapshotManager::leased(l)),
             None => source.map(|s| SnapshotManager::new(s, config.snapshot_retention)),
         };
+        let snapshots = snapshots.map(|m| match &layout {
+            Some(l) => m.with_ledgers(l.clone()),
+            None => m,
+        });
         let snapshots = snapshots.map(|m| Arc::new(m.with_metrics(metrics.clone())));
         // The host's own discovery wins; otherwise the source `vbt.discovery` names, if any.
         let discovery = match self.discovery {

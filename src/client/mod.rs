@@ -187,6 +187,7 @@ impl Receiver {
     /// Start-up repair of leftovers in a base directory vbt owns and its state directory (see
     /// [`crate::storage::landing`]).
     pub fn reconcile(&self) -> Result<()> {
+        self.layout.prune_ledgers();
         if self.recording.beside {
             for line in crate::storage::landing::reconcile_base(&self.layout, &*self.kept_files)? {
                 log::warn!("start-up: {line}");

@@ -24,14 +24,14 @@ struct Inode {
 }
 
 /// What must be unchanged for a cached digest to still be the file's.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Version {
     size: u64,
     mtime: (i64, i64),
 }
 
 /// A file's identity and version, read from its metadata.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct FileKey {
     inode: Inode,
     version: Version,
@@ -43,6 +43,15 @@ impl FileKey {
             inode: Inode { dev: meta.dev(), ino: meta.ino() },
             version: Version { size: meta.size(), mtime: (meta.mtime(), meta.mtime_nsec()) },
         }
+    }
+
+    /// Device, inode, size and mtime (seconds, nanoseconds): how a ledger writes the key down.
+    pub(super) fn parts(&self) -> (u64, u64, u64, (i64, i64)) {
+        (self.inode.dev, self.inode.ino, self.version.size, self.version.mtime)
+    }
+
+    pub(super) fn from_parts(dev: u64, ino: u64, size: u64, mtime: (i64, i64)) -> FileKey {
+        FileKey { inode: Inode { dev, ino }, version: Version { size, mtime } }
     }
 }
 
@@ -124,7 +133,7 @@ pub fn known(algorithm: Algorithm) -> &'static DigestCache {
     }
 }
 
-fn unhex16(sum: &str) -> Option<[u8; 16]> {
+pub(super) fn unhex16(sum: &str) -> Option<[u8; 16]> {
     let b = sum.as_bytes();
     if b.len() != 32 {
         return None;

@@ -10,13 +10,17 @@
 //! - [`cache`]: the process-wide digest caches, checksums already known by file identity
 //!   (hard-linked SSTs of an earlier checkpoint, files the receiver verified: not read again).
 //!
-//! Depends on `protocol` (the algorithm names) and `error` only; the sender (`snapshot`) and the
+//! - [`ledger`]: those checksums kept across processes, one ledger per partition in the state
+//!   directory (a node that serves what another process received does not hash it again).
+//!
+//! Depends on `protocol` (the algorithm names), `error` and `fsutil` only; the sender (`snapshot`) and the
 //! receiver (`client`) both come here, and neither reaches into the other to hash.
 
 pub(crate) mod cache;
 mod checksum;
 pub(crate) mod lane_hasher;
 pub(crate) mod lanes;
+pub(crate) mod ledger;
 
 pub use cache::{DigestCache, FileKey};
 pub use checksum::{checksum_file, Hasher};

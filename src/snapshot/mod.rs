@@ -11,7 +11,7 @@ pub use source::{CheckpointLeases, FixedSnapshot, HostCheckpoint, HostCreateFn, 
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -85,6 +85,10 @@ pub struct Snapshot {
     md5_node: Arc<Md5Node>,
     /// A host's checkpoint (leased per transfer): handed back when its one use ends.
     release: Mutex<Option<Release>>,
+    /// The partition's digest ledger (digest::ledger), when the node has a state directory.
+    ledger: Option<PathBuf>,
+    /// The XXH3 checksums were all computed and written to the ledger once.
+    xxh3_kept: AtomicBool,
 }
 
 impl Snapshot {
@@ -93,6 +97,16 @@ impl Snapshot {
     }
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.len).sum()
+    }
+
+    /// Writes what is known of the files' checksums to the partition's ledger, so the next
+    /// process that serves it does not hash them again. Blocking.
+    fn keep_checksums(&self) {
+        let Some(ledger) = &self.ledger else { return };
+        let files: Vec<PathBuf> = self.files.iter().map(|f| f.path.clone()).collect();
+        if let Err(e) = crate::digest::ledger::save(ledger, &files) {
+            log::warn!("{}: the snapshot's checksums were not kept for later: {e}", self.id.replica());
+        }
     }
 }
 
@@ -115,8 +129,11 @@ impl SnapshotLease {
             for f in &snap.files {
                 if let Err(e) = f.checksum(algorithm).await {
                     log::warn!("{} checksum of {} failed: {e}", algorithm.name(), f.path.display());
-                    break;
+                    return;
                 }
+            }
+            if !snap.xxh3_kept.swap(true, Ordering::SeqCst) {
+                let _ = tokio::task::spawn_blocking(move || snap.keep_checksums()).await;
             }
         });
     }
@@ -203,12 +220,21 @@ pub struct SnapshotManager {
     generations: AtomicU64,
     md5_node: Arc<Md5Node>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Where the partitions' digest ledgers are (the node's state directory), if anywhere.
+    ledgers: Option<crate::storage::layout::Layout>,
 }
 
 impl SnapshotManager {
     /// Counts snapshot creations and reuses in the node's metrics.
     pub(crate) fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Reads each partition's digest ledger before its snapshot is hashed, and writes what was
+    /// hashed back (digest::ledger).
+    pub(crate) fn with_ledgers(mut self, layout: crate::storage::layout::Layout) -> Self {
+        self.ledgers = Some(layout);
         self
     }
 
@@ -229,6 +255,7 @@ impl SnapshotManager {
             generations: AtomicU64::new(0),
             md5_node: Arc::new(Md5Node::new()),
             metrics: None,
+            ledgers: None,
         }
     }
 
@@ -297,13 +324,21 @@ impl SnapshotManager {
     async fn create(&self, id: &PartitionId, make: impl FnOnce(&Arc<Md5Job>) -> Result<Made> + Send + 'static) -> Result<Arc<Snapshot>> {
         let md5_job = Md5Job::new();
         let job = md5_job.clone();
-        let (dir, metadata, files, release) = tokio::task::spawn_blocking(move || make(&job))
-            .await
-            .map_err(|e| Error::internal(format!("snapshot task failed: {e}")))?
-            .map_err(|e| match e.kind() {
-                ErrorKind::Internal => e,
-                _ => Error::new(ErrorKind::NotFound, e.message().to_string()),
-            })?;
+        let ledger = self.ledgers.as_ref().map(|l| l.ledger(id));
+        let read = ledger.clone();
+        let (dir, metadata, files, release) = tokio::task::spawn_blocking(move || {
+            // Checksums an earlier process knew: those files are not read to be hashed.
+            if let Some(l) = &read {
+                crate::digest::ledger::load(l);
+            }
+            make(&job)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("snapshot task failed: {e}")))?
+        .map_err(|e| match e.kind() {
+            ErrorKind::Internal => e,
+            _ => Error::new(ErrorKind::NotFound, e.message().to_string()),
+        })?;
         let generation = self.generations.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Arc::new(Snapshot {
             id: id.clone(),
@@ -317,6 +352,8 @@ impl SnapshotManager {
             md5_job,
             md5_node: self.md5_node.clone(),
             release: Mutex::new(release),
+            ledger,
+            xxh3_kept: AtomicBool::new(false),
         }))
     }
 

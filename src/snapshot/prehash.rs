@@ -159,6 +159,11 @@ fn run(weak: &Weak<Snapshot>, job: &Md5Job, cache: &DigestCache) {
         lanes::md5_files_auto(lanes::PIECE, || lead.take(), &mut done);
     }
     lanes::md5_files_auto(lanes::PIECE, &mut next, &mut done);
+    if job.hashed.load(Ordering::Relaxed) > 0 {
+        if let Some(snap) = weak.upgrade() {
+            snap.keep_checksums();
+        }
+    }
     let secs = started.elapsed().as_secs_f64();
     log::info!(
         "MD5 of snapshot: {} files hashed ({bytes} bytes, {:.0} MB/s), {} known from earlier snapshots, in {secs:.3}s",

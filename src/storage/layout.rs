@@ -13,6 +13,9 @@
 //! <state>/locks/<store>_v<N>_<P>.lock                    the receiver's cross-process lock
 //! <state>/snapshots/<store>_v<N>_<P>/                    a host snapshot source's checkpoints
 //!                                                         (or under vbt.snapshot.dir)
+//! <state>/digests/<store>_v<N>_<P>                       the checksums known of the partition's
+//!                                                         files (digest::ledger); removed with
+//!                                                         the partition
 //! ```
 //!
 //! `<state>` is `vbt.state.dir`, by default `<base>.vbt` beside the base directory.
@@ -114,6 +117,32 @@ impl Layout {
     /// `<partition>/.snapshot_files`: where the sender keeps its checkpoint.
     pub fn snapshot_dir(&self, id: &PartitionId) -> PathBuf {
         self.partition_dir(id).join(".snapshot_files")
+    }
+
+    /// `<state>/digests`.
+    pub fn ledger_root(&self) -> PathBuf {
+        self.state.join("digests")
+    }
+
+    /// `<state>/digests/<store>_v<N>_<P>`: the partition's digest ledger.
+    pub fn ledger(&self, id: &PartitionId) -> PathBuf {
+        self.ledger_root().join(partition_name(id))
+    }
+
+    /// Removes the ledgers of partitions that are gone (dropped by the host, or never
+    /// published), and the ledger directory once it is empty.
+    pub fn prune_ledgers(&self) {
+        let root = self.ledger_root();
+        crate::digest::ledger::remove_orphan_temps(&root);
+        for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(id) = parse_partition_name(&name) {
+                if !self.partition_dir(&id).exists() {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let _ = std::fs::remove_dir(&root);
     }
 
     /// `<base>/<store>_v<N>/<store>_v<N>_<P>.metadata.json`.

@@ -138,3 +138,57 @@ fn fetch_several_partitions_at_once() {
         Some(1)
     );
 }
+
+/// A partition received by one process is served by the next without being hashed again: the
+/// receiver kept its checksums in the state directory's ledger. Shown with a file changed in
+/// place with its size and mtime put back (what a ledger cannot see): a new `vbt serve` announces
+/// the kept checksum unread, and the receiver refuses the file. Once the mtime moves, the file
+/// is hashed again and served as it now is.
+#[test]
+fn a_received_partition_is_served_by_another_process_from_its_kept_checksums() {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b, c) = (tempdir(), tempdir(), tempdir());
+    let part = ["--store", "ledgerStore", "--version", "1", "--partition", "0"];
+    assert!(vbt(&[&["gen", "--base-dir", &s(a.path()), "--size-mib", "4"][..], &part].concat()).status.success());
+    let (first, addr) = serve(&["--base-dir", &s(a.path())]);
+    let out = vbt(&[&["fetch", "--base-dir", &s(b.path()), "--peer", &addr][..], &part].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(first);
+
+    let ledger = std::fs::read_to_string(b.path().with_extension("vbt").join("digests/ledgerStore_v1_0")).unwrap();
+    let dir = b.path().join("ledgerStore_v1/ledgerStore_v1_0");
+    // An SST the ledger has an entry for (a file written within 25 ms of the ledger is left out).
+    let kept = |m: &std::fs::Metadata| ledger.lines().any(|l| l.split(' ').nth(2) == Some(&m.ino().to_string()));
+    let sst = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "sst") && kept(&std::fs::metadata(p).unwrap()))
+        .expect("an SST in the ledger");
+    let meta = std::fs::metadata(&sst).unwrap();
+    // Bytes inside a data block: the sender's RocksDB still opens the partition.
+    let at = meta.len() / 4;
+    let f = std::fs::OpenOptions::new().write(true).open(&sst).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"changed in place", at).unwrap();
+    f.set_modified(meta.modified().unwrap()).unwrap();
+    drop(f);
+    assert_eq!(std::fs::metadata(&sst).unwrap().mtime_nsec(), meta.mtime_nsec());
+
+    let fetch = |addr: &str, extra: &[&str]| vbt(&[&["fetch", "--base-dir", &s(c.path()), "--peer", addr][..], &part, extra].concat());
+    let (second, addr) = serve(&["--base-dir", &s(b.path())]);
+    let out = fetch(&addr, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let name = sst.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(!out.status.success() && err.contains(&format!("File checksum mismatch for file: {name}")), "{err}");
+    assert!(!c.path().join("ledgerStore_v1").join("ledgerStore_v1_0").exists(), "nothing installed");
+
+    drop(second);
+
+    // The mtime moved: the next sender hashes it again and sends it as it is (RocksDB would
+    // refuse the changed SST). (A sender reuses its snapshot's checksums while it keeps the
+    // snapshot, blob.transfer.snapshot.retention.time.in.min, as Venice's does.)
+    std::fs::File::options().write(true).open(&sst).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
+    let (_third, addr) = serve(&["--base-dir", &s(b.path())]);
+    let out = fetch(&addr, &["-D", "vbt.receive.verify.rocksdb=false"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_same_files(&dir.join(".snapshot_files"), &c.path().join("ledgerStore_v1/ledgerStore_v1_0"));
+}

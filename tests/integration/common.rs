@@ -262,6 +262,17 @@ pub fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
+/// What is left in the state directory of `base` beyond what is meant to stay: the digest
+/// ledgers of partitions that are installed (`<state>/digests/<store>_v<N>_<P>`).
+pub fn state_leftovers(base: &Path) -> Vec<String> {
+    let layout = Layout::new(base);
+    let installed = |name: &str| {
+        let topic = name.rsplit_once('_').map_or(name, |(t, _)| t);
+        base.join(topic).join(name).is_dir()
+    };
+    tree(layout.state()).into_iter().filter(|p| p != "digests" && !p.strip_prefix("digests/").is_some_and(installed)).collect()
+}
+
 /// A snapshot that is `files` files of `size` pseudo-random bytes (seeded), like a partition of
 /// many SSTs, without RocksDB: receivers take it with `vbt.receive.verify.rocksdb=false`.
 pub fn files_snapshot(dir: &Path, files: usize, size: usize, seed: u64) {

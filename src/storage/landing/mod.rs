@@ -280,6 +280,12 @@ impl Spot {
         failpoint!("install-before-parent-sync");
         sync_dir(&parent)?;
         failpoint!("install-after-parent-sync");
+        // What this process verified, for the next process that serves the partition.
+        let files: Vec<PathBuf> = std::fs::read_dir(&target).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        if let Err(e) = crate::digest::ledger::save(&layout.ledger(id), &files) {
+            log::warn!("{}: the partition's checksums were not kept for later: {e}", id.replica());
+        }
+        layout.prune_ledgers();
         Ok(target)
     }
 }

@@ -73,7 +73,16 @@ fn check_one(path: &Path, f: &KeptFile, rehash: bool) -> Result<(), String> {
             .ok_or_else(|| format!("unknown checksum {:?}", f.algorithm))?;
         check_sum(f, &checksum_file(path, algorithm).map_err(|e| e.to_string())?)?;
     }
-    std::fs::File::open(path).map_err(|e| format!("{e}")).and_then(|h| sync(&h))
+    std::fs::File::open(path).map_err(|e| format!("{e}")).and_then(|h| sync(&h))?;
+    remember(path, f);
+    Ok(())
+}
+
+/// A kept file that passed is as good as one received: known by identity (digest::cache).
+fn remember(path: &Path, f: &KeptFile) {
+    if let Some(algorithm) = Algorithm::from_name(&f.algorithm) {
+        crate::digest::cache::remember(path, algorithm, &f.sum);
+    }
 }
 
 /// The MD5 files `which`, several at once in SIMD lanes on this thread.
@@ -90,7 +99,11 @@ fn md5_in_lanes(temp: &Path, files: &[KeptFile], which: &[usize], set: &(dyn Fn(
         None
     };
     lanes::md5_files_auto(lanes::PIECE, next, |i, file, digest| {
-        set(i, digest.map_err(|e| format!("read: {e}")).and_then(|d| check_sum(&files[i], &hex(&d))).and_then(|()| sync(file)));
+        let r = digest.map_err(|e| format!("read: {e}")).and_then(|d| check_sum(&files[i], &hex(&d))).and_then(|()| sync(file));
+        if r.is_ok() {
+            remember(&temp.join(&files[i].name), &files[i]);
+        }
+        set(i, r);
         ControlFlow::Continue(())
     });
 }

@@ -163,12 +163,7 @@ impl Seal {
     /// The seal of the file at `path` now; `None` when it cannot be read (then it is re-hashed).
     pub fn of(path: &Path) -> Option<Seal> {
         use std::os::unix::fs::MetadataExt;
-        static BOOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-        let boot = BOOT
-            .get_or_init(|| {
-                std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|b| b.trim().to_string()).filter(|b| !b.is_empty())
-            })
-            .clone()?;
+        let boot = crate::fsutil::boot_id()?;
         let m = std::fs::symlink_metadata(path).ok().filter(|m| m.is_file())?;
         Some(Seal {
             boot,

@@ -1,0 +1,265 @@
+//! Checksums known by file identity, kept across processes: one ledger per partition in the
+//! state directory. A node that received a partition, or hashed one to send it, writes down what
+//! it knows of the partition's files; the next process that serves the partition (`vbt serve`
+//! after `vbt fetch`, a Venice server after a restart) loads the ledger into [`known`] and sends
+//! those files without reading them once more just to hash them.
+//!
+//! An entry holds on the rule of the in-process cache (device, inode, size and mtime to the
+//! nanosecond) and only in the boot that wrote it: after a reboot anything may have touched the
+//! files (fsck, a restore), and the ledger is ignored. An entry is not written within
+//! [`RACY`] of the file's mtime (a rewrite in the same clock tick would not move it). A ledger cut
+//! short or damaged (a crash while it was written, a flipped bit) fails its trailer and is
+//! ignored whole. A ledger is trusted like the rest of the state directory: a stale checksum is
+//! still never installed (the receiver verifies every byte against it), but a sender announcing
+//! one would fail each transfer of that file.
+//!
+//! ```text
+//! vbt-digests 1 <boot id>
+//! <algorithm> <dev> <ino> <size> <mtime s> <mtime ns> <checksum hex>     one per entry
+//! end <entries> <xxh3-64 of every byte above this line, hex>
+//! ```
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use super::cache::{known, unhex16, FileKey};
+use crate::error::{Error, Result};
+use crate::protocol::checksum::Algorithm;
+
+const MAGIC: &str = "vbt-digests 1";
+
+/// How long after a file's last write an entry may be recorded: more than a clock tick at the
+/// lowest HZ (100), as for the resume journal's seals.
+pub const RACY: Duration = Duration::from_millis(25);
+
+const ALGORITHMS: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Xxh3_128];
+
+/// One entry: a checksum and the file version it belongs to.
+type Entries = HashMap<(Algorithm, FileKey), [u8; 16]>;
+
+/// Seeds [`known`] from the ledger at `path`; returns how many entries it held. A missing,
+/// damaged or earlier-boot ledger seeds nothing.
+pub fn load(path: &Path) -> usize {
+    let entries = read(path);
+    for ((algorithm, key), sum) in &entries {
+        known(*algorithm).put(key, *sum);
+    }
+    entries.len()
+}
+
+/// Writes the ledger at `path` for `files` (a partition's files): each one's checksums this
+/// process knows, or the ledger held for the file as it is now. Replaced whole by a rename, so
+/// a reader sees the old ledger or the new one; returns the entries written.
+pub fn save(path: &Path, files: &[PathBuf]) -> Result<usize> {
+    let Some(boot) = crate::fsutil::boot_id() else { return Ok(0) };
+    let old = read(path);
+    let now = SystemTime::now();
+    let mut body = format!("{MAGIC} {boot}\n");
+    let mut count = 0;
+    for f in files {
+        let Ok(meta) = std::fs::symlink_metadata(f) else { continue };
+        let settled = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|d| d >= RACY);
+        if !meta.is_file() || !settled {
+            continue;
+        }
+        let key = FileKey::of(&meta);
+        for a in ALGORITHMS {
+            if let Some(sum) = known(a).get(&key).or_else(|| old.get(&(a, key)).copied()) {
+                let (dev, ino, size, (s, ns)) = key.parts();
+                body.push_str(&format!("{} {dev} {ino} {size} {s} {ns} {}\n", a.name(), super::hex(&sum)));
+                count += 1;
+            }
+        }
+    }
+    let dir = path.parent().ok_or_else(|| Error::internal(format!("ledger {} has no directory", path.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+    remove_orphan_temps(dir);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Unique per writer: two nodes of one process may save the same partition at once.
+    static WRITERS: AtomicU64 = AtomicU64::new(0);
+    let temp = dir.join(format!(".{name}.{}-{}.tmp", std::process::id(), WRITERS.fetch_add(1, Ordering::Relaxed)));
+    let written = std::fs::File::create(&temp)
+        .and_then(|mut t| t.write_all(sealed(body, count).as_bytes()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Error::io(format!("write {}", path.display()), e));
+    }
+    Ok(count)
+}
+
+/// `body` (the header and `count` entries) with its trailer.
+fn sealed(mut body: String, count: usize) -> String {
+    let trailer = format!("end {count} {:016x}\n", xxhash_rust::xxh3::xxh3_64(body.as_bytes()));
+    body.push_str(&trailer);
+    body
+}
+
+/// The entries of the ledger at `path`, if it is whole and of this boot.
+fn read(path: &Path) -> Entries {
+    let mut out = Entries::new();
+    let (Ok(text), Some(boot)) = (std::fs::read_to_string(path), crate::fsutil::boot_id()) else { return out };
+    let Some(end) = text.trim_end_matches('\n').rfind('\n').map(|i| i + 1) else { return out };
+    let (body, trailer) = text.split_at(end);
+    let mut lines = body.lines();
+    let whole = trailer.trim_end()
+        == format!("end {} {:016x}", body.lines().count().saturating_sub(1), xxhash_rust::xxh3::xxh3_64(body.as_bytes()));
+    if !whole || lines.next() != Some(&format!("{MAGIC} {boot}")) {
+        return out;
+    }
+    for line in lines {
+        let Some(entry) = parse(line) else { return Entries::new() };
+        out.insert(entry.0, entry.1);
+    }
+    out
+}
+
+fn parse(line: &str) -> Option<((Algorithm, FileKey), [u8; 16])> {
+    let w: Vec<&str> = line.split(' ').collect();
+    let [algorithm, dev, ino, size, s, ns, sum] = w[..] else { return None };
+    let u = |v: &str| v.parse::<u64>().ok();
+    let i = |v: &str| v.parse::<i64>().ok();
+    let key = FileKey::from_parts(u(dev)?, u(ino)?, u(size)?, (i(s)?, i(ns)?));
+    Some(((Algorithm::from_name(algorithm)?, key), unhex16(sum)?))
+}
+
+/// Temp files of writers that died before their rename (their process is gone).
+pub fn remove_orphan_temps(dir: &Path) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_suffix(".tmp").and_then(|n| n.rsplit_once('.')).and_then(|(_, w)| w.split_once('-')).map(|(pid, _)| pid);
+        let Some(pid) = pid else { continue };
+        if name.starts_with('.') && pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files written, then old enough to be recorded (a ledger skips files within RACY of their
+    /// mtime), with their XXH3 known to this process.
+    fn settled_files(dir: &Path, n: usize) -> Vec<PathBuf> {
+        let files: Vec<PathBuf> = (0..n).map(|i| dir.join(format!("{i:06}.sst"))).collect();
+        for (i, f) in files.iter().enumerate() {
+            std::fs::write(f, vec![i as u8 + 1; 1000 + i]).unwrap();
+        }
+        std::thread::sleep(RACY * 2);
+        for f in &files {
+            super::super::cache::checksum_known(f, Algorithm::Xxh3_128).unwrap();
+        }
+        files
+    }
+
+    fn key(f: &Path) -> FileKey {
+        FileKey::of(&std::fs::metadata(f).unwrap())
+    }
+
+    #[test]
+    fn a_saved_ledger_reads_back_whole_and_nothing_else_does() {
+        let d = tempfile::tempdir().unwrap();
+        let files = settled_files(d.path(), 3);
+        let ledger = d.path().join("digests").join("p");
+        assert_eq!(save(&ledger, &files).unwrap(), 3);
+        let got = read(&ledger);
+        assert_eq!(got.len(), 3);
+        for f in &files {
+            let want = crate::digest::checksum_file(f, Algorithm::Xxh3_128).unwrap();
+            assert_eq!(super::super::hex(&got[&(Algorithm::Xxh3_128, key(f))]), want);
+        }
+        let text = std::fs::read_to_string(&ledger).unwrap();
+        // Cut short, one digit changed, or written in another boot: ignored whole.
+        std::fs::write(&ledger, &text[..text.len() - 30]).unwrap();
+        assert!(read(&ledger).is_empty());
+        let flipped = text.replacen(" 1000 ", " 1001 ", 1);
+        assert_ne!(flipped, text);
+        std::fs::write(&ledger, &flipped).unwrap();
+        assert!(read(&ledger).is_empty());
+        let body = text[..text.rfind("end ").unwrap()].to_string();
+        let boot = crate::fsutil::boot_id().unwrap();
+        std::fs::write(&ledger, sealed(body.replace(&boot, "another-boot"), 3)).unwrap();
+        assert!(read(&ledger).is_empty());
+        // The same body resealed is whole again (the checks above are the trailer's and boot's).
+        std::fs::write(&ledger, sealed(body, 3)).unwrap();
+        assert_eq!(read(&ledger).len(), 3);
+        assert!(tree_names(&ledger.with_file_name("")).iter().all(|n| n == "p"), "no temp left");
+    }
+
+    fn tree_names(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn a_save_keeps_the_old_entries_of_unchanged_files_and_skips_files_just_written() {
+        let d = tempfile::tempdir().unwrap();
+        let files = settled_files(d.path(), 2);
+        let ledger = d.path().join("ledger");
+        save(&ledger, &files).unwrap();
+        // Another process's ledger: its entries are not in this process's cache. Forged here
+        // by a ledger naming file 1 with another checksum; file 0's entry is this process's.
+        let text = std::fs::read_to_string(&ledger).unwrap();
+        let (dev, ino, size, (s, ns)) = key(&files[1]).parts();
+        let forged = format!("MD5 {dev} {ino} {size} {s} {ns} {}\n", "ab".repeat(16));
+        let body = text[..text.rfind("end ").unwrap()].to_string() + &forged;
+        std::fs::write(&ledger, sealed(body, 3)).unwrap();
+        // File 1 changed since (its mtime moved): its old entry goes; a file written just now
+        // is not recorded at all.
+        std::fs::write(&files[1], b"changed").unwrap();
+        let fresh = d.path().join("fresh.sst");
+        std::fs::write(&fresh, b"new").unwrap();
+        super::super::cache::checksum_known(&fresh, Algorithm::Xxh3_128).unwrap();
+        save(&ledger, &[files[0].clone(), files[1].clone(), fresh]).unwrap();
+        let got = read(&ledger);
+        assert_eq!(got.keys().map(|(a, k)| (*a, *k)).collect::<Vec<_>>(), vec![(Algorithm::Xxh3_128, key(&files[0]))]);
+        // Unchanged, the other process's entry is kept beside this one's.
+        std::thread::sleep(RACY * 2);
+        let body = std::fs::read_to_string(&ledger).unwrap();
+        let body = body[..body.rfind("end ").unwrap()].to_string();
+        let (dev, ino, size, (s, ns)) = key(&files[1]).parts();
+        std::fs::write(&ledger, sealed(body + &format!("MD5 {dev} {ino} {size} {s} {ns} {}\n", "cd".repeat(16)), 2)).unwrap();
+        save(&ledger, &files).unwrap();
+        let got = read(&ledger);
+        assert_eq!(got.get(&(Algorithm::Md5, key(&files[1]))), Some(&[0xcd; 16]));
+        assert!(got.contains_key(&(Algorithm::Xxh3_128, key(&files[0]))));
+    }
+
+    #[test]
+    fn a_load_seeds_the_process_cache_and_a_changed_file_misses_it() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("000001.sst");
+        std::fs::write(&f, b"kept").unwrap();
+        std::thread::sleep(RACY * 2);
+        let (dev, ino, size, (s, ns)) = key(&f).parts();
+        let boot = crate::fsutil::boot_id().unwrap();
+        let ledger = d.path().join("ledger");
+        let body = format!("{MAGIC} {boot}\nMD5 {dev} {ino} {size} {s} {ns} {}\n", "ef".repeat(16));
+        std::fs::write(&ledger, sealed(body, 1)).unwrap();
+        assert_eq!(load(&ledger), 1);
+        // Trusted as written (the ledger is state, like the resume journal)...
+        assert_eq!(super::super::cache::checksum_known(&f, Algorithm::Md5).unwrap(), "ef".repeat(16));
+        // ...until the file is not that version any more.
+        std::fs::write(&f, b"kept, then changed").unwrap();
+        assert_eq!(
+            super::super::cache::checksum_known(&f, Algorithm::Md5).unwrap(),
+            crate::digest::checksum_file(&f, Algorithm::Md5).unwrap()
+        );
+    }
+
+    #[test]
+    fn temps_of_dead_writers_are_removed_and_live_ones_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let dead = d.path().join(".p.4294967294-0.tmp");
+        let live = d.path().join(format!(".p.{}-7.tmp", std::process::id()));
+        let other = d.path().join("notes.tmp");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        save(&d.path().join("p"), &[]).unwrap();
+        assert!(!dead.exists() && live.exists() && other.exists());
+    }
+}

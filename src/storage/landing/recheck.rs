@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::resume::KeptFile;
+use super::resume::{KeptFile, Seal};
 use crate::digest::{checksum_file, hex, lanes};
 use crate::protocol::checksum::Algorithm;
 
@@ -17,13 +17,18 @@ use crate::protocol::checksum::Algorithm;
 /// only contend with the receive that follows).
 const MAX_THREADS: usize = 4;
 
-/// Why each of `files` (kept in `temp`) cannot be trusted, in order; `Ok` for a good one. With
-/// `rehash` false only presence and size are checked (files this process verified moments ago).
-pub(super) fn check_all(temp: &Path, files: &[KeptFile], rehash: bool) -> Vec<Result<(), String>> {
+/// Why each of `files` (kept in `temp`) cannot be trusted, in order; `Ok` for a good one, with
+/// a new seal for a file hashed again whose seal did not hold (one from before a reboot: sealed
+/// anew, the next check costs a `stat` again). With `rehash` false only presence and size are
+/// checked (files this process verified moments ago).
+pub(super) fn check_all(temp: &Path, files: &[KeptFile], rehash: bool) -> Vec<Result<Option<Seal>, String>> {
     let results: Vec<Mutex<Option<Result<(), String>>>> = files.iter().map(|_| Mutex::new(None)).collect();
     let set = |i: usize, r: Result<(), String>| *results[i].lock().unwrap() = Some(r);
     // A file whose seal holds is the file verified (resume::Seal): its size and fsync suffice.
     let rehash_of: Vec<bool> = files.iter().map(|f| rehash && !f.seal.as_ref().is_some_and(|s| s.holds(&temp.join(&f.name)))).collect();
+    // Taken before the bytes are read: it seals what was hashed only if it still holds after.
+    let before: Vec<Option<Seal>> =
+        files.iter().zip(&rehash_of).map(|(f, &again)| again.then(|| Seal::of(&temp.join(&f.name))).flatten()).collect();
     let in_lanes = |i: usize| rehash_of[i] && files[i].algorithm == Algorithm::Md5.name();
     let md5: Vec<usize> = (0..files.len()).filter(|&i| in_lanes(i)).collect();
     let rest: Vec<usize> = (0..files.len()).filter(|&i| !in_lanes(i)).collect();
@@ -41,7 +46,8 @@ pub(super) fn check_all(temp: &Path, files: &[KeptFile], rehash: bool) -> Vec<Re
             });
         }
     });
-    results.into_iter().map(|r| r.into_inner().unwrap().unwrap_or_else(|| Err("not checked".into()))).collect()
+    let results = results.into_iter().map(|r| r.into_inner().unwrap().unwrap_or_else(|| Err("not checked".into())));
+    results.zip(before).zip(files).map(|((r, seal), f)| r.map(|()| seal.filter(|s| s.holds(&temp.join(&f.name))))).collect()
 }
 
 fn check_size(path: &Path, f: &KeptFile) -> Result<(), String> {

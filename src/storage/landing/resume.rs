@@ -364,9 +364,14 @@ fn load_checked(temp: &Path, resume: bool, retention: Duration, rehash: bool) ->
     let files = std::mem::take(&mut kept.files);
     let checked = super::recheck::check_all(temp, &files, rehash);
     let mut good = Vec::new();
-    for (f, result) in files.into_iter().zip(checked) {
+    for (mut f, result) in files.into_iter().zip(checked) {
         match result {
-            Ok(()) => good.push(f),
+            Ok(seal) => {
+                if seal.is_some() {
+                    f.seal = seal;
+                }
+                good.push(f)
+            }
             Err(why) => {
                 let path = temp.join(&f.name);
                 log::warn!("kept file {} dropped: {why}", path.display());
@@ -522,6 +527,34 @@ mod tests {
         assert!(!touched.exists() && !t.join("reboot.sst").exists());
         // The seal survives the journal's rewrite.
         assert!(read(&t).unwrap().files[0].seal.is_some());
+    }
+
+    /// A file hashed again because its seal is from another boot, and good, is sealed anew: the
+    /// next check trusts it on a `stat` (before, every later resume hashed it again).
+    #[test]
+    fn a_file_hashed_again_after_a_reboot_is_sealed_anew() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("temp");
+        std::fs::create_dir(&t).unwrap();
+        let path = t.join("a.sst");
+        std::fs::write(&path, b"hello").unwrap();
+        std::thread::sleep(RACY);
+        let mut seal = Seal::of(&path).unwrap();
+        seal.boot = "another boot".into();
+        let sum = crate::digest::checksum_file(&path, Algorithm::Xxh3_128).unwrap();
+        let f = KeptFile { index: 0, name: "a.sst".into(), len: 5, algorithm: "XXH3-128".into(), sum, from: None, seal: Some(seal) };
+        let mut j = Journal::open(&t, Some(&Journal::new_header("127.0.0.1:1", "abc", None))).unwrap();
+        j.append(&f).unwrap();
+        drop(j);
+        let k = load(&t, true, Duration::from_secs(60)).unwrap().unwrap();
+        assert_eq!(k.files.len(), 1, "hashed again and good");
+        let sealed = read(&t).unwrap().files[0].seal.clone().expect("sealed anew");
+        assert!(sealed.holds(&path), "{sealed:?}");
+        // Now trusted on its seal: a wrong recorded checksum is not noticed, as it is not read.
+        let mut kept = read(&t).unwrap();
+        kept.files[0].sum = "0".repeat(32);
+        rewrite(&t, &kept).unwrap();
+        assert_eq!(load(&t, true, Duration::from_secs(60)).unwrap().unwrap().files.len(), 1);
     }
 
     /// Where the kernel keeps coarse (per tick) timestamps — every kernel before 6.13

@@ -324,14 +324,15 @@ impl SnapshotManager {
     async fn create(&self, id: &PartitionId, make: impl FnOnce(&Arc<Md5Job>) -> Result<Made> + Send + 'static) -> Result<Arc<Snapshot>> {
         let md5_job = Md5Job::new();
         let job = md5_job.clone();
-        let ledger = self.ledgers.as_ref().map(|l| l.ledger(id));
-        let read = ledger.clone();
-        let (dir, metadata, files, release) = tokio::task::spawn_blocking(move || {
+        let (layout, id2) = (self.ledgers.clone(), id.clone());
+        let (ledger, (dir, metadata, files, release)) = tokio::task::spawn_blocking(move || {
+            // Only for a partition of the node's base directory: a ledger is removed with it.
+            let ledger = layout.filter(|l| l.partition_dir(&id2).is_dir()).map(|l| l.ledger(&id2));
             // Checksums an earlier process knew: those files are not read to be hashed.
-            if let Some(l) = &read {
+            if let Some(l) = &ledger {
                 crate::digest::ledger::load(l);
             }
-            make(&job)
+            make(&job).map(|made| (ledger, made))
         })
         .await
         .map_err(|e| Error::internal(format!("snapshot task failed: {e}")))?

@@ -430,10 +430,12 @@ fn after_a_manifest_only_one_request_for_the_same_partition_is_served() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("manifest", 1, 0).unwrap();
+    // A head timeout of 3 s: the quiet receiver below must still hold the admission when the
+    // next request comes, which on a loaded machine may take a second or more.
     let (_s, addr) = snapshot_sender(
         src.path(),
         &id,
-        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.server.request.head.timeout.ms", "1000")],
+        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.server.request.head.timeout.ms", "3000")],
     );
     let manifest = |r: &mut Raw| match r.next() {
         Some(Resp::Manifest(snapshot)) => snapshot,
@@ -489,8 +491,9 @@ fn a_transfer_holds_one_admission_until_its_last_connection_lets_go() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("admit", 1, 0).unwrap();
-    let (_s, addr) =
-        snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "3000")]);
+    // No time limit here: the joined connection must get every file and COMPLETE, however slow
+    // this machine is (a 3 s limit from the transfer's start could end it first).
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1")]);
     // The first connection ends (the receiver drops it) while the joined one is mid-transfer: the
     // joined one still gets files and COMPLETE, and another receiver is refused meanwhile.
     let (main, _, token) = start(&addr, &id, 2);
@@ -504,6 +507,8 @@ fn a_transfer_holds_one_admission_until_its_last_connection_lets_go() {
 
     // A joined connection that stalls (never reads) with the first one done: the admission is
     // back once the sender's timeout ends it, though the stalled socket stays open.
+    let (_s, addr) =
+        snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "3000")]);
     let (mut main, _, token) = start(&addr, &id, 2);
     let stalled = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
     let (_, end) = main.rest();

@@ -113,11 +113,13 @@ fn two_streams_carry_one_partition_as_one_admitted_transfer() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("streams", 1, 0).unwrap();
-    // One admission only, and slow enough that the second connection joins while files remain.
+    // One admission only, and slow enough that the second connection joins while files remain:
+    // 20 MiB at 10 MiB/s leaves it 2 s after the first file (a join after the last file has
+    // left gets no file and does not count as a stream).
     let (_s, addr) = snapshot_sender(
         src.path(),
         &id,
-        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "20971520")],
+        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "10485760")],
     );
     let dst = tempdir();
     let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();

@@ -447,7 +447,11 @@ fn a_cut_inside_files_continues_each_from_where_it_stopped() {
     for (altered, extra) in [(false, &[][..]), (true, &[][..]), (false, &md5[..])] {
         let dst = tempdir();
         let proxy = Proxy::start(addr.clone(), total / 2, false);
-        files_receiver(dst.path(), extra).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
+        // The cut on one stream: it then falls inside a file for sure (the 4th, whose head crossed
+        // long before). On two, one stream may end at a file's end and its failure end the
+        // attempt before a slowed-down receiver read the other's head: no file started at all.
+        let one = [extra, &[("vbt.receive.streams", "1")]].concat();
+        files_receiver(dst.path(), &one).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
         // The journal names the whole files and the started ones; a started one holds what
         // reached the disk.
         let temp = temp_of(dst.path(), &id);

@@ -155,6 +155,9 @@ fn scrape_during_a_throttled_transfer_sees_bytes_and_in_flight_move() {
     promtool_accepts(&metrics(&rcv));
 
     let out = op.wait().unwrap();
+    // The sender's task ends its row after COMPLETE is flushed, which the receiver may have read
+    // (and installed after) first: wait for the row among the finished ones.
+    assert!(eventually(Duration::from_secs(10), || !snd.transfers().1.is_empty()), "the sender's transfer never ended");
     let (r, s) = (metrics(&rcv), metrics(&snd));
     promtool_accepts(&r);
     promtool_accepts(&s);

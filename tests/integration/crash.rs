@@ -91,16 +91,18 @@ fn killed_at_every_step_leaves_absent_or_installed_and_the_next_start_repairs() 
         }
     }
     // During the cleanup of a failed attempt: the attempt runs out of time after some bytes (a
-    // slow sender), and the process dies half way through removing what it wrote.
+    // slow sender), and the process dies half way through removing what it wrote. The 6 MiB at
+    // 1 MiB/s take 6 s; the 2 s limit leaves room for the first bytes on a loaded machine (with
+    // none written there is nothing to remove, and no point to die at).
     // (A copy: two processes cannot open one RocksDB partition.)
     let copy = tempdir();
     assert!(std::process::Command::new("cp").args(["-a", &format!("{}/.", s(src.path())), &s(copy.path())]).status().unwrap().success());
-    let (_slow, slow) = serve(&["--base-dir", &s(copy.path()), "-D", "blob.transfer.service.write.limit.bytes.per.sec=4194304"]);
+    let (_slow, slow) = serve(&["--base-dir", &s(copy.path()), "-D", "blob.transfer.service.write.limit.bytes.per.sec=1048576"]);
     let dst = tempdir();
     let base = s(dst.path());
     // (Resume off: with it, the files verified before the timeout are kept, not removed.)
     let out = vbt_env(
-        &fetch_args(&base, &slow, &["-D", "vbt.receive.max.timeout.ms=400", "-D", "vbt.receive.resume=false"]),
+        &fetch_args(&base, &slow, &["-D", "vbt.receive.max.timeout.ms=2000", "-D", "vbt.receive.resume=false"]),
         &[("VBT_KILL_AT", "cleanup-midway")],
     );
     assert_eq!(out.status.signal(), Some(9), "cleanup-midway: {}", String::from_utf8_lossy(&out.stderr));

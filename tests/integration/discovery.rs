@@ -420,8 +420,10 @@ impl ZooKeeper {
     {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
+            // 10 s: a JVM on a loaded machine may take seconds to open a session, and a failed
+            // put fails the test (the start-up check retries on its own).
             let client =
-                zk::Client::connector().with_connection_timeout(Duration::from_secs(2)).with_fail_eagerly().connect(&self.address).await?;
+                zk::Client::connector().with_connection_timeout(Duration::from_secs(10)).with_fail_eagerly().connect(&self.address).await?;
             f(client).await
         })
     }

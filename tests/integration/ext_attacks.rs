@@ -225,6 +225,19 @@ impl Raw {
         }
     }
 
+    /// The next response's head alone (its body, if any, left unread); `None` at EOF.
+    fn head(&mut self) -> Option<ResponseHead> {
+        loop {
+            if let Some((head, used)) = parse_response_head(&self.buf).unwrap() {
+                self.buf.drain(..used);
+                return Some(head);
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+
     fn skip(&mut self, mut n: u64) -> bool {
         loop {
             let take = (n as usize).min(self.buf.len());
@@ -305,7 +318,10 @@ fn joins_with_a_foreign_token_or_beyond_the_streams_asked_get_no_file() {
     files_snapshot(src.path());
     let id = PartitionId::new("joins", 1, 0).unwrap();
     let other = PartitionId::new("joins", 1, 1).unwrap();
-    let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
+    // Paced: the 12 MiB take 3 s at least, so the transfer (and its token) is still on when the
+    // last join comes. Unpaced, the connections' socket buffers could take every file and the
+    // transfer end (a 404 for the joins still to come) before a slowed-down test made them.
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[("blob.transfer.service.write.limit.bytes.per.sec", "4194304")]);
     // A guessed token: refused.
     let mut guess = Raw::get(&addr, &id, "X-Vbt-Join: 00000000000000000000000000000000\r\n");
     assert!(matches!(guess.next(), Some(Resp::Refused(404, _))));
@@ -315,24 +331,25 @@ fn joins_with_a_foreign_token_or_beyond_the_streams_asked_get_no_file() {
     // A real token, but for another partition: refused, no file.
     let mut foreign = Raw::get(&addr, &other, &format!("X-Vbt-Join: {token}\r\n"));
     assert!(matches!(foreign.next(), Some(Resp::Refused(..))));
-    // Each join is in (its first answer read) before the next is made.
+    // Each join is in (its first answer begun) before the next is made.
     let mut got = vec![first];
-    let mut joined: Vec<Raw> = Vec::new();
+    let mut joined: Vec<(Raw, u64)> = Vec::new();
     for _ in 0..7 {
         let mut j = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
-        match j.next() {
-            Some(Resp::File { name, .. }) => {
+        match j.head() {
+            Some(ResponseHead::File { name, len, .. }) => {
                 got.push(name);
-                joined.push(j);
+                joined.push((j, len));
             }
-            Some(Resp::Complete) => {}
+            Some(ResponseHead::Complete) => {}
             other => panic!("a join within the streams asked was refused: {other:?}"),
         }
     }
     let mut extra = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
     assert!(matches!(extra.next(), Some(Resp::Refused(404, _))), "an eighth connection joined");
     // Every file exactly once across the connections, each ending in COMPLETE.
-    for j in joined.iter_mut() {
+    for (j, len) in joined.iter_mut() {
+        assert!(j.skip(*len), "a join's first file was cut short");
         let (names, end) = j.rest();
         assert!(matches!(end, Some(Resp::Complete)), "{end:?}");
         got.extend(names);
@@ -430,10 +447,12 @@ fn after_a_manifest_only_one_request_for_the_same_partition_is_served() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("manifest", 1, 0).unwrap();
+    // A head timeout of 3 s: the quiet receiver below must still hold the admission when the
+    // next request comes, which on a loaded machine may take a second or more.
     let (_s, addr) = snapshot_sender(
         src.path(),
         &id,
-        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.server.request.head.timeout.ms", "1000")],
+        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.server.request.head.timeout.ms", "3000")],
     );
     let manifest = |r: &mut Raw| match r.next() {
         Some(Resp::Manifest(snapshot)) => snapshot,
@@ -489,8 +508,9 @@ fn a_transfer_holds_one_admission_until_its_last_connection_lets_go() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("admit", 1, 0).unwrap();
-    let (_s, addr) =
-        snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "3000")]);
+    // No time limit here: the joined connection must get every file and COMPLETE, however slow
+    // this machine is (a 3 s limit from the transfer's start could end it first).
+    let (_s, addr) = snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1")]);
     // The first connection ends (the receiver drops it) while the joined one is mid-transfer: the
     // joined one still gets files and COMPLETE, and another receiver is refused meanwhile.
     let (main, _, token) = start(&addr, &id, 2);
@@ -504,6 +524,8 @@ fn a_transfer_holds_one_admission_until_its_last_connection_lets_go() {
 
     // A joined connection that stalls (never reads) with the first one done: the admission is
     // back once the sender's timeout ends it, though the stalled socket stays open.
+    let (_s, addr) =
+        snapshot_sender(src.path(), &id, &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("vbt.sender.max.timeout.ms", "3000")]);
     let (mut main, _, token) = start(&addr, &id, 2);
     let stalled = Raw::get(&addr, &id, &format!("X-Vbt-Join: {token}\r\n"));
     let (_, end) = main.rest();

@@ -219,12 +219,13 @@ fn sigterm_lets_the_sender_stop_gracefully_and_the_receiver_moves_on() {
     // Its first attempt, and (files having been kept for resume) the one retry of it.
     assert!((1..=2).contains(&out.failed_peers.len()), "{:?}", out.failed_peers);
     assert!(out.failed_peers.iter().all(|f| f.peer == stopping_addr));
-    // A graceful stop with no transfer in flight ends at once.
+    // A graceful stop with no transfer in flight ends at once: well inside the default 30 s
+    // grace period (10 s, not 2: a process's exit on a loaded machine is not instant).
     let (mut idle, _) = serve(&["--base-dir", &s(b.path())]);
     unsafe { libc::kill(idle.0.id() as i32, libc::SIGINT) };
     let t = Instant::now();
     assert_eq!(idle.0.wait().unwrap().code(), Some(0));
-    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
 /// Waits for a child to exit, at most `limit`; its status, or None if it is still running.

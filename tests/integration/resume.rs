@@ -113,11 +113,13 @@ fn two_streams_carry_one_partition_as_one_admitted_transfer() {
     let src = tempdir();
     files_snapshot(src.path());
     let id = PartitionId::new("streams", 1, 0).unwrap();
-    // One admission only, and slow enough that the second connection joins while files remain.
+    // One admission only, and slow enough that the second connection joins while files remain:
+    // 20 MiB at 10 MiB/s leaves it 2 s after the first file (a join after the last file has
+    // left gets no file and does not count as a stream).
     let (_s, addr) = snapshot_sender(
         src.path(),
         &id,
-        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "20971520")],
+        &[("blob.transfer.max.concurrent.snapshot.user", "1"), ("blob.transfer.service.write.limit.bytes.per.sec", "10485760")],
     );
     let dst = tempdir();
     let out = files_receiver(dst.path(), &[]).bootstrap_blocking(request(&id, &[addr.clone()])).unwrap();
@@ -139,7 +141,10 @@ fn a_transfer_cut_at_90_percent_resumes_on_the_next_try() {
     let (_s, addr) = snapshot_sender(src.path(), &id, &[]);
     let proxy = Proxy::start(addr, TOTAL * 9 / 10, true);
     let dst = tempdir();
-    let node = files_receiver(dst.path(), &[]);
+    // One stream: what the cut attempt keeps is then all that crossed. On two, the first stream
+    // to fail ends the other at once, and what it had not yet read of what crossed (megabytes, on
+    // a slowed-down receiver) is fetched again.
+    let node = files_receiver(dst.path(), &[("vbt.receive.streams", "1")]);
     let out = node.bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap();
     assert!(proxy.sent.load(Ordering::SeqCst) >= TOTAL * 9 / 10);
     // The metrics show it too.
@@ -170,7 +175,8 @@ fn cut_and_fail(src: &Path, id: &PartitionId, sender_extra: &[(&str, &str)], dst
 fn cut_at_and_fail(src: &Path, id: &PartitionId, sender_extra: &[(&str, &str)], dst: &Path, cut_at: u64) -> (Node, Proxy) {
     let (sender, addr) = snapshot_sender(src, id, sender_extra);
     let proxy = Proxy::start(addr, cut_at, false);
-    let err = files_receiver(dst, &[]).bootstrap_blocking(request(id, &[proxy.addr.clone()])).unwrap_err();
+    // On one stream, so that what is kept is all that crossed (see the 90 % cut above).
+    let err = files_receiver(dst, &[("vbt.receive.streams", "1")]).bootstrap_blocking(request(id, &[proxy.addr.clone()])).unwrap_err();
     assert_eq!(err.kind(), venice_blob_transfer::ErrorKind::AllPeersFailed, "{err}");
     let temp = temp_of(dst, id);
     assert!(temp.join(".vbt-resume").is_file(), "kept: {:?}", tree(dst));
@@ -445,7 +451,11 @@ fn a_cut_inside_files_continues_each_from_where_it_stopped() {
     for (altered, extra) in [(false, &[][..]), (true, &[][..]), (false, &md5[..])] {
         let dst = tempdir();
         let proxy = Proxy::start(addr.clone(), total / 2, false);
-        files_receiver(dst.path(), extra).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
+        // The cut on one stream: it then falls inside a file for sure (the 4th, whose head crossed
+        // long before). On two, one stream may end at a file's end and its failure end the
+        // attempt before a slowed-down receiver read the other's head: no file started at all.
+        let one = [extra, &[("vbt.receive.streams", "1")]].concat();
+        files_receiver(dst.path(), &one).bootstrap_blocking(request(&id, &[proxy.addr.clone()])).unwrap_err();
         // The journal names the whole files and the started ones; a started one holds what
         // reached the disk.
         let temp = temp_of(dst.path(), &id);

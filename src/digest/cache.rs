@@ -10,12 +10,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use crate::error::Result;
 use crate::protocol::checksum::Algorithm;
 
 /// Entries kept: a few hundred partitions' worth of SSTs, ~100 bytes each.
 pub const CAPACITY: usize = 4096;
+
+/// How long after a file's last write a checksum read from it may be kept by its key: more than
+/// a clock tick at the lowest HZ (100). Where file times are coarse (kernels before 6.13, ramfs,
+/// NFS), a rewrite in the tick of the last write moves no part of the key.
+pub const RACY: Duration = Duration::from_millis(25);
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 struct Inode {
@@ -48,6 +54,14 @@ impl FileKey {
     /// Device, inode, size and mtime (seconds, nanoseconds): how a ledger writes the key down.
     pub(super) fn parts(&self) -> (u64, u64, u64, (i64, i64)) {
         (self.inode.dev, self.inode.ino, self.version.size, self.version.mtime)
+    }
+
+    /// Whether the file's last write was [`RACY`] or more before `at`: any write after `at`
+    /// then moves the mtime, so a checksum read after `at` belongs to this key.
+    pub fn settled(&self, at: SystemTime) -> bool {
+        let (s, ns) = self.version.mtime;
+        let mtime = s as i128 * 1_000_000_000 + ns as i128;
+        at.duration_since(SystemTime::UNIX_EPOCH).is_ok_and(|t| t.as_nanos() as i128 - mtime >= RACY.as_nanos() as i128)
     }
 
     pub(super) fn from_parts(dev: u64, ino: u64, size: u64, mtime: (i64, i64)) -> FileKey {
@@ -155,16 +169,18 @@ pub fn remember(path: &Path, algorithm: Algorithm, sum: &str) {
 }
 
 /// The file's checksum: known by its identity, or read, hashed and then remembered if the file
-/// did not change while it was read. Blocking.
+/// did not change while it was read, nor was read in the tick of its last write. Blocking.
 pub fn checksum_known(path: &Path, algorithm: Algorithm) -> Result<String> {
     let key = |p: &Path| std::fs::metadata(p).ok().map(|m| FileKey::of(&m));
+    let now = SystemTime::now();
     let before = key(path);
     if let Some(sum) = before.as_ref().and_then(|k| known(algorithm).get(k)) {
         return Ok(super::hex(&sum));
     }
     let sum = super::checksum_file(path, algorithm)?;
     if let (Some(k), Some(bytes)) = (before, unhex16(&sum)) {
-        if key(path) == Some(k) {
+        // Read in its last write's tick, a rewrite in that tick would leave the key: not kept.
+        if k.settled(now) && key(path) == Some(k) {
             known(algorithm).put(&k, bytes);
         }
     }

@@ -7,7 +7,8 @@
 //! An entry holds on the rule of the in-process cache (device, inode, size and mtime to the
 //! nanosecond) and only in the boot that wrote it: after a reboot anything may have touched the
 //! files (fsck, a restore), and the ledger is ignored. An entry is not written within
-//! [`RACY`] of the file's mtime (a rewrite in the same clock tick would not move it). A ledger cut
+//! [`RACY`] of the file's mtime, nor was its checksum read within that time of it (a rewrite in
+//! the same clock tick would not move it: the process's cache keeps no such read). A ledger cut
 //! short or damaged (a crash while it was written, a flipped bit) fails its trailer and is
 //! ignored whole. A ledger is trusted like the rest of the state directory: a stale checksum is
 //! still never installed (the receiver verifies every byte against it), but a sender announcing
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::cache::{known, unhex16, FileKey};
 use crate::error::{Error, Result};
@@ -31,9 +32,9 @@ use crate::protocol::checksum::Algorithm;
 
 const MAGIC: &str = "vbt-digests 1";
 
-/// How long after a file's last write an entry may be recorded: more than a clock tick at the
-/// lowest HZ (100), as for the resume journal's seals.
-pub const RACY: Duration = Duration::from_millis(25);
+/// How long after a file's last write an entry may be recorded (the rule of the process's cache,
+/// which only keeps a checksum read that long after the write).
+pub use super::cache::RACY;
 
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Xxh3_128];
 
@@ -248,6 +249,33 @@ mod tests {
             super::super::cache::checksum_known(&f, Algorithm::Md5).unwrap(),
             crate::digest::checksum_file(&f, Algorithm::Md5).unwrap()
         );
+    }
+
+    /// Where file times are coarse (ramfs, kernels before 6.13), a file hashed in the tick of
+    /// its last write and rewritten in that tick keeps its key: what was hashed then must not be
+    /// written down later, once the mtime looks old. Needs root to mount a ramfs.
+    #[test]
+    fn a_checksum_taken_in_the_tick_of_the_last_write_is_not_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let mnt = d.path().join("ramfs");
+        std::fs::create_dir(&mnt).unwrap();
+        let Some(_mounted) = crate::fsutil::Mounted::new(&["-t", "ramfs", "ramfs"], &mnt) else {
+            eprintln!("skipped: cannot mount a ramfs");
+            return;
+        };
+        let (path, ledger) = (mnt.join("f.sst"), mnt.join("ledger"));
+        let mut stale = 0;
+        for i in 0..20u8 {
+            std::fs::write(&path, [i; 5]).unwrap();
+            super::super::cache::checksum_known(&path, Algorithm::Xxh3_128).unwrap();
+            std::fs::OpenOptions::new().write(true).open(&path).unwrap().write_all(&[i + 100; 5]).unwrap();
+            std::thread::sleep(RACY * 2);
+            save(&ledger, std::slice::from_ref(&path)).unwrap();
+            let real = crate::digest::checksum_file(&path, Algorithm::Xxh3_128).unwrap();
+            let kept = read(&ledger).get(&(Algorithm::Xxh3_128, key(&path))).map(|s| super::super::hex(s));
+            stale += kept.is_some_and(|k| k != real) as u32;
+        }
+        assert_eq!(stale, 0, "the ledger kept a checksum of other bytes {stale} times in 20");
     }
 
     #[test]

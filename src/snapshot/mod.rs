@@ -492,6 +492,8 @@ mod tests {
         for (name, data) in &contents {
             std::fs::write(live.join(name), data).unwrap();
         }
+        // Past the tick of their writes, as a live database's SSTs are (cache::RACY).
+        std::thread::sleep(crate::digest::cache::RACY);
         contents.sort();
         let source = Arc::new(Linked { live: live.clone(), snap: dir.path().join("snap") });
         // Retention 0: every acquire re-creates the checkpoint.

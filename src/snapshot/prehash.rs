@@ -9,7 +9,7 @@ use std::fs::File;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::{watch, OnceCell, Semaphore};
 
@@ -126,21 +126,23 @@ fn run(weak: &Weak<Snapshot>, job: &Md5Job, cache: &DigestCache) {
         }
         // A file that cannot be opened is left to the request, which reports the error.
         let Ok(file) = File::open(&f.path) else { continue };
+        let now = SystemTime::now();
         let Ok(key) = file.metadata().map(|m| FileKey::of(&m)) else { continue };
         if let Some(md5) = cache.get(&key) {
             job.from_cache.fetch_add(1, Ordering::Relaxed);
             job.publish(&f.md5, md5);
             continue;
         }
-        return Some(((i, key), file));
+        // Read in its last write's tick, a rewrite in that tick would leave the key: not kept.
+        return Some(((i, key.settled(now).then_some(key)), file));
     };
-    let mut done = |(i, key): (usize, FileKey), file: &File, result: std::io::Result<[u8; 16]>| {
+    let mut done = |(i, key): (usize, Option<FileKey>), file: &File, result: std::io::Result<[u8; 16]>| {
         let Some(snap) = weak.upgrade() else { return ControlFlow::Break(()) };
         let f = &snap.files[i];
         match result {
             Ok(md5) => {
                 // Remembered by identity only if the file did not change while it was read.
-                if file.metadata().is_ok_and(|m| FileKey::of(&m) == key) {
+                if let Some(key) = key.filter(|k| file.metadata().is_ok_and(|m| FileKey::of(&m) == *k)) {
                     cache.put(&key, md5);
                 }
                 job.hashed.fetch_add(1, Ordering::Relaxed);

@@ -32,6 +32,9 @@ use crate::protocol::checksum::Algorithm;
 
 const MAGIC: &str = "vbt-digests 1";
 
+/// More than any partition's ledger (over 250 000 files at two checksums each).
+const MAX_BYTES: u64 = 64 << 20;
+
 /// How long after a file's last write an entry may be recorded (the rule of the process's cache,
 /// which only keeps a checksum read that long after the write).
 pub use super::cache::RACY;
@@ -102,7 +105,7 @@ fn sealed(mut body: String, count: usize) -> String {
 /// The entries of the ledger at `path`, if it is whole and of this boot.
 fn read(path: &Path) -> Entries {
     let mut out = Entries::new();
-    let (Ok(text), Some(boot)) = (std::fs::read_to_string(path), crate::fsutil::boot_id()) else { return out };
+    let (Some(text), Some(boot)) = (text(path), crate::fsutil::boot_id()) else { return out };
     let Some(end) = text.trim_end_matches('\n').rfind('\n').map(|i| i + 1) else { return out };
     let (body, trailer) = text.split_at(end);
     let mut lines = body.lines();
@@ -116,6 +119,20 @@ fn read(path: &Path) -> Entries {
         out.insert(entry.0, entry.1);
     }
     out
+}
+
+/// The text of the regular file at `path`, if it is no larger than a ledger can be. Opened
+/// without blocking: a FIFO there would hold a snapshot or an install until a writer came.
+fn text(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path).ok()?;
+    let meta = f.metadata().ok()?;
+    let mut text = String::new();
+    if !meta.is_file() || meta.len() > MAX_BYTES || f.take(MAX_BYTES).read_to_string(&mut text).is_err() {
+        return None;
+    }
+    Some(text)
 }
 
 fn parse(line: &str) -> Option<((Algorithm, FileKey), [u8; 16])> {
@@ -142,6 +159,7 @@ pub fn remove_orphan_temps(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// Files written, then old enough to be recorded (a ledger skips files within RACY of their
     /// mtime), with their XXH3 known to this process.
@@ -276,6 +294,33 @@ mod tests {
             stale += kept.is_some_and(|k| k != real) as u32;
         }
         assert_eq!(stale, 0, "the ledger kept a checksum of other bytes {stale} times in 20");
+    }
+
+    /// Something other than a ledger at its path (a FIFO, a directory, a file far
+    /// larger than any ledger) reads as none, at once: a `vbt serve` creating a snapshot and a
+    /// receiver installing would otherwise wait on a FIFO's writer for ever.
+    #[test]
+    fn what_is_not_a_ledger_file_reads_as_none_at_once() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let dir = d.path().join("dir");
+        std::fs::create_dir(&dir).unwrap();
+        let huge = d.path().join("huge");
+        std::fs::File::create(&huge).unwrap().set_len(MAX_BYTES + 1).unwrap();
+        for p in [fifo.clone(), dir, huge] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let q = p.clone();
+            std::thread::spawn(move || tx.send(read(&q).len()));
+            let got = rx.recv_timeout(Duration::from_secs(5));
+            if got.is_err() {
+                let _ = std::fs::OpenOptions::new().write(true).open(&fifo); // let the reader go
+            }
+            assert_eq!(got, Ok(0), "{}", p.display());
+        }
+        save(&fifo, &[]).unwrap(); // replaced by a ledger
+        assert!(std::fs::metadata(&fifo).unwrap().is_file());
     }
 
     #[test]

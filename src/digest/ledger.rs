@@ -79,6 +79,13 @@ pub fn save(path: &Path, files: &[PathBuf]) -> Result<usize> {
         }
     }
     let dir = path.parent().ok_or_else(|| Error::internal(format!("ledger {} has no directory", path.display())))?;
+    if count == 0 {
+        // Nothing known (the files are gone: a partition dropped while a sender hashed it): no
+        // ledger, rather than an empty one left until the next install or start-up.
+        remove_orphan_temps(dir);
+        let _ = std::fs::remove_file(path);
+        return Ok(0);
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
     remove_orphan_temps(dir);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -319,8 +326,27 @@ mod tests {
             }
             assert_eq!(got, Ok(0), "{}", p.display());
         }
-        save(&fifo, &[]).unwrap(); // replaced by a ledger
-        assert!(std::fs::metadata(&fifo).unwrap().is_file());
+        save(&fifo, &[]).unwrap(); // replaced by the next save (here by none: nothing known)
+        assert!(!fifo.exists());
+    }
+
+    /// A sender whose partition was dropped while it hashed saves for files that are gone: that
+    /// leaves no ledger (an empty one would stay until the next install or start-up), and a
+    /// ledger left from before goes with them.
+    #[test]
+    fn a_save_that_knows_nothing_leaves_no_ledger() {
+        let d = tempfile::tempdir().unwrap();
+        let files = settled_files(d.path(), 2);
+        let ledger = d.path().join("digests").join("p");
+        save(&ledger, &files).unwrap();
+        for f in &files {
+            std::fs::remove_file(f).unwrap();
+        }
+        assert_eq!(save(&ledger, &files).unwrap(), 0);
+        assert!(!ledger.exists(), "a ledger of nothing was left");
+        let other = d.path().join("other").join("p");
+        assert_eq!(save(&other, &files).unwrap(), 0);
+        assert!(!other.parent().unwrap().exists(), "nothing made in the state directory");
     }
 
     #[test]

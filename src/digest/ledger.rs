@@ -86,20 +86,31 @@ pub fn save(path: &Path, files: &[PathBuf]) -> Result<usize> {
         let _ = std::fs::remove_file(path);
         return Ok(0);
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
     remove_orphan_temps(dir);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // Unique per writer: two nodes of one process may save the same partition at once.
     static WRITERS: AtomicU64 = AtomicU64::new(0);
     let temp = dir.join(format!(".{name}.{}-{}.tmp", std::process::id(), WRITERS.fetch_add(1, Ordering::Relaxed)));
-    let written = std::fs::File::create(&temp)
-        .and_then(|mut t| t.write_all(sealed(body, count).as_bytes()))
-        .and_then(|()| std::fs::rename(&temp, path));
+    let written =
+        create_temp(dir, &temp).and_then(|mut t| t.write_all(sealed(body, count).as_bytes())).and_then(|()| std::fs::rename(&temp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
         return Err(Error::io(format!("write {}", path.display()), e));
     }
     Ok(count)
+}
+
+/// Creates `temp` in `dir`, made first. An install's prune (storage::layout) removes the
+/// directory while it is empty, so it may go between the two: then both again.
+fn create_temp(dir: &Path, temp: &Path) -> std::io::Result<std::fs::File> {
+    let mut tries = 0;
+    loop {
+        std::fs::create_dir_all(dir)?;
+        match std::fs::File::create(temp) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => tries += 1,
+            created => return created,
+        }
+    }
 }
 
 /// `body` (the header and `count` entries) with its trailer.
@@ -347,6 +358,37 @@ mod tests {
         let other = d.path().join("other").join("p");
         assert_eq!(save(&other, &files).unwrap(), 0);
         assert!(!other.parent().unwrap().exists(), "nothing made in the state directory");
+    }
+
+    /// An install prunes the ledgers of partitions that are gone and removes the ledger
+    /// directory when it is empty (storage::layout), while another partition's install or a
+    /// sender saves: a prune that removes the directory between the save's making it and its
+    /// temp file does not cost that save its ledger.
+    #[test]
+    fn a_save_beside_a_prune_that_removes_the_directory_still_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let files = settled_files(d.path(), 1);
+        let (root, mut failed, mut removed) = (d.path().join("digests"), 0, 0);
+        for _ in 0..2000 {
+            let done = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|s| {
+                // One prune: it removes the directory once, whenever it finds it empty.
+                let prune = s.spawn(|| loop {
+                    if std::fs::remove_dir(&root).is_ok() {
+                        return 1;
+                    }
+                    if done.load(Ordering::SeqCst) {
+                        return 0;
+                    }
+                });
+                failed += save(&root.join("p"), &files).is_err() as u32;
+                done.store(true, Ordering::SeqCst);
+                removed += prune.join().unwrap();
+            });
+            let _ = std::fs::remove_file(root.join("p"));
+            let _ = std::fs::remove_dir(&root);
+        }
+        assert_eq!(failed, 0, "{failed} saves in 2000 failed ({removed} prunes removed the directory)");
     }
 
     #[test]

@@ -199,6 +199,18 @@ impl Mounted {
         let ok = std::process::Command::new("mount").args(args).arg(at).output().is_ok_and(|o| o.status.success());
         ok.then(|| Mounted(at.to_path_buf()))
     }
+
+    /// A ramfs (coarse, per-tick file times on any kernel) at `<parent>/ramfs`, with its path;
+    /// `None`, said on stderr, where mounting is not allowed.
+    pub fn ramfs(parent: &Path) -> Option<(Mounted, std::path::PathBuf)> {
+        let at = parent.join("ramfs");
+        std::fs::create_dir(&at).ok()?;
+        let m = Mounted::new(&["-t", "ramfs", "ramfs"], &at);
+        if m.is_none() {
+            eprintln!("skipped: cannot mount a ramfs");
+        }
+        Some((m?, at))
+    }
 }
 
 #[cfg(test)]

@@ -151,9 +151,9 @@ pub(crate) struct Seal {
     taken: Option<(i64, i64)>,
 }
 
-/// How long after a file's change time a seal must be taken to hold: more than a tick at the
-/// lowest HZ (100).
-pub(crate) const RACY: Duration = Duration::from_millis(25);
+/// How long after a file's change time a seal must be taken to hold: the digest cache's rule
+/// for a checksum read (more than a tick at the lowest HZ, 100).
+pub(crate) use crate::digest::cache::RACY;
 
 fn ns((s, n): (i64, i64)) -> i128 {
     s as i128 * 1_000_000_000 + n as i128

@@ -7,7 +7,7 @@
 //! An entry holds on the rule of the in-process cache (device, inode, size and mtime to the
 //! nanosecond) and only in the boot that wrote it: after a reboot anything may have touched the
 //! files (fsck, a restore), and the ledger is ignored. An entry is not written within
-//! [`RACY`] of the file's mtime, nor was its checksum read within that time of it (a rewrite in
+//! [`RACY`](super::cache::RACY) of the file's mtime, nor was its checksum read within that time of it (a rewrite in
 //! the same clock tick would not move it: the process's cache keeps no such read). A ledger cut
 //! short or damaged (a crash while it was written, a flipped bit) fails its trailer and is
 //! ignored whole. A ledger is trusted like the rest of the state directory: a stale checksum is
@@ -35,10 +35,6 @@ const MAGIC: &str = "vbt-digests 1";
 /// More than any partition's ledger (over 250 000 files at two checksums each).
 const MAX_BYTES: u64 = 64 << 20;
 
-/// How long after a file's last write an entry may be recorded (the rule of the process's cache,
-/// which only keeps a checksum read that long after the write).
-pub use super::cache::RACY;
-
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Xxh3_128];
 
 /// One entry: a checksum and the file version it belongs to.
@@ -65,11 +61,10 @@ pub fn save(path: &Path, files: &[PathBuf]) -> Result<usize> {
     let mut count = 0;
     for f in files {
         let Ok(meta) = std::fs::symlink_metadata(f) else { continue };
-        let settled = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|d| d >= RACY);
-        if !meta.is_file() || !settled {
+        let key = FileKey::of(&meta);
+        if !meta.is_file() || !key.settled(now) {
             continue;
         }
-        let key = FileKey::of(&meta);
         for a in ALGORITHMS {
             if let Some(sum) = known(a).get(&key).or_else(|| old.get(&(a, key)).copied()) {
                 let (dev, ino, size, (s, ns)) = key.parts();
@@ -79,14 +74,13 @@ pub fn save(path: &Path, files: &[PathBuf]) -> Result<usize> {
         }
     }
     let dir = path.parent().ok_or_else(|| Error::internal(format!("ledger {} has no directory", path.display())))?;
+    remove_orphan_temps(dir);
     if count == 0 {
         // Nothing known (the files are gone: a partition dropped while a sender hashed it): no
         // ledger, rather than an empty one left until the next install or start-up.
-        remove_orphan_temps(dir);
         let _ = std::fs::remove_file(path);
         return Ok(0);
     }
-    remove_orphan_temps(dir);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // Unique per writer: two nodes of one process may save the same partition at once.
     static WRITERS: AtomicU64 = AtomicU64::new(0);
@@ -176,6 +170,7 @@ pub fn remove_orphan_temps(dir: &Path) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::cache::RACY;
     use super::*;
     use std::time::Duration;
 
